@@ -17,6 +17,9 @@ class Beslissing(BaseModel):
     outcome: Outcome
     zvh: str | None = None
     product: str | None = None
+    # The Zuid-Limburg gemeente the melding resolved to on its date (e.g. Schinnen in 2020
+    # is Beekdaelen); None outside the region or when unknown. Caseloads count by it.
+    gemeente: str | None = None
     labels: tuple[str, ...] = ()
     notify: tuple[Notify, ...] = ()
     queue: str | None = None
