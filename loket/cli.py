@@ -1,0 +1,252 @@
+"""`loket`: the command line of the central Zuid-Limburg loket."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from loket.bootstrap import Systeem, bootstrap
+from loket.progress import voortgang
+from loket.settings import Settings
+
+BATCH = 500
+
+
+class Fout(Exception):
+    """A user error: printed as one clear line, exit code 2."""
+
+
+def _open_input(name: str) -> IO[bytes]:
+    if name == "-":
+        return sys.stdin.buffer
+    path = Path(name)
+    if not path.is_file():
+        raise Fout(f"file not found: {name}")
+    return path.open("rb")
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes]:
+    for line in stream:
+        if line.strip():
+            yield line.rstrip(b"\r\n")
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def _systeem(settings: Settings | None = None) -> Iterator[Systeem]:
+    systeem = bootstrap(settings)
+    try:
+        yield systeem
+    finally:
+        systeem.close()
+
+
+def _batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _count_lines(name: str) -> int | None:
+    if name == "-":
+        return None
+    with open(name, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+# Commands -------------------------------------------------------------------
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from events.application import Loket
+
+    app = Loket(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    with _open_input(args.file) as stream:
+        for line in _lines(stream):
+            beoordeling = app.beoordeel(line)
+            _emit(beoordeling.beslissing.as_contract())
+            sys.stdout.flush()
+    return 0
+
+
+def ontvang(systeem: Systeem, name: str, *, quiet: bool = False) -> dict[str, int]:
+    """Store every line of a file (group commit per batch), then update the projections."""
+    counts: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    stream = _open_input(name)
+    total = _count_lines(name)
+    with stream, voortgang("meldingen ontvangen", total, quiet=quiet) as bar:
+        for batch in _batches(_lines(stream), BATCH):
+            for ontvangst in systeem.app.ontvang_batch(batch):
+                counts[ontvangst.status] += 1
+                if ontvangst.status != "duplicaat":
+                    outcomes[ontvangst.beslissing["outcome"]] += 1
+            bar.advance(len(batch))
+    _bijwerken(systeem, quiet=quiet)
+    return {
+        "received": sum(counts.values()),
+        "new": counts["nieuw"],
+        "duplicates": counts["duplicaat"],
+        "rejected": counts["afgewezen"],
+        "routed": outcomes["routed"],
+        "triage": outcomes["triage"],
+        "doorverwijzen": outcomes["doorverwijzen"],
+    }
+
+
+def _bijwerken(systeem: Systeem, *, quiet: bool = False) -> int:
+    position = systeem.caseload.position(systeem.app.name)
+    last = systeem.app.recorder.max_notification_id() or 0
+    with voortgang("projecties bijwerken", last - position, quiet=quiet) as bar:
+        state = {"at": position}
+
+        def on_page(at: int, _last: int) -> None:
+            bar.advance(at - state["at"])
+            state["at"] = at
+
+        return systeem.bij(on_page=on_page)
+
+
+def cmd_ontvang(args: argparse.Namespace) -> int:
+    with _systeem() as systeem:
+        _emit(ontvang(systeem, args.file))
+    return 0
+
+
+def _caseload_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("zvh", "product", "open"):
+        table.add_column(column, justify="right" if column == "open" else "left")
+    per_product: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        per_product[(row["zvh"], row["product"])] += row["count"]
+    for (zvh, product), count in sorted(per_product.items()):
+        table.add_row(zvh, product, str(count))
+    table.add_section()
+    table.add_row("totaal", "", str(sum(per_product.values())))
+    return table
+
+
+def cmd_caseload(args: argparse.Namespace) -> int:
+    with _systeem() as systeem:
+        _bijwerken(systeem, quiet=True)
+        rows = systeem.caseload.view.caseload()
+    if args.json:
+        _emit(rows)
+    else:
+        Console().print(_caseload_table(rows, "Caseload: open meldingen per ZVH en product"))
+    return 0
+
+
+def cmd_afgewezen(args: argparse.Namespace) -> int:
+    with _systeem() as systeem:
+        _bijwerken(systeem, quiet=True)
+        rows = systeem.caseload.view.afgewezen()
+    if args.json:
+        _emit(rows)
+        return 0
+    table = Table(title=f"Afgewezen meldingen ({len(rows)})")
+    for column in ("melding", "bron", "kenmerk", "fouten"):
+        table.add_column(column)
+    for row in rows:
+        errors = "; ".join(f"{e['field']}: {e['message']}" for e in row["errors"])
+        table.add_row(row["melding_id"], row["bron"] or "?", row["kenmerk"] or "?", errors)
+    Console().print(table)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from loket import synthetic
+
+    db = Path(args.db)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    source = db.with_suffix(".jsonl")
+    source.write_text("\n".join(synthetic.jaar(args.year, args.seed, args.scale)) + "\n", encoding="utf-8")
+    console = Console()
+    console.print(f"Demo: een synthetisch jaar {args.year} (seed {args.seed}) → {db}")
+    started = time.perf_counter()
+    with _systeem(Settings.from_env().with_db(db)) as systeem:
+        summary = ontvang(systeem, str(source))
+        rows = systeem.caseload.view.caseload()
+        statuses = systeem.caseload.view.tellingen()
+        events = systeem.app.recorder.max_notification_id() or 0
+    seconds = time.perf_counter() - started
+    console.print(_caseload_table(rows, f"Caseload {args.year}: open meldingen per ZVH en product"))
+    console.print(
+        f"{summary['received']} regels ontvangen: {summary['new']} nieuwe meldingen, "
+        f"{summary['duplicates']} dubbel, {summary['rejected']} afgewezen; "
+        f"{statuses.get('triage', 0)} in triage, {statuses.get('doorverwezen', 0)} doorverwezen. "
+        f"{events} events in {seconds:.1f} s."
+    )
+    _emit({**summary, "events": events, "seconds": round(seconds, 2), "db": str(db)})
+    return 0
+
+
+# Parser ---------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="loket",
+        description="Event-sourced routing engine of the central Zuid-Limburg loket. "
+        "Store: LOKET_DB (SQLite path, default ./loket.sqlite).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(handler=handler)
+        return sp
+
+    sp = command("route", cmd_route, "decide JSON-lines meldingen without storing them")
+    sp.add_argument("file", nargs="?", default="-", help="JSON lines file, or - for stdin (default)")
+
+    sp = command("ontvang", cmd_ontvang, "store JSON-lines meldingen; prints a JSON summary last")
+    sp.add_argument("file", help="JSON lines file, or - for stdin")
+
+    sp = command("caseload", cmd_caseload, "open meldingen per zvh, product and gemeente")
+    sp.add_argument("--json", action="store_true", help="rows as a JSON array")
+
+    sp = command("afgewezen", cmd_afgewezen, "list rejected meldingen with their errors")
+    sp.add_argument("--json", action="store_true", help="rows as a JSON array")
+
+    sp = command("demo", cmd_demo, "a synthetic year of meldingen through the pipeline, then the caseload")
+    sp.add_argument("--year", type=int, default=2025)
+    sp.add_argument("--seed", type=int, default=2025)
+    sp.add_argument("--scale", type=float, default=1.0, help="volume factor (1.0 = a realistic year)")
+    sp.add_argument("--db", default="loket-demo.sqlite", help="store for the demo (recreated)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except Fout as exc:
+        print(f"loket: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""A synthetic but realistic year of Zuid-Limburg meldingen, reproducible from a seed.
+
+Volumes come from the domain brief: Westelijke Mijnstreek in 2018 (seed 004)
+had 140 PGA cases, 11 radicalisering, 13 huisverboden and 215
+detentiemeldingen for about 145,000 inhabitants; the other houses are scaled
+by population, and VIA adds about a dozen police meldingen a day for the
+whole region. A small share of lines is resent (duplicates), broken, from
+outside the region or without a gemeente, as real intake is.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# Inhabitants: Parkstad from seed 001 (CBS 2024); the others rounded CBS figures.
+INWONERS: dict[str, int] = {
+    "Heerlen": 87_461, "Kerkrade": 45_311, "Landgraaf": 37_112, "Beekdaelen": 35_896,
+    "Brunssum": 27_770, "Voerendaal": 12_375, "Simpelveld": 10_255,
+    "Sittard-Geleen": 91_000, "Stein": 24_700, "Beek": 15_700,
+    "Maastricht": 122_000, "Eijsden-Margraten": 25_600, "Meerssen": 18_700,
+    "Valkenburg aan de Geul": 16_300, "Gulpen-Wittem": 14_100, "Vaals": 9_800,
+}
+PARKSTAD = ("Heerlen", "Kerkrade", "Landgraaf", "Beekdaelen", "Brunssum", "Voerendaal", "Simpelveld")
+REGIO = sum(INWONERS.values())
+WM_2018 = 145_000  # Sittard-Geleen, Stein, Beek and Schinnen in 2018
+SCALE = REGIO / WM_2018
+
+# Place names people still write: former gemeenten now part of one of the 16.
+PLAATSNAMEN = {"Beekdaelen": ["Schinnen", "Nuth", "Onderbanken"], "Sittard-Geleen": ["Geleen", "Born"],
+               "Heerlen": ["Hoensbroek"], "Eijsden-Margraten": ["Eijsden", "Margraten"]}
+BUITEN_REGIO = ["Venlo", "Roermond", "Weert", "Eindhoven", "Echt-Susteren"]
+
+LEEFGEBIEDEN = ["wonen", "financien", "psychisch", "verslaving", "werk", "gezin", "justitie", "gezondheid"]
+KETENS = ["zorg", "straf", "veiligheid", "jeugd", "sociaal"]
+
+# Yearly volume per soort for the whole region (see module doc for the derivation).
+VOLUMES: dict[str, int] = {
+    "via": 4_200,
+    "aanmelding": round(140 * SCALE * 1.2),  # PGA plus the requests that end as C&A
+    "zsm-buikpijn": round(60 * SCALE),
+    "detentie-in": round(95 * SCALE),
+    "detentie-uit": round(95 * SCALE),
+    "art18": round(25 * SCALE),
+    "radicalisering": round(11 * SCALE),
+    "huisverbod": round(13 * SCALE),
+    "vt-routeertafel": round(70 * SCALE),
+    "wvggz": round(55 * SCALE),
+    "mensenhandel": round(9 * SCALE),
+    "jpp": 150,
+}
+BRON = {
+    "via": "politie", "aanmelding": None, "zsm-buikpijn": "zsm", "detentie-in": "dji",
+    "detentie-uit": "dji", "art18": "dji", "radicalisering": "politie", "huisverbod": "gemeente",
+    "vt-routeertafel": "veilig-thuis", "wvggz": "gemeente", "mensenhandel": "politie", "jpp": "politie",
+}
+AANMELDERS = ["gemeente", "om", "reclassering", "ketenpartner", "politie"]
+DELICTEN_ART18 = ["zeden", "zwaar-geweld", "tbs", "diefstal", "drugs", "mishandeling"]
+
+
+def bsn(rng: random.Random) -> str:
+    """A number that passes the elfproef (synthetic; not issued to anyone we know of)."""
+    while True:
+        digits = [rng.randint(0, 9) for _ in range(8)]
+        rest = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
+        if rest < 10 and digits[0] != 0:
+            return "".join(map(str, digits)) + str(rest)
+
+
+class _Jaar:
+    def __init__(self, year: int, rng: random.Random):
+        self.year, self.rng = year, rng
+        self.gemeenten = list(INWONERS)
+        self.gewichten = list(INWONERS.values())
+
+    def moment(self) -> datetime:
+        start = date(self.year, 1, 1)
+        days = (date(self.year + 1, 1, 1) - start).days
+        day = start + timedelta(days=self.rng.randrange(days))
+        clock = time(self.rng.randint(7, 20), self.rng.randrange(60))
+        return datetime.combine(day, clock, AMSTERDAM)
+
+    def gemeente(self, soort: str) -> str | None:
+        r = self.rng.random()
+        if r < 0.01:
+            return self.rng.choice(BUITEN_REGIO)
+        if r < 0.015:
+            return None
+        if soort == "jpp":
+            return self.rng.choice(PARKSTAD)
+        naam = self.rng.choices(self.gemeenten, self.gewichten)[0]
+        if naam in PLAATSNAMEN and self.rng.random() < 0.1:
+            return self.rng.choice(PLAATSNAMEN[naam])
+        return naam
+
+    def geboortedatum(self, moment: datetime, soort: str) -> str:
+        ages = {"jpp": (10, 17), "detentie-in": (16, 60), "detentie-uit": (16, 60), "art18": (19, 65)}
+        low, high = ages.get(soort, (14, 80))
+        age = self.rng.randint(low, high)
+        born = moment.date() - timedelta(days=age * 365 + self.rng.randrange(365))
+        return born.isoformat()
+
+    def signalen(self, soort: str) -> dict:
+        rng = self.rng
+        s: dict = {}
+        if soort in ("aanmelding", "zsm-buikpijn", "vt-routeertafel"):
+            complex_case = rng.random() < (0.65 if soort == "aanmelding" else 0.45)
+            n_leef = rng.randint(2, 4) if complex_case else rng.randint(0, 1)
+            s["leefgebieden"] = rng.sample(LEEFGEBIEDEN, n_leef)
+            s["ketens"] = rng.sample(KETENS, rng.randint(2, 3) if complex_case else 1)
+            s["dwang_drang"] = complex_case or rng.random() < 0.1
+            s["impact_omgeving"] = complex_case or rng.random() < 0.3
+            s["ernstig_veiligheidsprobleem"] = rng.random() < 0.04
+            s["maatschappelijke_onrust"] = complex_case and rng.random() < 0.05
+            s["kinderen_betrokken"] = soort == "vt-routeertafel" or rng.random() < 0.2
+        elif soort == "via":
+            s["bollenmodel"] = rng.choices(["I", "II", "III", "IV"], [40, 35, 18, 7])[0]
+        elif soort in ("detentie-in", "detentie-uit", "art18"):
+            s["hic"] = rng.random() < 0.2
+            if soort == "art18":
+                s["delict"] = rng.choice(DELICTEN_ART18)
+        return s
+
+    def melding(self, soort: str, nummer: int) -> dict:
+        moment = self.moment()
+        bron = BRON[soort] or self.rng.choice(AANMELDERS)
+        melding = {
+            "bron": bron,
+            "soort": soort,
+            "kenmerk": f"{soort.upper()}-{self.year}-{nummer:06d}",
+            "ontvangen_op": moment.isoformat(timespec="seconds"),
+            "gemeente": self.gemeente(soort),
+            "persoon": {
+                "bsn": bsn(self.rng),
+                "naam": f"Persoon {nummer}",
+                "geboortedatum": self.geboortedatum(moment, soort),
+            },
+            "signalen": self.signalen(soort),
+            "toelichting": "synthetische melding",
+        }
+        return melding
+
+
+def _broken(rng: random.Random, line: str) -> str:
+    """The faults intake really sees: a cut-off line, a date in words, an unknown soort."""
+    data = json.loads(line)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return line[: len(line) // 2]
+    if kind == 1:
+        data["ontvangen_op"] = "gisteren"
+    else:
+        data["soort"] = "onbekend"
+    return json.dumps(data, ensure_ascii=False)
+
+
+def jaar(year: int = 2025, seed: int = 2025, scale: float = 1.0) -> Iterator[str]:
+    """JSON lines of one year of meldingen, in arrival order, with resends and faults."""
+    rng = random.Random(seed)
+    gen = _Jaar(year, rng)
+    meldingen = [
+        gen.melding(soort, i)
+        for soort, volume in VOLUMES.items()
+        for i in range(1, max(1, round(volume * scale)) + 1)
+    ]
+    meldingen.sort(key=lambda m: m["ontvangen_op"])
+    for melding in meldingen:
+        line = json.dumps(melding, ensure_ascii=False)
+        r = rng.random()
+        if r < 0.004:
+            yield _broken(rng, line)
+            continue
+        yield line
+        if r < 0.014:
+            yield line  # resent by the source: one melding, not two
