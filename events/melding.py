@@ -15,6 +15,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from events.intake import MeldingIn
+from routing.facts import Feiten
+
 # A fixed namespace: the same (bron, kenmerk) gives the same id on every machine, forever.
 MELDING_NAMESPACE = uuid5(NAMESPACE_URL, "https://zorgenveiligheidshuis.zuid-limburg/melding")
 
@@ -76,6 +79,25 @@ class Melding(Aggregate):
     def doorverwezen(self, beslissing: dict[str, Any]) -> None:
         self.beslissing = beslissing
         self.status = "doorverwezen"
+
+    def intake(self) -> MeldingIn:
+        """The melding as it was received (validated again: it was valid when stored)."""
+        return MeldingIn.model_validate(
+            {
+                "bron": self.bron,
+                "soort": self.soort,
+                "kenmerk": self.kenmerk,
+                "ontvangen_op": self.ontvangen_op,
+                "gemeente": self.gemeente,
+                "persoon": self.persoon,
+                "signalen": self.signalen,
+                "toelichting": self.toelichting,
+            }
+        )
+
+    def feiten(self) -> Feiten:
+        """What routing decides on, to re-decide or explain a stored melding."""
+        return self.intake().feiten()
 
     def beslis(self, beslissing: dict[str, Any]) -> None:
         """Record the routing decision with the event that fits its outcome."""

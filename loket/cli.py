@@ -234,6 +234,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=2025)
     sp.add_argument("--scale", type=float, default=1.0, help="volume factor (1.0 = a realistic year)")
     sp.add_argument("--db", default="loket-demo.sqlite", help="store for the demo (recreated)")
+
+    # Each area registers its own commands: register(command) in loket/cli_<area>.py.
     return p
 
 

@@ -131,3 +131,11 @@ def test_personal_data_is_not_in_the_decision(systeem):
     text = json.dumps(ontvangst.beslissing)
     for secret in ("123456782", "Testpersoon", "vrije tekst", "1990-05-06"):
         assert secret not in text
+
+
+def test_a_stored_melding_can_be_decided_again_from_its_facts(systeem):
+    ontvangst = systeem.app.ontvang(line(kenmerk="H-1", gemeente="schinnen"))
+    stored = systeem.app.melding(ontvangst.melding_id)
+    again = systeem.app.ruleset.decide(stored.feiten()).as_contract()
+    assert again == stored.beslissing
+    assert again["gemeente"] == "Beekdaelen"
