@@ -265,6 +265,16 @@ class Loket(Application[UUID]):
         except AggregateNotFoundError:
             raise OnbekendeMelding(f"no melding with id {aggregate_id}") from None
 
+    def persoonsgegevens(self, melding_id: UUID, *, actor: str, doel: str) -> dict[str, Any]:
+        """The personal data of a melding (persoon, toelichting): the one way to read it.
+
+        Every read of personal data must be traceable: this is where it is recorded.
+        """
+        melding = self.melding(melding_id)
+        if isinstance(melding, AfgewezenMelding):
+            return {"payload": melding.payload}
+        return {"persoon": melding.persoon, "toelichting": melding.toelichting}
+
     def zoek(self, bron: str, kenmerk: str) -> Melding:
         """A melding by its identity at the source (only valid meldingen have one)."""
         return self.melding(melding_id(bron, kenmerk))
