@@ -36,6 +36,8 @@ def can_meet(a: Rule, b: Rule) -> bool:
 
 def covers(a: Rule, b: Rule) -> bool:
     """Does `a` hold for every melding `b` holds for, on every date `b` is in force?"""
+    if _disjoint(a.als, a.als):
+        return False  # a row that holds for nothing covers nothing
     (a_van, a_tot), (b_van, b_tot) = period(a), period(b)
     if not (a_van <= b_van and b_tot <= a_tot):
         return False
@@ -71,16 +73,15 @@ def _bounds(leeftijd: Leeftijd) -> tuple[float, float]:
     return low, high
 
 
-def _flag(als: Als, column: str) -> bool | None:
+def _needs(als: Als, column: str) -> frozenset[bool]:
+    """The values a yes/no column must have; both when the row contradicts itself."""
     value = getattr(als, column)
-    if value is not None:
-        return value
+    needs = set() if value is None else {value}
     # a range needs a known age; a delict list needs a known delict
-    if column == "leeftijd_bekend" and als.leeftijd is not None:
-        return True
-    if column == "delict_bekend" and als.delict is not None:
-        return True
-    return None
+    if (column == "leeftijd_bekend" and als.leeftijd is not None) or (
+            column == "delict_bekend" and als.delict is not None):
+        needs.add(True)
+    return frozenset(needs)
 
 
 def _disjoint(a: Als, b: Als) -> bool:
@@ -92,8 +93,7 @@ def _disjoint(a: Als, b: Als) -> bool:
         if va is not None and vb is not None and not va & vb:
             return True
     for column in _FLAG_COLUMNS:
-        fa, fb = _flag(a, column), _flag(b, column)
-        if fa is not None and fb is not None and fa != fb:
+        if len(_needs(a, column) | _needs(b, column)) > 1:
             return True
     ra, rb = _age(a), _age(b)
     if ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0]):
@@ -112,8 +112,8 @@ def _implies(narrow: Als, wide: Als) -> bool:
         if need is not None and (have is None or not have <= need):
             return False
     for column in _FLAG_COLUMNS:
-        need_flag = _flag(wide, column)
-        if need_flag is not None and _flag(narrow, column) != need_flag:
+        need_flag, have_flag = _needs(wide, column), _needs(narrow, column)
+        if need_flag and not (have_flag and have_flag <= need_flag):
             return False
     need_age, have_age = _age(wide), _age(narrow)
     if need_age is not None and (
