@@ -57,7 +57,8 @@ def register(command: Command) -> None:
     sp = command("explain", _clear_errors(cmd_explain),
                  "why a melding went where it went: every rule considered, each condition")
     sp.add_argument("melding", nargs="?",
-                    help="melding id of a stored melding, or - for one melding (JSON) on stdin")
+                    help="a stored melding (its id, or BRON:KENMERK), or - for one melding "
+                    "(JSON) on stdin")
     sp.add_argument("--kenmerk", metavar="BRON:KENMERK", help="a stored melding by its source's key")
     _rules_option(sp, "explain under this ruleset (default: the one in force, the shipped rules)")
     sp.add_argument("--json", action="store_true", help="the trace as JSON")
@@ -147,17 +148,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _melding_id(args: argparse.Namespace) -> UUID:
-    from events.melding import melding_id
+    from loket.cli_lifecycle import resolve_id
 
-    if args.kenmerk is not None:
-        bron, sep, kenmerk = args.kenmerk.partition(":")
-        if not sep or not bron or not kenmerk:
-            raise Fout("--kenmerk needs BRON:KENMERK, e.g. politie:VIA-2025-000123")
-        return melding_id(bron, kenmerk)
-    try:
-        return UUID(args.melding)
-    except ValueError:
-        raise Fout("not a melding id (a UUID), - or --kenmerk BRON:KENMERK") from None
+    if args.kenmerk is not None and ":" not in args.kenmerk:
+        raise Fout("--kenmerk needs BRON:KENMERK, e.g. politie:VIA-2025-000123")
+    return resolve_id(args.kenmerk if args.kenmerk is not None else args.melding)
 
 
 def _explain_stdin(args: argparse.Namespace) -> int:
@@ -181,15 +176,14 @@ def _explain_stdin(args: argparse.Namespace) -> int:
 
 
 def _explain_stored(args: argparse.Namespace, melding_id: UUID) -> int:
-    from eventsourcing.application import AggregateNotFoundError
-
+    from events.application import OnbekendeMelding
     from events.melding import AfgewezenMelding
 
     ruleset = _ruleset(args.rules)
     with _store() as systeem:
         try:
             melding = systeem.app.melding(melding_id)
-        except AggregateNotFoundError:
+        except OnbekendeMelding:
             raise Fout(f"no melding {melding_id} in the store") from None
     recorded: dict[str, Any] = melding.beslissing or {}
     if isinstance(melding, AfgewezenMelding):
@@ -204,9 +198,15 @@ def _explain_stored(args: argparse.Namespace, melding_id: UUID) -> int:
         _emit({"melding_id": str(melding_id), "bron": melding.bron, "kenmerk": melding.kenmerk,
                "status": melding.status, "beslist_met": decided_with,
                "uitgelegd_met": ruleset.version, "andere_ruleset": decided_with != ruleset.version,
+               "door_medewerker": any(r.startswith("handmatig.")
+                                      for r in recorded.get("rules", ())),
                "opgeslagen_beslissing": recorded, "verschil": changed, "trace": trace.as_dict()})
         return 0
     print(f"Melding {melding_id} ({melding.bron}:{melding.kenmerk}), status {melding.status}")
+    door_mens = [r for r in recorded.get("rules", ()) if r.startswith("handmatig.")]
+    if door_mens:
+        print(f"LET OP: de huidige beslissing is door een medewerker genomen ({door_mens[0]}), "
+              f"niet door de regels (wie en waarom: loket audit {melding_id}).")
     if decided_with == ruleset.version:
         print(f"Beslist met {decided_with}, de ruleset waarmee hieronder wordt uitgelegd.")
     else:

@@ -226,13 +226,14 @@ class Ruleset:
         self.register: GemeenteRegister = source.register
         self.files = source.files
         zvh_ids = frozenset(source.register.zvh_namen)
+        self.zvh_ids: frozenset[str] = zvh_ids
+        self.producten: frozenset[str] = frozenset(source.producten)
         tables = [_Table(t, zvh_ids) for t in source.tables]
         self._derivations = tuple(t for t in tables if t.afleiding)
         self._tables = tuple(t for t in tables if not t.afleiding)
         self._paden: dict[tuple, _Pad] = {}
         self._cache: dict[tuple, Beslissing] = {}
         self._soorten = frozenset(s for t in tables for s in t.soorten)
-        self._zvh_ids = zvh_ids
         self._plans: dict[tuple[str | None, str], _DateIndex] = {}
         self._memo: dict[tuple, Beslissing] = {}
 
@@ -273,7 +274,7 @@ class Ruleset:
         """The plans of one (soort, plaats): every row of every table that can apply to it,
         whatever the product, and the derivation rows when one of them asks for a kenmerk."""
         soort_key, where = (soort if soort in self._soorten else None), plaats(uitslag)
-        zvh = where if where in self._zvh_ids else None
+        zvh = where if where in self.zvh_ids else None
         status = "zuid-limburg" if zvh else where
         rows = [r for t in self._tables for r in t.rules if r.fits_place(soort_key, status, zvh)]
         if any(r.asks_kenmerken for r in rows):

@@ -172,8 +172,27 @@ def test_explain_of_a_stored_melding_names_the_ruleset_each_rule_and_the_source(
 
 def test_explain_finds_a_stored_melding_by_its_bron_and_kenmerk(loket):
     by_id = loket("explain", str(melding_id("gemeente", "SG-1")))
-    by_kenmerk = loket("explain", "--kenmerk", "gemeente:SG-1")
-    assert by_kenmerk == by_id
+    assert loket("explain", "--kenmerk", "gemeente:SG-1") == by_id
+    assert loket("explain", "gemeente:SG-1") == by_id
+
+
+def test_explain_of_a_melding_a_person_rerouted_says_the_rules_did_not_decide_it(
+        loket, tmp_path, monkeypatch):
+    db = tmp_path / "loket.sqlite"
+    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(db)}))
+    [ontvangst] = systeem.app.ontvang_batch([line(kenmerk="HER-1", gemeente="Stein")])
+    systeem.app.herrouteer(ontvangst.melding_id, actor="tester", zvh="parkstad", product="pga",
+                           reden="woont feitelijk in Heerlen")
+    systeem.close()
+    monkeypatch.setenv("LOKET_DB", str(db))
+    code, out, _ = loket("explain", "gemeente:HER-1")
+    assert code == 0
+    assert "LET OP: de huidige beslissing is door een medewerker genomen (handmatig.herrouteerd)" in out
+    assert "LET OP: zvh was 'parkstad', onder" in out  # the rules would say Westelijke Mijnstreek
+    assert "woont feitelijk" not in out  # a person's free text stays in the audit trail
+    data = json.loads(loket("explain", "gemeente:HER-1", "--json")[1])
+    assert data["door_medewerker"] is True and data["verschil"]["zvh"] == [
+        "parkstad", "westelijke-mijnstreek"]
 
 
 def test_explain_json_carries_the_trace_and_the_recorded_decision(loket):
