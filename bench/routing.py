@@ -8,7 +8,7 @@ with their input prepared beforehand:
 - validation: `MeldingIn.model_validate(dict)`, the pydantic intake contract (and `parse` of the
   JSON text, for reference): the target is that deciding costs less than validating;
 - zen-engine: GoRules' Rust engine evaluating the same policy as a JDM decision graph
-  (bench/routing_jdm.py) through `ZenEngine.evaluate` with a static loader, its fastest
+  (bench/jdm/zl_routing.py) through `ZenEngine.evaluate` with a static loader, its fastest
   per-melding path (`ZenDecision.evaluate` recompiles per call and is far slower).
 
 Rounds are interleaved and the best round of each counts (noise only ever slows a round down);
@@ -33,10 +33,10 @@ from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE)]
+sys.path[:0] = [str(HERE.parent), str(HERE / "jdm")]  # the project first: `routing` is ours
 
 import zen  # noqa: E402
-from routing_jdm import graph  # noqa: E402
+from zl_routing import graph  # noqa: E402
 
 from events.intake import MeldingIn, Ongeldig, parse  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402

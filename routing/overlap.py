@@ -45,6 +45,9 @@ def covers(a: Rule, b: Rule) -> bool:
 
 
 def _values(als: Als, column: str) -> frozenset[str] | None:
+    """The values a set column allows (None: any)."""
+    if column == "gemeente_status":
+        return _status(als)
     raw = getattr(als, column)
     if raw is None:
         return None
@@ -53,7 +56,7 @@ def _values(als: Als, column: str) -> frozenset[str] | None:
 
 def _status(als: Als) -> frozenset[str] | None:
     """gemeente_status, also where a zvh or gemeente column implies it."""
-    status = _values(als, "gemeente_status")
+    status = None if als.gemeente_status is None else frozenset(als.gemeente_status)
     if als.zvh is not None or als.gemeente is not None:
         return frozenset({"zuid-limburg"}) & status if status is not None else frozenset(
             {"zuid-limburg"})
@@ -86,10 +89,7 @@ def _needs(als: Als, column: str) -> frozenset[bool]:
 
 def _disjoint(a: Als, b: Als) -> bool:
     for column in _SET_COLUMNS:
-        if column == "gemeente_status":
-            va, vb = _status(a), _status(b)
-        else:
-            va, vb = _values(a, column), _values(b, column)
+        va, vb = _values(a, column), _values(b, column)
         if va is not None and vb is not None and not va & vb:
             return True
     for column in _FLAG_COLUMNS:
@@ -105,10 +105,7 @@ def _disjoint(a: Als, b: Als) -> bool:
 def _implies(narrow: Als, wide: Als) -> bool:
     """Every melding that meets `narrow` meets `wide` (column by column, conservatively)."""
     for column in _SET_COLUMNS:
-        if column == "gemeente_status":
-            need, have = _status(wide), _status(narrow)
-        else:
-            need, have = _values(wide, column), _values(narrow, column)
+        need, have = _values(wide, column), _values(narrow, column)
         if need is not None and (have is None or not have <= need):
             return False
     for column in _FLAG_COLUMNS:

@@ -4,7 +4,7 @@ Written by hand from routing/rules/*.yaml, table for table and row for row, in t
 order of our evaluator (priority, then file). The only generated part is the gemeente lookup:
 its rows come from the gemeente register (routing/data/gemeenten.yaml, resolved through the
 public `GemeenteRegister.resolve` on every date where an entry starts or ends), so both engines
-decide on the same register. `python bench/routing_jdm.py > routing.jdm.json` writes the graph
+decide on the same register. `python bench/jdm/zl_routing.py > zl-routing.jdm.json` writes the graph
 for the GoRules editor.
 
 Inputs (prepared from `Feiten`, like ours): soort, bron, dag (date ordinal), gemeente (as
