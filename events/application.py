@@ -436,7 +436,8 @@ class Loket(Application[UUID]):
         return self.kluis.pseudoniemen.naam_geboortedatum(naam, geboortedatum).id
 
     def vernietig(
-        self, betrokkene: str, *, actor: str, reden: str, kanaal: str = "cli", trace: str | None = None
+        self, betrokkene: str, *, actor: str, reden: str, rol: str = "beheer", kanaal: str = "cli",
+        trace: str | None = None,
     ) -> Vernietiging:
         """Crypto-shredding: destroy every data key of a subject.
 
@@ -461,7 +462,7 @@ class Loket(Application[UUID]):
                 m.vernietig(actor=actor, reden=reden.strip(), betrokkene=betrokkene)
             lines = [
                 self._logregel(m, activiteit=VERNIETIGING, naam="persoonsgegevens vernietigen", actor=actor,
-                               rol="beheer", doel=reden.strip(), kanaal=kanaal, begin=begin, trace=shared_trace,
+                               rol=rol, doel=reden.strip(), kanaal=kanaal, begin=begin, trace=shared_trace,
                                parent_span=None)
                 for m in meldingen
             ]

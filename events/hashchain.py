@@ -261,9 +261,15 @@ class SQLiteChainRecorder(HashChained, SQLiteApplicationRecorder):
         return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
     def _fixed_interval(self, every: int) -> int:
+        select = f"SELECT value FROM {self.meta_table} WHERE name = 'anchor_every'"
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(select)
+            row = c.fetchone()
+        if row is not None:
+            return int(row[0])
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"INSERT OR IGNORE INTO {self.meta_table} VALUES ('anchor_every', ?)", (str(every),))
-            c.execute(f"SELECT value FROM {self.meta_table} WHERE name = 'anchor_every'")
+            c.execute(select)
             return int(c.fetchone()[0])
 
     def _head(self, c: Any) -> tuple[int, bytes]:

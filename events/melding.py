@@ -71,7 +71,24 @@ def _verplicht(naam: str, waarde: str) -> None:
         raise OngeldigeOvergang(f"{naam} is required")
 
 
-class Melding(Aggregate):
+class MetPersoonsgegevens(Aggregate):
+    """An aggregate holding sealed personal data of one subject (`betrokkene`, a keyed pseudonym).
+
+    Shredding destroys the subject's keys in the key store; the aggregate records
+    that it happened (who, why), and what it sealed reads as removed from then on.
+    """
+
+    vernietigd = False  # (no annotations here: they would become constructor fields)
+
+    def vernietig(self, *, actor: str, reden: str, betrokkene: str) -> None:
+        self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene)
+
+    @event("PersoonsgegevensVernietigd")
+    def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
+        self.vernietigd = True
+
+
+class Melding(MetPersoonsgegevens):
     """A valid melding, from receipt through routing, acceptance and closing.
 
     The routing facts are in the clear (soort, gemeente, dates, signalen, the age
@@ -118,7 +135,6 @@ class Melding(Aggregate):
         self.beslissing: dict[str, Any] | None = None
         self.regisseur: str | None = None
         self.resultaat: dict[str, Any] | None = None  # sealed
-        self.vernietigd = False
 
     def _besloten(self, beslissing: dict[str, Any], status: str) -> None:
         self.beslissing = beslissing
@@ -228,14 +244,6 @@ class Melding(Aggregate):
         self.resultaat = resultaat
         self.status = GESLOTEN
 
-    def vernietig(self, *, actor: str, reden: str, betrokkene: str) -> None:
-        """Record that the subject's keys are destroyed: what was sealed reads as removed."""
-        self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene)
-
-    @event("PersoonsgegevensVernietigd")
-    def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
-        self.vernietigd = True
-
     def intake(self, persoonsgegevens: dict[str, Any] | None = None) -> MeldingIn:
         """The melding as it was received (validated again: it was valid when stored).
 
@@ -270,7 +278,7 @@ class Melding(Aggregate):
         record(beslissing)
 
 
-class AfgewezenMelding(Aggregate):
+class AfgewezenMelding(MetPersoonsgegevens):
     """Input that broke the contract, kept whole with its errors: nothing is dropped."""
 
     @staticmethod
@@ -302,11 +310,3 @@ class AfgewezenMelding(Aggregate):
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
         self.status = "afgewezen"
-        self.vernietigd = False
-
-    def vernietig(self, *, actor: str, reden: str, betrokkene: str) -> None:
-        self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene)
-
-    @event("PersoonsgegevensVernietigd")
-    def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
-        self.vernietigd = True

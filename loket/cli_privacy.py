@@ -93,7 +93,7 @@ def cmd_shred(args: argparse.Namespace) -> int:
     with _systeem() as systeem:
         subject = _subject(systeem.app, args)
         try:
-            done = systeem.app.vernietig(subject, actor=settings.user, reden=args.reason)
+            done = systeem.app.vernietig(subject, actor=settings.user, reden=args.reason, rol=settings.role)
         except OngeldigeOvergang as exc:
             raise Fout(str(exc)) from None
         _bijwerken(systeem, quiet=True)
@@ -116,7 +116,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
         if args.apply:
             for v in due:
                 reden = f"bewaartermijn verstreken: {v.product or 'standaard'} {v.termijn} na afloop, op {v.verlopen_op}"
-                shredded.append(systeem.app.vernietig(v.betrokkene, actor=settings.user, reden=reden))
+                shredded.append(systeem.app.vernietig(v.betrokkene, actor=settings.user, reden=reden, rol=settings.role))
             _bijwerken(systeem, quiet=True)
     rows = [{"betrokkene": v.betrokkene, "meldingen": v.meldingen, "verlopen_op": v.verlopen_op.isoformat(),
              "product": v.product, "termijn": v.termijn} for v in due]

@@ -71,6 +71,7 @@ class KeyStore:
         self._memory = self.path == ":memory:"
         if not self._memory:
             Path(self.path).touch(mode=0o600, exist_ok=True)
+            os.chmod(self.path, 0o600)  # SQLite gives its -wal and -shm files the same mode
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._lock = threading.RLock()
         self._kek = derive(master, "keystore/v1")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from events.melding import AfgewezenMelding, Melding
+from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from privacy.kluis import VERWIJDERD, is_envelope
 from projections.store import Projection, ProjectionStore, Statement
 
@@ -93,8 +93,7 @@ class Audit(Projection):
             {"bron": e.bron, "kenmerk": e.kenmerk, "errors": e.errors, "payload": _afgeschermd(e.payload)},
             e.beslissing,
         ),
-        Melding.PersoonsgegevensVernietigd: _persoon("reden", "betrokkene"),
-        AfgewezenMelding.PersoonsgegevensVernietigd: _persoon("reden", "betrokkene"),
+        MetPersoonsgegevens.PersoonsgegevensVernietigd: _persoon("reden", "betrokkene"),
     }
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from events.melding import AfgewezenMelding, Melding
+from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from projections.store import Projection, ProjectionStore, Statement
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -61,10 +61,9 @@ class Bewaring(Projection):
         Melding.TopXAf: lambda e: [(_NIEUWE_TEKST, _id(e))],
         Melding.MeldingGesloten: lambda e: [
             (_EINDE, {**_id(e), "einde": _dag(e), "product": None}), (_NIEUWE_TEKST, _id(e))],
-        Melding.PersoonsgegevensVernietigd: lambda e: [(_VERNIETIGD, _id(e))],
+        MetPersoonsgegevens.PersoonsgegevensVernietigd: lambda e: [(_VERNIETIGD, _id(e))],
         AfgewezenMelding.MeldingAfgewezen: lambda e: [
             (_NIEUW, {**_id(e), "betrokkene": e.betrokkene, "product": "afgewezen", "einde": _dag(e)})],
-        AfgewezenMelding.PersoonsgegevensVernietigd: lambda e: [(_VERNIETIGD, _id(e))],
     }
 
 
