@@ -15,7 +15,6 @@ down). Writes the "Privacy" section of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from events.application import Loket  # noqa: E402
 from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
 from privacy.pseudonym import Betrokkene  # noqa: E402
-from results import write_section  # noqa: E402
+from results import arguments, write_section  # noqa: E402
 
 BATCH = 500
 
@@ -146,11 +145,7 @@ def report(n: int, rounds: int, best: dict[str, tuple[float, int]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--meldingen", type=int, default=20_000)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
-    args = p.parse_args(argv)
+    args = arguments(__doc__, argv)
     best = run(args.meldingen, args.rounds)
     section = report(args.meldingen, args.rounds, best)
     print(section)
