@@ -72,6 +72,8 @@ def _bsn(args: argparse.Namespace) -> str:
 
 
 def _subject(app: Any, args: argparse.Namespace) -> str:
+    if args.geboortedatum and args.naam is None:
+        raise Fout("--geboortedatum goes with --naam")
     if args.bsn is not None:
         return app.betrokkene_met_bsn(_bsn(args))
     if args.naam is not None:
