@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -24,6 +24,13 @@ from routing.decision import Beslissing
 Status = Literal["nieuw", "duplicaat", "afgewezen"]
 
 
+@runtime_checkable
+class KnowsExisting(Protocol):
+    """A recorder that tells which of many aggregates are stored, in one query (events/recorders.py)."""
+
+    def existing(self, originator_ids: set[UUID]) -> set[UUID]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ontvangst:
     """What intake did with one input: the melding it is, and its decision."""
@@ -31,6 +38,17 @@ class Ontvangst:
     melding_id: UUID
     status: Status
     beslissing: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Gelezen:
+    """One input line, parsed (or not), with the id of the melding it is."""
+
+    raw: bytes
+    melding_id: UUID
+    melding: MeldingIn | None
+    errors: tuple[Fout, ...] = ()
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,43 +110,42 @@ class Loket(Application[UUID]):
 
     def ontvang_batch(self, raws: Iterable[str | bytes]) -> list[Ontvangst]:
         """Record a batch of meldingen in one transaction; duplicates change nothing."""
+        gelezen = [self._lees(_as_bytes(raw)) for raw in raws]
+        opgeslagen = self._bestaande({g.melding_id for g in gelezen})
         pending: dict[UUID, Melding | AfgewezenMelding] = {}
         results: list[Ontvangst] = []
-        for raw in raws:
-            aggregate_or_id = self._neem_aan(_as_bytes(raw), pending)
-            if isinstance(aggregate_or_id, UUID):
-                results.append(self._duplicaat(aggregate_or_id, pending))
-            else:
-                pending[aggregate_or_id.id] = aggregate_or_id
-                status: Status = "afgewezen" if isinstance(aggregate_or_id, AfgewezenMelding) else "nieuw"
-                results.append(Ontvangst(aggregate_or_id.id, status, aggregate_or_id.beslissing))
+        for g in gelezen:
+            if g.melding_id in pending or g.melding_id in opgeslagen:
+                results.append(self._duplicaat(g.melding_id, pending))
+                continue
+            aggregate = self._aggregaat(g)
+            pending[aggregate.id] = aggregate
+            status: Status = "afgewezen" if isinstance(aggregate, AfgewezenMelding) else "nieuw"
+            results.append(Ontvangst(aggregate.id, status, aggregate.beslissing))
         if pending:
             results = self._bewaar(list(pending.values()), results)
         return results
 
-    def _neem_aan(
-        self, raw: bytes, pending: dict[UUID, Melding | AfgewezenMelding]
-    ) -> Melding | AfgewezenMelding | UUID:
-        """A new aggregate for this input, or the id of the melding it duplicates."""
+    def _lees(self, raw: bytes) -> _Gelezen:
         try:
             melding = parse(raw)
         except Ongeldig as exc:
             sha = payload_hash(raw)
-            existing = afgewezen_id(sha)
-            if existing in pending or self._bestaat(existing):
-                return existing
-            bron, kenmerk = _identity_hint(raw)
+            return _Gelezen(raw, afgewezen_id(sha), None, tuple(exc.errors), sha)
+        return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
+
+    def _aggregaat(self, g: _Gelezen) -> Melding | AfgewezenMelding:
+        if g.melding is None:
+            bron, kenmerk = _identity_hint(g.raw)
             return AfgewezenMelding(
-                payload=raw.decode("utf-8", "replace"),
-                payload_sha256=sha,
-                errors=[e.model_dump() for e in exc.errors],
+                payload=g.raw.decode("utf-8", "replace"),
+                payload_sha256=g.sha256,
+                errors=[e.model_dump() for e in g.errors],
                 bron=bron,
                 kenmerk=kenmerk,
-                beslissing=self.afwijzing(exc.errors).as_contract(),
+                beslissing=self.afwijzing(g.errors).as_contract(),
             )
-        existing = melding_id(melding.bron, melding.kenmerk)
-        if existing in pending or self._bestaat(existing):
-            return existing
+        melding = g.melding
         aggregate = Melding(
             bron=melding.bron,
             kenmerk=melding.kenmerk,
@@ -142,8 +159,11 @@ class Loket(Application[UUID]):
         aggregate.beslis(self.ruleset.decide(melding.feiten()).as_contract())
         return aggregate
 
-    def _bestaat(self, aggregate_id: UUID) -> bool:
-        return bool(self.recorder.select_events(aggregate_id, limit=1))
+    def _bestaande(self, aggregate_ids: set[UUID]) -> set[UUID]:
+        """Which of these are stored already: one query where the store can, else one each."""
+        if isinstance(self.recorder, KnowsExisting):
+            return self.recorder.existing(aggregate_ids)
+        return {i for i in aggregate_ids if self.recorder.select_events(i, limit=1)}
 
     def _duplicaat(
         self, aggregate_id: UUID, pending: dict[UUID, Melding | AfgewezenMelding]
@@ -154,8 +174,10 @@ class Loket(Application[UUID]):
     def _bewaar(
         self, aggregates: list[Melding | AfgewezenMelding], results: list[Ontvangst]
     ) -> list[Ontvangst]:
+        # Take the new events off the aggregates first: a failed save must not lose them.
+        events = {aggregate.id: aggregate.collect_events() for aggregate in aggregates}
         try:
-            self.save(*aggregates)
+            self.save(*(e for per_melding in events.values() for e in per_melding))
             return results
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our
@@ -163,11 +185,11 @@ class Loket(Application[UUID]):
             # become duplicates; the rest of the batch is kept.
             pass
         lost: set[UUID] = set()
-        for aggregate in aggregates:
+        for aggregate_id, per_melding in events.items():
             try:
-                self.save(aggregate)
+                self.save(*per_melding)
             except IntegrityError:
-                lost.add(aggregate.id)
+                lost.add(aggregate_id)
         return [
             self._duplicaat(r.melding_id, {}) if r.melding_id in lost and r.status != "duplicaat" else r
             for r in results
