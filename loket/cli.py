@@ -236,6 +236,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--db", default="loket-demo.sqlite", help="store for the demo (recreated)")
 
     # Each area registers its own commands: register(command) in loket/cli_<area>.py.
+    from loket import cli_kafka
+
+    cli_kafka.register(command)
     return p
 
 

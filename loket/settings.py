@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -15,6 +15,9 @@ class Settings:
     database_url: str | None  # LOKET_DATABASE_URL: PostgreSQL instead of SQLite
     user: str  # LOKET_USER: the actor recorded on commands given through the CLI
     kafka: str  # LOKET_KAFKA: bootstrap servers
+    # LOKET_KAFKA_TOPIC_PREFIX: put before every topic and group name, so environments
+    # (acceptance, a test run) can share one cluster without reading each other's meldingen.
+    kafka_topic_prefix: str
     log_format: str  # LOKET_LOG_FORMAT: "console" (development) or "json" (production)
 
     @classmethod
@@ -25,11 +28,12 @@ class Settings:
             database_url=env.get("LOKET_DATABASE_URL") or None,
             user=env.get("LOKET_USER") or getpass.getuser(),
             kafka=env.get("LOKET_KAFKA") or "127.0.0.1:9092",
+            kafka_topic_prefix=env.get("LOKET_KAFKA_TOPIC_PREFIX") or "",
             log_format=env.get("LOKET_LOG_FORMAT") or "console",
         )
 
     def with_db(self, db: Path) -> Settings:
-        return Settings(db, None, self.user, self.kafka, self.log_format)
+        return replace(self, db=db, database_url=None)
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's persistence environment for these settings."""

@@ -1,0 +1,211 @@
+"""Kafka commands: `loket consume`, `loket relay`, `loket zvh-queue`.
+
+The long-running ones stop on SIGTERM or SIGINT: the batch in hand is finished and
+committed first, then they exit 0. A broker that is away is waited for, never a crash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+from kafka.errors import KafkaError
+from rich.console import Console
+from rich.table import Table
+
+from consumers import clients
+from consumers.inbound import InboundConsumer
+from consumers.relay import OutboxRelay
+from consumers.topics import Topics, zvh_ids
+from consumers.zvh_queue import ZvhQueueConsumer, ZvhQueueView
+from loket import logs
+from loket.cli import Fout, _emit, _systeem
+from loket.metrics import CONSUMER_LAG
+from loket.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _until_signal() -> Iterator[threading.Event]:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | None:
+    """`make()` once the broker answers; None if stopped first."""
+    while not stop.is_set():
+        try:
+            return make()
+        except KafkaError as exc:
+            log.warning("kafka.unreachable", error=type(exc).__name__)
+            stop.wait(1.0)
+    return None
+
+
+def _start(settings: Settings, stop: threading.Event) -> Topics | None:
+    logs.configure(settings.log_format)
+    topics = Topics(settings.kafka_topic_prefix)
+    ok = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
+    return topics if ok else None
+
+
+# consume ----------------------------------------------------------------------
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with _until_signal() as stop, _systeem(settings) as systeem:
+        topics = _start(settings, stop)
+        consumer = topics and _when_broker_answers(
+            lambda: clients.consumer(settings.kafka, group=topics.intake_group), stop
+        )
+        if not consumer:
+            return 0
+        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        inbound = InboundConsumer(systeem.app, consumer, publisher, topics, batch=args.batch, lag=CONSUMER_LAG)
+        try:
+            counts = inbound.run(stop)
+        finally:
+            consumer.close(autocommit=False)
+            publisher.close()
+    _emit({
+        "received": sum(counts[s] for s in ("nieuw", "duplicaat", "afgewezen")),
+        "new": counts["nieuw"],
+        "duplicates": counts["duplicaat"],
+        "rejected": counts["afgewezen"],
+        "dead_lettered": counts["dlq"],
+    })
+    return 0
+
+
+# relay ------------------------------------------------------------------------
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with _until_signal() as stop, _systeem(settings) as systeem:
+        topics = _start(settings, stop)
+        if topics is None:
+            return 0
+        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        relay = OutboxRelay(systeem.app, systeem.app.factory.tracking_recorder(), publisher, topics)
+        try:
+            replayed = relay.replay(args.replay_from) if args.replay_from is not None else 0
+            relay.run(stop, page_size=args.page)
+        finally:
+            publisher.close()
+        _emit({"published": relay.published, "replayed": replayed, "position": relay.position(systeem.app.name)})
+    return 0
+
+
+# zvh-queue --------------------------------------------------------------------
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
+
+
+def _zvh(value: str) -> str:
+    if value not in zvh_ids():
+        raise argparse.ArgumentTypeError(f"unknown zvh {value!r} (one of: {', '.join(zvh_ids())})")
+    return value
+
+
+def _queue_table(zvh: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Wachtrij {zvh} ({len(rows)})")
+    for column in ("melding", "bron", "kenmerk", "product", "gemeente", "ontvangen", "status"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["melding_id"], r["bron"], r["kenmerk"], r["product"] or "", r["gemeente"] or "",
+            r["ontvangen_op"][:10], r["status"],
+        )
+    return table
+
+
+def cmd_zvh_queue(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    topics = Topics(settings.kafka_topic_prefix)
+    view = ZvhQueueView(Path(args.queue_db or f"zvh-queue-{args.zvh}.sqlite"), args.zvh)
+    try:
+        if args.follow or args.sync:
+            _read_topic(settings, topics, view, follow=args.follow)
+        if args.follow:
+            return 0
+        rows = view.rows(everything=args.all)
+    finally:
+        view.close()
+    if args.json:
+        _emit(rows)
+    else:
+        Console().print(_queue_table(args.zvh, rows))
+    return 0
+
+
+def _read_topic(settings: Settings, topics: Topics, view: ZvhQueueView, *, follow: bool) -> None:
+    with _until_signal() as stop:
+        logs.configure(settings.log_format)
+        kafka = _when_broker_answers(
+            lambda: clients.consumer(settings.kafka, group=topics.zvh_queue_group(view.zvh)), stop
+        )
+        if kafka is None:
+            return
+        reader = ZvhQueueConsumer(view, kafka, topics.zvh(view.zvh))
+        try:
+            if follow:
+                reader.run(stop)
+            else:
+                try:
+                    reader.sync()
+                except TimeoutError as exc:
+                    raise Fout(str(exc)) from None
+        finally:
+            kafka.close(autocommit=False)
+
+
+def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = command(
+        "consume", cmd_consume,
+        "store meldingen from the inbound Kafka topics (LOKET_KAFKA) until SIGTERM",
+    )
+    sp.add_argument("--batch", type=_positive, default=500, help="messages per poll and transaction (default 500)")
+
+    sp = command(
+        "relay", cmd_relay,
+        "publish routing decisions and lifecycle changes to the ZVH topics until SIGTERM",
+    )
+    sp.add_argument("--page", type=_positive, default=1_000, help="events per published page (default 1000)")
+    sp.add_argument(
+        "--replay-from", type=int, metavar="NOTIFICATION",
+        help="first publish again everything after this notification id up to the tracked position",
+    )
+
+    sp = command("zvh-queue", cmd_zvh_queue, "a ZVH's own queue of routed meldingen, read from its topic")
+    sp.add_argument("--zvh", type=_zvh, required=True, help="the house: " + ", ".join(zvh_ids()))
+    sp.add_argument("--queue-db", help="the house's own queue file (default zvh-queue-<zvh>.sqlite)")
+    read = sp.add_mutually_exclusive_group()
+    read.add_argument("--sync", action="store_true", help="read the topic up to now, then list")
+    read.add_argument("--follow", action="store_true", help="keep reading the topic until SIGTERM")
+    sp.add_argument("--list", action="store_true", help="list the open work (the default)")
+    sp.add_argument("--all", action="store_true", help="list every melding the house has heard of")
+    sp.add_argument("--json", action="store_true", help="rows as a JSON array")
