@@ -69,7 +69,8 @@ class InboundConsumer:
         self.topics = topics
         self.batch = batch
         self.lag = lag
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # per status: nieuw, duplicaat, afgewezen
+        self.dead_lettered = 0
         self._next: dict[TopicPartition, int] = {}
 
     def subscribe(self) -> None:
@@ -116,7 +117,7 @@ class InboundConsumer:
         self._report_lag()
         batch_counts = Counter(o.status for o in results)
         self.counts.update(batch_counts)
-        self.counts["dlq"] += len(dead)
+        self.dead_lettered += len(dead)
         log.info(
             "intake.batch",
             messages=len(records),

@@ -15,15 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-from kafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
-from consumers import clients
-from consumers.inbound import InboundConsumer
-from consumers.relay import OutboxRelay
 from consumers.topics import Topics, zvh_ids
-from consumers.zvh_queue import ZvhQueueConsumer, ZvhQueueView
 from loket import logs
 from loket.cli import Fout, _emit, _systeem
 from loket.metrics import CONSUMER_LAG
@@ -47,6 +42,7 @@ def _until_signal() -> Iterator[threading.Event]:
 
 def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | None:
     """`make()` once the broker answers; None if stopped first."""
+    from kafka.errors import KafkaError
     while not stop.is_set():
         try:
             return make()
@@ -57,6 +53,7 @@ def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | No
 
 
 def _start(settings: Settings, stop: threading.Event) -> Topics | None:
+    from consumers import clients
     logs.configure(settings.log_format)
     topics = Topics(settings.kafka_topic_prefix)
     ok = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
@@ -66,7 +63,13 @@ def _start(settings: Settings, stop: threading.Event) -> Topics | None:
 # consume ----------------------------------------------------------------------
 
 
+# The Kafka client is imported in the commands that use it: the other commands start faster.
+
+
 def cmd_consume(args: argparse.Namespace) -> int:
+    from consumers import clients
+    from consumers.inbound import InboundConsumer
+
     settings = Settings.from_env()
     with _until_signal() as stop, _systeem(settings) as systeem:
         topics = _start(settings, stop)
@@ -83,11 +86,11 @@ def cmd_consume(args: argparse.Namespace) -> int:
             consumer.close(autocommit=False)
             publisher.close()
     _emit({
-        "received": sum(counts[s] for s in ("nieuw", "duplicaat", "afgewezen")),
+        "received": counts.total(),
         "new": counts["nieuw"],
         "duplicates": counts["duplicaat"],
         "rejected": counts["afgewezen"],
-        "dead_lettered": counts["dlq"],
+        "dead_lettered": inbound.dead_lettered,
     })
     return 0
 
@@ -96,6 +99,9 @@ def cmd_consume(args: argparse.Namespace) -> int:
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
+    from consumers import clients
+    from consumers.relay import OutboxRelay
+
     settings = Settings.from_env()
     with _until_signal() as stop, _systeem(settings) as systeem:
         topics = _start(settings, stop)
@@ -144,6 +150,8 @@ def _queue_table(zvh: str, rows: list[dict[str, Any]]) -> Table:
 
 
 def cmd_zvh_queue(args: argparse.Namespace) -> int:
+    from consumers.zvh_queue import ZvhQueueView
+
     settings = Settings.from_env()
     topics = Topics(settings.kafka_topic_prefix)
     view = ZvhQueueView(Path(args.queue_db or f"zvh-queue-{args.zvh}.sqlite"), args.zvh)
@@ -162,7 +170,10 @@ def cmd_zvh_queue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_topic(settings: Settings, topics: Topics, view: ZvhQueueView, *, follow: bool) -> None:
+def _read_topic(settings: Settings, topics: Topics, view: Any, *, follow: bool) -> None:
+    from consumers import clients
+    from consumers.zvh_queue import ZvhQueueConsumer
+
     with _until_signal() as stop:
         logs.configure(settings.log_format)
         kafka = _when_broker_answers(
@@ -179,6 +190,7 @@ def _read_topic(settings: Settings, topics: Topics, view: ZvhQueueView, *, follo
                     reader.sync()
                 except TimeoutError as exc:
                     raise Fout(str(exc)) from None
+            log.info("zvh-queue.read", zvh=view.zvh, applied=reader.applied, duplicates=reader.duplicates)
         finally:
             kafka.close(autocommit=False)
 
