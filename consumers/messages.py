@@ -69,6 +69,9 @@ class Stand:
 
 Route = Callable[[Any, Stand], tuple[str, ...]]
 
+# Where a melding sent back by a house lands: a person at the loket decides again.
+TRIAGE_QUEUE = "loket/triage"
+
 
 def decision_queue(event: Any, stand: Stand) -> tuple[str, ...]:
     """Where the decision sends the work."""
@@ -80,12 +83,25 @@ def current_queue(event: Any, stand: Stand) -> tuple[str, ...]:
     return (stand.queue,) if stand.queue else ()
 
 
-def _no_move(event: Any) -> str | None:
+def moved(event: Any, stand: Stand) -> tuple[str, ...]:
+    """Both ends of a move: the house that loses the work hears it is gone, the other gets it."""
+    return (*current_queue(event, stand), *decision_queue(event, stand))
+
+
+def returned(event: Any, stand: Stand) -> tuple[str, ...]:
+    return (*current_queue(event, stand), TRIAGE_QUEUE)
+
+
+def _stays(event: Any) -> str | None:
     return None
 
 
-def _decided_queue(event: Any) -> str | None:
+def _to_decided_queue(event: Any) -> str | None:
     return event.beslissing["queue"]
+
+
+def _to_triage(event: Any) -> str | None:
+    return TRIAGE_QUEUE
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +111,26 @@ class MessageType:
 
     route: Route
     fields: tuple[str, ...] = ()
-    queue_after: Callable[[Any], str | None] = _no_move
+    queue_after: Callable[[Any], str | None] = _stays
     schema_version: int = SCHEMA_VERSION
 
 
-_DECISION = MessageType(decision_queue, ("beslissing",), _decided_queue)
+_DECISION = MessageType(decision_queue, ("beslissing",), _to_decided_queue)
+_BY_HAND = MessageType(moved, ("actor", "beslissing"), _to_decided_queue)
 
+# Free text (a decision's `reasons`, a `reden`, a `resultaat`) stays in the store: people
+# write it and it may name people. `actor` and `regisseur` are staff, not the person concerned.
 MESSAGES: dict[type, MessageType] = {
     Melding.MeldingGerouteerd: _DECISION,
     Melding.MeldingInTriage: _DECISION,
     Melding.MeldingDoorverwezen: _DECISION,
+    Melding.MeldingGeaccepteerd: MessageType(current_queue, ("actor", "regisseur")),
+    Melding.MeldingTeruggestuurd: MessageType(returned, ("actor",), _to_triage),
+    Melding.MeldingHergerouteerd: _BY_HAND,
+    Melding.TriageBesloten: _BY_HAND,
+    Melding.TopXAan: MessageType(current_queue, ("actor",)),
+    Melding.TopXAf: MessageType(current_queue, ("actor", "via")),
+    Melding.MeldingGesloten: MessageType(current_queue, ("actor",)),
 }
 
 
@@ -160,6 +186,6 @@ def outgoing(
             ("schema_version", str(kind.schema_version).encode()),
             ("event_id", message["event_id"].encode()),
         ]
-        for queue in kind.route(event, stand):
-            yield Outgoing(topics.voor_queue(queue), message["melding_id"].encode(), value, headers)
+        for topic in dict.fromkeys(topics.voor_queue(q) for q in kind.route(event, stand)):
+            yield Outgoing(topic, message["melding_id"].encode(), value, headers)
         stand.queue = kind.queue_after(event) or stand.queue

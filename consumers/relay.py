@@ -1,8 +1,9 @@
 """`loket relay`: the outbox relay from the event store to the house topics.
 
-The event store is the outbox. The relay follows its notification log like a
-projection (projections/runner.py) and keeps its position in a tracking record in
-the same store; a page's position is committed only after the broker acknowledged
+The event store is the outbox. The relay follows its notification log in pages, as
+the projections do (projections/runner.py), and keeps its position in a tracking
+record in the same store; but where a projection writes a page's rows and position in
+one transaction, the relay moves its position only after the broker acknowledged
 every message of the page (`acks=all`). Killed at any point, it starts again from
 the last committed position and re-sends at most one page: at-least-once, and a
 re-sent message is identical to the first (same event id), so houses deduplicate.
@@ -11,7 +12,6 @@ re-sent message is identical to the first (same event id), so houses deduplicate
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -24,7 +24,6 @@ from consumers.messages import MESSAGES, Stand, outgoing
 from consumers.topics import Topics
 from events.application import Loket
 from events.melding import Melding
-from projections.runner import catch_up
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +33,8 @@ IDLE_SECONDS = 0.2
 
 
 class OutboxRelay:
+    """Publishes the log's decisions and lifecycle changes, page by page, after its tracked position."""
+
     topics = (get_topic(Melding.MeldingOntvangen), *(get_topic(cls) for cls in MESSAGES))
 
     def __init__(self, app: Loket, recorder: TrackingRecorder, publisher: Publisher, topics: Topics):
@@ -42,35 +43,25 @@ class OutboxRelay:
         self.publisher = publisher
         self.kafka_topics = topics
         self.published = 0
+        # The tracking table is shared with the projections; like theirs, the row carries our name.
+        self.tracking_name = f"{NAME}@{app.name}"
 
-    # The tracking table is shared with the projections: the relay's rows carry its own name.
-    @staticmethod
-    def _tracking_name(application_name: str) -> str:
-        return f"{application_name}>{NAME}"
-
-    def position(self, application_name: str) -> int:
-        return self.recorder.max_tracking_id(self._tracking_name(application_name)) or 0
-
-    def process_batch(self, domain_events: Sequence[Any], tracking: Tracking) -> None:
-        sent = self.publisher.publish(outgoing(domain_events, self.kafka_topics, self._stand_before))
-        self.recorder.insert_tracking(
-            Tracking(self._tracking_name(tracking.application_name), tracking.notification_id)
-        )
-        self.published += sent
-
-    def _stand_before(self, event: Any) -> Stand:
-        melding = self.app.repository.get(event.originator_id, version=event.originator_version - 1)
-        return Stand.of(melding)
-
-    # Running --------------------------------------------------------------
-
-    def step(self, page_size: int = 1_000) -> int:
-        """Publish at most one window of the log after the position. Returns events handled."""
-        position = self.position(self.app.name)
-        return catch_up(self.app, self, page_size=page_size, stop=position + page_size)
+    def position(self) -> int:
+        return self.recorder.max_tracking_id(self.tracking_name) or 0
 
     def caught_up(self) -> bool:
-        return self.position(self.app.name) >= (self.app.recorder.max_notification_id() or 0)
+        return self.position() >= (self.app.recorder.max_notification_id() or 0)
+
+    def step(self, page_size: int = 1_000) -> int:
+        """Publish one page after the position, then move the position. Returns events read."""
+        position = self.position()
+        last = self.app.recorder.max_notification_id() or 0
+        if position >= last:
+            return 0
+        events, page_end = self._page(position, last, page_size)
+        self.published += self.publisher.publish(outgoing(events, self.kafka_topics, self._stand_before))
+        self.recorder.insert_tracking(Tracking(self.tracking_name, page_end))  # only after the broker's ack
+        return len(events)
 
     def run(self, stop: threading.Event, *, page_size: int = 1_000) -> int:
         """Follow the log until `stop` is set; a page in hand is finished first."""
@@ -86,30 +77,24 @@ class OutboxRelay:
                 stop.wait(IDLE_SECONDS)
         return self.published
 
-    def replay(self, start: int) -> int:
+    def replay(self, start: int, *, page_size: int = 1_000) -> int:
         """Publish again everything after notification `start` up to the tracked position,
         without moving it: for houses whose broker lost messages it had acknowledged."""
-        tracked = self.position(self.app.name)
-        again = _Replay(self, start)
-        catch_up(self.app, again, stop=tracked)
-        return again.published
+        tracked, sent = self.position(), 0
+        while start < tracked:
+            events, start = self._page(start, tracked, page_size)
+            sent += self.publisher.publish(outgoing(events, self.kafka_topics, self._stand_before))
+        return sent
 
-
-class _Replay:
-    """The relay's publishing without its tracking."""
-
-    def __init__(self, relay: OutboxRelay, start: int):
-        self.relay = relay
-        self.topics = relay.topics
-        self.at = start
-        self.published = 0
-
-    def position(self, application_name: str) -> int:
-        return self.at
-
-    def process_batch(self, domain_events: Sequence[Any], tracking: Tracking) -> None:
-        relay = self.relay
-        self.published += relay.publisher.publish(
-            outgoing(domain_events, relay.kafka_topics, relay._stand_before)
+    def _page(self, after: int, last: int, page_size: int) -> tuple[list[Any], int]:
+        """The events of interest in one page after `after`, and where the page ends."""
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=page_size, stop=last, topics=self.topics, inclusive_of_start=False
         )
-        self.at = tracking.notification_id
+        # No events of interest up to `last`: the page ends there all the same.
+        page_end = notifications[-1].id if notifications else last
+        return [self.app.mapper.to_domain_event(n) for n in notifications], page_end
+
+    def _stand_before(self, event: Any) -> Stand:
+        melding = self.app.repository.get(event.originator_id, version=event.originator_version - 1)
+        return Stand.of(melding)

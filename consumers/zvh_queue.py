@@ -26,12 +26,20 @@ log = structlog.get_logger(__name__)
 
 RETRY_SECONDS = 1.0
 
-# The melding's status in the house's view after each event type.
+# The melding's status in the house's view after each event type (Top X changes a label only).
 STATUS: dict[str, str] = {
-    "MeldingGerouteerd": "nieuw",
+    "MeldingGerouteerd": "open",
     "MeldingInTriage": "triage",
     "MeldingDoorverwezen": "doorverwezen",
+    "MeldingGeaccepteerd": "in-behandeling",
+    "MeldingTeruggestuurd": "teruggestuurd",
+    "MeldingHergerouteerd": "open",
+    "TriageBesloten": "open",
+    "MeldingGesloten": "gesloten",
 }
+LABEL: dict[str, tuple[str, bool]] = {"TopXAan": ("top-x", True), "TopXAf": ("top-x", False)}
+
+OPEN = ("open", "in-behandeling")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gezien (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -39,47 +47,47 @@ CREATE TABLE IF NOT EXISTS werk (
     melding_id TEXT PRIMARY KEY,
     melding_version INTEGER NOT NULL,
     event_type TEXT NOT NULL,
-    status TEXT NOT NULL,
+    status TEXT,
     queue TEXT,
     bron TEXT NOT NULL, kenmerk TEXT NOT NULL, soort TEXT NOT NULL, gemeente TEXT,
     ontvangen_op TEXT NOT NULL,
-    zvh TEXT, product TEXT, labels TEXT, deadline TEXT,
-    bijgewerkt TEXT NOT NULL,
-    actor TEXT
+    zvh TEXT, product TEXT, labels TEXT NOT NULL DEFAULT '[]', deadline TEXT,
+    regisseur TEXT, actor TEXT,
+    bijgewerkt TEXT NOT NULL
 );
 """
-
-_UPSERT = """
-INSERT INTO werk (melding_id, melding_version, event_type, status, queue, bron, kenmerk, soort,
-                  gemeente, ontvangen_op, zvh, product, labels, deadline, bijgewerkt, actor)
-VALUES (:melding_id, :melding_version, :event_type, :status, :queue, :bron, :kenmerk, :soort,
-        :gemeente, :ontvangen_op, :zvh, :product, :labels, :deadline, :tijdstip, :actor)
-ON CONFLICT (melding_id) DO UPDATE SET
-    melding_version = excluded.melding_version, event_type = excluded.event_type,
-    status = excluded.status, queue = excluded.queue, bijgewerkt = excluded.bijgewerkt,
-    zvh = COALESCE(excluded.zvh, werk.zvh), product = COALESCE(excluded.product, werk.product),
-    labels = COALESCE(excluded.labels, werk.labels), deadline = COALESCE(excluded.deadline, werk.deadline),
-    actor = COALESCE(excluded.actor, werk.actor)
-WHERE excluded.melding_version > werk.melding_version
-"""
-
-OPEN = ("nieuw", "geaccepteerd")
+_COLUMNS = (
+    "melding_id", "melding_version", "event_type", "status", "queue", "bron", "kenmerk", "soort",
+    "gemeente", "ontvangen_op", "zvh", "product", "labels", "deadline", "regisseur", "actor", "bijgewerkt",
+)
+_REPLACE = f"INSERT OR REPLACE INTO werk ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)})"
 
 
-def _row(message: dict[str, Any]) -> dict[str, Any]:
-    beslissing = message.get("beslissing") or {}
-    labels = beslissing.get("labels")
-    return {
-        **{k: message.get(k) for k in (
-            "melding_id", "melding_version", "event_type", "queue", "bron", "kenmerk", "soort",
-            "gemeente", "ontvangen_op", "tijdstip", "actor",
-        )},
-        "status": STATUS.get(message["event_type"], message["event_type"]),
-        "zvh": message.get("zvh") or beslissing.get("zvh"),
-        "product": message.get("product") or beslissing.get("product"),
-        "labels": json.dumps(labels) if labels is not None else None,
-        "deadline": beslissing.get("deadline"),
-    }
+def _next(row: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any] | None:
+    """The row after this message; None when the view already knows a newer state."""
+    if row is not None and row["melding_version"] >= message["melding_version"]:
+        return None
+    new = dict(row or {"labels": "[]", "zvh": None, "product": None, "deadline": None, "regisseur": None})
+    new.update({k: message[k] for k in (
+        "melding_id", "melding_version", "event_type", "queue", "bron", "kenmerk", "soort", "gemeente",
+        "ontvangen_op",
+    )})
+    new["bijgewerkt"] = message["tijdstip"]
+    new["actor"] = message.get("actor")
+    new["status"] = STATUS.get(message["event_type"], new.get("status"))
+    labels = json.loads(new["labels"])
+    if (beslissing := message.get("beslissing")) is not None:
+        new.update({k: beslissing[k] for k in ("zvh", "product", "deadline")})
+        labels = beslissing["labels"]
+    if message["event_type"] in LABEL:
+        label, on = LABEL[message["event_type"]]
+        labels = [x for x in labels if x != label] + ([label] if on else [])
+    new["labels"] = json.dumps(labels)
+    if message["event_type"] == "MeldingGeaccepteerd":
+        new["regisseur"] = message["regisseur"]
+    elif new["status"] != "in-behandeling":
+        new["regisseur"] = None
+    return new
 
 
 class ZvhQueueView:
@@ -98,13 +106,16 @@ class ZvhQueueView:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for message in messages:
-                seen = self.db.execute(
+                first_time = self.db.execute(
                     "INSERT INTO gezien VALUES (?) ON CONFLICT DO NOTHING", (message["event_id"],)
-                ).rowcount == 0
-                if seen:
+                ).rowcount == 1
+                if not first_time:
                     duplicates += 1
                     continue
-                self.db.execute(_UPSERT, _row(message))
+                row = self._row(message["melding_id"])
+                new = _next(row, message)
+                if new is not None:
+                    self.db.execute(_REPLACE, new)
                 applied += 1
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -112,8 +123,12 @@ class ZvhQueueView:
         self.db.execute("COMMIT")
         return applied, duplicates
 
+    def _row(self, melding_id: str) -> dict[str, Any] | None:
+        found = self.db.execute("SELECT * FROM werk WHERE melding_id = ?", (melding_id,)).fetchone()
+        return dict(found) if found else None
+
     def rows(self, *, everything: bool = False) -> list[dict[str, Any]]:
-        """The house's open work (status nieuw or geaccepteerd, queue at this house), oldest first."""
+        """The house's open work (open or in behandeling, in a queue of this house), oldest first."""
         sql = "SELECT * FROM werk"
         params: tuple[Any, ...] = ()
         if not everything:
@@ -121,12 +136,11 @@ class ZvhQueueView:
             params = (*OPEN, f"{self.zvh}/%")
         rows = [dict(r) for r in self.db.execute(sql + " ORDER BY ontvangen_op, melding_id", params)]
         for row in rows:
-            row["labels"] = json.loads(row["labels"]) if row["labels"] else []
+            row["labels"] = json.loads(row["labels"])
         return rows
 
-    def row(self, melding_id: str) -> dict[str, Any] | None:
-        found = self.db.execute("SELECT * FROM werk WHERE melding_id = ?", (melding_id,)).fetchone()
-        return dict(found) if found else None
+    def in_queue(self, melding_id: str) -> bool:
+        return any(r["melding_id"] == melding_id for r in self.rows())
 
     def close(self) -> None:
         self.db.close()

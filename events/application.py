@@ -14,14 +14,29 @@ from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from events.intake import Fout, MeldingIn, Ongeldig, parse
-from events.melding import AfgewezenMelding, Melding, afgewezen_id, melding_id, payload_hash
+from events.melding import (
+    AfgewezenMelding,
+    Melding,
+    OngeldigeOvergang,
+    afgewezen_id,
+    melding_id,
+    payload_hash,
+)
 from routing import Ruleset, load_ruleset
 from routing.decision import Beslissing
 
 Status = Literal["nieuw", "duplicaat", "afgewezen"]
+
+# The one VIA team works for the whole region from Westelijke Mijnstreek (002, 003).
+VIA_QUEUE = "westelijke-mijnstreek/via"
+
+
+class OnbekendeMelding(LookupError):
+    """No melding has this id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +188,93 @@ class Loket(Application[UUID]):
             for r in results
         ]
 
+    # Lifecycle ------------------------------------------------------------
+    # Each command loads the melding, lets the aggregate check the transition (an
+    # illegal one raises OngeldigeOvergang and records nothing), and saves.
+
+    def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
+        return self._doe(melding_id, actor, lambda m: m.accepteer(actor=actor, regisseur=regisseur))
+
+    def retour(self, melding_id: UUID, *, actor: str, reden: str) -> Melding:
+        return self._doe(melding_id, actor, lambda m: m.retour(actor=actor, reden=reden))
+
+    def herrouteer(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
+        def command(m: Melding) -> None:
+            beslissing = self._handmatig(m, zvh, product, actor, reden, "handmatig.herrouteerd")
+            m.herrouteer(actor=actor, beslissing=beslissing, reden=reden)
+
+        return self._doe(melding_id, actor, command)
+
+    def besluit_triage(
+        self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str
+    ) -> Melding:
+        def command(m: Melding) -> None:
+            beslissing = self._handmatig(m, zvh, product, actor, reden, "handmatig.triage")
+            m.besluit_triage(actor=actor, beslissing=beslissing, reden=reden)
+
+        return self._doe(melding_id, actor, command)
+
+    def top_x(self, melding_id: UUID, *, actor: str, aan: bool, reden: str) -> Melding:
+        return self._doe(melding_id, actor, lambda m: m.top_x(actor=actor, aan=aan, reden=reden))
+
+    def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
+        return self._doe(melding_id, actor, lambda m: m.sluit(actor=actor, resultaat=resultaat))
+
+    def _doe(self, melding_id: UUID, actor: str, command: Any) -> Melding:
+        if not actor or not actor.strip():
+            raise OngeldigeOvergang("an actor is required: who does this (LOKET_USER)")
+        melding = self.melding(melding_id)
+        if isinstance(melding, AfgewezenMelding):
+            raise OngeldigeOvergang(
+                f"melding {melding_id} was rejected at intake: send a corrected melding instead"
+            )
+        command(melding)
+        self.save(melding)
+        return melding
+
+    def _handmatig(
+        self, melding: Melding, zvh: str, product: str, actor: str, reden: str, rule: str
+    ) -> dict[str, Any]:
+        """A decision made by a person: it overrides the rules and says so."""
+        if zvh not in self.ruleset.zvh_ids:
+            raise OngeldigeOvergang(f"unknown zvh '{zvh}' (known: {', '.join(sorted(self.ruleset.zvh_ids))})")
+        if product not in self.ruleset.producten:
+            raise OngeldigeOvergang(f"unknown product '{product}'")
+        vorige = melding.beslissing or {}
+        same_product = vorige.get("product") == product
+        queue = VIA_QUEUE if product == "via" else f"{zvh}/{product}"
+        return Beslissing(
+            outcome="routed",
+            zvh=zvh,
+            product=product,
+            gemeente=vorige.get("gemeente"),
+            labels=tuple(vorige.get("labels") or ()) if same_product else (),
+            notify=tuple(vorige.get("notify") or ()) if same_product else (),
+            queue=queue,
+            deadline=vorige.get("deadline") if same_product else None,
+            ruleset=self.ruleset.version,
+            rules=(rule,),
+            reasons=(f"Handmatig besloten door {actor}, in plaats van de regels: {reden.strip()}",),
+        ).as_contract()
+
     # Reading --------------------------------------------------------------
 
     def melding(self, aggregate_id: UUID) -> Melding | AfgewezenMelding:
-        return self.repository.get(aggregate_id)
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise OnbekendeMelding(f"no melding with id {aggregate_id}") from None
+
+    def persoonsgegevens(self, melding_id: UUID, *, actor: str, doel: str) -> dict[str, Any]:
+        """The personal data of a melding (persoon, toelichting): the one way to read it.
+
+        Every read of personal data must be traceable: this is where it is recorded.
+        """
+        melding = self.melding(melding_id)
+        if isinstance(melding, AfgewezenMelding):
+            return {"payload": melding.payload}
+        return {"persoon": melding.persoon, "toelichting": melding.toelichting}
+
+    def zoek(self, bron: str, kenmerk: str) -> Melding:
+        """A melding by its identity at the source (only valid meldingen have one)."""
+        return self.melding(melding_id(bron, kenmerk))

@@ -34,8 +34,36 @@ def afgewezen_id(sha256: str) -> UUID:
     return uuid5(MELDING_NAMESPACE, "afgewezen:" + sha256)
 
 
+class OngeldigeOvergang(Exception):
+    """A lifecycle command that does not fit the melding's state; no event is recorded."""
+
+
+# Where a melding stands, and which commands each state allows.
+OPEN = "open"  # routed, waiting for the house to accept
+IN_BEHANDELING = "in-behandeling"  # accepted by the house, a regisseur named
+TRIAGE = "triage"  # a person at the loket must decide
+DOORVERWEZEN = "doorverwezen"  # outside Zuid-Limburg
+GESLOTEN = "gesloten"
+LOPEND = (OPEN, IN_BEHANDELING)  # counted in the caseload
+
+_TOEGESTAAN = {
+    "accepteren": (OPEN,),
+    "terugsturen": (OPEN, IN_BEHANDELING),
+    "herrouteren": (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
+    "triage besluiten": (TRIAGE,),
+    "Top X toekennen": (OPEN, IN_BEHANDELING),
+    "Top X afschalen": (OPEN, IN_BEHANDELING),
+    "sluiten": (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
+}
+
+
+def _verplicht(naam: str, waarde: str) -> None:
+    if not waarde or not waarde.strip():
+        raise OngeldigeOvergang(f"{naam} is required")
+
+
 class Melding(Aggregate):
-    """A valid melding, from receipt through routing."""
+    """A valid melding, from receipt through routing, acceptance and closing."""
 
     @staticmethod
     def create_id(bron: str, kenmerk: str) -> UUID:
@@ -64,21 +92,115 @@ class Melding(Aggregate):
         self.toelichting = toelichting
         self.status = "ontvangen"
         self.beslissing: dict[str, Any] | None = None
+        self.regisseur: str | None = None
+        self.resultaat: str | None = None
 
     @event("MeldingGerouteerd")
     def gerouteerd(self, beslissing: dict[str, Any]) -> None:
         self.beslissing = beslissing
-        self.status = "open"
+        self.status = OPEN
 
     @event("MeldingInTriage")
     def in_triage(self, beslissing: dict[str, Any]) -> None:
         self.beslissing = beslissing
-        self.status = "triage"
+        self.status = TRIAGE
 
     @event("MeldingDoorverwezen")
     def doorverwezen(self, beslissing: dict[str, Any]) -> None:
         self.beslissing = beslissing
-        self.status = "doorverwezen"
+        self.status = DOORVERWEZEN
+
+    # Lifecycle: commands check the state first, so an illegal one leaves no event.
+
+    def _mag(self, handeling: str) -> None:
+        if self.status not in _TOEGESTAAN[handeling]:
+            raise OngeldigeOvergang(
+                f"melding {self.id} is {self.status}: {handeling} is not allowed "
+                f"(only when {' or '.join(_TOEGESTAAN[handeling])})"
+            )
+
+    def accepteer(self, *, actor: str, regisseur: str) -> None:
+        self._mag("accepteren")
+        _verplicht("regisseur", regisseur)
+        self._geaccepteerd(actor=actor, regisseur=regisseur.strip())
+
+    @event("MeldingGeaccepteerd")
+    def _geaccepteerd(self, actor: str, regisseur: str) -> None:
+        self.regisseur = regisseur
+        self.status = IN_BEHANDELING
+
+    def retour(self, *, actor: str, reden: str) -> None:
+        self._mag("terugsturen")
+        _verplicht("reden", reden)
+        self._teruggestuurd(actor=actor, reden=reden.strip(), zvh=self.beslissing["zvh"])
+
+    @event("MeldingTeruggestuurd")
+    def _teruggestuurd(self, actor: str, reden: str, zvh: str | None) -> None:
+        self.regisseur = None
+        self.status = TRIAGE
+
+    def herrouteer(self, *, actor: str, beslissing: dict[str, Any], reden: str) -> None:
+        """The intake team overrides the rules; the decision records that it did."""
+        self._mag("herrouteren")
+        _verplicht("reden", reden)
+        self._hergerouteerd(actor=actor, beslissing=beslissing, reden=reden.strip())
+
+    @event("MeldingHergerouteerd")
+    def _hergerouteerd(self, actor: str, beslissing: dict[str, Any], reden: str) -> None:
+        self.beslissing = beslissing
+        self.regisseur = None
+        self.status = OPEN
+
+    def besluit_triage(self, *, actor: str, beslissing: dict[str, Any], reden: str) -> None:
+        self._mag("triage besluiten")
+        _verplicht("reden", reden)
+        self._triage_besloten(actor=actor, beslissing=beslissing, reden=reden.strip())
+
+    @event("TriageBesloten")
+    def _triage_besloten(self, actor: str, beslissing: dict[str, Any], reden: str) -> None:
+        self.beslissing = beslissing
+        self.status = OPEN
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.beslissing.get("labels") or ()) if self.beslissing else ()
+
+    def top_x(self, *, actor: str, aan: bool, reden: str) -> None:
+        """Top X is a label on a PGA case (003); it is only scaled down through the weegtafel."""
+        _verplicht("reden", reden)
+        if aan:
+            self._mag("Top X toekennen")
+            if self.beslissing.get("product") != "pga":
+                raise OngeldigeOvergang(f"melding {self.id}: Top X is a label on a PGA case only")
+            if "top-x" in self.labels:
+                raise OngeldigeOvergang(f"melding {self.id} is already Top X")
+            self._top_x_aan(actor=actor, reden=reden.strip())
+        else:
+            self._mag("Top X afschalen")
+            if "top-x" not in self.labels:
+                raise OngeldigeOvergang(f"melding {self.id} is not Top X")
+            self._top_x_af(actor=actor, reden=reden.strip(), via="weegtafel")
+
+    @event("TopXAan")
+    def _top_x_aan(self, actor: str, reden: str) -> None:
+        labels = [*self.labels, "top-x"]
+        notify = list(dict.fromkeys([*self.beslissing.get("notify", []), "lokale-driehoek"]))
+        self.beslissing = {**self.beslissing, "labels": labels, "notify": notify}
+
+    @event("TopXAf")
+    def _top_x_af(self, actor: str, reden: str, via: str) -> None:
+        labels = [label for label in self.labels if label != "top-x"]
+        self.beslissing = {**self.beslissing, "labels": labels}
+
+    def sluit(self, *, actor: str, resultaat: str) -> None:
+        self._mag("sluiten")
+        _verplicht("resultaat", resultaat)
+        self._gesloten(actor=actor, resultaat=resultaat.strip())
+
+    @event("MeldingGesloten")
+    def _gesloten(self, actor: str, resultaat: str) -> None:
+        self.resultaat = resultaat
+        self.status = GESLOTEN
 
     def intake(self) -> MeldingIn:
         """The melding as it was received (validated again: it was valid when stored)."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from events.application import Loket
 from loket.settings import Settings
-from projections.caseload import CaseloadProjection, CaseloadView
+from projections import Projecties
+from projections.replay import as_of
 from projections.runner import catch_up
 from routing import Ruleset
 
@@ -15,11 +18,15 @@ from routing import Ruleset
 class Systeem:
     settings: Settings
     app: Loket
-    caseload: CaseloadProjection
+    projecties: Projecties
 
-    def bij(self, **kwargs) -> int:
+    def bij(self, **kwargs: Any) -> int:
         """Bring the projections up to date with the event store."""
-        return catch_up(self.app, self.caseload, **kwargs)
+        return catch_up(self.app, self.projecties, **kwargs)
+
+    def als_op(self, moment: datetime) -> Projecties:
+        """The projections as they stood at `moment` (a fresh replay; live ones untouched)."""
+        return as_of(self.app, moment)
 
     def close(self) -> None:
         self.app.close()
@@ -28,5 +35,5 @@ class Systeem:
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) -> Systeem:
     settings = settings or Settings.from_env()
     app = Loket(env=settings.event_store_env(), ruleset=ruleset)
-    view = app.factory.tracking_recorder(CaseloadView)
-    return Systeem(settings=settings, app=app, caseload=CaseloadProjection(view))
+    projecties = app.factory.tracking_recorder(Projecties)
+    return Systeem(settings=settings, app=app, projecties=projecties)

@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
-
-from rich.console import Console
-from rich.table import Table
 
 from loket.bootstrap import Systeem, bootstrap
 from loket.progress import voortgang
@@ -112,8 +108,9 @@ def ontvang(systeem: Systeem, name: str, *, quiet: bool = False) -> dict[str, in
     }
 
 
-def _bijwerken(systeem: Systeem, *, quiet: bool = False) -> int:
-    position = systeem.caseload.position(systeem.app.name)
+def _bijwerken(systeem: Systeem, *, quiet: bool = False, page_size: int = 2_000) -> int:
+    projecties = systeem.projecties
+    position = min(projecties.position(p, systeem.app.name) for p in projecties.projections)
     last = systeem.app.recorder.max_notification_id() or 0
     with voortgang("projecties bijwerken", last - position, quiet=quiet) as bar:
         state = {"at": position}
@@ -122,7 +119,7 @@ def _bijwerken(systeem: Systeem, *, quiet: bool = False) -> int:
             bar.advance(at - state["at"])
             state["at"] = at
 
-        return systeem.bij(on_page=on_page)
+        return systeem.bij(on_page=on_page, page_size=page_size)
 
 
 def cmd_ontvang(args: argparse.Namespace) -> int:
@@ -131,74 +128,10 @@ def cmd_ontvang(args: argparse.Namespace) -> int:
     return 0
 
 
-def _caseload_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("zvh", "product", "open"):
-        table.add_column(column, justify="right" if column == "open" else "left")
-    per_product: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        per_product[(row["zvh"], row["product"])] += row["count"]
-    for (zvh, product), count in sorted(per_product.items()):
-        table.add_row(zvh, product, str(count))
-    table.add_section()
-    table.add_row("totaal", "", str(sum(per_product.values())))
-    return table
-
-
-def cmd_caseload(args: argparse.Namespace) -> int:
-    with _systeem() as systeem:
-        _bijwerken(systeem, quiet=True)
-        rows = systeem.caseload.view.caseload()
-    if args.json:
-        _emit(rows)
-    else:
-        Console().print(_caseload_table(rows, "Caseload: open meldingen per ZVH en product"))
-    return 0
-
-
-def cmd_afgewezen(args: argparse.Namespace) -> int:
-    with _systeem() as systeem:
-        _bijwerken(systeem, quiet=True)
-        rows = systeem.caseload.view.afgewezen()
-    if args.json:
-        _emit(rows)
-        return 0
-    table = Table(title=f"Afgewezen meldingen ({len(rows)})")
-    for column in ("melding", "bron", "kenmerk", "fouten"):
-        table.add_column(column)
-    for row in rows:
-        errors = "; ".join(f"{e['field']}: {e['message']}" for e in row["errors"])
-        table.add_row(row["melding_id"], row["bron"] or "?", row["kenmerk"] or "?", errors)
-    Console().print(table)
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from loket import synthetic
+    from loket.demo import demo
 
-    db = Path(args.db)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    source = db.with_suffix(".jsonl")
-    source.write_text("\n".join(synthetic.jaar(args.year, args.seed, args.scale)) + "\n", encoding="utf-8")
-    console = Console()
-    console.print(f"Demo: een synthetisch jaar {args.year} (seed {args.seed}) → {db}")
-    started = time.perf_counter()
-    with _systeem(Settings.from_env().with_db(db)) as systeem:
-        summary = ontvang(systeem, str(source))
-        rows = systeem.caseload.view.caseload()
-        statuses = systeem.caseload.view.tellingen()
-        events = systeem.app.recorder.max_notification_id() or 0
-    seconds = time.perf_counter() - started
-    console.print(_caseload_table(rows, f"Caseload {args.year}: open meldingen per ZVH en product"))
-    console.print(
-        f"{summary['received']} regels ontvangen: {summary['new']} nieuwe meldingen, "
-        f"{summary['duplicates']} dubbel, {summary['rejected']} afgewezen; "
-        f"{statuses.get('triage', 0)} in triage, {statuses.get('doorverwezen', 0)} doorverwezen. "
-        f"{events} events in {seconds:.1f} s."
-    )
-    _emit({**summary, "events": events, "seconds": round(seconds, 2), "db": str(db)})
-    return 0
+    return demo(args)
 
 
 # Parser ---------------------------------------------------------------------
@@ -223,12 +156,6 @@ def parser() -> argparse.ArgumentParser:
     sp = command("ontvang", cmd_ontvang, "store JSON-lines meldingen; prints a JSON summary last")
     sp.add_argument("file", help="JSON lines file, or - for stdin")
 
-    sp = command("caseload", cmd_caseload, "open meldingen per zvh, product and gemeente")
-    sp.add_argument("--json", action="store_true", help="rows as a JSON array")
-
-    sp = command("afgewezen", cmd_afgewezen, "list rejected meldingen with their errors")
-    sp.add_argument("--json", action="store_true", help="rows as a JSON array")
-
     sp = command("demo", cmd_demo, "a synthetic year of meldingen through the pipeline, then the caseload")
     sp.add_argument("--year", type=int, default=2025)
     sp.add_argument("--seed", type=int, default=2025)
@@ -236,8 +163,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--db", default="loket-demo.sqlite", help="store for the demo (recreated)")
 
     # Each area registers its own commands: register(command) in loket/cli_<area>.py.
-    from loket import cli_kafka
+    from loket import cli_kafka, cli_lifecycle, cli_projections
 
+    cli_lifecycle.register(command)
+    cli_projections.register(command)
     cli_kafka.register(command)
     return p
 
@@ -254,4 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m loket.cli`: use the imported module, so the command modules and
+    # this entry share one `Fout` class.
+    from loket.cli import main as _main
+
+    sys.exit(_main())

@@ -114,7 +114,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
             relay.run(stop, page_size=args.page)
         finally:
             publisher.close()
-        _emit({"published": relay.published, "replayed": replayed, "position": relay.position(systeem.app.name)})
+        _emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
     return 0
 
 
@@ -156,6 +156,8 @@ def cmd_zvh_queue(args: argparse.Namespace) -> int:
     topics = Topics(settings.kafka_topic_prefix)
     view = ZvhQueueView(Path(args.queue_db or f"zvh-queue-{args.zvh}.sqlite"), args.zvh)
     try:
+        if args.accept or args.return_:
+            return _act(args, settings, view)
         if args.follow or args.sync:
             _read_topic(settings, topics, view, follow=args.follow)
         if args.follow:
@@ -167,6 +169,33 @@ def cmd_zvh_queue(args: argparse.Namespace) -> int:
         _emit(rows)
     else:
         Console().print(_queue_table(args.zvh, rows))
+    return 0
+
+
+def _act(args: argparse.Namespace, settings: Settings, view: Any) -> int:
+    """A worker of the house accepts or returns a melding of its queue (actor: LOKET_USER).
+
+    The house's view changes when the relay's message about it comes back on the topic."""
+    from events.application import OnbekendeMelding
+    from events.melding import OngeldigeOvergang
+    from loket.cli_lifecycle import _summary, resolve_id
+
+    melding = resolve_id(args.accept or args.return_)
+    if not view.in_queue(str(melding)):
+        raise Fout(f"melding {melding} is not open in the queue of {view.zvh} (read the topic first: --sync)")
+    with _systeem(settings) as systeem:
+        try:
+            if args.accept:
+                if not args.regisseur:
+                    raise Fout("--accept needs --regisseur: who takes procesregie")
+                done = systeem.app.accepteer(melding, actor=settings.user, regisseur=args.regisseur)
+            else:
+                if not args.reason:
+                    raise Fout("--return needs --reason: why the house sends it back")
+                done = systeem.app.retour(melding, actor=settings.user, reden=args.reason)
+        except (OngeldigeOvergang, OnbekendeMelding) as exc:
+            raise Fout(str(exc)) from None
+    _emit(_summary(done))
     return 0
 
 
@@ -215,9 +244,13 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     sp = command("zvh-queue", cmd_zvh_queue, "a ZVH's own queue of routed meldingen, read from its topic")
     sp.add_argument("--zvh", type=_zvh, required=True, help="the house: " + ", ".join(zvh_ids()))
     sp.add_argument("--queue-db", help="the house's own queue file (default zvh-queue-<zvh>.sqlite)")
-    read = sp.add_mutually_exclusive_group()
-    read.add_argument("--sync", action="store_true", help="read the topic up to now, then list")
-    read.add_argument("--follow", action="store_true", help="keep reading the topic until SIGTERM")
+    what = sp.add_mutually_exclusive_group()
+    what.add_argument("--sync", action="store_true", help="read the topic up to now, then list")
+    what.add_argument("--follow", action="store_true", help="keep reading the topic until SIGTERM")
+    what.add_argument("--accept", metavar="MELDING", help="accept a melding of the queue (id or BRON:KENMERK)")
+    what.add_argument("--return", dest="return_", metavar="MELDING", help="send a melding back to the loket")
+    sp.add_argument("--regisseur", help="with --accept: who takes procesregie")
+    sp.add_argument("--reason", help="with --return: why")
     sp.add_argument("--list", action="store_true", help="list the open work (the default)")
     sp.add_argument("--all", action="store_true", help="list every melding the house has heard of")
     sp.add_argument("--json", action="store_true", help="rows as a JSON array")

@@ -1,142 +1,182 @@
 """Caseload: one row per melding with where it went and where it stands.
 
-Fed from the notification log (never from the write path). From these rows
-come the caseload (open meldingen per zvh / product / gemeente), the list of
-rejected meldingen with their errors, and the queue of meldingen in triage.
+From these rows come the caseload (open meldingen per zvh / product / gemeente /
+status, with their age), the triage queue (oldest first, with the reason), the
+list of rejected meldingen with their errors, and the yearly statistics.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
-from eventsourcing.utils import get_topic
+from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
+from projections.store import Projection, ProjectionStore, Statement
 
-from events.melding import AfgewezenMelding, Melding
-
-NAME = "caseload"
-
-_CREATE = [
-    """CREATE TABLE IF NOT EXISTS caseload_meldingen (
-        melding_id TEXT PRIMARY KEY,
-        bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT,
-        outcome TEXT, zvh TEXT, product TEXT, queue TEXT, status TEXT NOT NULL,
-        errors TEXT)""",
-    "CREATE INDEX IF NOT EXISTS caseload_open ON caseload_meldingen (status, zvh, product, gemeente)",
-]
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 _ONTVANGEN = """INSERT INTO caseload_meldingen
-    (melding_id, bron, kenmerk, soort, gemeente, ontvangen_op, status)
-    VALUES (:id, :bron, :kenmerk, :soort, :gemeente, :ontvangen_op, 'ontvangen')
+    (melding_id, bron, kenmerk, soort, gemeente, ontvangen_op, datum, status, status_sinds)
+    VALUES (:id, :bron, :kenmerk, :soort, :gemeente, :ontvangen_op, :datum, 'ontvangen', :t)
     ON CONFLICT (melding_id) DO NOTHING"""
 _BESLIST = """UPDATE caseload_meldingen
     SET outcome = :outcome, zvh = :zvh, product = :product, queue = :queue, status = :status,
-        gemeente = COALESCE(:gemeente, gemeente)
+        labels = :labels, gemeente = COALESCE(:gemeente, gemeente), regisseur = NULL,
+        reden = :reden, status_sinds = :t, top_x = :top_x
     WHERE melding_id = :id"""
+_STATUS = """UPDATE caseload_meldingen
+    SET status = :status, status_sinds = :t, reden = :reden, regisseur = :regisseur,
+        outcome = COALESCE(:outcome, outcome)
+    WHERE melding_id = :id"""
+_TOP_X = "UPDATE caseload_meldingen SET top_x = :top_x WHERE melding_id = :id"
+_GESLOTEN = """UPDATE caseload_meldingen
+    SET status = 'gesloten', status_sinds = :t, resultaat = :resultaat WHERE melding_id = :id"""
 _AFGEWEZEN = """INSERT INTO caseload_meldingen
-    (melding_id, bron, kenmerk, outcome, status, errors)
-    VALUES (:id, :bron, :kenmerk, 'rejected', 'afgewezen', :errors)
+    (melding_id, bron, kenmerk, outcome, status, status_sinds, errors)
+    VALUES (:id, :bron, :kenmerk, 'rejected', 'afgewezen', :t, :errors)
     ON CONFLICT (melding_id) DO NOTHING"""
 
 
-def _beslist(status: str) -> Callable[[Any], tuple[str, dict[str, Any]]]:
-    def handle(e: Any) -> tuple[str, dict[str, Any]]:
+def _t(e: Any) -> str:
+    return e.timestamp.isoformat()
+
+
+def routing_datum(ontvangen_op: str) -> str:
+    return datetime.fromisoformat(ontvangen_op).astimezone(AMSTERDAM).date().isoformat()
+
+
+def _ontvangen(e: Any) -> list[Statement]:
+    return [(_ONTVANGEN, {
+        "id": str(e.originator_id), "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort,
+        "gemeente": e.gemeente, "ontvangen_op": e.ontvangen_op,
+        "datum": routing_datum(e.ontvangen_op), "t": _t(e),
+    })]
+
+
+def _beslist(status: str):
+    def handle(e: Any) -> list[Statement]:
         b = e.beslissing
-        return _BESLIST, {
-            "id": str(e.originator_id),
-            "outcome": b["outcome"],
-            "zvh": b.get("zvh"),
-            "product": b.get("product"),
-            "queue": b.get("queue"),
-            "status": status,
-            "gemeente": b.get("gemeente"),
-        }
+        reden = getattr(e, "reden", None) or "; ".join(b.get("reasons") or ())
+        return [(_BESLIST, {
+            "id": str(e.originator_id), "outcome": b["outcome"], "zvh": b.get("zvh"),
+            "product": b.get("product"), "queue": b.get("queue"), "status": status,
+            "labels": json.dumps(b.get("labels") or []), "gemeente": b.get("gemeente"),
+            "reden": reden, "t": _t(e), "top_x": int("top-x" in (b.get("labels") or ())),
+        })]
 
     return handle
 
 
-def _ontvangen(e: Any) -> tuple[str, dict[str, Any]]:
-    return _ONTVANGEN, {
-        "id": str(e.originator_id),
-        "bron": e.bron,
-        "kenmerk": e.kenmerk,
-        "soort": e.soort,
-        "gemeente": e.gemeente,
-        "ontvangen_op": e.ontvangen_op,
-    }
+def _status(status: str, reden_attr: str | None = None, regisseur: bool = False):
+    # Sent back means: no longer routed, a person at the loket decides again.
+    outcome = "triage" if status == TRIAGE else None
+
+    def handle(e: Any) -> list[Statement]:
+        return [(_STATUS, {
+            "id": str(e.originator_id), "status": status, "t": _t(e), "outcome": outcome,
+            "reden": getattr(e, reden_attr) if reden_attr else None,
+            "regisseur": e.regisseur if regisseur else None,
+        })]
+
+    return handle
 
 
-def _afgewezen(e: Any) -> tuple[str, dict[str, Any]]:
-    return _AFGEWEZEN, {
-        "id": str(e.originator_id),
-        "bron": e.bron,
-        "kenmerk": e.kenmerk,
+def _afgewezen(e: Any) -> list[Statement]:
+    return [(_AFGEWEZEN, {
+        "id": str(e.originator_id), "bron": e.bron, "kenmerk": e.kenmerk, "t": _t(e),
         "errors": json.dumps(e.errors, ensure_ascii=False),
+    })]
+
+
+class Caseload(Projection):
+    name = "caseload"
+    tables = ("caseload_meldingen",)
+    create = (
+        """CREATE TABLE IF NOT EXISTS caseload_meldingen (
+            melding_id TEXT PRIMARY KEY,
+            bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT, datum TEXT,
+            outcome TEXT, zvh TEXT, product TEXT, queue TEXT, labels TEXT, top_x INTEGER DEFAULT 0,
+            status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
+            errors TEXT)""",
+        "CREATE INDEX IF NOT EXISTS caseload_status ON caseload_meldingen (status, zvh, product, gemeente)",
+    )
+    handlers = {
+        Melding.MeldingOntvangen: _ontvangen,
+        Melding.MeldingGerouteerd: _beslist(OPEN),
+        Melding.MeldingInTriage: _beslist(TRIAGE),
+        Melding.MeldingDoorverwezen: _beslist("doorverwezen"),
+        Melding.MeldingHergerouteerd: _beslist(OPEN),
+        Melding.TriageBesloten: _beslist(OPEN),
+        Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
+        Melding.MeldingTeruggestuurd: _status(TRIAGE, reden_attr="reden"),
+        Melding.TopXAan: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 1})],
+        Melding.TopXAf: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 0})],
+        Melding.MeldingGesloten: lambda e: [
+            (_GESLOTEN, {"id": str(e.originator_id), "t": _t(e), "resultaat": e.resultaat})
+        ],
+        AfgewezenMelding.MeldingAfgewezen: _afgewezen,
     }
 
 
-HANDLERS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
-    Melding.MeldingOntvangen: _ontvangen,
-    Melding.MeldingGerouteerd: _beslist("open"),
-    Melding.MeldingInTriage: _beslist("triage"),
-    Melding.MeldingDoorverwezen: _beslist("doorverwezen"),
-    AfgewezenMelding.MeldingAfgewezen: _afgewezen,
-}
+# Queries --------------------------------------------------------------------------
 
 
-class CaseloadView(SQLiteTrackingRecorder):
-    """The caseload rows and the tracking position, in the same SQLite database."""
+def caseload(store: ProjectionStore, on: date) -> list[dict[str, Any]]:
+    """Open meldingen (routed, accepted or not) per zvh / product / gemeente / status.
 
-    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
-        super().__init__(datastore, **kwargs)
-        self.create_table_statements.extend(_CREATE)
-
-    def apply(self, statements: Sequence[tuple[str, dict[str, Any]]], tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            for sql, params in statements:
-                c.execute(sql, params)
-            self._insert_tracking(c, tracking)
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
-            return [dict(row) for row in c.fetchall()]
-
-    def caseload(self) -> list[dict[str, Any]]:
-        return self._rows(
-            "SELECT zvh, product, gemeente, COUNT(*) AS count FROM caseload_meldingen "
-            "WHERE status = 'open' GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente"
-        )
-
-    def afgewezen(self) -> list[dict[str, Any]]:
-        rows = self._rows(
-            "SELECT melding_id, bron, kenmerk, errors FROM caseload_meldingen "
-            "WHERE status = 'afgewezen' ORDER BY rowid"
-        )
-        for row in rows:
-            row["errors"] = json.loads(row["errors"])
-        return rows
-
-    def tellingen(self) -> dict[str, int]:
-        """Meldingen per status (open, triage, doorverwezen, afgewezen)."""
-        return {
-            r["status"]: r["n"]
-            for r in self._rows("SELECT status, COUNT(*) AS n FROM caseload_meldingen GROUP BY status")
-        }
+    `gemiddelde_leeftijd_dagen` and `oudste_dagen` count days since the routing date, up to `on`.
+    """
+    return store.rows(
+        "SELECT zvh, product, gemeente, status, COUNT(*) AS count, "
+        "ROUND(AVG(julianday(:on) - julianday(datum)), 1) AS gemiddelde_leeftijd_dagen, "
+        "CAST(MAX(julianday(:on) - julianday(datum)) AS INTEGER) AS oudste_dagen "
+        "FROM caseload_meldingen WHERE status IN (:open, :behandeling) "
+        "GROUP BY zvh, product, gemeente, status ORDER BY zvh, product, gemeente, status",
+        {"on": on.isoformat(), "open": OPEN, "behandeling": IN_BEHANDELING},
+    )
 
 
-class CaseloadProjection:
-    name = NAME
-    topics = tuple(get_topic(cls) for cls in HANDLERS)
+def triage_queue(store: ProjectionStore) -> list[dict[str, Any]]:
+    """What waits for a person at the loket, oldest first, with the reason."""
+    return store.rows(
+        "SELECT melding_id, bron, kenmerk, soort, gemeente, zvh, datum, status_sinds AS sinds, reden "
+        "FROM caseload_meldingen WHERE status = :triage ORDER BY ontvangen_op, melding_id",
+        {"triage": TRIAGE},
+    )
 
-    def __init__(self, view: CaseloadView):
-        self.view = view
 
-    def position(self, application_name: str) -> int:
-        return self.view.max_tracking_id(application_name) or 0
+def afgewezen(store: ProjectionStore) -> list[dict[str, Any]]:
+    rows = store.rows(
+        "SELECT melding_id, bron, kenmerk, status_sinds AS ontvangen, errors FROM caseload_meldingen "
+        "WHERE status = 'afgewezen' ORDER BY rowid"
+    )
+    for row in rows:
+        row["errors"] = json.loads(row["errors"])
+    return rows
 
-    def process_batch(self, domain_events: Sequence[Any], tracking: Tracking) -> None:
-        self.view.apply([HANDLERS[type(e)](e) for e in domain_events], tracking)
+
+def tellingen(store: ProjectionStore) -> dict[str, int]:
+    """Meldingen per status."""
+    return {
+        r["status"]: r["n"]
+        for r in store.rows("SELECT status, COUNT(*) AS n FROM caseload_meldingen GROUP BY status")
+    }
+
+
+def statistiek(store: ProjectionStore, year: int) -> list[dict[str, Any]]:
+    """Routed meldingen per product and gemeente, this year and the year before.
+
+    The shape of the annual reports (seed 004: "Cijfers PGA uitgesplitst per gemeente,
+    2017 2018"), for every product of every house. Closed meldingen count too.
+    """
+    return store.rows(
+        "SELECT zvh, product, gemeente, "
+        "SUM(CASE WHEN substr(datum, 1, 4) = :prev THEN 1 ELSE 0 END) AS vorig_jaar, "
+        "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar, "
+        "SUM(CASE WHEN substr(datum, 1, 4) = :year AND status = :gesloten THEN 1 ELSE 0 END) AS gesloten "
+        "FROM caseload_meldingen WHERE outcome = 'routed' AND substr(datum, 1, 4) IN (:prev, :year) "
+        "GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
+        {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN},
+    )

@@ -182,6 +182,8 @@ class Ruleset:
         self.register: GemeenteRegister = source.register
         self.files = source.files
         zvh_ids = frozenset(source.register.zvh_namen)
+        self.zvh_ids: frozenset[str] = zvh_ids
+        self.producten: frozenset[str] = frozenset(source.producten)
         tables = [_Table(t, zvh_ids) for t in source.tables]
         self._derivations = tuple(t for t in tables if t.afleiding)
         self._tables = tuple(t for t in tables if not t.afleiding)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from events.melding import AfgewezenMelding, Melding, melding_id
+from datetime import date
+
+from events.melding import LOPEND, AfgewezenMelding, Melding, melding_id
 from loket.bootstrap import bootstrap
+from projections.caseload import afgewezen, caseload
 from tests.conftest import line
 
 
@@ -78,7 +81,7 @@ def test_a_line_that_is_not_utf8_is_recorded_not_dropped(systeem):
 def test_rejected_meldingen_are_listed_by_the_projection(systeem):
     systeem.app.ontvang_batch([line(kenmerk="C-1"), "kapot", line(kenmerk="C-2", soort="onbekend")])
     systeem.bij()
-    rows = systeem.caseload.view.afgewezen()
+    rows = afgewezen(systeem.projecties)
     assert [r["kenmerk"] for r in rows] == [None, "C-2"]
     assert [e["field"] for e in rows[0]["errors"]] == ["melding"]
     assert [e["field"] for e in rows[1]["errors"]] == ["soort"]
@@ -90,14 +93,17 @@ def _recount(systeem) -> Counter:
     notifications = systeem.app.recorder.select_notifications(start=1, limit=1_000_000)
     for originator_id in {n.originator_id for n in notifications}:
         m = systeem.app.melding(originator_id)
-        if isinstance(m, Melding) and m.status == "open":
+        if isinstance(m, Melding) and m.status in LOPEND:
             b = m.beslissing
             counts[(b["zvh"], b["product"], b.get("gemeente") or m.gemeente)] += 1
     return counts
 
 
 def _projected(systeem) -> Counter:
-    return Counter({(r["zvh"], r["product"], r["gemeente"]): r["count"] for r in systeem.caseload.view.caseload()})
+    counts: Counter = Counter()
+    for r in caseload(systeem.projecties, date.today()):
+        counts[(r["zvh"], r["product"], r["gemeente"])] += r["count"]
+    return counts
 
 
 def test_projection_equals_a_recount_of_the_stored_events(systeem):
@@ -122,7 +128,7 @@ def test_projection_survives_reopening_and_does_not_count_twice(settings):
     assert second.bij() == 0
     second.app.ontvang_batch([line(kenmerk="D-10")])
     assert second.bij() == 2  # received and routed
-    assert sum(r["count"] for r in second.caseload.view.caseload()) == 11
+    assert sum(r["count"] for r in caseload(second.projecties, date.today())) == 11
     second.close()
 
 

@@ -44,7 +44,7 @@ def relay_position(db: Path) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
         try:
             row = conn.execute(
-                "SELECT notification_id FROM tracking WHERE application_name LIKE '%>outbox-relay'"
+                "SELECT notification_id FROM tracking WHERE application_name LIKE 'outbox-relay@%'"
             ).fetchone()
         except sqlite3.OperationalError:
             return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from uuid import UUID
 
 import jsonschema
 import pytest
@@ -122,10 +123,10 @@ def test_every_decision_reaches_the_house_where_the_work_lands_without_personal_
 def test_a_replay_resends_identical_messages_that_houses_can_recognise(broker, systeem, relay, topics):
     systeem.app.ontvang_batch([line(kenmerk=f"R-{i}") for i in range(20)])
     drain(relay)
-    position = relay.position(systeem.app.name)
+    position = relay.position()
 
     assert relay.replay(0) == 20
-    assert relay.position(systeem.app.name) == position  # a replay moves no tracked position
+    assert relay.position() == position  # a replay moves no tracked position
 
     records = read_all(broker.bootstrap, topics.outbound)
     copies: dict[str, set[tuple]] = {}
@@ -151,3 +152,45 @@ def test_the_documented_inbound_schema_is_the_intake_contract(examples):
     )
     for example in examples:
         jsonschema.validate(example["melding"], documented)
+
+
+def test_lifecycle_changes_reach_every_house_concerned_without_their_free_text(broker, systeem, relay, topics):
+    app = systeem.app
+    ids = {
+        app.ontvang(line(kenmerk=kenmerk, gemeente=gemeente)).melding_id: kenmerk
+        for kenmerk, gemeente in (("P", "Heerlen"), ("Q", "Kerkrade"), ("R", "Brunssum"))
+    }
+    p, q, r = ids
+    app.accepteer(p, actor="medewerker-p", regisseur="Regisseur Parkstad")
+    app.top_x(p, actor="medewerker-p", aan=True, reden="onrust in de wijk, vrije tekst")
+    app.top_x(p, actor="medewerker-p", aan=False, reden="weegtafel besloot, vrije tekst")
+    app.sluit(p, actor="medewerker-p", resultaat="afgerond met plan, vrije tekst")
+    app.retour(q, actor="medewerker-q", reden="hoort niet bij ons, vrije tekst")
+    app.besluit_triage(q, actor="loket-1", zvh="maastricht-heuvelland", product="pga", reden="woont daar, vrije tekst")
+    app.herrouteer(r, actor="loket-1", zvh="westelijke-mijnstreek", product="pga", reden="verhuisd, vrije tekst")
+    drain(relay)
+
+    records = read_all(broker.bootstrap, topics.outbound)
+    heard: dict[tuple[str, str], set[str]] = {}
+    for record in records:
+        message = json.loads(record.value)
+        validate(message)
+        assert "vrije tekst" not in record.value.decode()
+        heard.setdefault((ids[UUID(message["melding_id"])], message["event_type"]), set()).add(record.topic)
+    parkstad, triage = topics.zvh("parkstad"), topics.triage
+    assert heard == {
+        ("P", "MeldingGerouteerd"): {parkstad},
+        ("P", "MeldingGeaccepteerd"): {parkstad},
+        ("P", "TopXAan"): {parkstad},
+        ("P", "TopXAf"): {parkstad},
+        ("P", "MeldingGesloten"): {parkstad},
+        ("Q", "MeldingGerouteerd"): {parkstad},
+        ("Q", "MeldingTeruggestuurd"): {parkstad, triage},
+        ("Q", "TriageBesloten"): {triage, topics.zvh("maastricht-heuvelland")},
+        ("R", "MeldingGerouteerd"): {parkstad},
+        ("R", "MeldingHergerouteerd"): {parkstad, topics.zvh("westelijke-mijnstreek")},
+    }
+    accepted = next(json.loads(r.value) for r in records if json.loads(r.value)["event_type"] == "MeldingGeaccepteerd")
+    assert (accepted["actor"], accepted["regisseur"], accepted["queue"]) == (
+        "medewerker-p", "Regisseur Parkstad", "parkstad/pga"
+    )

@@ -1,0 +1,94 @@
+"""Audit trail: every event of every melding, with time, actor, ruleset version and rules.
+
+What auditors replay: who did what, when, and under which rules. Personal data
+(the person, free text of the melder, raw payloads) is not copied here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events.melding import AfgewezenMelding, Melding
+from projections.store import Projection, ProjectionStore, Statement
+
+_INSERT = """INSERT INTO audit_trail
+    (melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details)
+    VALUES (:id, :versie, :tijdstip, :gebeurtenis, :actor, :ruleset, :rules, :details)
+    ON CONFLICT (melding_id, versie) DO NOTHING"""
+
+# Decision fields an auditor needs; the decision is free of personal data by design.
+_BESLISSING = ("outcome", "zvh", "product", "gemeente", "queue", "labels", "notify", "deadline", "reasons")
+
+
+def _entry(e: Any, actor: str, details: dict[str, Any], beslissing: dict[str, Any] | None = None) -> list[Statement]:
+    if beslissing is not None:
+        details = {**details, **{k: beslissing.get(k) for k in _BESLISSING}}
+    return [(_INSERT, {
+        "id": str(e.originator_id),
+        "versie": e.originator_version,
+        "tijdstip": e.timestamp.isoformat(),
+        "gebeurtenis": type(e).__name__,
+        "actor": actor,
+        "ruleset": beslissing.get("ruleset") if beslissing else None,
+        "rules": json.dumps(list(beslissing.get("rules") or ())) if beslissing else None,
+        "details": json.dumps(details, ensure_ascii=False),
+    })]
+
+
+def _ontvangen(e: Any) -> list[Statement]:
+    return _entry(e, f"bron:{e.bron}", {
+        "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort,
+        "gemeente": e.gemeente, "ontvangen_op": e.ontvangen_op,
+    })
+
+
+def _regels(e: Any) -> list[Statement]:
+    return _entry(e, "regels", {}, e.beslissing)
+
+
+def _persoon(*fields: str):
+    def handle(e: Any) -> list[Statement]:
+        details = {f: getattr(e, f) for f in fields}
+        return _entry(e, e.actor, details, getattr(e, "beslissing", None))
+
+    return handle
+
+
+class Audit(Projection):
+    name = "audit"
+    tables = ("audit_trail",)
+    create = (
+        """CREATE TABLE IF NOT EXISTS audit_trail (
+            melding_id TEXT NOT NULL, versie INTEGER NOT NULL, tijdstip TEXT NOT NULL,
+            gebeurtenis TEXT NOT NULL, actor TEXT, ruleset TEXT, rules TEXT, details TEXT,
+            PRIMARY KEY (melding_id, versie))""",
+    )
+    handlers = {
+        Melding.MeldingOntvangen: _ontvangen,
+        Melding.MeldingGerouteerd: _regels,
+        Melding.MeldingInTriage: _regels,
+        Melding.MeldingDoorverwezen: _regels,
+        Melding.MeldingHergerouteerd: _persoon("reden"),
+        Melding.TriageBesloten: _persoon("reden"),
+        Melding.MeldingGeaccepteerd: _persoon("regisseur"),
+        Melding.MeldingTeruggestuurd: _persoon("reden", "zvh"),
+        Melding.TopXAan: _persoon("reden"),
+        Melding.TopXAf: _persoon("reden", "via"),
+        Melding.MeldingGesloten: _persoon("resultaat"),
+        AfgewezenMelding.MeldingAfgewezen: lambda e: _entry(
+            e, "intake", {"bron": e.bron, "kenmerk": e.kenmerk, "errors": e.errors}, e.beslissing
+        ),
+    }
+
+
+def trail(store: ProjectionStore, melding_id: str) -> list[dict[str, Any]]:
+    rows = store.rows(
+        "SELECT melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details "
+        "FROM audit_trail WHERE melding_id = ? ORDER BY versie",
+        (melding_id,),
+    )
+    for row in rows:
+        row["rules"] = json.loads(row["rules"]) if row["rules"] else []
+        row["details"] = json.loads(row["details"])
+    return rows

@@ -1,0 +1,82 @@
+"""Deadlines: what must happen by when, per melding, and what is overdue.
+
+- Wvggz: the gemeente's verkennend onderzoek within 14 days (002); the decision's deadline.
+- Huisverbod: the tijdelijk huisverbod lasts 10 days, and the ZVH keeps regie up to one year
+  after it ends (003), so two dates.
+- Top X: a short-lived label (003); reviewed at the weegtafel within 90 days of being given.
+A deadline is met when the melding is closed, or (Top X) when the label is scaled down.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from events.melding import Melding
+from projections.store import Projection, ProjectionStore, Statement
+
+TOP_X_REVIEW_DAGEN = 90
+REGIE_NA_HUISVERBOD = 365
+
+_ADD = """INSERT INTO deadlines (melding_id, soort, vervalt_op, zvh, product, afgehandeld)
+    VALUES (:id, :soort, :vervalt_op, :zvh, :product, 0)
+    ON CONFLICT (melding_id, soort) DO UPDATE
+    SET vervalt_op = :vervalt_op, zvh = :zvh, product = :product, afgehandeld = 0"""
+_CLEAR_DECISION = "DELETE FROM deadlines WHERE melding_id = :id AND soort != 'top-x-review'"
+_DONE = "UPDATE deadlines SET afgehandeld = 1 WHERE melding_id = :id AND (:soort IS NULL OR soort = :soort)"
+
+
+def _from_decision(e: Any) -> list[Statement]:
+    """A (new) decision replaces the deadlines that came from the previous one."""
+    b = e.beslissing
+    melding = str(e.originator_id)
+    out: list[Statement] = [(_CLEAR_DECISION, {"id": melding})]
+    if b.get("outcome") != "routed" or not b.get("deadline"):
+        return out
+    due = date.fromisoformat(b["deadline"])
+    common = {"id": melding, "zvh": b.get("zvh"), "product": b.get("product")}
+    if b.get("product") == "huisverbod":
+        out.append((_ADD, {**common, "soort": "huisverbod-einde", "vervalt_op": due.isoformat()}))
+        regie = due + timedelta(days=REGIE_NA_HUISVERBOD)
+        out.append((_ADD, {**common, "soort": "regie-na-huisverbod", "vervalt_op": regie.isoformat()}))
+    else:
+        out.append((_ADD, {**common, "soort": f"{b.get('product')}-termijn", "vervalt_op": due.isoformat()}))
+    return out
+
+
+def _top_x_aan(e: Any) -> list[Statement]:
+    due = e.timestamp.date() + timedelta(days=TOP_X_REVIEW_DAGEN)
+    return [(_ADD, {"id": str(e.originator_id), "soort": "top-x-review", "vervalt_op": due.isoformat(),
+                    "zvh": None, "product": "pga"})]
+
+
+class Deadlines(Projection):
+    name = "deadlines"
+    tables = ("deadlines",)
+    create = (
+        """CREATE TABLE IF NOT EXISTS deadlines (
+            melding_id TEXT NOT NULL, soort TEXT NOT NULL, vervalt_op TEXT NOT NULL,
+            zvh TEXT, product TEXT, afgehandeld INTEGER NOT NULL,
+            PRIMARY KEY (melding_id, soort))""",
+    )
+    handlers = {
+        Melding.MeldingGerouteerd: _from_decision,
+        Melding.MeldingHergerouteerd: _from_decision,
+        Melding.TriageBesloten: _from_decision,
+        Melding.TopXAan: _top_x_aan,
+        Melding.TopXAf: lambda e: [(_DONE, {"id": str(e.originator_id), "soort": "top-x-review"})],
+        Melding.MeldingGesloten: lambda e: [(_DONE, {"id": str(e.originator_id), "soort": None})],
+    }
+
+
+def open_deadlines(store: ProjectionStore, on: date) -> list[dict[str, Any]]:
+    """Deadlines not yet met, soonest first; `te_laat` when the date has passed on `on`."""
+    rows = store.rows(
+        "SELECT d.melding_id, c.bron, c.kenmerk, d.soort, d.vervalt_op, "
+        "COALESCE(d.zvh, c.zvh) AS zvh, d.product, c.gemeente "
+        "FROM deadlines d LEFT JOIN caseload_meldingen c ON c.melding_id = d.melding_id "
+        "WHERE d.afgehandeld = 0 ORDER BY d.vervalt_op, d.melding_id, d.soort"
+    )
+    for row in rows:
+        row["te_laat"] = date.fromisoformat(row["vervalt_op"]) < on
+    return rows
