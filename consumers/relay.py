@@ -52,7 +52,7 @@ class OutboxRelay:
     def caught_up(self) -> bool:
         return self.position() >= (self.app.recorder.max_notification_id() or 0)
 
-    def step(self, page_size: int = 1_000) -> int:
+    def step(self, page_size: int = 2_000) -> int:
         """Publish one page after the position, then move the position. Returns events read."""
         position = self.position()
         last = self.app.recorder.max_notification_id() or 0
@@ -63,7 +63,7 @@ class OutboxRelay:
         self.recorder.insert_tracking(Tracking(self.tracking_name, page_end))  # only after the broker's ack
         return len(events)
 
-    def run(self, stop: threading.Event, *, page_size: int = 1_000) -> int:
+    def run(self, stop: threading.Event, *, page_size: int = 2_000) -> int:
         """Follow the log until `stop` is set; a page in hand is finished first."""
         while not stop.is_set():
             try:
@@ -77,7 +77,7 @@ class OutboxRelay:
                 stop.wait(IDLE_SECONDS)
         return self.published
 
-    def replay(self, start: int, *, page_size: int = 1_000) -> int:
+    def replay(self, start: int, *, page_size: int = 2_000) -> int:
         """Publish again everything after notification `start` up to the tracked position,
         without moving it: for houses whose broker lost messages it had acknowledged."""
         tracked, sent = self.position(), 0

@@ -235,7 +235,10 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
         "relay", cmd_relay,
         "publish routing decisions and lifecycle changes to the ZVH topics until SIGTERM",
     )
-    sp.add_argument("--page", type=_positive, default=1_000, help="events per published page (default 1000)")
+    sp.add_argument(
+        "--page", type=_positive, default=2_000,
+        help="events per published page: a crash re-sends at most one (default 2000)",
+    )
     sp.add_argument(
         "--replay-from", type=int, metavar="NOTIFICATION",
         help="first publish again everything after this notification id up to the tracked position",

