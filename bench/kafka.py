@@ -46,6 +46,7 @@ from loket.synthetic import jaar  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 TARGET = 0.5
+GIVE_UP_SECONDS = 600
 
 
 # The final reader, in its own process -------------------------------------------------
@@ -57,7 +58,11 @@ def reader(bootstrap: str, group: str, expected: int, topics: list[str]) -> None
     consumer = clients.consumer(bootstrap, group=group, max_poll_records=2_000)
     consumer.subscribe(topics)
     seen = 0
+    deadline = time.monotonic() + GIVE_UP_SECONDS
     while seen < expected + 1:
+        if time.monotonic() > deadline:
+            print(f"gave up: {seen - 1} of {expected} arrived", flush=True)
+            sys.exit(1)
         records = clients.poll(consumer, timeout_ms=500, max_records=2_000)
         if not records:
             continue
@@ -77,12 +82,17 @@ class Reader:
         )
 
     def wait_ready(self) -> None:
-        assert self.process.stdout.readline().strip() == "ready"
+        line = self.process.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"reader: {line or 'exited'}")
 
     def finished_at(self) -> float:
         line = self.process.stdout.readline()
         self.process.wait(60)
-        return float(line)
+        try:
+            return float(line)
+        except ValueError:
+            raise RuntimeError(f"reader: {line.strip()}") from None
 
 
 # The broker and the loket processes ---------------------------------------------------

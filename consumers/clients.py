@@ -9,9 +9,11 @@ group within seconds.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -19,7 +21,10 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from consumers.messages import Outgoing
 
+log = structlog.get_logger(__name__)
+
 PARTITIONS = 4
+RETRY_SECONDS = 1.0
 
 PRODUCER: dict[str, Any] = {
     "acks": "all",
@@ -28,6 +33,7 @@ PRODUCER: dict[str, Any] = {
     "linger_ms": 1_000,
     "batch_size": 256 * 1024,
     "max_block_ms": 10_000,
+    "bootstrap_timeout_ms": 5_000,
     "request_timeout_ms": 5_000,
     "delivery_timeout_ms": 15_000,
     "reconnect_backoff_max_ms": 1_000,
@@ -35,6 +41,7 @@ PRODUCER: dict[str, Any] = {
 
 CONSUMER: dict[str, Any] = {
     "enable_auto_commit": False,
+    "bootstrap_timeout_ms": 5_000,
     "auto_offset_reset": "earliest",
     "max_poll_interval_ms": 5_000,
     "session_timeout_ms": 4_000,
@@ -123,3 +130,17 @@ def next_offsets(records: Iterable[Any]) -> dict[TopicPartition, int]:
 
 def commit(consumer: KafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
     consumer.commit(offsets={tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+
+
+def run_until(stop: threading.Event, step: Callable[[], object]) -> None:
+    """Call `step` until `stop` is set; a step in hand is always finished.
+
+    A Kafka error (the broker away, the group rebalancing) is logged and the step is tried
+    again a second later, never a crash: each step leaves nothing that a retry cannot redo.
+    """
+    while not stop.is_set():
+        try:
+            step()
+        except KafkaError as exc:
+            log.warning("kafka.retry", error=type(exc).__name__, detail=str(exc)[:200])
+            stop.wait(RETRY_SECONDS)

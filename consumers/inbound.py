@@ -21,14 +21,12 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
-from consumers.clients import Publisher, commit, next_offsets, poll
+from consumers.clients import Publisher, commit, next_offsets, poll, run_until
 from consumers.messages import Outgoing
 from consumers.topics import Topics
 from events.application import Ontvangst
 
 log = structlog.get_logger(__name__)
-
-RETRY_SECONDS = 1.0
 
 
 class Intake(Protocol):
@@ -79,14 +77,9 @@ class InboundConsumer:
     def run(self, stop: threading.Event) -> Counter[str]:
         """Consume until `stop` is set; the batch in hand is always finished and committed."""
         self.subscribe()
-        while not stop.is_set():
-            try:
-                self.step()
-            except KafkaError as exc:
-                # The broker is away or the group is rebalancing. Nothing of the batch was
-                # committed, and step() moved the consumer back to it: it is read again.
-                log.warning("kafka.retry", error=type(exc).__name__, detail=str(exc)[:200])
-                stop.wait(RETRY_SECONDS)
+        # After a Kafka error nothing of the batch was committed, and step() moved the
+        # consumer back to its start: it is read again, and storing it again is a no-op.
+        run_until(stop, self.step)
         return self.counts
 
     def step(self, timeout_ms: int = 500) -> int:

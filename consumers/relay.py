@@ -14,21 +14,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import structlog
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.utils import get_topic
-from kafka.errors import KafkaError
 
-from consumers.clients import Publisher
+from consumers.clients import Publisher, run_until
 from consumers.messages import MESSAGES, Stand, outgoing
 from consumers.topics import Topics
 from events.application import Loket
 from events.melding import Melding
 
-log = structlog.get_logger(__name__)
-
 NAME = "outbox-relay"
-RETRY_SECONDS = 1.0
 IDLE_SECONDS = 0.2
 
 
@@ -65,16 +60,14 @@ class OutboxRelay:
 
     def run(self, stop: threading.Event, *, page_size: int = 2_000) -> int:
         """Follow the log until `stop` is set; a page in hand is finished first."""
-        while not stop.is_set():
-            try:
-                self.step(page_size)
-            except KafkaError as exc:
-                # Nothing of the page was tracked: it is published again once the broker answers.
-                log.warning("kafka.retry", error=type(exc).__name__, detail=str(exc)[:200])
-                stop.wait(RETRY_SECONDS)
-                continue
+
+        def step_or_rest() -> None:
+            # After a Kafka error nothing of the page was tracked: it is published again.
+            self.step(page_size)
             if self.caught_up():
                 stop.wait(IDLE_SECONDS)
+
+        run_until(stop, step_or_rest)
         return self.published
 
     def replay(self, start: int, *, page_size: int = 2_000) -> int:

@@ -16,15 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import structlog
 from kafka import KafkaConsumer
-from kafka.errors import KafkaError
 
-from consumers.clients import commit, next_offsets, poll
+from consumers.clients import commit, next_offsets, poll, run_until
 
-log = structlog.get_logger(__name__)
-
-RETRY_SECONDS = 1.0
 
 # The melding's status in the house's view after each event type (Top X changes a label only).
 STATUS: dict[str, str] = {
@@ -168,12 +163,7 @@ class ZvhQueueConsumer:
 
     def run(self, stop: threading.Event) -> None:
         self.consumer.subscribe([self.topic])
-        while not stop.is_set():
-            try:
-                self.step()
-            except KafkaError as exc:
-                log.warning("kafka.retry", error=type(exc).__name__, detail=str(exc)[:200])
-                stop.wait(RETRY_SECONDS)
+        run_until(stop, self.step)  # a batch read again is deduplicated by event id
 
     def sync(self, *, timeout_s: float = 30.0) -> None:
         """Read until the view holds everything on the topic now (for `--sync`)."""

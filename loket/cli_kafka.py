@@ -2,6 +2,8 @@
 
 The long-running ones stop on SIGTERM or SIGINT: the batch in hand is finished and
 committed first, then they exit 0. A broker that is away is waited for, never a crash.
+The Kafka client is imported inside the commands that use it, so that the other
+commands of `loket` start faster.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
+# Shared by the commands --------------------------------------------------------------
+
+
 @contextmanager
 def _until_signal() -> Iterator[threading.Event]:
     stop = threading.Event()
@@ -43,6 +48,7 @@ def _until_signal() -> Iterator[threading.Event]:
 def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | None:
     """`make()` once the broker answers; None if stopped first."""
     from kafka.errors import KafkaError
+
     while not stop.is_set():
         try:
             return make()
@@ -52,73 +58,14 @@ def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | No
     return None
 
 
-def _start(settings: Settings, stop: threading.Event) -> Topics | None:
+def _topics(settings: Settings, stop: threading.Event) -> Topics | None:
+    """The topics, created where missing; None if stopped before the broker answered."""
     from consumers import clients
+
     logs.configure(settings.log_format)
     topics = Topics(settings.kafka_topic_prefix)
-    ok = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
-    return topics if ok else None
-
-
-# consume ----------------------------------------------------------------------
-
-
-# The Kafka client is imported in the commands that use it: the other commands start faster.
-
-
-def cmd_consume(args: argparse.Namespace) -> int:
-    from consumers import clients
-    from consumers.inbound import InboundConsumer
-
-    settings = Settings.from_env()
-    with _until_signal() as stop, _systeem(settings) as systeem:
-        topics = _start(settings, stop)
-        consumer = topics and _when_broker_answers(
-            lambda: clients.consumer(settings.kafka, group=topics.intake_group), stop
-        )
-        if not consumer:
-            return 0
-        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
-        inbound = InboundConsumer(systeem.app, consumer, publisher, topics, batch=args.batch, lag=CONSUMER_LAG)
-        try:
-            counts = inbound.run(stop)
-        finally:
-            consumer.close(autocommit=False)
-            publisher.close()
-    _emit({
-        "received": counts.total(),
-        "new": counts["nieuw"],
-        "duplicates": counts["duplicaat"],
-        "rejected": counts["afgewezen"],
-        "dead_lettered": inbound.dead_lettered,
-    })
-    return 0
-
-
-# relay ------------------------------------------------------------------------
-
-
-def cmd_relay(args: argparse.Namespace) -> int:
-    from consumers import clients
-    from consumers.relay import OutboxRelay
-
-    settings = Settings.from_env()
-    with _until_signal() as stop, _systeem(settings) as systeem:
-        topics = _start(settings, stop)
-        if topics is None:
-            return 0
-        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
-        relay = OutboxRelay(systeem.app, systeem.app.factory.tracking_recorder(), publisher, topics)
-        try:
-            replayed = relay.replay(args.replay_from) if args.replay_from is not None else 0
-            relay.run(stop, page_size=args.page)
-        finally:
-            publisher.close()
-        _emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
-    return 0
-
-
-# zvh-queue --------------------------------------------------------------------
+    created = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
+    return topics if created else None
 
 
 def _positive(value: str) -> int:
@@ -137,6 +84,66 @@ def _zvh(value: str) -> str:
     return value
 
 
+# consume -----------------------------------------------------------------------------
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from consumers import clients
+    from consumers.inbound import InboundConsumer
+
+    settings = Settings.from_env()
+    with _until_signal() as stop, _systeem(settings) as systeem:
+        topics = _topics(settings, stop)
+        if topics is None:
+            return 0
+        consumer = _when_broker_answers(lambda: clients.consumer(settings.kafka, group=topics.intake_group), stop)
+        if consumer is None:
+            return 0
+        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        inbound = InboundConsumer(systeem.app, consumer, publisher, topics, batch=args.batch, lag=CONSUMER_LAG)
+        try:
+            counts = inbound.run(stop)
+        finally:
+            consumer.close(autocommit=False)
+            publisher.close()
+    _emit({
+        "received": counts.total(),
+        "new": counts["nieuw"],
+        "duplicates": counts["duplicaat"],
+        "rejected": counts["afgewezen"],
+        "dead_lettered": inbound.dead_lettered,
+    })
+    return 0
+
+
+# relay -------------------------------------------------------------------------------
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from consumers import clients
+    from consumers.relay import OutboxRelay
+
+    settings = Settings.from_env()
+    with _until_signal() as stop, _systeem(settings) as systeem:
+        topics = _topics(settings, stop)
+        if topics is None:
+            return 0
+        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        relay = OutboxRelay(systeem.app, systeem.app.factory.tracking_recorder(), publisher, topics)
+        try:
+            replayed = 0
+            if args.replay_from is not None:
+                replayed = _when_broker_answers(lambda: relay.replay(args.replay_from), stop) or 0
+            relay.run(stop, page_size=args.page)
+        finally:
+            publisher.close()
+        _emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
+    return 0
+
+
+# zvh-queue ---------------------------------------------------------------------------
+
+
 def _queue_table(zvh: str, rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"Wachtrij {zvh} ({len(rows)})")
     for column in ("melding", "bron", "kenmerk", "product", "gemeente", "ontvangen", "status"):
@@ -153,13 +160,12 @@ def cmd_zvh_queue(args: argparse.Namespace) -> int:
     from consumers.zvh_queue import ZvhQueueView
 
     settings = Settings.from_env()
-    topics = Topics(settings.kafka_topic_prefix)
     view = ZvhQueueView(Path(args.queue_db or f"zvh-queue-{args.zvh}.sqlite"), args.zvh)
     try:
         if args.accept or args.return_:
             return _act(args, settings, view)
         if args.follow or args.sync:
-            _read_topic(settings, topics, view, follow=args.follow)
+            _read_topic(settings, view, follow=args.follow)
         if args.follow:
             return 0
         rows = view.rows(everything=args.all)
@@ -180,18 +186,18 @@ def _act(args: argparse.Namespace, settings: Settings, view: Any) -> int:
     from events.melding import OngeldigeOvergang
     from loket.cli_lifecycle import _summary, resolve_id
 
+    if args.accept and not args.regisseur:
+        raise Fout("--accept needs --regisseur: who takes procesregie")
+    if args.return_ and not args.reason:
+        raise Fout("--return needs --reason: why the house sends it back")
     melding = resolve_id(args.accept or args.return_)
     if not view.in_queue(str(melding)):
         raise Fout(f"melding {melding} is not open in the queue of {view.zvh} (read the topic first: --sync)")
     with _systeem(settings) as systeem:
         try:
             if args.accept:
-                if not args.regisseur:
-                    raise Fout("--accept needs --regisseur: who takes procesregie")
                 done = systeem.app.accepteer(melding, actor=settings.user, regisseur=args.regisseur)
             else:
-                if not args.reason:
-                    raise Fout("--return needs --reason: why the house sends it back")
                 done = systeem.app.retour(melding, actor=settings.user, reden=args.reason)
         except (OngeldigeOvergang, OnbekendeMelding) as exc:
             raise Fout(str(exc)) from None
@@ -199,18 +205,19 @@ def _act(args: argparse.Namespace, settings: Settings, view: Any) -> int:
     return 0
 
 
-def _read_topic(settings: Settings, topics: Topics, view: Any, *, follow: bool) -> None:
+def _read_topic(settings: Settings, view: Any, *, follow: bool) -> None:
     from consumers import clients
     from consumers.zvh_queue import ZvhQueueConsumer
 
+    topics = Topics(settings.kafka_topic_prefix)
     with _until_signal() as stop:
         logs.configure(settings.log_format)
-        kafka = _when_broker_answers(
+        consumer = _when_broker_answers(
             lambda: clients.consumer(settings.kafka, group=topics.zvh_queue_group(view.zvh)), stop
         )
-        if kafka is None:
+        if consumer is None:
             return
-        reader = ZvhQueueConsumer(view, kafka, topics.zvh(view.zvh))
+        reader = ZvhQueueConsumer(view, consumer, topics.zvh(view.zvh))
         try:
             if follow:
                 reader.run(stop)
@@ -221,7 +228,7 @@ def _read_topic(settings: Settings, topics: Topics, view: Any, *, follow: bool) 
                     raise Fout(str(exc)) from None
             log.info("zvh-queue.read", zvh=view.zvh, applied=reader.applied, duplicates=reader.duplicates)
         finally:
-            kafka.close(autocommit=False)
+            consumer.close(autocommit=False)
 
 
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:

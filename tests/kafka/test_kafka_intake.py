@@ -51,7 +51,9 @@ def test_meldingen_from_every_inbound_stream_are_stored_and_the_consumer_stops_c
         systeem.close()
 
 
-def test_bad_input_is_recorded_as_rejected_and_copied_to_the_dead_letter_topic(broker, kafka_settings, topics, loket):
+def test_bad_input_is_recorded_as_rejected_and_copied_to_the_dead_letter_topic(
+    broker, kafka_settings, topics, loket
+):
     consume = loket("consume")
     not_json = b'{"bron": "politie", "persoon": {"bsn": "123456782"'
     breaks_contract = line(kenmerk="KAPOT-1", ontvangen_op="gisteren")

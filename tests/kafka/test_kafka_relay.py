@@ -166,7 +166,9 @@ def test_lifecycle_changes_reach_every_house_concerned_without_their_free_text(b
     app.top_x(p, actor="medewerker-p", aan=False, reden="weegtafel besloot, vrije tekst")
     app.sluit(p, actor="medewerker-p", resultaat="afgerond met plan, vrije tekst")
     app.retour(q, actor="medewerker-q", reden="hoort niet bij ons, vrije tekst")
-    app.besluit_triage(q, actor="loket-1", zvh="maastricht-heuvelland", product="pga", reden="woont daar, vrije tekst")
+    app.besluit_triage(
+        q, actor="loket-1", zvh="maastricht-heuvelland", product="pga", reden="woont daar, vrije tekst"
+    )
     app.herrouteer(r, actor="loket-1", zvh="westelijke-mijnstreek", product="pga", reden="verhuisd, vrije tekst")
     drain(relay)
 
@@ -190,7 +192,7 @@ def test_lifecycle_changes_reach_every_house_concerned_without_their_free_text(b
         ("R", "MeldingGerouteerd"): {parkstad},
         ("R", "MeldingHergerouteerd"): {parkstad, topics.zvh("westelijke-mijnstreek")},
     }
-    accepted = next(json.loads(r.value) for r in records if json.loads(r.value)["event_type"] == "MeldingGeaccepteerd")
+    [accepted] = [m for m in map(json.loads, (r.value for r in records)) if m["event_type"] == "MeldingGeaccepteerd"]
     assert (accepted["actor"], accepted["regisseur"], accepted["queue"]) == (
         "medewerker-p", "Regisseur Parkstad", "parkstad/pga"
     )

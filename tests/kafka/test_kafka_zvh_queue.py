@@ -48,7 +48,8 @@ def test_a_house_lists_its_own_work_once_even_when_messages_come_twice(kafka_set
     assert sorted(r["kenmerk"] for r in rows) == parkstad
     for row in rows:
         d = decisions[row["kenmerk"]]
-        assert (row["status"], row["product"], row["zvh"], row["queue"]) == ("open", d["product"], "parkstad", d["queue"])
+        assert (row["status"], row["product"], row["zvh"]) == ("open", d["product"], "parkstad")
+        assert row["queue"] == d["queue"]
         assert set(row) >= {"melding_id", "bron", "ontvangen_op", "labels", "deadline"}
         assert "persoon" not in row and "toelichting" not in row
     [read] = [e for e in queue.log if e["event"] == "zvh-queue.read"]
