@@ -13,6 +13,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from consumers.topics import Topics, zvh_ids
 from loket import logs
+from loket.bootstrap import Systeem
 from loket.cli import Fout, _emit, _systeem
 from loket.metrics import CONSUMER_LAG
 from loket.settings import Settings
@@ -84,6 +86,35 @@ def _zvh(value: str) -> str:
     return value
 
 
+@dataclass
+class _Proces:
+    """What a long-running Kafka command has: its settings, store, topics and publisher."""
+
+    settings: Settings
+    stop: threading.Event
+    systeem: Systeem
+    topics: Topics
+    publisher: Any
+
+
+@contextmanager
+def _proces() -> Iterator[_Proces | None]:
+    """Set up until SIGTERM; None if stopped before the broker answered."""
+    from consumers import clients
+
+    settings = Settings.from_env()
+    with _until_signal() as stop, _systeem(settings) as systeem:
+        topics = _topics(settings, stop)
+        if topics is None:
+            yield None
+            return
+        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        try:
+            yield _Proces(settings, stop, systeem, topics, publisher)
+        finally:
+            publisher.close()
+
+
 # consume -----------------------------------------------------------------------------
 
 
@@ -91,21 +122,18 @@ def cmd_consume(args: argparse.Namespace) -> int:
     from consumers import clients
     from consumers.inbound import InboundConsumer
 
-    settings = Settings.from_env()
-    with _until_signal() as stop, _systeem(settings) as systeem:
-        topics = _topics(settings, stop)
-        if topics is None:
+    with _proces() as p:
+        if p is None:
             return 0
-        consumer = _when_broker_answers(lambda: clients.consumer(settings.kafka, group=topics.intake_group), stop)
+        group = p.topics.intake_group
+        consumer = _when_broker_answers(lambda: clients.consumer(p.settings.kafka, group=group), p.stop)
         if consumer is None:
             return 0
-        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
-        inbound = InboundConsumer(systeem.app, consumer, publisher, topics, batch=args.batch, lag=CONSUMER_LAG)
+        inbound = InboundConsumer(p.systeem.app, consumer, p.publisher, p.topics, batch=args.batch, lag=CONSUMER_LAG)
         try:
-            counts = inbound.run(stop)
+            counts = inbound.run(p.stop)
         finally:
             consumer.close(autocommit=False)
-            publisher.close()
     _emit({
         "received": counts.total(),
         "new": counts["nieuw"],
@@ -120,23 +148,16 @@ def cmd_consume(args: argparse.Namespace) -> int:
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
-    from consumers import clients
     from consumers.relay import OutboxRelay
 
-    settings = Settings.from_env()
-    with _until_signal() as stop, _systeem(settings) as systeem:
-        topics = _topics(settings, stop)
-        if topics is None:
+    with _proces() as p:
+        if p is None:
             return 0
-        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
-        relay = OutboxRelay(systeem.app, systeem.app.factory.tracking_recorder(), publisher, topics)
-        try:
-            replayed = 0
-            if args.replay_from is not None:
-                replayed = _when_broker_answers(lambda: relay.replay(args.replay_from), stop) or 0
-            relay.run(stop, page_size=args.page)
-        finally:
-            publisher.close()
+        relay = OutboxRelay(p.systeem.app, p.systeem.app.factory.tracking_recorder(), p.publisher, p.topics)
+        replayed = 0
+        if args.replay_from is not None:
+            replayed = _when_broker_answers(lambda: relay.replay(args.replay_from), p.stop) or 0
+        relay.run(p.stop, page_size=args.page)
         _emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
     return 0
 
