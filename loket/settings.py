@@ -16,6 +16,9 @@ class Settings:
     database_url: str | None  # LOKET_DATABASE_URL: PostgreSQL instead of SQLite
     user: str  # LOKET_USER: the actor recorded on commands given through the CLI
     kafka: str  # LOKET_KAFKA: bootstrap servers
+    # LOKET_KAFKA_TOPIC_PREFIX: put before every topic and group name, so environments
+    # (acceptance, a test run) can share one cluster without reading each other's meldingen.
+    kafka_topic_prefix: str
     log_format: str  # LOKET_LOG_FORMAT: "console" (development) or "json" (production)
     # Personal data (docs/privacy.md). LOKET_KEYSTORE: the data keys, apart from the events
     # (default: <LOKET_DB>.keys). The master key: LOKET_MASTER_KEY (base64, 32 bytes) or
@@ -35,6 +38,7 @@ class Settings:
             database_url=env.get("LOKET_DATABASE_URL") or None,
             user=env.get("LOKET_USER") or getpass.getuser(),
             kafka=env.get("LOKET_KAFKA") or "127.0.0.1:9092",
+            kafka_topic_prefix=env.get("LOKET_KAFKA_TOPIC_PREFIX") or "",
             log_format=env.get("LOKET_LOG_FORMAT") or "console",
             keystore=Path(env["LOKET_KEYSTORE"]) if env.get("LOKET_KEYSTORE") else None,
             master_key=env.get("LOKET_MASTER_KEY") or None,
