@@ -64,7 +64,7 @@ def _identity_hint(raw: bytes) -> tuple[str | None, str | None]:
     """bron and kenmerk of a rejected melding where they can still be read, to find it back."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None, None
     if not isinstance(data, dict):
         return None, None

@@ -31,6 +31,11 @@ class Settings:
     def with_db(self, db: Path) -> Settings:
         return Settings(db, None, self.user, self.kafka, self.log_format)
 
+    @property
+    def tokens_db(self) -> Path:
+        """Where API tokens are kept (their hashes): a file next to the SQLite store."""
+        return self.db.with_suffix(".tokens.sqlite")
+
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's persistence environment for these settings."""
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.db)}
