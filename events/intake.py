@@ -58,6 +58,10 @@ def _iso_datetime_with_zone(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 date-time string")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must carry a time zone offset, e.g. +01:00 or Z")
+    try:
+        parsed.astimezone(AMSTERDAM)  # the routing date must exist
+    except OverflowError:
+        raise ValueError("lies outside the calendar in the Netherlands' time zone") from None
     return parsed
 
 

@@ -19,6 +19,27 @@ BOOLEAN_SIGNALS = ("dwang_drang", "impact_omgeving", "ernstig_veiligheidsproblee
                    "maatschappelijke_onrust", "hic", "kinderen_betrokken")
 
 
+def plaats(uitslag: GemeenteUitslag) -> str:
+    """The house, or why there is none: one of the six values the evaluator indexes on."""
+    return uitslag.zvh or ("ontbreekt" if uitslag is ONTBREEKT else uitslag.kind)
+
+
+# The `Feiten` fields a condition column reads. gemeente_status, zvh and gemeente come from the
+# gemeente resolution, product from the rows fired before, kenmerken from the derivation tables:
+# none of them reads a field of its own.
+_READS: dict[str, tuple[str, ...]] = {
+    "soort": ("soort",), "bron": ("bron",), "leeftijd": ("leeftijd",),
+    "leeftijd_bekend": ("leeftijd",), "leefgebieden_min": ("leefgebieden",),
+    "leefgebieden_bevat": ("leefgebieden",), "ketens_min": ("ketens",),
+    "ketens_bevat": ("ketens",), "bollenmodel": ("bollenmodel",), "delict": ("delict",),
+    "delict_bekend": ("delict",), **{column: (column,) for column in BOOLEAN_SIGNALS},
+}
+
+
+def reads(check: Check) -> tuple[str, ...]:
+    return _READS.get(check.column, ())
+
+
 class Situatie:
     """What the rules look at for one melding: the facts plus what routing derived from them."""
 
@@ -31,8 +52,7 @@ class Situatie:
         self.uitslag = uitslag
         self.status = "ontbreekt" if uitslag is ONTBREEKT else uitslag.kind
         self.zvh = uitslag.zvh
-        # the house, or why there is none: one of the six values the evaluator indexes on
-        self.plaats = self.zvh or self.status
+        self.plaats = plaats(uitslag)
         self.gemeente = uitslag.gemeente
         self.product: str | None = None
         self.trace = trace

@@ -13,19 +13,26 @@ melding is: resolve the gemeente on its date, then per table look up the candida
 Derivation tables (the landelijke criteria) run only when a row asks for one of their kenmerken.
 
 Decisions are immutable values and they repeat (every VIA melding from Kerkrade routes the same
-way), so equal decisions share one `Beslissing`: building a pydantic model costs more than
-deciding. The cache key is the fired rows plus every value their reasons and deadline use.
+way). A decision is a pure function of the gemeente resolution and of the `Feiten` fields that
+the rows in force for its (soort, plaats) on its date can read: their conditions, their reasons'
+placeholders, the date when a row sets a deadline. That set is a *plan*, computed once per
+(soort, plaats, date segment); `decide` looks the decision up by (plan, resolution, those
+fields) and evaluates the tables only on a miss. For VIA the plan reads nothing but the soort,
+so a VIA melding costs a gemeente lookup and two dict lookups. Equal decisions share one
+`Beslissing` also on a miss: building a pydantic model costs more than deciding.
 """
 
 from __future__ import annotations
 
 import string
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 
-from routing.conditions import Check, Situatie, compile_als, required_kenmerken
+from routing.conditions import Check, Situatie, compile_als, plaats, reads, required_kenmerken
 from routing.decision import Beslissing
 from routing.facts import Feiten
 from routing.gemeenten import GemeenteRegister
@@ -41,6 +48,10 @@ _CACHE_LIMIT = 100_000
 _GEEN_REGEL = ("Geen routeringsregel in werking voor soort '{soort}' op de meldingsdatum; "
                "een medewerker beoordeelt de melding.")
 _BUITEN_KALENDER = "De termijn valt buiten de kalender; een medewerker beoordeelt de melding."
+# The Feiten field behind a reden placeholder; the others come from the gemeente resolution
+# (zvh, zvh_naam, regio) or from the rows fired (product).
+_PLACEHOLDER_READS = {"gemeente": "gemeente", "invoer": "gemeente", "soort": "soort",
+                      "bron": "bron", "leeftijd": "leeftijd", "datum": "datum", "delict": "delict"}
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity: a row is itself, also as a cache key
@@ -66,6 +77,8 @@ class CompiledRule:
     reden: str
     velden: tuple[str, ...]  # placeholders of reden
     ends: bool  # outcome triage or doorverwijzen: evaluation stops here
+    reads: frozenset[str]  # Feiten fields its tests, reason and deadline read
+    asks_kenmerken: bool  # a condition on a derived kenmerk: the derivation tables run
 
     def geldig(self) -> str:
         van = "" if self.van == _OPEN_VAN else date.fromordinal(self.van).isoformat()
@@ -74,16 +87,24 @@ class CompiledRule:
 
     def fits(self, soort: str | None, status: str, zvh: str | None, product: str | None) -> bool:
         """Do the indexed columns hold for this index key?"""
+        return self.fits_place(soort, status, zvh) and (self.als.product is None
+                                                         or product in self.als.product)
+
+    def fits_place(self, soort: str | None, status: str, zvh: str | None) -> bool:
         als = self.als
         return ((als.soort is None or soort in als.soort)
                 and (als.gemeente_status is None or status in als.gemeente_status)
-                and (als.zvh is None or zvh in als.zvh)
-                and (als.product is None or product in als.product))
+                and (als.zvh is None or zvh in als.zvh))
 
 
 def _compile_rule(loaded: LoadedRule, hit_policy: str) -> CompiledRule:
     rule, dan = loaded.rule, loaded.rule.dan
     checks = compile_als(rule.als)
+    velden = _fields(dan.reden)
+    field_reads = {f for c in checks for f in reads(c)}
+    field_reads |= {_PLACEHOLDER_READS[v] for v in velden if v in _PLACEHOLDER_READS}
+    if dan.deadline_dagen is not None:
+        field_reads.add("datum")
     return CompiledRule(
         id=rule.id, bron=rule.bron, table=loaded.tabel, hit_policy=hit_policy,
         priority=rule.priority,
@@ -92,8 +113,9 @@ def _compile_rule(loaded: LoadedRule, hit_policy: str) -> CompiledRule:
         als=rule.als, checks=checks, tests=tuple(c.test for c in checks if not c.indexed),
         outcome=dan.outcome, product=dan.product, queue=dan.queue, labels=dan.labels,
         notify=dan.notify, deadline_dagen=dan.deadline_dagen, kenmerken=frozenset(dan.kenmerken),
-        needs=required_kenmerken(rule.als), reden=dan.reden, velden=_fields(dan.reden),
-        ends=dan.outcome in _DEFAULT_QUEUE,
+        needs=required_kenmerken(rule.als), reden=dan.reden, velden=velden,
+        ends=dan.outcome in _DEFAULT_QUEUE, reads=frozenset(field_reads),
+        asks_kenmerken=bool(rule.als.kenmerken),
     )
 
 
@@ -103,23 +125,47 @@ def _fields(template: str) -> tuple[str, ...]:
 
 
 class _DateIndex:
-    """Rows cut into date segments; each segment lists the rows in force, in priority order."""
+    """Rows cut into date segments; each segment holds what `make` builds from the rows in force
+    (by default those rows, in priority order)."""
 
     __slots__ = ("starts", "segments", "always")
 
-    def __init__(self, rules: list[CompiledRule]) -> None:
+    def __init__(self, rules: list[CompiledRule], make: Callable = tuple) -> None:
         ends = {r.tot + 1 for r in rules if r.tot < _OPEN_TOT}
         cuts = {_OPEN_VAN} | {r.van for r in rules} | ends
         self.starts: list[int] = []
-        self.segments: list[tuple[CompiledRule, ...]] = []
+        in_force_before = None
+        segments = []
         for cut in sorted(cuts):
             in_force = tuple(r for r in rules if r.van <= cut <= r.tot)
-            if self.segments and self.segments[-1] == in_force:
+            if in_force == in_force_before:
                 continue
             self.starts.append(cut)
-            self.segments.append(in_force)
+            segments.append(make(in_force))
+            in_force_before = in_force
+        self.segments = segments
         # no validity boundary among these rows: skip the bisect
-        self.always = self.segments[0] if len(self.segments) == 1 else None
+        self.always = segments[0] if len(segments) == 1 else None
+
+    def at(self, ordinal: int):
+        if self.always is not None:
+            return self.always
+        return self.segments[bisect_right(self.starts, ordinal) - 1]
+
+
+class _Plan:
+    """What a decision can depend on for one (soort, plaats) on one date segment: the Feiten
+    fields the rows in force read. Compared by identity: one object per segment."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, rules: tuple[CompiledRule, ...]) -> None:
+        fields = sorted({f for r in rules for f in r.reads} - {"soort"})
+        self.values: Callable[[Feiten], object] = attrgetter(*fields) if fields else _niets
+
+
+def _niets(feiten: Feiten) -> None:
+    return None
 
 
 class _Table:
@@ -142,9 +188,7 @@ class _Table:
         index = self._indexes.get(key)
         if index is None:
             index = self._indexes[key] = self._build(*key)
-        if index.always is not None:
-            return index.always
-        return index.segments[bisect_right(index.starts, s.ordinal) - 1]
+        return index.at(s.ordinal)
 
     def rules_in_force(self, s: Situatie) -> tuple[CompiledRule, ...]:
         """For explain: every row of the soort in force, so the trace also shows why a row of
@@ -189,6 +233,9 @@ class Ruleset:
         self._tables = tuple(t for t in tables if not t.afleiding)
         self._paden: dict[tuple, _Pad] = {}
         self._cache: dict[tuple, Beslissing] = {}
+        self._soorten = frozenset(s for t in tables for s in t.soorten)
+        self._plans: dict[tuple[str | None, str], _DateIndex] = {}
+        self._memo: dict[tuple, Beslissing] = {}
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -200,18 +247,44 @@ class Ruleset:
     # -- public -------------------------------------------------------------------------------
 
     def decide(self, feiten: Feiten) -> Beslissing:
-        return self._evaluate(feiten, None)[0]
+        uitslag = self.register.resolve(feiten.gemeente, feiten.datum)
+        soort = feiten.soort
+        plans = self._plans.get((soort if soort in self._soorten else None, plaats(uitslag)))
+        if plans is None:
+            plans = self._plan_index(soort, uitslag)
+        plan = plans.at(feiten.datum.toordinal())
+        key = (plan, uitslag, soort, plan.values(feiten))
+        beslissing = self._memo.get(key)
+        if beslissing is None:
+            beslissing = self._evaluate(feiten, uitslag, None)[0]
+            if len(self._memo) >= _CACHE_LIMIT:
+                self._memo.clear()
+            self._memo[key] = beslissing
+        return beslissing
 
     def explain(self, feiten: Feiten) -> Trace:
         considered: list[RuleCheck] = []
-        beslissing, situatie = self._evaluate(feiten, considered)
+        uitslag = self.register.resolve(feiten.gemeente, feiten.datum)
+        beslissing, situatie = self._evaluate(feiten, uitslag, considered)
         return Trace(self.version, feiten, situatie.uitslag, tuple(considered), beslissing)
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def _evaluate(self, feiten: Feiten, trace: list | None) -> tuple[Beslissing, Situatie]:
-        s = Situatie(feiten, self.register.resolve(feiten.gemeente, feiten.datum), self._derive,
-                     trace)
+    def _plan_index(self, soort: str, uitslag) -> _DateIndex:
+        """The plans of one (soort, plaats): every row of every table that can apply to it,
+        whatever the product, and the derivation rows when one of them asks for a kenmerk."""
+        soort_key, where = (soort if soort in self._soorten else None), plaats(uitslag)
+        zvh = where if where in self.zvh_ids else None
+        status = "zuid-limburg" if zvh else where
+        rows = [r for t in self._tables for r in t.rules if r.fits_place(soort_key, status, zvh)]
+        if any(r.asks_kenmerken for r in rows):
+            rows += [r for t in self._derivations for r in t.rules
+                     if r.fits_place(soort_key, status, zvh)]
+        index = self._plans[(soort_key, where)] = _DateIndex(rows, make=_Plan)
+        return index
+
+    def _evaluate(self, feiten: Feiten, uitslag, trace: list | None) -> tuple[Beslissing, Situatie]:
+        s = Situatie(feiten, uitslag, self._derive, trace)
         if trace is None:
             select, first, collect = _Table.rules_for, _first, _collect
         else:

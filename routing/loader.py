@@ -3,13 +3,15 @@
 The version is `<ruleset name>@<12 hex of sha256>` over every file that can change a decision:
 the manifest, the rule files and the gemeente register. Two loket instances with the same version
 decide identically; an audit can tell which rules were in force by the version on the decision.
+
+`inspect_ruleset` reads as much as it can and returns every problem it found (for
+`loket rules check`); `read_ruleset` refuses a ruleset with any problem.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import yaml
@@ -17,6 +19,7 @@ from pydantic import ValidationError
 
 from routing.gemeenten import DEFAULT_PATH as DEFAULT_REGISTER
 from routing.gemeenten import GemeenteRegister, RegisterError
+from routing.overlap import can_meet
 from routing.schema import Manifest, Rule, RuleFile, TableSpec
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "rules"
@@ -24,8 +27,27 @@ MANIFEST = "ruleset.yaml"
 REGISTER = "gemeenten.yaml"
 
 
+@dataclass(frozen=True, slots=True)
+class Probleem:
+    """One thing wrong with a ruleset: the file, the rule where it is one rule's, and what."""
+
+    bestand: str
+    regel: str | None
+    tekst: str
+
+    def __str__(self) -> str:
+        if self.regel is None:
+            return f"{self.bestand}: {self.tekst}"
+        return f"{self.bestand}: rule {self.regel!r}: {self.tekst}"
+
+
 class RulesetError(ValueError):
     """A ruleset that cannot be used; the message names the file and, where known, the rule."""
+
+    def __init__(self, problemen: list[Probleem]):
+        self.problemen = tuple(problemen)
+        more = len(self.problemen) - 1
+        super().__init__(str(self.problemen[0]) + (f" (and {more} more)" if more else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,33 +72,68 @@ class RulesetSource:
     register: GemeenteRegister
     producten: frozenset[str]
     labels: frozenset[str]
+    soorten: frozenset[str]  # declared in the manifest, or else every soort a rule names
     files: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Inspectie:
+    """What reading a directory gave: the ruleset (None when it could not be read at all),
+    built from the rows that are valid, and every problem found."""
+
+    source: RulesetSource | None
+    problemen: tuple[Probleem, ...]
+
+
+class _Fataal(Exception):
+    """Nothing more can be read: no manifest, or no register."""
+
+    def __init__(self, probleem: Probleem):
+        self.probleem = probleem
+
+
 def read_ruleset(directory: Path | None = None) -> RulesetSource:
+    inspectie = inspect_ruleset(directory)
+    if inspectie.problemen:
+        raise RulesetError(list(inspectie.problemen))
+    assert inspectie.source is not None
+    return inspectie.source
+
+
+def inspect_ruleset(directory: Path | None = None) -> Inspectie:
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
+    problemen: list[Probleem] = []
+    try:
+        source = _read(directory, problemen)
+    except _Fataal as exc:
+        return Inspectie(None, (*problemen, exc.probleem))
+    return Inspectie(source, tuple(problemen))
+
+
+def _read(directory: Path, problemen: list[Probleem]) -> RulesetSource:
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
-        raise RulesetError(f"{directory}: no {MANIFEST} (ruleset name and tables)")
-    manifest = _parse(manifest_path, Manifest)
+        raise _Fataal(Probleem(str(directory), None, f"no {MANIFEST} (ruleset name and tables)"))
+    manifest = _parse(manifest_path, Manifest, fatal=True)
     register_path = directory / REGISTER if (directory / REGISTER).is_file() else DEFAULT_REGISTER
     try:
         register = GemeenteRegister.from_yaml(register_path)
     except RegisterError as exc:
-        raise RulesetError(str(exc)) from exc
+        raise _Fataal(Probleem(REGISTER, None, str(exc))) from exc
 
     rule_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in (MANIFEST, REGISTER))
     if not rule_paths:
-        raise RulesetError(f"{directory}: no rule files")
+        raise _Fataal(Probleem(str(directory), None, "no rule files"))
     specs = {t.naam: t for t in manifest.tabellen}
     if len(specs) != len(manifest.tabellen):
-        raise RulesetError(f"{MANIFEST}: a table name is declared twice")
+        problemen.append(Probleem(MANIFEST, None, "a table name is declared twice"))
     rows: dict[str, list[LoadedRule]] = {name: [] for name in specs}
     for path in rule_paths:
-        for loaded in _read_rule_file(path, specs):
+        for loaded in _read_rule_file(path, specs, problemen):
             rows[loaded.tabel].append(loaded)
 
     tables = tuple(_table(specs[name], tuple(rows[name])) for name in specs)
+    named = {s for t in tables for r in t.rules for s in r.rule.als.soort or ()}
     source = RulesetSource(
         name=manifest.ruleset,
         version=f"{manifest.ruleset}@{_fingerprint([manifest_path, *rule_paths, register_path])}",
@@ -84,9 +141,10 @@ def read_ruleset(directory: Path | None = None) -> RulesetSource:
         register=register,
         producten=frozenset(manifest.producten),
         labels=frozenset(manifest.labels),
+        soorten=frozenset(manifest.soorten if manifest.soorten is not None else named),
         files=tuple(p.name for p in rule_paths),
     )
-    _validate(source)
+    _validate(source, declared_soorten=manifest.soorten is not None, problemen=problemen)
     return source
 
 
@@ -97,18 +155,17 @@ def _fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()[:12]
 
 
-def _load_yaml(path: Path):
+def _parse(path: Path, model, fatal: bool = False):
+    """The file validated as `model`; a problem (None) when it is not."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except yaml.YAMLError as exc:
-        raise RulesetError(f"{path.name}: invalid YAML: {exc}") from exc
-
-
-def _parse(path: Path, model):
-    try:
-        return model.model_validate(_load_yaml(path))
+        probleem = Probleem(path.name, None, f"invalid YAML: {exc}")
     except ValidationError as exc:
-        raise RulesetError(f"{path.name}: {_errors(exc)}") from exc
+        probleem = Probleem(path.name, None, _errors(exc))
+    if fatal:
+        raise _Fataal(probleem)
+    return probleem
 
 
 def _errors(exc: ValidationError) -> str:
@@ -117,21 +174,28 @@ def _errors(exc: ValidationError) -> str:
     )
 
 
-def _read_rule_file(path: Path, specs: dict[str, TableSpec]) -> list[LoadedRule]:
+def _read_rule_file(path: Path, specs: dict[str, TableSpec],
+                    problemen: list[Probleem]) -> list[LoadedRule]:
     rule_file = _parse(path, RuleFile)
+    if isinstance(rule_file, Probleem):
+        problemen.append(rule_file)
+        return []
     spec = specs.get(rule_file.tabel)
     if spec is None:
-        raise RulesetError(f"{path.name}: table {rule_file.tabel!r} is not in {MANIFEST}")
+        problemen.append(Probleem(path.name, None, f"table {rule_file.tabel!r} is not in {MANIFEST}"))
+        return []
     if spec.hit_policy != rule_file.hit_policy:
-        raise RulesetError(f"{path.name}: hit_policy {rule_file.hit_policy} but {MANIFEST} "
-                           f"declares {spec.hit_policy} for table {spec.naam!r}")
+        problemen.append(Probleem(path.name, None, f"hit_policy {rule_file.hit_policy} but "
+                                  f"{MANIFEST} declares {spec.hit_policy} for table {spec.naam!r}"))
+        return []
     loaded = []
     for index, raw in enumerate(rule_file.rules):
         name = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
         try:
             rule = Rule.model_validate(raw)
         except ValidationError as exc:
-            raise RulesetError(f"{path.name}: rule {name!r}: {_errors(exc)}") from exc
+            problemen.append(Probleem(path.name, str(name), _errors(exc)))
+            continue
         loaded.append(LoadedRule(rule, spec.naam, path.name))
     return loaded
 
@@ -141,74 +205,77 @@ def _table(spec: TableSpec, rules: tuple[LoadedRule, ...]) -> LoadedTable:
     return LoadedTable(spec, rules, afleiding=bool(derives) and len(derives) == len(rules))
 
 
-def _validate(source: RulesetSource) -> None:
+def _validate(source: RulesetSource, *, declared_soorten: bool, problemen: list[Probleem]) -> None:
     seen: dict[str, str] = {}
     produced: set[str] = set()
     zl_gemeenten = source.register.zuid_limburg_gemeenten()
     for table in source.tables:
         for loaded in table.rules:
-            where = f"{loaded.bestand}: rule {loaded.rule.id!r}"
+            def fout(tekst: str, loaded: LoadedRule = loaded) -> None:
+                problemen.append(Probleem(loaded.bestand, loaded.rule.id, tekst))
+
             if loaded.rule.id in seen:
-                raise RulesetError(f"{where}: id also used in {seen[loaded.rule.id]}")
-            seen[loaded.rule.id] = loaded.bestand
-            _validate_rule(loaded, table, source, zl_gemeenten, produced, where)
+                fout(f"id also used in {seen[loaded.rule.id]}")
+            seen.setdefault(loaded.rule.id, loaded.bestand)
+            _validate_rule(loaded, table, source, zl_gemeenten, produced, fout)
+            if declared_soorten:
+                for soort in loaded.rule.als.soort or ():
+                    if soort not in source.soorten:
+                        fout(f"unknown soort {soort!r} (not in the soorten of {MANIFEST})")
         if table.afleiding:
             if table.spec.hit_policy != "COLLECT":
-                raise RulesetError(f"{MANIFEST}: derivation table {table.spec.naam!r} must be "
-                                   f"COLLECT: every kenmerk that holds is derived")
+                problemen.append(Probleem(
+                    MANIFEST, None, f"derivation table {table.spec.naam!r} must be COLLECT: "
+                    f"every kenmerk that holds is derived"))
             produced |= {k for r in table.rules for k in r.rule.dan.kenmerken}
-        _validate_priorities(table)
+        problemen.extend(_ambiguous_priorities(table))
 
 
-def _validate_rule(loaded, table, source, zl_gemeenten, produced, where) -> None:
+def _validate_rule(loaded, table, source, zl_gemeenten, produced, fout) -> None:
     als, dan = loaded.rule.als, loaded.rule.dan
     if dan.kenmerken and not table.afleiding:
-        raise RulesetError(f"{where}: kenmerken may only be produced in a table whose rows all "
-                           f"derive kenmerken (a derivation table)")
+        fout("kenmerken may only be produced in a table whose rows all derive kenmerken "
+             "(a derivation table)")
     if table.afleiding and (dan.outcome or dan.product or dan.labels or dan.notify or dan.queue
                             or dan.deadline_dagen is not None):
-        raise RulesetError(f"{where}: a derivation row only produces kenmerken")
+        fout("a derivation row only produces kenmerken")
     if table.spec.hit_policy == "COLLECT" and (dan.outcome or dan.product or dan.queue
                                                or dan.deadline_dagen is not None):
-        raise RulesetError(f"{where}: a COLLECT row may add labels, notify or kenmerken, "
-                           f"not outcome, product, queue or deadline")
+        fout("a COLLECT row may add labels, notify or kenmerken, not outcome, product, queue or "
+             "deadline")
     for product in (dan.product, *(als.product or ())):
         if product is not None and product not in source.producten:
-            raise RulesetError(f"{where}: unknown product {product!r}")
+            fout(f"unknown product {product!r}")
     for label in dan.labels:
         if label not in source.labels:
-            raise RulesetError(f"{where}: unknown label {label!r}")
+            fout(f"unknown label {label!r}")
     for zvh in als.zvh or ():
         if zvh not in source.register.zvh_namen:
-            raise RulesetError(f"{where}: unknown zvh {zvh!r}")
+            fout(f"unknown zvh {zvh!r}")
+    if dan.queue is not None:
+        house = dan.queue.split("/", 1)[0]
+        if house not in source.register.zvh_namen and house not in ("loket", "{zvh}"):
+            fout(f"queue {dan.queue!r} names unknown zvh {house!r}")
     for gemeente in als.gemeente or ():
         if gemeente not in zl_gemeenten:
-            raise RulesetError(
-                f"{where}: {gemeente!r} is not a Zuid-Limburg gemeente in the register")
+            fout(f"{gemeente!r} is not a Zuid-Limburg gemeente in the register")
     for kenmerk in als.kenmerken or {}:
         if kenmerk not in produced:
-            raise RulesetError(f"{where}: kenmerk {kenmerk!r} is not derived by an earlier table")
+            fout(f"kenmerk {kenmerk!r} is not derived by an earlier table")
 
 
-def _validate_priorities(table: LoadedTable) -> None:
+def _ambiguous_priorities(table: LoadedTable) -> list[Probleem]:
     """In a FIRST table, two rows that can meet the same melding must not share a priority."""
     if table.spec.hit_policy != "FIRST":
-        return
+        return []
+    found = []
     rules = table.rules
     for i, a in enumerate(rules):
         for b in rules[i + 1 :]:
-            if a.rule.priority == b.rule.priority and _can_overlap(a.rule, b.rule):
-                raise RulesetError(
-                    f"{b.bestand}: rule {b.rule.id!r} has the same priority {b.rule.priority} as "
-                    f"{a.rule.id!r} ({a.bestand}) in FIRST table {table.spec.naam!r}: "
-                    f"order is ambiguous"
-                )
-
-
-def _can_overlap(a: Rule, b: Rule) -> bool:
-    if a.als.soort is not None and b.als.soort is not None:
-        if not set(a.als.soort) & set(b.als.soort):
-            return False
-    a_van, a_tot = a.geldig_van or date.min, a.geldig_tot or date.max
-    b_van, b_tot = b.geldig_van or date.min, b.geldig_tot or date.max
-    return a_van <= b_tot and b_van <= a_tot
+            if a.rule.priority == b.rule.priority and can_meet(a.rule, b.rule):
+                found.append(Probleem(
+                    b.bestand, b.rule.id,
+                    f"has the same priority {b.rule.priority} as {a.rule.id!r} ({a.bestand}) in "
+                    f"FIRST table {table.spec.naam!r} and both can meet one melding: order is "
+                    f"ambiguous"))
+    return found

@@ -139,6 +139,9 @@ class Manifest(_Strict):
     tabellen: list[TableSpec] = Field(min_length=1)
     producten: Names
     labels: Names = ()
+    # The soorten this ruleset routes: a rule may name no other, and `loket rules check` wants
+    # a rule for each on every date of the ruleset's span. Absent = the soorten the rules name.
+    soorten: Names | None = None
 
 
 def _check_template(template: str, allowed: frozenset[str], what: str) -> None:

@@ -70,6 +70,24 @@ def test_two_ruleset_versions_coexist_and_each_decision_names_its_own(rules_dir:
     assert (new.product, new.ruleset) == ("vt-routeertafel", RULESET.version)
 
 
+def test_a_copy_with_one_rule_changed_loads_beside_the_shipped_rules(rules_dir: Path) -> None:
+    # e.g. the houses propose to fund RIO for one more year
+    path = rules_dir / "aanvulling.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("geldig_tot: 2026-12-31",
+                                                              "geldig_tot: 2027-12-31"),
+                    encoding="utf-8")
+    voorstel = load_ruleset(rules_dir)
+    rio_2027 = Feiten(soort="detentie-uit", bron="dji", datum=date(2027, 3, 1), gemeente="Heerlen",
+                      leeftijd=21, hic=True)
+    assert voorstel.version != RULESET.version and voorstel.name == RULESET.name
+    assert voorstel.decide(rio_2027).labels == ("rio",)
+    assert RULESET.decide(rio_2027).labels == ()
+    assert load_ruleset().decide(rio_2027).labels == ()  # loading one changes nothing in another
+    rio_2026 = Feiten(soort="detentie-uit", bron="dji", datum=date(2026, 3, 1), gemeente="Heerlen",
+                      leeftijd=21, hic=True)
+    assert voorstel.decide(rio_2026).rules == RULESET.decide(rio_2026).rules
+
+
 def test_decision_uses_the_rules_in_force_on_the_melding_date() -> None:
     via = dict(soort="via", bron="politie", gemeente="Heerlen")
     assert RULESET.decide(Feiten(datum=date(2019, 7, 1), **via)).outcome == "triage"
