@@ -241,3 +241,19 @@ def test_metrics_count_meldingen_decisions_rejections_and_requests_by_route(loke
     assert after[("loket_projectie_achterstand", frozenset({("projectie", "caseload")}))] == 0
     assert all(not name.startswith("loket") or name.startswith("loket_") for name, _ in after)
     assert json.dumps(sorted(str(k) for k in after)).count("111111111") == 0
+
+
+def test_a_web_form_posted_without_its_form_token_changes_nothing(loketten):
+    intake = loketten.token("anna", "intake")
+    mid = post(loketten, intake, kenmerk="X-1", **ZONDER_GEMEENTE).json()["melding_id"]
+    loketten.client.post("/web/inloggen", data={"token": intake})
+    form = {"zvh": "parkstad", "product": "pga", "reden": "van een andere site", "terug": "triage"}
+    forged = loketten.client.post(f"/web/meldingen/{mid}/decide", data=form, follow_redirects=False)
+    assert forged.status_code == 403
+    assert loketten.client.get(f"/meldingen/{mid}", headers=loketten.als(intake)).json()["status"] == "triage"
+
+    page = loketten.client.get(f"/web/meldingen/{mid}")
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    done = loketten.client.post(f"/web/meldingen/{mid}/decide", data={**form, "csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/web/triage?gedaan=besloten")
+    assert loketten.client.get(f"/meldingen/{mid}", headers=loketten.als(intake)).json()["status"] == "open"

@@ -67,6 +67,9 @@ def test_serve_logs_json_with_request_and_melding_ids_and_never_personal_data(se
     post = next(line for line in requests if line["request_id"] == "proef-42")
     assert (post["route"], post["status"], post["gebruiker"]) == ("/meldingen", 201, "anna")
     assert any(line.get("melding_id") == mid and line["route"] == "/meldingen/{melding_id}" for line in requests)
+    received = next(line for line in lines if line["event"] == "melding ontvangen")
+    assert (received["melding_id"], received["request_id"], received["status"]) == (mid, "proef-42", "nieuw")
+    assert any(line["event"] == "persoonsgegevens ingezien" and line["melding_id"] == mid for line in lines)
     assert any(line.get("logger") == "uvicorn.error" for line in lines)  # uvicorn's own lines are JSON too
 
 
@@ -103,3 +106,23 @@ def test_token_requests_that_cannot_be_granted_are_one_line_errors(tmp_path):
         assert result.returncode == 2, args
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_meldingen_posted_at_once_from_many_clients_are_all_stored_once(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    intake = server.token("anna", "intake")
+    auth = {"Authorization": f"Bearer {intake}"}
+
+    def send(i: int) -> tuple[int, int]:
+        with httpx2.Client(base_url=server.url, headers=auth, timeout=30) as c:
+            first = c.post("/meldingen", json=melding(kenmerk=f"PAR-{i}")).status_code
+            reads = c.get("/caseload").status_code  # a read (and a catch-up) between the writes
+            again = c.post("/meldingen", json=melding(kenmerk=f"PAR-{i}")).status_code
+            return first, reads, again
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(send, range(60)))
+    assert set(results) == {(201, 200, 200)}
+    caseload = httpx2.get(server.url + "/caseload", headers=auth).json()
+    assert sum(r["count"] for r in caseload) == 60

@@ -43,6 +43,7 @@ def log_in(browser, server: Server, token: str):
     """Log in by keyboard only: the token field has focus, Enter submits."""
     page = browser.new_context(viewport={"width": 1366, "height": 860}, locale="nl-NL").new_page()
     page.goto(server.url + "/web/inloggen")
+    playwright.expect(page.get_by_label("Token")).to_be_focused()  # the field to type in has focus
     page.keyboard.type(token)
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/web/inloggen" not in url)

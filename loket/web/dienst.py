@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 
 from events.application import OnbekendeMelding, Ontvangst
 from events.melding import AfgewezenMelding, Melding
-from loket import metrics
+from loket import logs, metrics
 from loket.bootstrap import Systeem
+from loket.cli_routing import uitleg
 from loket.toegang import Gebruiker, Handeling, Kenmerken, mag_rij_zien, mag_zien
 from projections import Projecties
 from projections.audit import trail
@@ -31,6 +32,7 @@ from projections.caseload import caseload, statistiek, toegang, triage_queue, ve
 from projections.deadlines import open_deadlines
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+log = logs.logger("loket.dienst")
 
 
 class NietGevonden(LookupError):
@@ -118,6 +120,8 @@ class Dienst:
             ontvangst = self.app.ontvang(raw)
             self.systeem.bij()
         metrics.ontvangst(raw, ontvangst.status, ontvangst.beslissing)
+        log.info("melding ontvangen", melding_id=str(ontvangst.melding_id), status=ontvangst.status,
+                 outcome=ontvangst.beslissing.get("outcome"), gebruiker=gebruiker.naam)
         return ontvangst
 
     # One melding ------------------------------------------------------------
@@ -137,20 +141,18 @@ class Dienst:
             raise OngeldigVeld("doel", "a purpose is required to read personal data")
         with self.schrijven:
             self.melding(gebruiker, melding_id)
-            return self.app.persoonsgegevens(melding_id, actor=gebruiker.naam, doel=doel.strip())
+            gegevens = self.app.persoonsgegevens(melding_id, actor=gebruiker.naam, doel=doel.strip())
+        # Who looked, at which melding; never what they saw, nor the purpose's free text.
+        log.info("persoonsgegevens ingezien", melding_id=str(melding_id), gebruiker=gebruiker.naam)
+        return gegevens
 
     def uitleg(self, gebruiker: Gebruiker, melding_id: UUID) -> dict[str, Any]:
-        """Why the rules decide what they decide for this melding, with today's ruleset."""
-        melding = self.melding(gebruiker, melding_id)
-        if isinstance(melding, AfgewezenMelding):
-            return {"melding_id": str(melding_id), "outcome": "rejected", "errors": melding.errors}
-        trace = self.app.ruleset.explain(melding.feiten())
-        return {
-            "melding_id": str(melding_id),
-            "beslissing_ruleset": (melding.beslissing or {}).get("ruleset"),
-            "trace": trace.as_dict(),
-            "tekst": trace.render(),
-        }
+        """Why the rules decide what they decide for this melding, under today's ruleset,
+        beside what was decided then (as `loket explain --json`), with the trace as text."""
+        explained, trace = uitleg(self.melding(gebruiker, melding_id), self.app.ruleset)
+        if trace is not None:
+            explained["tekst"] = trace.render()
+        return explained
 
     def audit(self, gebruiker: Gebruiker, melding_id: UUID, stand: Stand) -> list[dict[str, Any]]:
         """A melding's audit trail as `stand` holds it (live, or as of its moment)."""
@@ -173,6 +175,8 @@ class Dienst:
             melding = getattr(self.app, _COMMANDS[handeling])(melding_id, actor=gebruiker.naam, **kwargs)
             self.systeem.bij()
         metrics.HANDELINGEN.labels(handeling=handeling).inc()
+        log.info("handeling", handeling=handeling, melding_id=str(melding_id), status=melding.status,
+                 gebruiker=gebruiker.naam)
         if handeling in ("reroute", "decide"):
             metrics.beslissing_geteld(melding.beslissing, door="handmatig")
         return melding
