@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ def _hash(token: str) -> str:
 class Tokens:
     def __init__(self, path: Path):
         self.path = path
+        self._lokaal = threading.local()
         with self._db() as db:
             db.execute(
                 """CREATE TABLE IF NOT EXISTS tokens (
@@ -52,12 +54,12 @@ class Tokens:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        """One connection per thread, kept: every request checks a token."""
+        db = getattr(self._lokaal, "db", None)
+        if db is None:
+            db = self._lokaal.db = sqlite3.connect(self.path, timeout=10)
+        with db:
+            yield db
 
     def maak(
         self, naam: str, rol: str, *, zvh: str | None, compartimenten: tuple[str, ...],

@@ -117,6 +117,13 @@ def test_a_house_accepts_from_its_own_queue_and_returns_another(browser, server)
 
     page.goto(server.url + f"/web/meldingen/{first}")
     assert "A. Janssen" in page.inner_text("dl.velden")
+    assert "123456782" not in page.content()  # personal data only with a purpose
+    page.get_by_label("Doel").select_option("behandeling")
+    page.get_by_role("button", name="Toon persoonsgegevens").click()
+    page.wait_for_url("**doel=behandeling")
+    assert "123456782" in page.inner_text("dl.persoon")
+    assert "vastgelegd" in page.inner_text("main")
+    shot(page, "05-zvh-melding-met-persoonsgegevens")
     other = page.goto(server.url + "/web/triage")
     assert other.status == 403
 
@@ -133,7 +140,7 @@ def test_the_caseload_page_draws_each_house_over_time(browser, server):
     assert svg.locator("polyline").count() == 3
     assert "parkstad (3)" in svg.text_content()
     assert "parkstad: 3 lopend" in page.inner_text("main")
-    shot(page, "05-caseload")
+    shot(page, "06-caseload")
 
 
 def test_an_auditor_looks_back_at_a_melding_as_it_stood(browser, server):
@@ -153,7 +160,7 @@ def test_an_auditor_looks_back_at_a_melding_as_it_stood(browser, server):
     trail = page.inner_text("table.lijst >> nth=0")
     assert "MeldingGerouteerd" in trail and "MeldingGesloten" not in trail
     assert "parkstad: 1 lopend" in page.inner_text("main")
-    shot(page, "06-auditor-terugkijken")
+    shot(page, "07-auditor-terugkijken")
     # Read-only: the melding page offers no actions and no personal data to an auditor.
     page.goto(server.url + f"/web/meldingen/{mid}")
     assert page.locator("section.handeling").count() == 0

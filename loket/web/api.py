@@ -30,7 +30,8 @@ router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(api_gebruiker)]
 
 
-def dienst(request: Request) -> Dienst:
+# Dependencies that do no I/O are async: a sync one costs a trip through the thread pool.
+async def dienst(request: Request) -> Dienst:
     return request.app.state.dienst
 
 
@@ -48,7 +49,7 @@ def als_moment(text: str) -> datetime:
     return parsed
 
 
-def moment(
+async def moment(
     as_of: Annotated[str | None, Query(
         description="As it stood then: an ISO date (its end, Dutch time) or date-time; replays, writes nothing",
         examples=["2025-06-30", "2025-06-30T17:00:00+02:00"], max_length=40,

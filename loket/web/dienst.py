@@ -2,9 +2,10 @@
 
 SQLite has one writer at a time, and a server answers many requests at once: every
 write (intake, lifecycle commands, catching the projections up, reading personal data,
-which is recorded) holds one lock. Reads of projections first bring them up to
-date with what any process (this server, the CLI, a Kafka consumer) stored;
-`as_of` replays into a fresh store instead and touches nothing live.
+which is recorded) holds one lock. A write commits its events only; reads of
+projections first bring them up to date with what any process (this server, the CLI,
+a Kafka consumer) stored, so a read always shows what was written before it, and one
+catch-up serves many writes. `as_of` replays into a fresh store and touches nothing live.
 
 What a user may not see does not exist for them: NietGevonden, the same answer as
 for an id that was never used.
@@ -118,7 +119,6 @@ class Dienst:
         _vereist(gebruiker, "ontvangen")
         with self.schrijven:
             ontvangst = self.app.ontvang(raw)
-            self.systeem.bij()
         metrics.ontvangst(raw, ontvangst.status, ontvangst.beslissing)
         log.info("melding ontvangen", melding_id=str(ontvangst.melding_id), status=ontvangst.status,
                  outcome=ontvangst.beslissing.get("outcome"), gebruiker=gebruiker.naam)
@@ -173,7 +173,6 @@ class Dienst:
         with self.schrijven:
             self.melding(gebruiker, melding_id)
             melding = getattr(self.app, _COMMANDS[handeling])(melding_id, actor=gebruiker.naam, **kwargs)
-            self.systeem.bij()
         metrics.HANDELINGEN.labels(handeling=handeling).inc()
         log.info("handeling", handeling=handeling, melding_id=str(melding_id), status=melding.status,
                  gebruiker=gebruiker.naam)

@@ -23,7 +23,7 @@ from loket.cli_lifecycle import resolve_id
 from loket.cli import Fout
 from loket.toegang import Gebruiker
 from loket.web import grafiek
-from loket.web.api import als_moment
+from loket.web.api import als_moment, dienst
 from loket.web.auth import COOKIE, csrf, csrf_klopt, pagina_gebruiker
 from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld
 
@@ -55,10 +55,6 @@ HANDELINGEN: dict[str, dict[str, Any]] = {
     "close": {"titel": "Sluiten", "knop": "Sluiten", "velden": ("resultaat",), "staat": "sluiten",
               "klaar": "gesloten"},
 }
-
-
-def dienst(request: Request) -> Dienst:
-    return request.app.state.dienst
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
