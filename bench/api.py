@@ -18,7 +18,6 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -45,7 +44,7 @@ from loket.bootstrap import bootstrap  # noqa: E402
 from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
 from loket.tokens import Tokens  # noqa: E402
-from results import write_section  # noqa: E402
+from results import arguments, write_section  # noqa: E402
 from routing import load_ruleset  # noqa: E402
 
 CLIENTS = 8
@@ -224,15 +223,12 @@ def report(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--meldingen", type=int, default=400)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
-    args = p.parse_args(argv)
+    # Each melding is a request and an fsync: a few hundred per contender tell the ratio.
+    args = arguments(__doc__, argv, meldingen=400)
     section = report(run(args.meldingen, args.rounds))
     print(section)
     if not args.no_write:
-        write_section("HTTP API", section)
+        write_section("## HTTP API", section)
     return 0
 
 

@@ -20,7 +20,6 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import platform
@@ -40,7 +39,7 @@ from zl_routing import graph  # noqa: E402
 
 from events.intake import MeldingIn, Ongeldig, parse  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
-from results import write_section  # noqa: E402
+from results import arguments, write_section  # noqa: E402
 from routing import Beslissing, Feiten, load_ruleset  # noqa: E402
 
 TARGET_ZEN, TARGET_VALIDATION = 20.0, 1.0
@@ -206,18 +205,14 @@ def zen_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--meldingen", type=int, default=20_000)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
-    args = p.parse_args(argv)
+    args = arguments(__doc__, argv)
     r = run(args.meldingen, args.rounds)
     section = report(r)
     print(section)
     for f, o, t in r["disagree"][:5]:
         print(f"differs: {f.soort} {f.gemeente!r} {f.datum}: ours {ours_key(o)} zen {zen_key(t)}")
     if not args.no_write:
-        write_section("Routing", section)
+        write_section("## Routing", section)
     return 0
 
 

@@ -67,5 +67,10 @@ def bind(**values: str) -> None:
     structlog.contextvars.bind_contextvars(**values)
 
 
+def gebonden() -> dict[str, object]:
+    """What is bound in this context now (the request id, ...)."""
+    return structlog.contextvars.get_contextvars()
+
+
 def clear() -> None:
     structlog.contextvars.clear_contextvars()

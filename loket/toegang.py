@@ -9,22 +9,24 @@ can come from an OIDC identity provider later; the rules do not care which.
   queue); accept, return and close them.
 - `auditor`: reads everything the role may see, the audit trail, and history as of a moment;
   changes nothing and reads no personal data.
-- `admin`: every action.
+- `admin`: runs the system: every action, but no personal data (`beheer` in the access log).
 The `radicalisering` compartment (its own national convenant, seed 003) is unlocked by the
 compartment flag alone: no role sees those meldingen without it, not even admin.
+Reading personal data is decided once more, and logged, by `Loket.persoonsgegevens`
+(events/toegang.py), in the access-log role `rol_in_logboek` gives.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from events import toegang as logboek
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, AfgewezenMelding, Melding
 
 Rol = Literal["intake", "zvh", "auditor", "admin"]
 ROLLEN: tuple[str, ...] = Rol.__args__  # type: ignore[attr-defined]
-COMPARTIMENTEN = ("radicalisering",)
+COMPARTIMENTEN: tuple[str, ...] = tuple(sorted(logboek.COMPARTIMENTEN))
 
 Handeling = Literal[
     "ontvangen", "lezen", "audit", "als_op", "triage", "persoonsgegevens",
@@ -37,7 +39,7 @@ _MAG: dict[str, frozenset[str]] = {
     "audit": frozenset(ROLLEN),
     "als_op": frozenset({"intake", "auditor", "admin"}),
     "triage": frozenset({"intake", "auditor", "admin"}),
-    "persoonsgegevens": frozenset({"intake", "zvh", "admin"}),
+    "persoonsgegevens": frozenset({"intake", "zvh"}),
     "accept": frozenset({"zvh", "admin"}),
     "return": frozenset({"zvh", "admin"}),
     "close": frozenset({"zvh", "intake", "admin"}),
@@ -60,6 +62,12 @@ class Gebruiker:
     def mag(self, handeling: Handeling) -> bool:
         return self.rol in _MAG[handeling]
 
+    @property
+    def rol_in_logboek(self) -> str:
+        """The role as the access log (Loket.persoonsgegevens) knows it."""
+        return {"intake": logboek.INTAKE, "auditor": logboek.AUDITOR, "admin": logboek.BEHEER}.get(
+            self.rol, f"{logboek.ZVH}{self.zvh}")
+
     def as_dict(self) -> dict[str, Any]:
         return {"naam": self.naam, "rol": self.rol, "zvh": self.zvh,
                 "compartimenten": sorted(self.compartimenten)}
@@ -69,45 +77,27 @@ class Gebruiker:
 class Kenmerken:
     """What access to one melding depends on; no personal data."""
 
-    soort: str | None
-    product: str | None
+    compartiment: str | None
     zvh: str | None
     queue: str | None
     status: str
 
     @classmethod
     def van(cls, melding: Melding | AfgewezenMelding) -> Kenmerken:
-        if isinstance(melding, AfgewezenMelding):
-            return cls(_soort_uit(melding.payload), None, None, None, melding.status)
+        # The aggregate knows its compartment (a rejected one too, from what could be read of it).
         b = melding.beslissing or {}
-        return cls(melding.soort, b.get("product"), b.get("zvh"), b.get("queue"), melding.status)
+        return cls(melding.compartiment, b.get("zvh"), b.get("queue"), melding.status)
 
     @classmethod
     def uit_rij(cls, row: dict[str, Any]) -> Kenmerken:
-        """From a caseload projection row (melding_id, soort, product, zvh, queue, status)."""
-        return cls(row.get("soort"), row.get("product"), row.get("zvh"), row.get("queue"), row["status"])
-
-    @property
-    def compartiment(self) -> str | None:
-        # Once received under the convenant, a melding stays there, wherever it is routed.
-        if "radicalisering" in (self.soort, self.product):
-            return "radicalisering"
-        return None
+        """From a caseload projection row (soort, product, zvh, queue, status)."""
+        return cls(logboek.compartiment_van(row.get("soort"), row.get("product")), row.get("zvh"),
+                   row.get("queue"), row["status"])
 
     @property
     def huizen(self) -> set[str]:
         """The house owning the caseload and the house whose queue holds the work (VIA)."""
         return {h for h in (self.zvh, (self.queue or "").partition("/")[0]) if h}
-
-
-def _soort_uit(payload: str) -> str | None:
-    """A rejected melding's soort, where it can be read: it decides the compartment."""
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
-    soort = data.get("soort") if isinstance(data, dict) else None
-    return soort if isinstance(soort, str) else None
 
 
 def mag_zien(gebruiker: Gebruiker, kenmerken: Kenmerken) -> bool:
@@ -121,6 +111,7 @@ def mag_zien(gebruiker: Gebruiker, kenmerken: Kenmerken) -> bool:
 
 def mag_rij_zien(gebruiker: Gebruiker, zvh: str | None, product: str | None) -> bool:
     """For counts per house and product (caseload, statistics)."""
-    if product == "radicalisering" and "radicalisering" not in gebruiker.compartimenten:
+    compartiment = logboek.compartiment_van(None, product)
+    if compartiment is not None and compartiment not in gebruiker.compartimenten:
         return False
     return gebruiker.rol != "zvh" or zvh == gebruiker.zvh

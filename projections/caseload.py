@@ -8,6 +8,7 @@ list of rejected meldingen with their errors, and the yearly statistics.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,7 +59,8 @@ def _ontvangen(e: Any) -> list[Statement]:
 def _beslist(status: str):
     def handle(e: Any) -> list[Statement]:
         b = e.beslissing
-        reden = getattr(e, "reden", None) or "; ".join(b.get("reasons") or ())
+        # The decision's reasons: a person's own reason is sealed with the event (personal data).
+        reden = "; ".join(b.get("reasons") or ())
         return [(_BESLIST, {
             "id": str(e.originator_id), "outcome": b["outcome"], "zvh": b.get("zvh"),
             "product": b.get("product"), "queue": b.get("queue"), "status": status,
@@ -69,18 +71,23 @@ def _beslist(status: str):
     return handle
 
 
-def _status(status: str, reden_attr: str | None = None, regisseur: bool = False):
+def _status(status: str, reden: Callable[[Any], str] | None = None, regisseur: bool = False):
     # Sent back means: no longer routed, a person at the loket decides again.
     outcome = "triage" if status == TRIAGE else None
 
     def handle(e: Any) -> list[Statement]:
         return [(_STATUS, {
             "id": str(e.originator_id), "status": status, "t": _t(e), "outcome": outcome,
-            "reden": getattr(e, reden_attr) if reden_attr else None,
+            "reden": reden(e) if reden else None,
             "regisseur": e.regisseur if regisseur else None,
         })]
 
     return handle
+
+
+def _teruggestuurd(e: Any) -> str:
+    # Who sent it back is a routing fact; the reason they wrote is sealed (loket show).
+    return f"Teruggestuurd door {e.actor} ({e.zvh or 'geen zvh'}); de reden staat versleuteld bij de melding."
 
 
 def _afgewezen(e: Any) -> list[Statement]:
@@ -110,12 +117,11 @@ class Caseload(Projection):
         Melding.MeldingHergerouteerd: _beslist(OPEN),
         Melding.TriageBesloten: _beslist(OPEN),
         Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
-        Melding.MeldingTeruggestuurd: _status(TRIAGE, reden_attr="reden"),
+        Melding.MeldingTeruggestuurd: _status(TRIAGE, reden=_teruggestuurd),
         Melding.TopXAan: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 1})],
         Melding.TopXAf: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 0})],
-        Melding.MeldingGesloten: lambda e: [
-            (_GESLOTEN, {"id": str(e.originator_id), "t": _t(e), "resultaat": e.resultaat})
-        ],
+        # The result is free text (sealed): the column stays empty.
+        Melding.MeldingGesloten: lambda e: [(_GESLOTEN, {"id": str(e.originator_id), "t": _t(e), "resultaat": None})],
         AfgewezenMelding.MeldingAfgewezen: _afgewezen,
     }
 

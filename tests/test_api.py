@@ -261,3 +261,24 @@ def test_a_web_form_posted_without_its_form_token_changes_nothing(loketten):
     done = loketten.client.post(f"/web/meldingen/{mid}/decide", data={**form, "csrf": csrf}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].startswith("/web/triage?gedaan=besloten")
     assert loketten.client.get(f"/meldingen/{mid}", headers=loketten.als(intake)).json()["status"] == "open"
+
+
+def test_every_read_of_personal_data_is_in_the_access_log_with_role_channel_and_request(loketten):
+    from projections.toegangslog import toegangslog
+
+    intake = loketten.token("anna", "intake")
+    parkstad = loketten.token("piet", "zvh", zvh="parkstad")
+    admin = loketten.token("root", "admin")
+    mid = post(loketten, intake, kenmerk="LOG-1").json()["melding_id"]
+    trace = uuid.uuid4().hex
+    read = loketten.client.get(f"/meldingen/{mid}", params={"doel": "behandeling"},
+                               headers={**loketten.als(parkstad), "X-Request-ID": trace})
+    assert read.status_code == 200
+    assert loketten.client.get(f"/meldingen/{mid}", params={"doel": "beheer"},
+                               headers=loketten.als(admin)).status_code == 403  # admin runs, reads no one
+
+    dienst = loketten.client.app.state.dienst
+    dienst.bij()
+    rows = toegangslog(dienst.systeem.projecties, melding_id=mid)
+    assert [(r["actor"], r["rol"], r["kanaal"], r["doel"], r["trace_id"]) for r in rows] == [
+        ("piet", "zvh:parkstad", "api", "behandeling", trace)]

@@ -106,5 +106,5 @@ def test_projections_rebuild_reports_what_it_did(tmp_path):
     ingest(db, line(kenmerk="R-1"), line(kenmerk="R-2"))
     before = run(["caseload", "--json"], db).stdout
     out = json.loads(run(["projections", "rebuild"], db).stdout.splitlines()[-1])
-    assert out == {"rebuilt": ["caseload", "deadlines", "audit"], "events": 4}
+    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog"], "events": 4}
     assert run(["caseload", "--json"], db).stdout == before

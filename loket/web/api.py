@@ -97,7 +97,7 @@ class MeldingUit(BaseModel):
     ontvangen_op: str | None = None
     beslissing: dict[str, Any]
     regisseur: str | None = None
-    resultaat: str | None = None
+    gesloten: bool = Field(False, description="closed; the result is free text, read with ?doel= (notities)")
     versie: int
     errors: list[Fout] | None = Field(None, description="only for a rejected melding")
     persoonsgegevens: dict[str, Any] | None = Field(
@@ -209,7 +209,7 @@ def melding_uit(m: Melding | AfgewezenMelding) -> dict[str, Any]:
                 "errors": [{"field": e["field"], "message": e["message"]} for e in m.errors]}
     return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk, "soort": m.soort,
             "gemeente": m.gemeente, "ontvangen_op": m.ontvangen_op, "beslissing": m.beslissing or {},
-            "regisseur": m.regisseur, "resultaat": m.resultaat, "versie": m.version}
+            "regisseur": m.regisseur, "gesloten": m.resultaat is not None, "versie": m.version}
 
 
 NIET_GEVONDEN = {404: {"model": FoutAntwoord, "description": "no such melding, or not one this user may see"}}

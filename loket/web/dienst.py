@@ -13,6 +13,7 @@ for an id that was never used.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from events.application import OnbekendeMelding, Ontvangst
+from events.toegang import GeenToegang
 from events.melding import AfgewezenMelding, Melding
 from loket import logs, metrics
 from loket.bootstrap import Systeem
@@ -34,6 +36,7 @@ from projections.deadlines import open_deadlines
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 log = logs.logger("loket.dienst")
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class NietGevonden(LookupError):
@@ -135,13 +138,25 @@ class Dienst:
             raise NietGevonden(f"no melding with id {melding_id}")
         return melding
 
-    def persoonsgegevens(self, gebruiker: Gebruiker, melding_id: UUID, doel: str) -> dict[str, Any]:
+    def persoonsgegevens(
+        self, gebruiker: Gebruiker, melding_id: UUID, doel: str, *, kanaal: str = "api"
+    ) -> dict[str, Any]:
+        """Through `Loket.persoonsgegevens`, which decides again and writes the access log."""
         _vereist(gebruiker, "persoonsgegevens")
         if not doel.strip():
             raise OngeldigVeld("doel", "a purpose is required to read personal data")
+        request_id = logs.gebonden().get("request_id", "")
         with self.schrijven:
             self.melding(gebruiker, melding_id)
-            gegevens = self.app.persoonsgegevens(melding_id, actor=gebruiker.naam, doel=doel.strip())
+            try:
+                gegevens = self.app.persoonsgegevens(
+                    melding_id, actor=gebruiker.naam, doel=doel.strip(), rol=gebruiker.rol_in_logboek,
+                    compartimenten=gebruiker.compartimenten, kanaal=kanaal,
+                    # Our request ids are W3C trace ids when we make them; others are not passed on.
+                    trace=request_id if _TRACE_ID.match(request_id) else None,
+                )
+            except GeenToegang as exc:
+                raise Verboden(str(exc)) from None
         # Who looked, at which melding; never what they saw, nor the purpose's free text.
         log.info("persoonsgegevens ingezien", melding_id=str(melding_id), gebruiker=gebruiker.naam)
         return gegevens

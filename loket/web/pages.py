@@ -36,7 +36,20 @@ def lokale_tijd(tijdstip: str) -> str:
     return datetime.fromisoformat(tijdstip).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def waarde(value: Any) -> str:
+    """An audit detail as people read it: sealed free text says so, never shows an envelope."""
+    if isinstance(value, dict):
+        if value.get("verwijderd"):
+            return "(verwijderd)"
+        if value.get("versleuteld"):
+            return "(versleuteld)"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(waarde(v) for v in value)
+    return "" if value is None else str(value)
+
+
 templates.env.filters["lokaal"] = lokale_tijd
+templates.env.filters["waarde"] = waarde
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
 
@@ -123,7 +136,7 @@ def triage(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
 def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
             doel: str | None = None, fout: str | None = None, status: int = 200) -> Response:
     m = d.melding(wie, melding_id)
-    persoonsgegevens = d.persoonsgegevens(wie, melding_id, doel) if doel else None
+    persoonsgegevens = d.persoonsgegevens(wie, melding_id, doel, kanaal="web") if doel else None
     uitleg = d.uitleg(wie, melding_id)
     with d.stand(wie) as stand:
         audit = d.audit(wie, melding_id, stand)
@@ -134,7 +147,8 @@ def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, D
         # In triage the decision is the one routing by hand that is asked for.
         and not (naam == "reroute" and m.status == "triage")
     ]
-    laatste_reden = next((e["details"].get("reden") for e in reversed(audit) if e["details"].get("reden")), None)
+    laatste_reden = next((e["details"]["reden"] for e in reversed(audit)
+                          if isinstance(e["details"].get("reden"), str)), None)
     return render(
         request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg, audit=audit,
         handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten), doelen=DOELEN,
