@@ -16,14 +16,6 @@ from loket.cli import parser
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
-# Commands being built on other branches. A service listed here is expected NOT to parse
-# yet; once its command lands on main its test passes, the strict xfail fails, and the
-# line must go. Empty this when they have all landed.
-PENDING = {
-    "api": "`loket serve` comes with the HTTP API (web branch)",
-}
-
-
 def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
 
@@ -69,7 +61,7 @@ def test_prometheus_scrapes_services_of_the_compose_file():
 @pytest.mark.parametrize(
     "service",
     [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=PENDING[name])) if name in PENDING else name
+        name
         for name in sorted(loket_services())
     ],
 )
