@@ -72,7 +72,3 @@ def test_every_service_runs_a_command_the_loket_cli_accepts(service):
     except SystemExit:
         pytest.fail(f"loket {' '.join(argv)}: not accepted by the CLI")
     assert callable(args.handler)
-
-
-def test_the_pending_list_names_only_services_of_the_compose_file():
-    assert set(PENDING) <= set(loket_services())
