@@ -43,7 +43,12 @@ def test_prometheus_scrapes_the_metrics_endpoint_of_loket_serve():
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["loket-api"]["metrics_path"] == "/metrics"
-    assert jobs["loket-api"]["static_configs"][0]["targets"] == ["127.0.0.1:8000"]
+    # The api service of deploy/compose.yaml, on the port `loket serve` listens on there.
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    [target] = jobs["loket-api"]["static_configs"][0]["targets"]
+    host, port = target.split(":")
+    assert host in compose["services"]
+    assert "serve" in compose["services"][host]["command"] and port in " ".join(compose["services"][host]["command"])
 
 
 def test_a_field_the_contract_does_not_know_is_one_label_not_a_new_series_per_key():
