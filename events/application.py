@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -52,6 +52,13 @@ class OnbekendeMelding(LookupError):
     """No melding has this id."""
 
 
+@runtime_checkable
+class KnowsExisting(Protocol):
+    """A recorder that tells which of many aggregates are stored, in one query (events/recorders.py)."""
+
+    def existing(self, originator_ids: set[UUID]) -> set[UUID]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ontvangst:
     """What intake did with one input: the melding it is, and its decision."""
@@ -68,6 +75,17 @@ class Vernietiging:
     betrokkene: str
     meldingen: tuple[UUID, ...]
     sleutels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Gelezen:
+    """One input line, parsed (or not), with the id of the melding it is."""
+
+    raw: bytes
+    melding_id: UUID
+    melding: MeldingIn | None
+    errors: tuple[Fout, ...] = ()
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,38 +163,36 @@ class Loket(Application[UUID]):
     def ontvang_batch(self, raws: Iterable[str | bytes]) -> list[Ontvangst]:
         """Record a batch of meldingen in one transaction; duplicates change nothing."""
         sessie = self.kluis.sessie()
+        gelezen = [self._lees(_as_bytes(raw)) for raw in raws]
+        opgeslagen = self._bestaande({g.melding_id for g in gelezen})
         pending: dict[UUID, Melding | AfgewezenMelding] = {}
         results: list[Ontvangst] = []
-        for raw in raws:
-            aggregate_or_id = self._neem_aan(_as_bytes(raw), pending, sessie)
-            if isinstance(aggregate_or_id, UUID):
-                results.append(self._duplicaat(aggregate_or_id, pending))
-            else:
-                pending[aggregate_or_id.id] = aggregate_or_id
-                status: Status = "afgewezen" if isinstance(aggregate_or_id, AfgewezenMelding) else "nieuw"
-                results.append(Ontvangst(aggregate_or_id.id, status, aggregate_or_id.beslissing))
+        for g in gelezen:
+            if g.melding_id in pending or g.melding_id in opgeslagen:
+                results.append(self._duplicaat(g.melding_id, pending))
+                continue
+            aggregate = self._aggregaat(g, sessie)
+            pending[aggregate.id] = aggregate
+            status: Status = "afgewezen" if isinstance(aggregate, AfgewezenMelding) else "nieuw"
+            results.append(Ontvangst(aggregate.id, status, aggregate.beslissing))
         if pending:
             # The keys first: ciphertext whose key was never stored could never be read.
             sessie.bewaar()
             results = self._bewaar(list(pending.values()), results)
         return results
 
-    def _neem_aan(
-        self, raw: bytes, pending: dict[UUID, Melding | AfgewezenMelding], sessie: Sessie
-    ) -> Melding | AfgewezenMelding | UUID:
-        """A new aggregate for this input, or the id of the melding it duplicates."""
+    def _lees(self, raw: bytes) -> _Gelezen:
         try:
             melding = parse(raw)
         except Ongeldig as exc:
             sha = payload_hash(raw)
-            existing = afgewezen_id(sha)
-            if existing in pending or self._bestaat(existing):
-                return existing
-            return self._afgewezen(raw, sha, exc.errors, sessie)
-        existing = melding_id(melding.bron, melding.kenmerk)
-        if existing in pending or self._bestaat(existing):
-            return existing
-        return self._melding(melding, existing, sessie)
+            return _Gelezen(raw, afgewezen_id(sha), None, tuple(exc.errors), sha)
+        return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
+
+    def _aggregaat(self, g: _Gelezen, sessie: Sessie) -> Melding | AfgewezenMelding:
+        if g.melding is None:
+            return self._afgewezen(g.raw, g.sha256, g.errors, sessie)
+        return self._melding(g.melding, g.melding_id, sessie)
 
     def _melding(self, melding: MeldingIn, aggregate_id: UUID, sessie: Sessie) -> Melding:
         beslissing = self.ruleset.decide(melding.feiten()).as_contract()
@@ -226,8 +242,11 @@ class Loket(Application[UUID]):
             compartiment=compartiment,
         )
 
-    def _bestaat(self, aggregate_id: UUID) -> bool:
-        return bool(self.recorder.select_events(aggregate_id, limit=1))
+    def _bestaande(self, aggregate_ids: set[UUID]) -> set[UUID]:
+        """Which of these are stored already: one query where the store can, else one each."""
+        if isinstance(self.recorder, KnowsExisting):
+            return self.recorder.existing(aggregate_ids)
+        return {i for i in aggregate_ids if self.recorder.select_events(i, limit=1)}
 
     def _duplicaat(
         self, aggregate_id: UUID, pending: dict[UUID, Melding | AfgewezenMelding]
@@ -238,8 +257,10 @@ class Loket(Application[UUID]):
     def _bewaar(
         self, aggregates: list[Melding | AfgewezenMelding], results: list[Ontvangst]
     ) -> list[Ontvangst]:
+        # Take the new events off the aggregates first: a failed save must not lose them.
+        events = {aggregate.id: aggregate.collect_events() for aggregate in aggregates}
         try:
-            self.save(*aggregates)
+            self.save(*(e for per_melding in events.values() for e in per_melding))
             return results
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our
@@ -247,11 +268,11 @@ class Loket(Application[UUID]):
             # become duplicates; the rest of the batch is kept.
             pass
         lost: set[UUID] = set()
-        for aggregate in aggregates:
+        for aggregate_id, per_melding in events.items():
             try:
-                self.save(aggregate)
+                self.save(*per_melding)
             except IntegrityError:
-                lost.add(aggregate.id)
+                lost.add(aggregate_id)
         return [
             self._duplicaat(r.melding_id, {}) if r.melding_id in lost and r.status != "duplicaat" else r
             for r in results

@@ -40,6 +40,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from events.recorders import PostgresLoketRecorder, SQLiteLoketRecorder
+
 GENESIS = bytes(32)
 _DOMAIN = b"loket-keten/v1"
 PAGE = 5_000
@@ -240,7 +242,7 @@ def verify(
 # SQLite ---------------------------------------------------------------------------------
 
 
-class SQLiteChainRecorder(HashChained, SQLiteApplicationRecorder):
+class SQLiteChainRecorder(HashChained, SQLiteLoketRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -305,7 +307,7 @@ class SQLiteChainRecorder(HashChained, SQLiteApplicationRecorder):
 # PostgreSQL -----------------------------------------------------------------------------
 
 
-class PostgresChainRecorder(HashChained, PostgresApplicationRecorder):
+class PostgresChainRecorder(HashChained, PostgresLoketRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema)

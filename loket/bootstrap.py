@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import Environment
+
 from events.application import Loket
 from loket.settings import Settings
 from projections import Projecties
@@ -19,6 +23,7 @@ class Systeem:
     settings: Settings
     app: Loket
     projecties: Projecties
+    views: InfrastructureFactory
 
     def bij(self, **kwargs: Any) -> int:
         """Bring the projections up to date with the event store."""
@@ -30,10 +35,25 @@ class Systeem:
 
     def close(self) -> None:
         self.app.close()
+        if self.views is not self.app.factory:
+            self.views.close()
 
 
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) -> Systeem:
     settings = settings or Settings.from_env()
     app = Loket(env=settings.event_store_env(), ruleset=ruleset)
-    projecties = app.factory.tracking_recorder(Projecties)
-    return Systeem(settings=settings, app=app, projecties=projecties)
+    views = _views(app, settings)
+    projecties = views.tracking_recorder(Projecties)
+    return Systeem(settings=settings, app=app, projecties=projecties, views=views)
+
+
+def _views(app: Loket, settings: Settings) -> InfrastructureFactory:
+    """Where the projections keep their rows and tracking positions.
+
+    With SQLite, beside the events. The projection store is SQLite-only for now, so
+    with PostgreSQL as event store it lives in the SQLite file LOKET_DB (rows and
+    tracking still commit together: exactly once holds) until it moves to PostgreSQL.
+    """
+    if settings.database_url is None:
+        return app.factory
+    return SQLiteFactory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db)}))

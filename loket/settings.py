@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +59,81 @@ class Settings:
         """The eventsourcing library's persistence environment for these settings.
 
         The recorder keeps the hash chain in the insert's own transaction
-        (events/hashchain.py); the key store and master key travel with it, so
-        `Loket(env=...)` seals and opens personal data wherever it is built.
+        (events/hashchain.py) and answers, for a whole intake batch, which meldingen
+        are stored already (events/recorders.py); the key store and master key travel
+        with it, so `Loket(env=...)` seals and opens personal data wherever it is built.
         """
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "APPLICATION_RECORDER_TOPIC": "events.hashchain:SQLiteChainRecorder",
-            "SQLITE_DBNAME": str(self.db),
-            "LOKET_KEYSTORE": str(self.keystore_path),
-            "LOKET_CHAIN_ANCHOR_EVERY": str(self.anchor_every),
-        }
+        if self.database_url:
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "APPLICATION_RECORDER_TOPIC": "events.hashchain:PostgresChainRecorder",
+                **postgres_env(self.database_url),
+            }
+        else:
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "APPLICATION_RECORDER_TOPIC": "events.hashchain:SQLiteChainRecorder",
+                "SQLITE_DBNAME": str(self.db),
+            }
+        env["LOKET_KEYSTORE"] = str(self.keystore_path)
+        env["LOKET_CHAIN_ANCHOR_EVERY"] = str(self.anchor_every)
         if self.master_key:
             env["LOKET_MASTER_KEY"] = self.master_key
         if self.master_key_file:
             env["LOKET_MASTER_KEY_FILE"] = str(self.master_key_file)
         return env
+
+
+class OngeldigeInstelling(ValueError):
+    """A setting that cannot be used; the message names the setting, never a password."""
+
+
+# Query parameters of LOKET_DATABASE_URL that tune the eventsourcing library's connection pool.
+_POSTGRES_OPTIONS = {
+    "connect_timeout": "POSTGRES_CONNECT_TIMEOUT",
+    "pool_size": "POSTGRES_POOL_SIZE",
+    "max_overflow": "POSTGRES_MAX_OVERFLOW",
+    "max_waiting": "POSTGRES_MAX_WAITING",
+    "conn_max_age": "POSTGRES_CONN_MAX_AGE",
+    "pre_ping": "POSTGRES_PRE_PING",
+    "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
+    "idle_in_transaction_session_timeout": "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT",
+    "schema": "POSTGRES_SCHEMA",
+}
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    """POSTGRES_* for the eventsourcing library from postgresql://user:pass@host:port/db?options.
+
+    Connections are checked before use (pre_ping) so a restarted server costs a
+    reconnect, not a failed batch. The pool keeps one idle connection (it grows
+    under load, up to max_overflow more): the pool waits longer after each stale
+    connection it finds, so five idle ones made a restart cost ten seconds instead
+    of one. The options above override these and the rest.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise OngeldigeInstelling("LOKET_DATABASE_URL must start with postgresql://")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not parts.hostname or not dbname or not parts.username:
+        raise OngeldigeInstelling("LOKET_DATABASE_URL needs a user, a host and a database: postgresql://user@host/db")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise OngeldigeInstelling("LOKET_DATABASE_URL has an invalid port") from None
+    env = {
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_USER": unquote(parts.username),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_POOL_SIZE": "1",
+    }
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in _POSTGRES_OPTIONS:
+            known = ", ".join(sorted(_POSTGRES_OPTIONS))
+            raise OngeldigeInstelling(f"LOKET_DATABASE_URL: unknown option {name!r} (known: {known})")
+        env[_POSTGRES_OPTIONS[name]] = value
+    return env

@@ -1,82 +1,86 @@
-"""Intake through the real application and SQLite event store, and the caseload projection."""
+"""Intake through the real application on SQLite and on PostgreSQL, and the caseload projection.
+
+The `app` tests run on both event stores; the projection tests (`systeem`) run on
+SQLite until the caseload view moves to PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-
 from datetime import date
 
+from events.application import Loket
 from events.melding import LOPEND, AfgewezenMelding, Melding, melding_id
 from loket.bootstrap import bootstrap
 from projections.caseload import afgewezen, caseload
 from tests.conftest import line
 
 
-def test_a_melding_is_stored_routed_and_found_back_by_bron_and_kenmerk(systeem):
-    [ontvangst] = systeem.app.ontvang_batch([line(kenmerk="A-1")])
+def test_a_melding_is_stored_routed_and_found_back_by_bron_and_kenmerk(app):
+    [ontvangst] = app.ontvang_batch([line(kenmerk="A-1")])
     assert ontvangst.status == "nieuw"
     assert ontvangst.melding_id == melding_id("gemeente", "A-1")
-    stored = systeem.app.melding(ontvangst.melding_id)
+    stored = app.melding(ontvangst.melding_id)
     assert isinstance(stored, Melding)
     assert stored.beslissing == ontvangst.beslissing
     assert stored.beslissing["outcome"] == "routed"
     assert stored.beslissing["zvh"] == "parkstad"
 
 
-def test_the_same_melding_sent_twice_is_one_melding(systeem):
-    first = systeem.app.ontvang(line(kenmerk="A-2"))
-    version = systeem.app.melding(first.melding_id).version
-    again = systeem.app.ontvang(line(kenmerk="A-2", toelichting="anders"))
+def test_the_same_melding_sent_twice_is_one_melding(app):
+    first = app.ontvang(line(kenmerk="A-2"))
+    version = app.melding(first.melding_id).version
+    again = app.ontvang(line(kenmerk="A-2", toelichting="anders"))
     assert again.status == "duplicaat"
     assert again.melding_id == first.melding_id
     assert again.beslissing == first.beslissing
-    assert systeem.app.melding(first.melding_id).version == version
+    assert app.melding(first.melding_id).version == version
 
 
-def test_a_duplicate_within_one_batch_is_recognised(systeem):
-    results = systeem.app.ontvang_batch([line(kenmerk="A-3"), line(kenmerk="A-3")])
+def test_a_duplicate_within_one_batch_is_recognised(app):
+    results = app.ontvang_batch([line(kenmerk="A-3"), line(kenmerk="A-3")])
     assert [r.status for r in results] == ["nieuw", "duplicaat"]
 
 
-def test_same_kenmerk_from_another_bron_is_another_melding(systeem):
-    a = systeem.app.ontvang(line(kenmerk="A-4", bron="gemeente"))
-    b = systeem.app.ontvang(line(kenmerk="A-4", bron="politie"))
+def test_same_kenmerk_from_another_bron_is_another_melding(app):
+    a = app.ontvang(line(kenmerk="A-4", bron="gemeente"))
+    b = app.ontvang(line(kenmerk="A-4", bron="politie"))
     assert a.melding_id != b.melding_id
     assert b.status == "nieuw"
 
 
-def test_invalid_input_is_recorded_with_its_errors_and_raw_payload(systeem):
+def test_invalid_input_is_recorded_with_its_errors_and_raw_payload(app):
     broken = '{"bron": "gemeente", "kenmerk": "B-1", "soort": "aanmelding", "ontvangen_op": "gisteren"'
-    [ontvangst] = systeem.app.ontvang_batch([broken])
+    [ontvangst] = app.ontvang_batch([broken])
     assert ontvangst.status == "afgewezen"
     assert ontvangst.beslissing["outcome"] == "rejected"
-    stored = systeem.app.melding(ontvangst.melding_id)
+    stored = app.melding(ontvangst.melding_id)
     assert isinstance(stored, AfgewezenMelding)
     # Sealed at rest; read back through the one read path for personal data.
-    assert systeem.app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="test")["payload"] == broken
+    assert app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="test")["payload"] == broken
     assert {e["field"] for e in stored.errors} == {"melding"}
     assert stored.kenmerk is None  # not even JSON: nothing to read it from
 
 
-def test_a_rejected_melding_keeps_bron_and_kenmerk_when_readable(systeem):
-    ontvangst = systeem.app.ontvang(line(kenmerk="B-2", ontvangen_op="gisteren"))
-    stored = systeem.app.melding(ontvangst.melding_id)
+def test_a_rejected_melding_keeps_bron_and_kenmerk_when_readable(app):
+    ontvangst = app.ontvang(line(kenmerk="B-2", ontvangen_op="gisteren"))
+    stored = app.melding(ontvangst.melding_id)
     assert (stored.bron, stored.kenmerk) == ("gemeente", "B-2")
     assert [e["field"] for e in stored.errors] == ["ontvangen_op"]
 
 
-def test_a_corrected_resend_of_a_rejected_melding_is_accepted(systeem):
-    rejected = systeem.app.ontvang(line(kenmerk="B-3", ontvangen_op="gisteren"))
-    again = systeem.app.ontvang(line(kenmerk="B-3", ontvangen_op="gisteren"))
-    corrected = systeem.app.ontvang(line(kenmerk="B-3"))
+def test_a_corrected_resend_of_a_rejected_melding_is_accepted(app):
+    rejected = app.ontvang(line(kenmerk="B-3", ontvangen_op="gisteren"))
+    again = app.ontvang(line(kenmerk="B-3", ontvangen_op="gisteren"))
+    corrected = app.ontvang(line(kenmerk="B-3"))
     assert (rejected.status, again.status, corrected.status) == ("afgewezen", "duplicaat", "nieuw")
 
 
-def test_a_line_that_is_not_utf8_is_recorded_not_dropped(systeem):
-    ontvangst = systeem.app.ontvang(b'{"bron": "\xff\xfe"}')
+def test_a_line_that_is_not_utf8_is_recorded_not_dropped(app):
+    ontvangst = app.ontvang(b'{"bron": "\xff\xfe"}')
     assert ontvangst.status == "afgewezen"
-    assert "\ufffd" in systeem.app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="test")["payload"]
+    assert "\ufffd" in app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="test")["payload"]
 
 
 def test_rejected_meldingen_are_listed_by_the_projection(systeem):
@@ -133,16 +137,37 @@ def test_projection_survives_reopening_and_does_not_count_twice(settings):
     second.close()
 
 
-def test_personal_data_is_not_in_the_decision(systeem):
-    ontvangst = systeem.app.ontvang(line(kenmerk="E-1"))
+def test_personal_data_is_not_in_the_decision(app):
+    ontvangst = app.ontvang(line(kenmerk="E-1"))
     text = json.dumps(ontvangst.beslissing)
     for secret in ("123456782", "Testpersoon", "vrije tekst", "1990-05-06"):
         assert secret not in text
 
 
-def test_a_stored_melding_can_be_decided_again_from_its_facts(systeem):
-    ontvangst = systeem.app.ontvang(line(kenmerk="H-1", gemeente="schinnen"))
-    stored = systeem.app.melding(ontvangst.melding_id)
-    again = systeem.app.ruleset.decide(stored.feiten()).as_contract()
+def test_a_stored_melding_can_be_decided_again_from_its_facts(app):
+    ontvangst = app.ontvang(line(kenmerk="H-1", gemeente="schinnen"))
+    stored = app.melding(ontvangst.melding_id)
+    again = app.ruleset.decide(stored.feiten()).as_contract()
     assert again == stored.beslissing
     assert again["gemeente"] == "Beekdaelen"
+
+
+def test_a_melding_stored_by_another_writer_during_a_batch_becomes_a_duplicate_and_the_rest_is_kept(store):
+    """Group commit: one transaction per batch, yet a clash with another writer costs only that melding."""
+    other = Loket(env=store.event_store_env())
+
+    class Concurrent(Loket):
+        name = Loket.name  # the same event store tables
+
+        def _bestaande(self, aggregate_ids):
+            found = super()._bestaande(aggregate_ids)
+            other.ontvang(line(kenmerk="G-2"))  # stored elsewhere after our check, before our commit
+            return found
+
+    app = Concurrent(env=store.event_store_env())
+    results = app.ontvang_batch([line(kenmerk="G-1"), line(kenmerk="G-2"), "kapot", line(kenmerk="G-3")])
+    assert [r.status for r in results] == ["nieuw", "duplicaat", "afgewezen", "nieuw"]
+    assert [app.melding(r.melding_id).version for r in results] == [2, 2, 1, 2]  # received + routed; rejected
+    assert len(app.recorder.select_notifications(start=1, limit=100)) == 7
+    app.close()
+    other.close()

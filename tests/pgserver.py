@@ -1,0 +1,105 @@
+"""A real, throw-away PostgreSQL server: initdb and pg_ctl in a temporary directory.
+
+Used by the test fixtures and by the benchmarks. The server listens on
+127.0.0.1 on a free port with trust authentication, and is removed when
+stopped. PostgreSQL refuses to run as root; as root the server runs as the
+`postgres` user that the Debian package creates.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+USER = "loket"
+
+
+def bin_dir() -> Path | None:
+    """The newest installed PostgreSQL's binaries (Debian layout), or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    if found:
+        return Path(found[-1]).parent
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).parent if pg_ctl else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    """One server. `durable=False` turns fsync off: fine for tests, not for benchmarks."""
+
+    durable: bool = False
+    bindir: Path = field(default_factory=lambda: bin_dir() or Path("/nonexistent"))
+    port: int = field(default_factory=_free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="loket-pg-")))
+    _databases: int = 0
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        as_user = {}
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        return subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            capture_output=True, text=True, check=check, timeout=120, cwd=self.root, **as_user,
+        )
+
+    def start(self) -> PostgresServer:
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        # --no-sync: a throw-away cluster need not wait for its files to reach the disk.
+        self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        options = [
+            "-c listen_addresses=127.0.0.1",
+            f"-c port={self.port}",
+            f"-c unix_socket_directories={self.root}",
+            "-c max_connections=200",
+        ]
+        if not self.durable:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
+                  "-o", " ".join(options), "-w", "-t", "60", "start")
+        return self
+
+    def restart(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60", "restart")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
+
+    def new_database(self, prefix: str = "loket") -> str:
+        """A fresh, empty database; its URL."""
+        self._databases += 1
+        name = f"{prefix}_{self._databases}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
