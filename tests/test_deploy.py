@@ -21,8 +21,6 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 # line must go. Empty this when they have all landed.
 PENDING = {
     "api": "`loket serve` comes with the HTTP API (web branch)",
-    "consumer": "`loket consume` comes with the Kafka work (kafka branch)",
-    "relay": "`loket relay` comes with the Kafka work (kafka branch)",
     "projections": "`loket projections catch-up --follow`: a long-running projection worker is still to be built",
 }
 
