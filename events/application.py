@@ -104,7 +104,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     """A rejected melding's JSON object where it can still be read, else empty."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -66,6 +66,11 @@ _TOEGESTAAN = {
 }
 
 
+def toegestaan(handeling: str, status: str) -> bool:
+    """Whether a lifecycle command fits a melding in this state (to offer only what can be done)."""
+    return status in _TOEGESTAAN[handeling]
+
+
 def _verplicht(naam: str, waarde: str) -> None:
     if not waarde or not waarde.strip():
         raise OngeldigeOvergang(f"{naam} is required")

@@ -55,6 +55,11 @@ class Settings:
     def keystore_path(self) -> Path:
         return self.keystore or Path(f"{self.db}.keys")
 
+    @property
+    def tokens_db(self) -> Path:
+        """Where API tokens are kept (their hashes): a file next to the SQLite store."""
+        return self.db.with_suffix(".tokens.sqlite")
+
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's persistence environment for these settings.
 

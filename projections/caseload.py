@@ -186,3 +186,58 @@ def statistiek(store: ProjectionStore, year: int) -> list[dict[str, Any]]:
         "GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
         {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN},
     )
+
+
+def wachtrij(store: ProjectionStore, zvh: str) -> list[dict[str, Any]]:
+    """A house's own queue: what is routed to it (its caseload, or work in its queue such as
+    VIA for the whole region), waiting to be accepted first, then in behandeling; oldest first."""
+    rows = store.rows(
+        "SELECT melding_id, bron, kenmerk, soort, gemeente, zvh, product, queue, labels, datum, "
+        "status, status_sinds AS sinds, regisseur FROM caseload_meldingen "
+        "WHERE status IN (:open, :behandeling) "
+        "AND (zvh = :zvh OR substr(queue, 1, length(:zvh) + 1) = :zvh || '/') "
+        "ORDER BY status = :behandeling, ontvangen_op, melding_id",
+        {"zvh": zvh, "open": OPEN, "behandeling": IN_BEHANDELING},
+    )
+    for row in rows:
+        row["labels"] = json.loads(row["labels"] or "[]")
+    return rows
+
+
+def toegang(store: ProjectionStore, melding_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What access to each melding depends on (soort, product, zvh, queue, status), by id."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(melding_ids), 500):
+        chunk = melding_ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in store.rows(
+            f"SELECT melding_id, soort, product, zvh, queue, status FROM caseload_meldingen "
+            f"WHERE melding_id IN ({marks})", chunk,
+        ):
+            found[row["melding_id"]] = row
+    return found
+
+
+def verloop(store: ProjectionStore) -> list[dict[str, Any]]:
+    """Flow per house and product per month: routed meldingen by their routing month (instroom),
+    closed ones by the month they were closed (uitstroom). Meldingen sent back to the loket
+    are counted at the house they went to next, or not at all while they wait in triage."""
+    instroom = store.rows(
+        "SELECT zvh, product, substr(datum, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
+        "WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) "
+        "GROUP BY zvh, product, maand",
+        {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN},
+    )
+    uitstroom = store.rows(
+        "SELECT zvh, product, substr(status_sinds, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
+        "WHERE zvh IS NOT NULL AND status = :gesloten GROUP BY zvh, product, maand",
+        {"gesloten": GESLOTEN},
+    )
+    flow: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rows, key in ((instroom, "instroom"), (uitstroom, "uitstroom")):
+        for r in rows:
+            entry = flow.setdefault((r["zvh"], r["product"], r["maand"]), {
+                "zvh": r["zvh"], "product": r["product"], "maand": r["maand"], "instroom": 0, "uitstroom": 0,
+            })
+            entry[key] = r["n"]
+    return [flow[k] for k in sorted(flow)]
