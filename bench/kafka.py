@@ -20,6 +20,7 @@ slows a round down. Writes the "Kafka" section of bench/RESULTS.md.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import platform
@@ -179,6 +180,7 @@ def end_to_end(
     clients.ensure_topics(bootstrap, topics.all)
     env = {**os.environ, "LOKET_KAFKA": bootstrap, "LOKET_KAFKA_TOPIC_PREFIX": prefix,
            "LOKET_DB": str(workdir / f"{prefix}sqlite"), "LOKET_LOG_FORMAT": "json",
+           "LOKET_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),  # as in production
            "PYTHONPATH": str(HERE.parent)}
     with (workdir / "loket.log").open("ab") as log:
         loket = [subprocess.Popen([sys.executable, "-m", "loket.cli", *command], env=env, cwd=HERE.parent,
@@ -204,7 +206,8 @@ def end_to_end(
 def store_alone(values: list[bytes], workdir: Path) -> float:
     """The application as `loket consume` builds it (same store settings), without Kafka."""
     db = workdir / f"alone-{uuid.uuid4().hex[:8]}.sqlite"
-    app = Loket(env=Settings.from_env({"LOKET_DB": str(db)}).event_store_env())
+    key = base64.b64encode(os.urandom(32)).decode()
+    app = Loket(env=Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": key}).event_store_env())
     started = time.perf_counter()
     for i in range(0, len(values), 500):
         app.ontvang_batch(values[i : i + 500])

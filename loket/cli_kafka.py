@@ -25,7 +25,7 @@ from consumers.topics import Topics, zvh_ids
 from loket import logs
 from loket.bootstrap import Systeem
 from loket.cli import Fout, _emit, _systeem
-from loket.metrics import CONSUMER_LAG
+from loket.metrics import CONSUMER_LAG, REGISTRY
 from loket.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -122,6 +122,10 @@ def cmd_consume(args: argparse.Namespace) -> int:
     from consumers import clients
     from consumers.inbound import InboundConsumer
 
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, registry=REGISTRY)  # a daemon thread: ends with us
     with _proces() as p:
         if p is None:
             return 0
@@ -258,6 +262,10 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
         "store meldingen from the inbound Kafka topics (LOKET_KAFKA) until SIGTERM",
     )
     sp.add_argument("--batch", type=_positive, default=500, help="messages per poll and transaction (default 500)")
+    sp.add_argument(
+        "--metrics-port", type=_positive, metavar="PORT",
+        help="serve the metrics (loket_consumer_lag) for Prometheus on this port",
+    )
 
     sp = command(
         "relay", cmd_relay,

@@ -7,6 +7,7 @@ prefix (LOKET_KAFKA_TOPIC_PREFIX), its own event store, and helpers to run the
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -103,6 +104,9 @@ def kafka_env(broker: Broker, tmp_path: Path) -> dict[str, str]:
         "LOKET_DB": str(tmp_path / "loket.sqlite"),
         "LOKET_USER": "medewerker-1",
         "LOKET_LOG_FORMAT": "json",
+        # Configured as in production: processes starting together on a fresh store would
+        # otherwise race to write the same development key file.
+        "LOKET_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PYTHONUNBUFFERED": "1",
     }
 

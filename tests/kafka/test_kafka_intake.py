@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from events.melding import AfgewezenMelding, Melding, melding_id
 from loket.bootstrap import bootstrap
 from loket.metrics import CONSUMER_LAG
 from tests.conftest import line
-from tests.kafka.conftest import produce, read_all, stored_events, wait_until
+from tests.kafka.conftest import free_port, produce, read_all, stored_events, wait_until
 
 SCHEMAS = Path(__file__).parents[2] / "docs" / "schemas"
 PERSON = ("123456782", "Jan Testpersoon", "1990-05-06", "vrije tekst over de persoon")
@@ -24,7 +25,8 @@ PERSON = ("123456782", "Jan Testpersoon", "1990-05-06", "vrije tekst over de per
 def test_meldingen_from_every_inbound_stream_are_stored_and_the_consumer_stops_cleanly_on_sigterm(
     broker, kafka_settings, topics, loket
 ):
-    consume = loket("consume")
+    port = free_port()
+    consume = loket("consume", "--metrics-port", str(port))
     sent = {
         topics.meldingen: [line(kenmerk="GEM-1"), line(kenmerk="GEM-2")],
         f"{topics.meldingen}.via": [line(bron="politie", soort="via", kenmerk="VIA-1")],
@@ -37,6 +39,13 @@ def test_meldingen_from_every_inbound_stream_are_stored_and_the_consumer_stops_c
     produce(broker.bootstrap, topics.meldingen, [line(kenmerk="GEM-1")])  # the same melding again
 
     wait_until(lambda: stored_events(kafka_settings.db).get("MeldingOntvangen") == 6)
+
+    def lag() -> list[str]:
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        return [m for m in metrics.splitlines() if m.startswith("loket_consumer_lag{")]
+
+    # Everything sent is stored and committed: Prometheus sees no lag on any partition read.
+    assert wait_until(lambda: lag() and all(m.endswith(" 0.0") for m in lag()), timeout=10)
     assert consume.stop() == 0
     assert consume.summary() == {"received": 7, "new": 6, "duplicates": 1, "rejected": 0, "dead_lettered": 0}
 

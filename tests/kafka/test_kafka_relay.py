@@ -19,7 +19,7 @@ from events.melding import Melding
 from loket import synthetic
 from loket.bootstrap import bootstrap
 from tests.conftest import line
-from tests.kafka.conftest import read_all
+from tests.kafka.conftest import produce, read_all, wait_until
 
 SCHEMAS = Path(__file__).parents[2] / "docs" / "schemas"
 DECISIONS = ("MeldingGerouteerd", "MeldingInTriage", "MeldingDoorverwezen")
@@ -196,3 +196,20 @@ def test_lifecycle_changes_reach_every_house_concerned_without_their_free_text(b
     assert (accepted["actor"], accepted["regisseur"], accepted["queue"]) == (
         "medewerker-p", "Regisseur Parkstad", "parkstad/pga"
     )
+
+
+def test_consume_and_relay_run_the_same_on_a_postgresql_event_store(broker, kafka_env, topics, loket, postgres):
+    env = {**kafka_env, "LOKET_DATABASE_URL": postgres.new_database()}
+    consume, relay_process = loket("consume", env=env), loket("relay", env=env)
+    lines = [line(kenmerk=f"PG-{i}", gemeente=g) for i, g in enumerate(["Heerlen", "Stein", "Vaals", "Venlo"] * 5)]
+    produce(broker.bootstrap, topics.meldingen, [*lines, "kapot"])
+
+    def published() -> dict[str, str]:
+        return {json.loads(r.value)["kenmerk"]: r.topic for r in read_all(broker.bootstrap, topics.outbound)}
+
+    houses = wait_until(lambda: len(published()) == 20 and published(), timeout=60)
+    assert consume.stop() == 0 and relay_process.stop() == 0
+    assert consume.summary() == {"received": 21, "new": 20, "duplicates": 0, "rejected": 1, "dead_lettered": 1}
+    assert {houses[f"PG-{i}"] for i in range(4)} == {
+        topics.zvh("parkstad"), topics.zvh("westelijke-mijnstreek"), topics.zvh("maastricht-heuvelland"), topics.triage
+    }
