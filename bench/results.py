@@ -20,10 +20,10 @@ def write_section(heading: str, section: str) -> None:
     RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
-def arguments(doc: str, argv: list[str] | None = None) -> argparse.Namespace:
+def arguments(doc: str, argv: list[str] | None = None, *, meldingen: int = 20_000) -> argparse.Namespace:
     """The options every benchmark takes: how many meldingen, how many rounds, and --no-write."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    p.add_argument("--meldingen", type=int, default=20_000)
+    p.add_argument("--meldingen", type=int, default=meldingen)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     return p.parse_args(argv)

@@ -20,7 +20,6 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import platform
@@ -40,9 +39,9 @@ from zl_routing import graph  # noqa: E402
 
 from events.intake import MeldingIn, Ongeldig, parse  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
+from results import arguments, write_section  # noqa: E402
 from routing import Beslissing, Feiten, load_ruleset  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
 TARGET_ZEN, TARGET_VALIDATION = 20.0, 1.0
 
 
@@ -205,31 +204,15 @@ def zen_version() -> str:
     return version("zen-engine")
 
 
-def write_section(section: str) -> None:
-    """Replace the Routing section of RESULTS.md, keep every other section."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find("## Routing\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--meldingen", type=int, default=20_000)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
-    args = p.parse_args(argv)
+    args = arguments(__doc__, argv)
     r = run(args.meldingen, args.rounds)
     section = report(r)
     print(section)
     for f, o, t in r["disagree"][:5]:
         print(f"differs: {f.soort} {f.gemeente!r} {f.datum}: ours {ours_key(o)} zen {zen_key(t)}")
     if not args.no_write:
-        write_section(section)
+        write_section("## Routing", section)
     return 0
 
 

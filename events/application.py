@@ -1,31 +1,44 @@
 """The loket application: the use cases that load, decide and save meldingen.
 
 Persistence is chosen by the environment (PERSISTENCE_MODULE, SQLITE_DBNAME,
-POSTGRES_*), never here. Many meldingen are saved in one transaction (group
-commit) without giving up idempotency or per-melding rejection.
+POSTGRES_*), never here; so is where personal data is sealed (LOKET_KEYSTORE,
+LOKET_MASTER_KEY, see privacy/). Many meldingen are saved in one transaction
+(group commit) without giving up idempotency or per-melding rejection.
+
+Personal data (the person, the melder's toelichting, a rejected raw payload,
+the free text of lifecycle commands) is sealed before it reaches an event; it
+is opened in one place, `persoonsgegevens`, which checks the caller's role and
+compartments and writes a line in the Logboek Dataverwerkingen first.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from events.hashchain import HashChained
 from events.intake import Fout, MeldingIn, Ongeldig, parse
+from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
 from events.melding import (
     AfgewezenMelding,
     Melding,
     OngeldigeOvergang,
+    Verzegel,
     afgewezen_id,
     melding_id,
     payload_hash,
 )
+from events.toegang import INTAKE, GeenToegang, compartiment_van, weigering
+from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
+from privacy.keystore import CompartimentGesloten
 from routing import Ruleset, load_ruleset
 from routing.decision import Beslissing
 
@@ -56,6 +69,15 @@ class Ontvangst:
 
 
 @dataclass(frozen=True, slots=True)
+class Vernietiging:
+    """What shredding a subject did: the meldingen that now read as removed, the keys destroyed."""
+
+    betrokkene: str
+    meldingen: tuple[UUID, ...]
+    sleutels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Gelezen:
     """One input line, parsed (or not), with the id of the melding it is."""
 
@@ -78,19 +100,22 @@ def _as_bytes(raw: str | bytes) -> bytes:
     return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
 
 
-def _identity_hint(raw: bytes) -> tuple[str | None, str | None]:
-    """bron and kenmerk of a rejected melding where they can still be read, to find it back."""
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """A rejected melding's JSON object where it can still be read, else empty."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    bron, kenmerk = data.get("bron"), data.get("kenmerk")
-    return (
-        bron if isinstance(bron, str) and len(bron) <= 100 else None,
-        kenmerk if isinstance(kenmerk, str) and len(kenmerk) <= 100 else None,
-    )
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _hint(data: dict[str, Any], field: str) -> str | None:
+    value = data.get(field)
+    return value if isinstance(value, str) and len(value) <= 100 else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Loket(Application[UUID]):
@@ -99,6 +124,18 @@ class Loket(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, ruleset: Ruleset | None = None):
         super().__init__(env)
         self.ruleset = ruleset or load_ruleset()
+        self.kluis = self.construct_kluis()
+        if isinstance(self.recorder, HashChained):
+            every = int(self.env.get("LOKET_CHAIN_ANCHOR_EVERY") or 1000)
+            self.recorder.anchor_with(self.kluis.anker_sleutel(), every=every)
+
+    def construct_kluis(self) -> Kluis:
+        """Where personal data is sealed and opened: LOKET_KEYSTORE and the master key."""
+        return Kluis.uit_env(self.env)
+
+    def close(self) -> None:
+        super().close()
+        self.kluis.close()
 
     # Deciding -------------------------------------------------------------
 
@@ -125,6 +162,7 @@ class Loket(Application[UUID]):
 
     def ontvang_batch(self, raws: Iterable[str | bytes]) -> list[Ontvangst]:
         """Record a batch of meldingen in one transaction; duplicates change nothing."""
+        sessie = self.kluis.sessie()
         gelezen = [self._lees(_as_bytes(raw)) for raw in raws]
         opgeslagen = self._bestaande({g.melding_id for g in gelezen})
         pending: dict[UUID, Melding | AfgewezenMelding] = {}
@@ -133,11 +171,13 @@ class Loket(Application[UUID]):
             if g.melding_id in pending or g.melding_id in opgeslagen:
                 results.append(self._duplicaat(g.melding_id, pending))
                 continue
-            aggregate = self._aggregaat(g)
+            aggregate = self._aggregaat(g, sessie)
             pending[aggregate.id] = aggregate
             status: Status = "afgewezen" if isinstance(aggregate, AfgewezenMelding) else "nieuw"
             results.append(Ontvangst(aggregate.id, status, aggregate.beslissing))
         if pending:
+            # The keys first: ciphertext whose key was never stored could never be read.
+            sessie.bewaar()
             results = self._bewaar(list(pending.values()), results)
         return results
 
@@ -149,18 +189,16 @@ class Loket(Application[UUID]):
             return _Gelezen(raw, afgewezen_id(sha), None, tuple(exc.errors), sha)
         return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
 
-    def _aggregaat(self, g: _Gelezen) -> Melding | AfgewezenMelding:
+    def _aggregaat(self, g: _Gelezen, sessie: Sessie) -> Melding | AfgewezenMelding:
         if g.melding is None:
-            bron, kenmerk = _identity_hint(g.raw)
-            return AfgewezenMelding(
-                payload=g.raw.decode("utf-8", "replace"),
-                payload_sha256=g.sha256,
-                errors=[e.model_dump() for e in g.errors],
-                bron=bron,
-                kenmerk=kenmerk,
-                beslissing=self.afwijzing(g.errors).as_contract(),
-            )
-        melding = g.melding
+            return self._afgewezen(g.raw, g.sha256, g.errors, sessie)
+        return self._melding(g.melding, g.melding_id, sessie)
+
+    def _melding(self, melding: MeldingIn, aggregate_id: UUID, sessie: Sessie) -> Melding:
+        beslissing = self.ruleset.decide(melding.feiten()).as_contract()
+        persoon = melding.persoon.model_dump(mode="json")
+        betrokkene = self.kluis.betrokkene(persoon, aggregate_id)
+        compartiment = compartiment_van(melding.soort, beslissing.get("product"))
         aggregate = Melding(
             bron=melding.bron,
             kenmerk=melding.kenmerk,
@@ -168,11 +206,41 @@ class Loket(Application[UUID]):
             ontvangen_op=melding.ontvangen_op.isoformat(),
             gemeente=melding.gemeente,
             signalen=melding.signalen.model_dump(mode="json"),
-            persoon=melding.persoon.model_dump(mode="json"),
-            toelichting=melding.toelichting,
+            leeftijd=melding.leeftijd,
+            betrokkene=betrokkene.id,
+            betrokkene_soort=betrokkene.soort,
+            compartiment=compartiment,
+            persoonsgegevens=sessie.verzegel(
+                betrokkene.id, compartiment, aggregate_id, "persoonsgegevens",
+                {"persoon": persoon, "toelichting": melding.toelichting},
+            ),
         )
-        aggregate.beslis(self.ruleset.decide(melding.feiten()).as_contract())
+        aggregate.beslis(beslissing)
         return aggregate
+
+    def _afgewezen(self, raw: bytes, sha: str, errors: Sequence[Fout], sessie: Sessie) -> AfgewezenMelding:
+        """Broken input, sealed whole: it may hold a BSN and free text like any melding.
+
+        Its subject is read from the payload where it can be; a payload that says it
+        is about radicalisering is sealed in that compartment.
+        """
+        data = _json_object(raw)
+        aggregate_id = afgewezen_id(sha)
+        betrokkene = self.kluis.betrokkene(data.get("persoon"), aggregate_id)
+        compartiment = compartiment_van(_hint(data, "soort"), None)
+        return AfgewezenMelding(
+            payload=sessie.verzegel(
+                betrokkene.id, compartiment, aggregate_id, "payload", raw.decode("utf-8", "replace")
+            ),
+            payload_sha256=sha,
+            errors=[e.model_dump() for e in errors],
+            bron=_hint(data, "bron"),
+            kenmerk=_hint(data, "kenmerk"),
+            beslissing=self.afwijzing(errors).as_contract(),
+            betrokkene=betrokkene.id,
+            betrokkene_soort=betrokkene.soort,
+            compartiment=compartiment,
+        )
 
     def _bestaande(self, aggregate_ids: set[UUID]) -> set[UUID]:
         """Which of these are stored already: one query where the store can, else one each."""
@@ -212,37 +280,40 @@ class Loket(Application[UUID]):
 
     # Lifecycle ------------------------------------------------------------
     # Each command loads the melding, lets the aggregate check the transition (an
-    # illegal one raises OngeldigeOvergang and records nothing), and saves.
+    # illegal one raises OngeldigeOvergang and records nothing), and saves. Free text
+    # is sealed under the melding's subject (and compartment) key on the way in.
 
     def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m: m.accepteer(actor=actor, regisseur=regisseur))
+        return self._doe(melding_id, actor, lambda m, _: m.accepteer(actor=actor, regisseur=regisseur))
 
     def retour(self, melding_id: UUID, *, actor: str, reden: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m: m.retour(actor=actor, reden=reden))
+        return self._doe(melding_id, actor, lambda m, v: m.retour(actor=actor, reden=reden, verzegel=v))
 
     def herrouteer(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
-        def command(m: Melding) -> None:
-            beslissing = self._handmatig(m, zvh, product, actor, reden, "handmatig.herrouteerd")
-            m.herrouteer(actor=actor, beslissing=beslissing, reden=reden)
+        def command(m: Melding, verzegel: Verzegel) -> None:
+            beslissing = self._handmatig(m, zvh, product, actor, "handmatig.herrouteerd")
+            m.herrouteer(actor=actor, beslissing=beslissing, reden=reden, verzegel=verzegel)
 
-        return self._doe(melding_id, actor, command)
+        return self._doe(melding_id, actor, command, product=product)
 
     def besluit_triage(
         self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str
     ) -> Melding:
-        def command(m: Melding) -> None:
-            beslissing = self._handmatig(m, zvh, product, actor, reden, "handmatig.triage")
-            m.besluit_triage(actor=actor, beslissing=beslissing, reden=reden)
+        def command(m: Melding, verzegel: Verzegel) -> None:
+            beslissing = self._handmatig(m, zvh, product, actor, "handmatig.triage")
+            m.besluit_triage(actor=actor, beslissing=beslissing, reden=reden, verzegel=verzegel)
 
-        return self._doe(melding_id, actor, command)
+        return self._doe(melding_id, actor, command, product=product)
 
     def top_x(self, melding_id: UUID, *, actor: str, aan: bool, reden: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m: m.top_x(actor=actor, aan=aan, reden=reden))
+        return self._doe(melding_id, actor, lambda m, v: m.top_x(actor=actor, aan=aan, reden=reden, verzegel=v))
 
     def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m: m.sluit(actor=actor, resultaat=resultaat))
+        return self._doe(melding_id, actor, lambda m, v: m.sluit(actor=actor, resultaat=resultaat, verzegel=v))
 
-    def _doe(self, melding_id: UUID, actor: str, command: Any) -> Melding:
+    def _doe(
+        self, melding_id: UUID, actor: str, command: Callable[[Melding, Verzegel], None], product: str | None = None
+    ) -> Melding:
         if not actor or not actor.strip():
             raise OngeldigeOvergang("an actor is required: who does this (LOKET_USER)")
         melding = self.melding(melding_id)
@@ -250,14 +321,24 @@ class Loket(Application[UUID]):
             raise OngeldigeOvergang(
                 f"melding {melding_id} was rejected at intake: send a corrected melding instead"
             )
-        command(melding)
+        sessie = self.kluis.sessie()
+        # Text that comes with a move into a compartment is already sealed there.
+        compartiment = melding.compartiment or compartiment_van(None, product)
+
+        def verzegel(veld: str, tekst: str) -> dict[str, Any]:
+            return sessie.verzegel(melding.betrokkene, compartiment, melding.id, veld, tekst)
+
+        command(melding, verzegel)
+        sessie.bewaar()
         self.save(melding)
         return melding
 
-    def _handmatig(
-        self, melding: Melding, zvh: str, product: str, actor: str, reden: str, rule: str
-    ) -> dict[str, Any]:
-        """A decision made by a person: it overrides the rules and says so."""
+    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> dict[str, Any]:
+        """A decision made by a person: it overrides the rules and says so.
+
+        The person's reason is free text, so it is sealed with the event, not copied
+        into the decision (which is in the clear, for statistics and replay).
+        """
         if zvh not in self.ruleset.zvh_ids:
             raise OngeldigeOvergang(f"unknown zvh '{zvh}' (known: {', '.join(sorted(self.ruleset.zvh_ids))})")
         if product not in self.ruleset.producten:
@@ -276,7 +357,7 @@ class Loket(Application[UUID]):
             deadline=vorige.get("deadline") if same_product else None,
             ruleset=self.ruleset.version,
             rules=(rule,),
-            reasons=(f"Handmatig besloten door {actor}, in plaats van de regels: {reden.strip()}",),
+            reasons=(f"Handmatig besloten door {actor}, in plaats van de regels (reden versleuteld bij de melding)",),
         ).as_contract()
 
     # Reading --------------------------------------------------------------
@@ -287,15 +368,134 @@ class Loket(Application[UUID]):
         except AggregateNotFoundError:
             raise OnbekendeMelding(f"no melding with id {aggregate_id}") from None
 
-    def persoonsgegevens(self, melding_id: UUID, *, actor: str, doel: str) -> dict[str, Any]:
-        """The personal data of a melding (persoon, toelichting): the one way to read it.
+    def persoonsgegevens(
+        self,
+        melding_id: UUID,
+        *,
+        actor: str,
+        doel: str,
+        rol: str = INTAKE,
+        compartimenten: frozenset[str] = frozenset(),
+        kanaal: str = "api",
+        trace: str | None = None,
+        parent_span: str | None = None,
+    ) -> dict[str, Any]:
+        """The personal data of a melding: the one way to read it.
 
-        Every read of personal data must be traceable: this is where it is recorded.
+        `{"betrokkene", "persoon", "toelichting", "notities"}` (the free text of
+        lifecycle commands, per event), or `{"betrokkene", "payload"}` for a
+        rejected melding. Shredded values read `{"verwijderd": true}`.
+        The caller's role and compartments decide (`events.toegang`); granted or
+        refused, the read is written to the Logboek Dataverwerkingen before
+        anything is returned. `trace`/`parent_span` carry the caller's W3C trace.
+        Raises GeenToegang (the message says why, never what the melding holds).
         """
+        if not actor or not actor.strip():
+            raise GeenToegang("an actor is required: who reads the personal data")
+        if not doel or not doel.strip():
+            raise GeenToegang("a purpose (doel) is required: why the personal data is read")
+        begin = _now()
         melding = self.melding(melding_id)
+        refused = weigering(
+            rol=rol, compartimenten=compartimenten, compartiment=melding.compartiment,
+            beslissing=melding.beslissing, afgewezen=isinstance(melding, AfgewezenMelding),
+        )
+        gegevens: dict[str, Any] = {}
+        if refused is None:
+            try:
+                gegevens = self._open(melding, compartimenten)
+            except CompartimentGesloten:
+                refused = "the melding lies in a restricted compartment the caller does not hold"
+        self.save(self._logregel(
+            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=rol, doel=doel,
+            kanaal=kanaal, begin=begin, trace=trace, parent_span=parent_span, weigering=refused,
+        ))
+        if refused is not None:
+            raise GeenToegang(f"no access to the personal data of melding {melding_id}: {refused}")
+        return gegevens
+
+    def _open(self, melding: Melding | AfgewezenMelding, compartimenten: frozenset[str]) -> dict[str, Any]:
+        open_ = partial(self.kluis.open, melding_id=melding.id, compartimenten=compartimenten)
         if isinstance(melding, AfgewezenMelding):
-            return {"payload": melding.payload}
-        return {"persoon": melding.persoon, "toelichting": melding.toelichting}
+            return {"betrokkene": melding.betrokkene, "payload": open_(melding.payload, veld="payload")}
+        opened = open_(melding.persoonsgegevens, veld="persoonsgegevens")
+        if opened == VERWIJDERD:
+            opened = {"persoon": dict(VERWIJDERD), "toelichting": dict(VERWIJDERD)}
+        notities = []
+        for e in self.repository.event_store.get(melding.id):
+            for veld in ("reden", "resultaat"):
+                if is_envelope(getattr(e, veld, None)):
+                    notities.append({
+                        "versie": e.originator_version, "tijdstip": e.timestamp.isoformat(),
+                        "gebeurtenis": type(e).__name__, "actor": getattr(e, "actor", None),
+                        veld: open_(getattr(e, veld), veld=veld),
+                    })
+        return {"betrokkene": melding.betrokkene, "persoon": opened["persoon"],
+                "toelichting": opened["toelichting"], "notities": notities}
+
+    def _logregel(
+        self, melding: Melding | AfgewezenMelding, *, activiteit: str, naam: str, actor: str, rol: str,
+        doel: str, kanaal: str, begin: datetime, trace: str | None, parent_span: str | None,
+        weigering: str | None = None,
+    ) -> Dataverwerking:
+        return Dataverwerking(
+            trace_id=trace or trace_id(), span_id=span_id(), parent_span_id=parent_span, naam=naam,
+            status=STATUS_OK if weigering is None else STATUS_UNSET, begin=begin, eind=_now(),
+            verwerkingsactiviteit=activiteit, betrokkene=melding.betrokkene,
+            betrokkene_type=f"loket-pseudoniem:{melding.betrokkene_soort}", melding_id=melding.id,
+            actor=actor, rol=rol, doel=doel, kanaal=kanaal,
+            toegang="verleend" if weigering is None else "geweigerd", weigering=weigering,
+        )
+
+    # Erasure --------------------------------------------------------------
+
+    def betrokkene_met_bsn(self, bsn: str) -> str:
+        """The pseudonym a BSN is known by (the BSN itself is not kept)."""
+        return self.kluis.pseudoniemen.bsn(bsn).id
+
+    def betrokkene_met_naam(self, naam: str, geboortedatum: str) -> str:
+        return self.kluis.pseudoniemen.naam_geboortedatum(naam, geboortedatum).id
+
+    def vernietig(
+        self, betrokkene: str, *, actor: str, reden: str, rol: str = "beheer", kanaal: str = "cli",
+        trace: str | None = None,
+    ) -> Vernietiging:
+        """Crypto-shredding: destroy every data key of a subject.
+
+        Every event stays; what was sealed under those keys reads as removed,
+        wherever it is (events, copies, backups of the event store). Each melding
+        that held data of the subject gets a PersoonsgegevensVernietigd event, and
+        the Logboek a line per melding, in the same transaction that must succeed
+        before the keys are gone. Nothing held: nothing happens.
+        """
+        if not actor or not actor.strip():
+            raise OngeldigeOvergang("an actor is required: who shreds (LOKET_USER)")
+        if not reden or not reden.strip():
+            raise OngeldigeOvergang("a reason is required: why the personal data is destroyed")
+        keystore = self.kluis.keystore
+        if not keystore.live_key_ids(betrokkene):
+            return Vernietiging(betrokkene, (), ())
+        begin = _now()
+        meldingen = [m for m in map(self._gevonden, keystore.meldingen(betrokkene)) if m is not None]
+        shared_trace = trace or trace_id()
+        with keystore.destroy(betrokkene, reden.strip()) as sleutels:
+            for m in meldingen:
+                m.vernietig(actor=actor, reden=reden.strip(), betrokkene=betrokkene)
+            lines = [
+                self._logregel(m, activiteit=VERNIETIGING, naam="persoonsgegevens vernietigen", actor=actor,
+                               rol=rol, doel=reden.strip(), kanaal=kanaal, begin=begin, trace=shared_trace,
+                               parent_span=None)
+                for m in meldingen
+            ]
+            self.save(*meldingen, *lines)
+        return Vernietiging(betrokkene, tuple(m.id for m in meldingen), tuple(sleutels))
+
+    def _gevonden(self, aggregate_id: str) -> Melding | AfgewezenMelding | None:
+        """A melding the key store says holds data of a subject (None: its save never happened)."""
+        try:
+            return self.melding(UUID(aggregate_id))
+        except OnbekendeMelding:
+            return None
 
     def zoek(self, bron: str, kenmerk: str) -> Melding:
         """A melding by its identity at the source (only valid meldingen have one)."""

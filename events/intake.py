@@ -219,6 +219,9 @@ def parse(raw: str | bytes | dict) -> MeldingIn:
                 exc, json.JSONDecodeError
             ) else "not valid UTF-8 text"
             raise Ongeldig([Fout(field="melding", message=msg)]) from None
+        except RecursionError:
+            # The decoder gives up on arrays or objects nested thousands deep.
+            raise Ongeldig([Fout(field="melding", message="JSON nested too deeply")]) from None
     else:
         data = raw
     if not isinstance(data, dict):

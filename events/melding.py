@@ -10,13 +10,22 @@ corrected resend under the same kenmerk is accepted as the real melding.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from events.intake import MeldingIn
+from events.toegang import compartiment_van
 from routing.facts import Feiten
+
+# Seals free text about the person (field name, text) into an envelope: `Loket` supplies
+# it, bound to the melding's subject and compartment. Free text written in a lifecycle
+# command (a reason, a result) is personal data like the melder's toelichting: people
+# write about the person there, so it is sealed the same way.
+Verzegel = Callable[[str, str], dict[str, Any]]
 
 # A fixed namespace: the same (bron, kenmerk) gives the same id on every machine, forever.
 MELDING_NAMESPACE = uuid5(NAMESPACE_URL, "https://zorgenveiligheidshuis.zuid-limburg/melding")
@@ -57,13 +66,42 @@ _TOEGESTAAN = {
 }
 
 
+def toegestaan(handeling: str, status: str) -> bool:
+    """Whether a lifecycle command fits a melding in this state (to offer only what can be done)."""
+    return status in _TOEGESTAAN[handeling]
+
+
 def _verplicht(naam: str, waarde: str) -> None:
     if not waarde or not waarde.strip():
         raise OngeldigeOvergang(f"{naam} is required")
 
 
-class Melding(Aggregate):
-    """A valid melding, from receipt through routing, acceptance and closing."""
+class MetPersoonsgegevens(Aggregate):
+    """An aggregate holding sealed personal data of one subject (`betrokkene`, a keyed pseudonym).
+
+    Shredding destroys the subject's keys in the key store; the aggregate records
+    that it happened (who, why), and what it sealed reads as removed from then on.
+    """
+
+    vernietigd = False  # (no annotations here: they would become constructor fields)
+
+    def vernietig(self, *, actor: str, reden: str, betrokkene: str) -> None:
+        self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene)
+
+    @event("PersoonsgegevensVernietigd")
+    def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
+        self.vernietigd = True
+
+
+class Melding(MetPersoonsgegevens):
+    """A valid melding, from receipt through routing, acceptance and closing.
+
+    The routing facts are in the clear (soort, gemeente, dates, signalen, the age
+    at receipt, every decision). The person and the melder's toelichting are one
+    sealed envelope (`persoonsgegevens`), under the data key of the subject
+    (`betrokkene`, a keyed pseudonym), or of the compartment the melding belongs
+    to; only `Loket.persoonsgegevens` opens it, and records that it did.
+    """
 
     @staticmethod
     def create_id(bron: str, kenmerk: str) -> UUID:
@@ -78,8 +116,11 @@ class Melding(Aggregate):
         ontvangen_op: str,
         gemeente: str | None,
         signalen: dict[str, Any],
-        persoon: dict[str, Any],
-        toelichting: str | None,
+        leeftijd: int | None,
+        betrokkene: str,
+        betrokkene_soort: str,
+        compartiment: str | None,
+        persoonsgegevens: dict[str, Any],
     ) -> None:
         self.bron = bron
         self.kenmerk = kenmerk
@@ -87,28 +128,36 @@ class Melding(Aggregate):
         self.ontvangen_op = ontvangen_op
         self.gemeente = gemeente
         self.signalen = signalen
-        # Special-category personal data: kept apart from the routing facts.
-        self.persoon = persoon
-        self.toelichting = toelichting
+        # The age at ontvangen_op is all routing needs of the birth date: it stays in
+        # the clear so a melding can be decided again or explained without opening
+        # personal data, also after shredding (the birth date itself is sealed).
+        self.leeftijd = leeftijd
+        self.betrokkene = betrokkene
+        self.betrokkene_soort = betrokkene_soort
+        self.compartiment = compartiment
+        self.persoonsgegevens = persoonsgegevens  # sealed: {"persoon": ..., "toelichting": ...}
         self.status = "ontvangen"
         self.beslissing: dict[str, Any] | None = None
         self.regisseur: str | None = None
-        self.resultaat: str | None = None
+        self.resultaat: dict[str, Any] | None = None  # sealed
+
+    def _besloten(self, beslissing: dict[str, Any], status: str) -> None:
+        self.beslissing = beslissing
+        self.status = status
+        # Once a melding is restricted it stays so: what was read under the convenant stays under it.
+        self.compartiment = self.compartiment or compartiment_van(None, beslissing.get("product"))
 
     @event("MeldingGerouteerd")
     def gerouteerd(self, beslissing: dict[str, Any]) -> None:
-        self.beslissing = beslissing
-        self.status = OPEN
+        self._besloten(beslissing, OPEN)
 
     @event("MeldingInTriage")
     def in_triage(self, beslissing: dict[str, Any]) -> None:
-        self.beslissing = beslissing
-        self.status = TRIAGE
+        self._besloten(beslissing, TRIAGE)
 
     @event("MeldingDoorverwezen")
     def doorverwezen(self, beslissing: dict[str, Any]) -> None:
-        self.beslissing = beslissing
-        self.status = DOORVERWEZEN
+        self._besloten(beslissing, DOORVERWEZEN)
 
     # Lifecycle: commands check the state first, so an illegal one leaves no event.
 
@@ -129,43 +178,41 @@ class Melding(Aggregate):
         self.regisseur = regisseur
         self.status = IN_BEHANDELING
 
-    def retour(self, *, actor: str, reden: str) -> None:
+    def retour(self, *, actor: str, reden: str, verzegel: Verzegel) -> None:
         self._mag("terugsturen")
         _verplicht("reden", reden)
-        self._teruggestuurd(actor=actor, reden=reden.strip(), zvh=self.beslissing["zvh"])
+        self._teruggestuurd(actor=actor, reden=verzegel("reden", reden.strip()), zvh=self.beslissing["zvh"])
 
     @event("MeldingTeruggestuurd")
-    def _teruggestuurd(self, actor: str, reden: str, zvh: str | None) -> None:
+    def _teruggestuurd(self, actor: str, reden: dict[str, Any], zvh: str | None) -> None:
         self.regisseur = None
         self.status = TRIAGE
 
-    def herrouteer(self, *, actor: str, beslissing: dict[str, Any], reden: str) -> None:
+    def herrouteer(self, *, actor: str, beslissing: dict[str, Any], reden: str, verzegel: Verzegel) -> None:
         """The intake team overrides the rules; the decision records that it did."""
         self._mag("herrouteren")
         _verplicht("reden", reden)
-        self._hergerouteerd(actor=actor, beslissing=beslissing, reden=reden.strip())
+        self._hergerouteerd(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
 
     @event("MeldingHergerouteerd")
-    def _hergerouteerd(self, actor: str, beslissing: dict[str, Any], reden: str) -> None:
-        self.beslissing = beslissing
+    def _hergerouteerd(self, actor: str, beslissing: dict[str, Any], reden: dict[str, Any]) -> None:
+        self._besloten(beslissing, OPEN)
         self.regisseur = None
-        self.status = OPEN
 
-    def besluit_triage(self, *, actor: str, beslissing: dict[str, Any], reden: str) -> None:
+    def besluit_triage(self, *, actor: str, beslissing: dict[str, Any], reden: str, verzegel: Verzegel) -> None:
         self._mag("triage besluiten")
         _verplicht("reden", reden)
-        self._triage_besloten(actor=actor, beslissing=beslissing, reden=reden.strip())
+        self._triage_besloten(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
 
     @event("TriageBesloten")
-    def _triage_besloten(self, actor: str, beslissing: dict[str, Any], reden: str) -> None:
-        self.beslissing = beslissing
-        self.status = OPEN
+    def _triage_besloten(self, actor: str, beslissing: dict[str, Any], reden: dict[str, Any]) -> None:
+        self._besloten(beslissing, OPEN)
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(self.beslissing.get("labels") or ()) if self.beslissing else ()
 
-    def top_x(self, *, actor: str, aan: bool, reden: str) -> None:
+    def top_x(self, *, actor: str, aan: bool, reden: str, verzegel: Verzegel) -> None:
         """Top X is a label on a PGA case (003); it is only scaled down through the weegtafel."""
         _verplicht("reden", reden)
         if aan:
@@ -174,36 +221,41 @@ class Melding(Aggregate):
                 raise OngeldigeOvergang(f"melding {self.id}: Top X is a label on a PGA case only")
             if "top-x" in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is already Top X")
-            self._top_x_aan(actor=actor, reden=reden.strip())
+            self._top_x_aan(actor=actor, reden=verzegel("reden", reden.strip()))
         else:
             self._mag("Top X afschalen")
             if "top-x" not in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is not Top X")
-            self._top_x_af(actor=actor, reden=reden.strip(), via="weegtafel")
+            self._top_x_af(actor=actor, reden=verzegel("reden", reden.strip()), via="weegtafel")
 
     @event("TopXAan")
-    def _top_x_aan(self, actor: str, reden: str) -> None:
+    def _top_x_aan(self, actor: str, reden: dict[str, Any]) -> None:
         labels = [*self.labels, "top-x"]
         notify = list(dict.fromkeys([*self.beslissing.get("notify", []), "lokale-driehoek"]))
         self.beslissing = {**self.beslissing, "labels": labels, "notify": notify}
 
     @event("TopXAf")
-    def _top_x_af(self, actor: str, reden: str, via: str) -> None:
+    def _top_x_af(self, actor: str, reden: dict[str, Any], via: str) -> None:
         labels = [label for label in self.labels if label != "top-x"]
         self.beslissing = {**self.beslissing, "labels": labels}
 
-    def sluit(self, *, actor: str, resultaat: str) -> None:
+    def sluit(self, *, actor: str, resultaat: str, verzegel: Verzegel) -> None:
         self._mag("sluiten")
         _verplicht("resultaat", resultaat)
-        self._gesloten(actor=actor, resultaat=resultaat.strip())
+        self._gesloten(actor=actor, resultaat=verzegel("resultaat", resultaat.strip()))
 
     @event("MeldingGesloten")
-    def _gesloten(self, actor: str, resultaat: str) -> None:
+    def _gesloten(self, actor: str, resultaat: dict[str, Any]) -> None:
         self.resultaat = resultaat
         self.status = GESLOTEN
 
-    def intake(self) -> MeldingIn:
-        """The melding as it was received (validated again: it was valid when stored)."""
+    def intake(self, persoonsgegevens: dict[str, Any] | None = None) -> MeldingIn:
+        """The melding as it was received (validated again: it was valid when stored).
+
+        Without `persoonsgegevens` (opened through `Loket.persoonsgegevens`) it is
+        the routing facts only: no person, no toelichting.
+        """
+        opened = persoonsgegevens or {}
         return MeldingIn.model_validate(
             {
                 "bron": self.bron,
@@ -211,15 +263,15 @@ class Melding(Aggregate):
                 "kenmerk": self.kenmerk,
                 "ontvangen_op": self.ontvangen_op,
                 "gemeente": self.gemeente,
-                "persoon": self.persoon,
+                "persoon": opened.get("persoon") or {},
                 "signalen": self.signalen,
-                "toelichting": self.toelichting,
+                "toelichting": opened.get("toelichting"),
             }
         )
 
     def feiten(self) -> Feiten:
-        """What routing decides on, to re-decide or explain a stored melding."""
-        return self.intake().feiten()
+        """What routing decides on, to re-decide or explain a stored melding (no decryption)."""
+        return replace(self.intake().feiten(), leeftijd=self.leeftijd)
 
     def beslis(self, beslissing: dict[str, Any]) -> None:
         """Record the routing decision with the event that fits its outcome."""
@@ -231,7 +283,7 @@ class Melding(Aggregate):
         record(beslissing)
 
 
-class AfgewezenMelding(Aggregate):
+class AfgewezenMelding(MetPersoonsgegevens):
     """Input that broke the contract, kept whole with its errors: nothing is dropped."""
 
     @staticmethod
@@ -241,17 +293,25 @@ class AfgewezenMelding(Aggregate):
     @event("MeldingAfgewezen")
     def __init__(
         self,
-        payload: str,
+        payload: dict[str, Any],
         payload_sha256: str,
         errors: list[dict[str, str]],
         bron: str | None,
         kenmerk: str | None,
         beslissing: dict[str, Any],
+        betrokkene: str,
+        betrokkene_soort: str,
+        compartiment: str | None,
     ) -> None:
-        self.payload = payload  # decoded with replacement characters where not UTF-8
+        # Sealed: the raw input (decoded with replacement characters where not UTF-8)
+        # holds whatever the melder sent, a BSN and free text included.
+        self.payload = payload
         self.payload_sha256 = payload_sha256
         self.errors = errors
         self.bron = bron
         self.kenmerk = kenmerk
         self.beslissing = beslissing
+        self.betrokkene = betrokkene
+        self.betrokkene_soort = betrokkene_soort
+        self.compartiment = compartiment
         self.status = "afgewezen"

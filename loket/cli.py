@@ -163,11 +163,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--db", default="loket-demo.sqlite", help="store for the demo (recreated)")
 
     # Each area registers its own commands: register(command) in loket/cli_<area>.py.
-    from loket import cli_lifecycle, cli_projections, cli_routing
+    from loket import cli_kafka, cli_lifecycle, cli_privacy, cli_projections, cli_routing, cli_web
 
     cli_lifecycle.register(command)
     cli_projections.register(command)
     cli_routing.register(command)
+    cli_web.register(command)
+    cli_privacy.register(command)
+    cli_kafka.register(command)
     return p
 
 

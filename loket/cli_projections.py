@@ -203,9 +203,26 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_catch_up(args: argparse.Namespace) -> int:
     with _systeem() as systeem:
-        read = _bijwerken(systeem, page_size=args.page_size)
+        read = _bijwerken(systeem, page_size=args.page_size, quiet=args.follow)
+        if args.follow:
+            read += _follow(systeem, args)
     _emit({"events": read})
     return 0
+
+
+def _follow(systeem: Systeem, args: argparse.Namespace) -> int:
+    """The projection worker: keep catching up until SIGTERM or SIGINT, then finish the page."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    read = 0
+    while not stopping.is_set():
+        read += systeem.bij(page_size=args.page_size)
+        stopping.wait(args.interval)
+    return read
 
 
 def register(command) -> None:
@@ -239,3 +256,5 @@ def register(command) -> None:
     cu.set_defaults(projections_handler=cmd_catch_up)
     for action in (rb, cu):
         action.add_argument("--page-size", type=int, default=2_000, help="notifications per transaction")
+    cu.add_argument("--follow", action="store_true", help="keep following the event store until SIGTERM")
+    cu.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --follow")

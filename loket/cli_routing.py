@@ -188,20 +188,11 @@ def _explain_stored(args: argparse.Namespace, melding_id: UUID) -> int:
     recorded: dict[str, Any] = melding.beslissing or {}
     if isinstance(melding, AfgewezenMelding):
         return _explain_rejected(args, melding_id, recorded)
-    trace = ruleset.explain(melding.feiten())
-    decided_with = recorded.get("ruleset")
-    now = trace.beslissing.as_contract()
-    changed = {k: (recorded.get(k), now.get(k)) for k in ("outcome", "zvh", "product", "labels",
-                                                           "notify", "queue", "deadline")
-               if recorded.get(k) != now.get(k)}
+    explained, trace = uitleg(melding, ruleset)
     if args.json:
-        _emit({"melding_id": str(melding_id), "bron": melding.bron, "kenmerk": melding.kenmerk,
-               "status": melding.status, "beslist_met": decided_with,
-               "uitgelegd_met": ruleset.version, "andere_ruleset": decided_with != ruleset.version,
-               "door_medewerker": any(r.startswith("handmatig.")
-                                      for r in recorded.get("rules", ())),
-               "opgeslagen_beslissing": recorded, "verschil": changed, "trace": trace.as_dict()})
+        _emit(explained)
         return 0
+    decided_with, changed = explained["beslist_met"], explained["verschil"]
     print(f"Melding {melding_id} ({melding.bron}:{melding.kenmerk}), status {melding.status}")
     door_mens = [r for r in recorded.get("rules", ()) if r.startswith("handmatig.")]
     if door_mens:
@@ -215,6 +206,28 @@ def _explain_stored(args: argparse.Namespace, melding_id: UUID) -> int:
         print(f"LET OP: {key} was {then!r}, onder {ruleset.version} {current!r}")
     print(trace.render())
     return 0
+
+
+def uitleg(melding: Any, ruleset: Any) -> tuple[dict[str, Any], Any]:
+    """A stored melding's decision explained under `ruleset` (`loket explain --json`, the API):
+    what was decided and with which ruleset, what the rules say now, and what differs; and
+    the trace itself (None for a rejected melding: it was never routed)."""
+    from events.melding import AfgewezenMelding
+
+    recorded: dict[str, Any] = melding.beslissing or {}
+    if isinstance(melding, AfgewezenMelding):
+        return {"melding_id": str(melding.id), "status": "afgewezen", "opgeslagen_beslissing": recorded}, None
+    trace = ruleset.explain(melding.feiten())
+    decided_with = recorded.get("ruleset")
+    now = trace.beslissing.as_contract()
+    changed = {k: (recorded.get(k), now.get(k)) for k in ("outcome", "zvh", "product", "labels",
+                                                           "notify", "queue", "deadline")
+               if recorded.get(k) != now.get(k)}
+    return {"melding_id": str(melding.id), "bron": melding.bron, "kenmerk": melding.kenmerk,
+            "status": melding.status, "beslist_met": decided_with,
+            "uitgelegd_met": ruleset.version, "andere_ruleset": decided_with != ruleset.version,
+            "door_medewerker": any(r.startswith("handmatig.") for r in recorded.get("rules", ())),
+            "opgeslagen_beslissing": recorded, "verschil": changed, "trace": trace.as_dict()}, trace
 
 
 def _explain_rejected(args: argparse.Namespace, melding_id: UUID, recorded: dict) -> int:

@@ -80,7 +80,7 @@ def werk_het_jaar(systeem: Systeem, year: int, seed: int) -> dict[str, int]:
 
 def demo(args: argparse.Namespace) -> int:
     db = Path(args.db)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".keys", ".keys-wal", ".keys-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     source = db.with_suffix(".jsonl")
     source.write_text("\n".join(synthetic.jaar(args.year, args.seed, args.scale)) + "\n", encoding="utf-8")

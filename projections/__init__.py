@@ -1,12 +1,15 @@
-"""Read models built from the notification log: caseload, triage, deadlines, statistics, audit."""
+"""Read models built from the notification log: caseload, triage, deadlines, statistics, audit,
+retention and the access log."""
 
 from projections.audit import Audit
+from projections.bewaring import Bewaring
 from projections.caseload import Caseload
 from projections.deadlines import Deadlines
 from projections.store import ProjectionStore
+from projections.toegangslog import Toegangslog
 
 
 class Projecties(ProjectionStore):
     """The loket's projections, together in one store."""
 
-    projections = (Caseload, Deadlines, Audit)
+    projections = (Caseload, Deadlines, Audit, Bewaring, Toegangslog)

@@ -1,7 +1,11 @@
 """Audit trail: every event of every melding, with time, actor, ruleset version and rules.
 
 What auditors replay: who did what, when, and under which rules. Personal data
-(the person, free text of the melder, raw payloads) is not copied here.
+(the person, free text of the melder or of a lifecycle command, raw payloads)
+is not copied here: where an event holds some, the trail says it is sealed
+(`{"versleuteld": true}`), and after the subject's keys were destroyed, that it
+was removed (`{"verwijderd": true}`), next to the PersoonsgegevensVernietigd
+entry that says who did it and why.
 """
 
 from __future__ import annotations
@@ -9,8 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from events.melding import AfgewezenMelding, Melding
+from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
+from privacy.kluis import VERWIJDERD, is_envelope
 from projections.store import Projection, ProjectionStore, Statement
+
+VERSLEUTELD = {"versleuteld": True}
 
 _INSERT = """INSERT INTO audit_trail
     (melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details)
@@ -36,10 +43,15 @@ def _entry(e: Any, actor: str, details: dict[str, Any], beslissing: dict[str, An
     })]
 
 
+def _afgeschermd(value: Any) -> Any:
+    return dict(VERSLEUTELD) if is_envelope(value) else value
+
+
 def _ontvangen(e: Any) -> list[Statement]:
     return _entry(e, f"bron:{e.bron}", {
         "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort,
         "gemeente": e.gemeente, "ontvangen_op": e.ontvangen_op,
+        "persoonsgegevens": _afgeschermd(e.persoonsgegevens),
     })
 
 
@@ -49,7 +61,7 @@ def _regels(e: Any) -> list[Statement]:
 
 def _persoon(*fields: str):
     def handle(e: Any) -> list[Statement]:
-        details = {f: getattr(e, f) for f in fields}
+        details = {f: _afgeschermd(getattr(e, f)) for f in fields}
         return _entry(e, e.actor, details, getattr(e, "beslissing", None))
 
     return handle
@@ -77,8 +89,11 @@ class Audit(Projection):
         Melding.TopXAf: _persoon("reden", "via"),
         Melding.MeldingGesloten: _persoon("resultaat"),
         AfgewezenMelding.MeldingAfgewezen: lambda e: _entry(
-            e, "intake", {"bron": e.bron, "kenmerk": e.kenmerk, "errors": e.errors}, e.beslissing
+            e, "intake",
+            {"bron": e.bron, "kenmerk": e.kenmerk, "errors": e.errors, "payload": _afgeschermd(e.payload)},
+            e.beslissing,
         ),
+        MetPersoonsgegevens.PersoonsgegevensVernietigd: _persoon("reden", "betrokkene"),
     }
 
 
@@ -88,7 +103,11 @@ def trail(store: ProjectionStore, melding_id: str) -> list[dict[str, Any]]:
         "FROM audit_trail WHERE melding_id = ? ORDER BY versie",
         (melding_id,),
     )
+    shredded = max((r["versie"] for r in rows if r["gebeurtenis"] == "PersoonsgegevensVernietigd"), default=0)
     for row in rows:
         row["rules"] = json.loads(row["rules"]) if row["rules"] else []
         row["details"] = json.loads(row["details"])
+        if row["versie"] < shredded:
+            # Sealed before the keys were destroyed: it can never be read again.
+            row["details"] = {k: dict(VERWIJDERD) if v == VERSLEUTELD else v for k, v in row["details"].items()}
     return rows

@@ -8,6 +8,7 @@ list of rejected meldingen with their errors, and the yearly statistics.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,7 +59,8 @@ def _ontvangen(e: Any) -> list[Statement]:
 def _beslist(status: str):
     def handle(e: Any) -> list[Statement]:
         b = e.beslissing
-        reden = getattr(e, "reden", None) or "; ".join(b.get("reasons") or ())
+        # The decision's reasons: a person's own reason is sealed with the event (personal data).
+        reden = "; ".join(b.get("reasons") or ())
         return [(_BESLIST, {
             "id": str(e.originator_id), "outcome": b["outcome"], "zvh": b.get("zvh"),
             "product": b.get("product"), "queue": b.get("queue"), "status": status,
@@ -69,18 +71,23 @@ def _beslist(status: str):
     return handle
 
 
-def _status(status: str, reden_attr: str | None = None, regisseur: bool = False):
+def _status(status: str, reden: Callable[[Any], str] | None = None, regisseur: bool = False):
     # Sent back means: no longer routed, a person at the loket decides again.
     outcome = "triage" if status == TRIAGE else None
 
     def handle(e: Any) -> list[Statement]:
         return [(_STATUS, {
             "id": str(e.originator_id), "status": status, "t": _t(e), "outcome": outcome,
-            "reden": getattr(e, reden_attr) if reden_attr else None,
+            "reden": reden(e) if reden else None,
             "regisseur": e.regisseur if regisseur else None,
         })]
 
     return handle
+
+
+def _teruggestuurd(e: Any) -> str:
+    # Who sent it back is a routing fact; the reason they wrote is sealed (loket show).
+    return f"Teruggestuurd door {e.actor} ({e.zvh or 'geen zvh'}); de reden staat versleuteld bij de melding."
 
 
 def _afgewezen(e: Any) -> list[Statement]:
@@ -110,12 +117,11 @@ class Caseload(Projection):
         Melding.MeldingHergerouteerd: _beslist(OPEN),
         Melding.TriageBesloten: _beslist(OPEN),
         Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
-        Melding.MeldingTeruggestuurd: _status(TRIAGE, reden_attr="reden"),
+        Melding.MeldingTeruggestuurd: _status(TRIAGE, reden=_teruggestuurd),
         Melding.TopXAan: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 1})],
         Melding.TopXAf: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 0})],
-        Melding.MeldingGesloten: lambda e: [
-            (_GESLOTEN, {"id": str(e.originator_id), "t": _t(e), "resultaat": e.resultaat})
-        ],
+        # The result is free text (sealed): the column stays empty.
+        Melding.MeldingGesloten: lambda e: [(_GESLOTEN, {"id": str(e.originator_id), "t": _t(e), "resultaat": None})],
         AfgewezenMelding.MeldingAfgewezen: _afgewezen,
     }
 
@@ -180,3 +186,58 @@ def statistiek(store: ProjectionStore, year: int) -> list[dict[str, Any]]:
         "GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
         {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN},
     )
+
+
+def wachtrij(store: ProjectionStore, zvh: str) -> list[dict[str, Any]]:
+    """A house's own queue: what is routed to it (its caseload, or work in its queue such as
+    VIA for the whole region), waiting to be accepted first, then in behandeling; oldest first."""
+    rows = store.rows(
+        "SELECT melding_id, bron, kenmerk, soort, gemeente, zvh, product, queue, labels, datum, "
+        "status, status_sinds AS sinds, regisseur FROM caseload_meldingen "
+        "WHERE status IN (:open, :behandeling) "
+        "AND (zvh = :zvh OR substr(queue, 1, length(:zvh) + 1) = :zvh || '/') "
+        "ORDER BY status = :behandeling, ontvangen_op, melding_id",
+        {"zvh": zvh, "open": OPEN, "behandeling": IN_BEHANDELING},
+    )
+    for row in rows:
+        row["labels"] = json.loads(row["labels"] or "[]")
+    return rows
+
+
+def toegang(store: ProjectionStore, melding_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What access to each melding depends on (soort, product, zvh, queue, status), by id."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(melding_ids), 500):
+        chunk = melding_ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in store.rows(
+            f"SELECT melding_id, soort, product, zvh, queue, status FROM caseload_meldingen "
+            f"WHERE melding_id IN ({marks})", chunk,
+        ):
+            found[row["melding_id"]] = row
+    return found
+
+
+def verloop(store: ProjectionStore) -> list[dict[str, Any]]:
+    """Flow per house and product per month: routed meldingen by their routing month (instroom),
+    closed ones by the month they were closed (uitstroom). Meldingen sent back to the loket
+    are counted at the house they went to next, or not at all while they wait in triage."""
+    instroom = store.rows(
+        "SELECT zvh, product, substr(datum, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
+        "WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) "
+        "GROUP BY zvh, product, maand",
+        {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN},
+    )
+    uitstroom = store.rows(
+        "SELECT zvh, product, substr(status_sinds, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
+        "WHERE zvh IS NOT NULL AND status = :gesloten GROUP BY zvh, product, maand",
+        {"gesloten": GESLOTEN},
+    )
+    flow: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rows, key in ((instroom, "instroom"), (uitstroom, "uitstroom")):
+        for r in rows:
+            entry = flow.setdefault((r["zvh"], r["product"], r["maand"]), {
+                "zvh": r["zvh"], "product": r["product"], "maand": r["maand"], "instroom": 0, "uitstroom": 0,
+            })
+            entry[key] = r["n"]
+    return [flow[k] for k in sorted(flow)]

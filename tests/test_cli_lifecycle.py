@@ -106,5 +106,39 @@ def test_projections_rebuild_reports_what_it_did(tmp_path):
     ingest(db, line(kenmerk="R-1"), line(kenmerk="R-2"))
     before = run(["caseload", "--json"], db).stdout
     out = json.loads(run(["projections", "rebuild"], db).stdout.splitlines()[-1])
-    assert out == {"rebuilt": ["caseload", "deadlines", "audit"], "events": 4}
+    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog"], "events": 4}
     assert run(["caseload", "--json"], db).stdout == before
+
+
+def test_the_projection_worker_follows_new_meldingen_until_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_cli import LOKET
+
+    db = tmp_path / "l.sqlite"
+    ingest(db, line(kenmerk="P-1"))
+    env = {**os.environ, "LOKET_DB": str(db)}
+    worker = subprocess.Popen(LOKET + ["projections", "catch-up", "--follow", "--interval", "0.1"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        from loket.bootstrap import bootstrap
+        from loket.settings import Settings
+
+        systeem = bootstrap(Settings.from_env(env))
+        systeem.app.ontvang(line(kenmerk="P-2"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            rows = systeem.projecties.rows("SELECT kenmerk FROM caseload_meldingen ORDER BY kenmerk")
+            if [r["kenmerk"] for r in rows] == ["P-1", "P-2"]:
+                break
+            time.sleep(0.1)
+        assert [r["kenmerk"] for r in rows] == ["P-1", "P-2"]
+        systeem.close()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert json.loads(out.splitlines()[-1])["events"] >= 2  # P-2 received and routed, by the worker

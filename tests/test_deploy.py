@@ -16,17 +16,6 @@ from loket.cli import parser
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
-# Commands being built on other branches. A service listed here is expected NOT to parse
-# yet; once its command lands on main its test passes, the strict xfail fails, and the
-# line must go. Empty this when they have all landed.
-PENDING = {
-    "api": "`loket serve` comes with the HTTP API (web branch)",
-    "consumer": "`loket consume` comes with the Kafka work (kafka branch)",
-    "relay": "`loket relay` comes with the Kafka work (kafka branch)",
-    "projections": "`loket projections catch-up --follow`: a long-running projection worker is still to be built",
-}
-
-
 def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
 
@@ -72,7 +61,7 @@ def test_prometheus_scrapes_services_of_the_compose_file():
 @pytest.mark.parametrize(
     "service",
     [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=PENDING[name])) if name in PENDING else name
+        name
         for name in sorted(loket_services())
     ],
 )
@@ -83,7 +72,3 @@ def test_every_service_runs_a_command_the_loket_cli_accepts(service):
     except SystemExit:
         pytest.fail(f"loket {' '.join(argv)}: not accepted by the CLI")
     assert callable(args.handler)
-
-
-def test_the_pending_list_names_only_services_of_the_compose_file():
-    assert set(PENDING) <= set(loket_services())

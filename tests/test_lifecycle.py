@@ -39,7 +39,10 @@ def test_a_returned_melding_goes_back_to_the_triage_queue_with_its_reason(systee
     systeem.bij()
     [item] = triage_queue(systeem.projecties)
     assert item["melding_id"] == str(routed)
-    assert item["reden"] == "Geen PGA: hoort bij het lokale veld"
+    # Who sent it back is in the queue; what they wrote is sealed, read through the one read path.
+    assert "zvh-parkstad" in item["reden"] and "Geen PGA" not in item["reden"]
+    [notitie] = systeem.app.persoonsgegevens(routed, actor="intake-1", doel="triage")["notities"]
+    assert notitie["reden"] == "Geen PGA: hoort bij het lokale veld"
     assert caseload(systeem.projecties, date(2025, 3, 4)) == []
 
 
@@ -196,10 +199,14 @@ def test_the_audit_trail_shows_return_reroute_and_accept_with_actors_and_reasons
     ]
     assert all(e["melding_id"] == str(routed) for e in entries)
     assert entries[1]["ruleset"] == app.ruleset.version and "aanmelding.pga" in entries[1]["rules"]
-    assert entries[2]["details"]["reden"] == "Hoort in Maastricht"
+    assert entries[2]["details"]["reden"] == {"versleuteld": True}
     assert entries[4]["details"]["product"] == "c-en-a" and entries[4]["rules"] == ["handmatig.herrouteerd"]
     assert entries[5]["details"]["regisseur"] == "C. Hermans"
-    assert entries[6]["details"]["resultaat"] == "Advies gegeven"
+    assert entries[6]["details"]["resultaat"] == {"versleuteld": True}
+    notities = app.persoonsgegevens(routed, actor="auditor-1", doel="audit")["notities"]
+    assert [(n["versie"], n.get("reden") or n.get("resultaat")) for n in notities] == [
+        (3, "Hoort in Maastricht"), (4, "Verhuisd naar Maastricht"), (5, "Toch geen PGA"), (7, "Advies gegeven"),
+    ]
     assert app.melding(routed).status == GESLOTEN
 
 

@@ -1,0 +1,236 @@
+"""What the HTTP API costs on top of the application, measured side by side in one run.
+
+    python bench/api.py [--meldingen 400] [--rounds 3]
+
+Contenders, each storing the same number of fresh meldingen of a synthetic year, one at a
+time, into its own new SQLite store on the same disk:
+- baseline: `Loket.ontvang(raw)` in-process (validate, route, save), which is what the
+  server does for each request (its projections catch up when someone reads);
+- HTTP: `POST /meldingen` to a running `loket serve` (uvicorn) over one keep-alive connection
+  (the standard library's http.client: the leanest client, so the time is the server's);
+- HTTP, 8 clients: the same meldingen from 8 threads at once, a connection each (the server
+  has one write lock).
+And a read: `GET /meldingen/{id}` against `Loket.melding(id)` in-process.
+
+Rounds are interleaved; the best round of each counts. Writes the "HTTP API" section of
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent)]
+
+import httpx2  # noqa: E402
+
+from events.intake import Ongeldig, parse  # noqa: E402
+from loket.bootstrap import bootstrap  # noqa: E402
+from loket.settings import Settings  # noqa: E402
+from loket.synthetic import jaar  # noqa: E402
+from loket.tokens import Tokens  # noqa: E402
+from results import arguments, write_section  # noqa: E402
+from routing import load_ruleset  # noqa: E402
+
+CLIENTS = 8
+
+
+def sample(n: int, rounds: int) -> list[list[str]]:
+    """Per round and contender, n valid meldingen never stored before (distinct kenmerken)."""
+    valid = []
+    for line in jaar(2025, 2025, max(0.2, n * rounds * 3 / 5_000)):
+        try:
+            parse(line)
+        except Ongeldig:
+            continue
+        valid.append(line)
+    unique = list(dict.fromkeys(valid))
+    need = n * rounds * 3
+    if len(unique) < need:
+        raise SystemExit(f"only {len(unique)} distinct meldingen; ask for fewer")
+    return [unique[i:i + n] for i in range(0, need, n)]
+
+
+class Server:
+    def __init__(self, store: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.env = {**os.environ, "LOKET_DB": str(store), "LOKET_LOG_FORMAT": "json"}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "loket.cli", "serve", "--port", str(self.port)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE.parent)
+        token, _ = Tokens(Settings.from_env(self.env).tokens_db).maak(
+            "bench", "intake", zvh=None, compartimenten=("radicalisering",), huizen=load_ruleset().zvh_ids)
+        self.headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(300):
+            try:
+                if httpx2.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        raise SystemExit("loket serve did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class Verbindingen:
+    """A keep-alive connection per thread to the server, with its token."""
+
+    def __init__(self, server: Server):
+        self.server, self.local = server, threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        if not hasattr(self.local, "conn"):
+            self.local.conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        return self.local.conn
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        headers = {**self.server.headers, "Content-Type": "application/json"}
+        try:
+            self._conn().request(method, path, body=body, headers=headers)
+            response = self._conn().getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closes a connection idle for 5 s (between rounds): open a new one.
+            del self.local.conn
+            self._conn().request(method, path, body=body, headers=headers)
+            response = self._conn().getresponse()
+        return response.status, response.read()
+
+    def post(self, line: str) -> tuple[int, bytes]:
+        return self._request("POST", "/meldingen", line.encode())
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self._request("GET", path)
+
+
+def timed(work: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def run(n: int, rounds: int) -> dict:
+    batches = iter(sample(n, rounds))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    direct = bootstrap(Settings.from_env({"LOKET_DB": str(tmp / "direct.sqlite")}))
+    server = Server(tmp / "served.sqlite")
+    client = Verbindingen(server)
+    best: dict[str, float] = {}
+    ids: list[str] = []
+
+    def in_process(lines: list[str]) -> None:
+        for line in lines:
+            direct.app.ontvang(line)
+
+    def one_by_one(lines: list[str]) -> None:
+        for line in lines:
+            status, body = client.post(line)
+            assert status == 201, body
+            ids.append(json.loads(body)["melding_id"])
+
+    def many_at_once(lines: list[str]) -> None:
+        def post(line: str) -> None:
+            assert client.post(line)[0] == 201
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(post, lines))
+
+    def keep_best(name: str, work: Callable[[], None]) -> None:
+        best[name] = min(best.get(name, float("inf")), timed(work))
+
+    contenders = {"baseline": in_process, "HTTP": one_by_one, f"HTTP, {CLIENTS} clients": many_at_once}
+    try:
+        for _ in range(rounds):
+            for name, work in contenders.items():
+                lines = next(batches)
+                keep_best(name, lambda: work(lines))
+        # Reads of the same meldingen from the same store: in-process, and over HTTP.
+        served = bootstrap(Settings.from_env({"LOKET_DB": str(tmp / "served.sqlite")}))
+        read_ids = ids[:n]
+
+        def read_direct() -> None:
+            for i in read_ids:
+                served.app.melding(UUID(i))
+
+        def read_http() -> None:
+            for i in read_ids:
+                assert client.get(f"/meldingen/{i}")[0] == 200
+
+        for _ in range(rounds):
+            keep_best("read baseline", read_direct)
+            keep_best("read HTTP", read_http)
+        served.close()
+    finally:
+        server.stop()
+        direct.close()
+    return {"n": n, "rounds": rounds, "best": best}
+
+
+def report(r: dict) -> str:
+    n, best = r["n"], r["best"]
+    rate = {k: n / v for k, v in best.items()}
+    base = best["baseline"]
+    rows = [
+        ("baseline: `Loket.ontvang` in-process", "baseline"),
+        ("`POST /meldingen`, one keep-alive client", "HTTP"),
+        (f"`POST /meldingen`, {CLIENTS} clients at once", f"HTTP, {CLIENTS} clients"),
+    ]
+    lines = [
+        "## HTTP API",
+        "",
+        f"`python bench/api.py` on {date.today().isoformat()}, CPython {platform.python_version()}, "
+        f"{platform.machine()}; {n} fresh meldingen of a synthetic year per contender per round, each "
+        f"into its own new SQLite store; best of {r['rounds']} interleaved rounds; server and client "
+        "on the same 2 cores, shared with other work while measured.",
+        "",
+        "| contender | meldingen / s | time vs baseline |",
+        "|---|---:|---:|",
+    ]
+    for label, key in rows:
+        lines.append(f"| {label} | {rate[key]:,.0f} | {best[key] / base:.2f}× |")
+    lines += [
+        "",
+        f"Reads: `GET /meldingen/{{id}}` {rate['read HTTP']:,.0f}/s against `Loket.melding(id)` "
+        f"{rate['read baseline']:,.0f}/s in-process ({best['read HTTP'] / best['read baseline']:.1f}× the time).",
+        "",
+        f"The HTTP layer (uvicorn, FastAPI, token check, metrics, log line, a second process) adds "
+        f"{(best['HTTP'] - best['baseline']) / n * 1000:.2f} ms per melding to what the application "
+        f"does for the same write. {CLIENTS} clients at once take "
+        f"{best[f'HTTP, {CLIENTS} clients'] / best['HTTP']:.2f}× the time of one client: their HTTP work "
+        f"overlaps while their writes take turns at the one write lock. For bulk loads, `loket ontvang` (group commit per 500) remains the "
+        f"fast path.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Each melding is a request and an fsync: a few hundred per contender tell the ratio.
+    args = arguments(__doc__, argv, meldingen=400)
+    section = report(run(args.meldingen, args.rounds))
+    print(section)
+    if not args.no_write:
+        write_section("## HTTP API", section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""`loket consume`: meldingen from the inbound topics into the event store, none lost.
+
+At-least-once delivery onto an idempotent store. Each poll batch is stored through
+the application in one transaction (group commit); input that breaks the contract is
+stored as rejected by the application and also copied to the dead-letter topic; only
+then are the offsets committed. A crash anywhere before the commit re-reads the batch,
+and the `(bron, kenmerk)` identity (the payload hash for rejected input) makes the
+re-read a no-op.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import structlog
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+from kafka.structs import TopicPartition
+
+from consumers.clients import Publisher, commit, next_offsets, poll, run_until
+from consumers.messages import Outgoing
+from consumers.topics import Topics
+from events.application import Ontvangst
+
+log = structlog.get_logger(__name__)
+
+
+class Intake(Protocol):
+    def ontvang_batch(self, raws: Iterable[str | bytes]) -> list[Ontvangst]: ...
+
+
+class LagGauge(Protocol):
+    def labels(self, *values: str) -> Any: ...
+
+
+def dlq_headers(record: Any, ontvangst: Ontvangst) -> list[tuple[str, bytes]]:
+    """Where the message came from and what is wrong with it. Contract errors name the
+    field and never echo its value, so no personal data reaches the headers."""
+    errors = "; ".join(f"{e['field']}: {e['message']}" for e in ontvangst.beslissing.get("errors", []))
+    return [
+        ("loket-error", errors.encode()),
+        ("loket-source-topic", record.topic.encode()),
+        ("loket-source-partition", str(record.partition).encode()),
+        ("loket-source-offset", str(record.offset).encode()),
+        ("loket-melding-id", str(ontvangst.melding_id).encode()),
+    ]
+
+
+class InboundConsumer:
+    def __init__(
+        self,
+        app: Intake,
+        consumer: KafkaConsumer,
+        publisher: Publisher,
+        topics: Topics,
+        *,
+        batch: int = 500,
+        lag: LagGauge | None = None,
+    ):
+        self.app = app
+        self.consumer = consumer
+        self.publisher = publisher
+        self.topics = topics
+        self.batch = batch
+        self.lag = lag
+        self.counts: Counter[str] = Counter()  # per status: nieuw, duplicaat, afgewezen
+        self.dead_lettered = 0
+        self._next: dict[TopicPartition, int] = {}
+
+    def subscribe(self) -> None:
+        self.consumer.subscribe(list(self.topics.inbound))
+
+    def run(self, stop: threading.Event) -> Counter[str]:
+        """Consume until `stop` is set; the batch in hand is always finished and committed."""
+        self.subscribe()
+        # After a Kafka error nothing of the batch was committed, and step() moved the
+        # consumer back to its start: it is read again, and storing it again is a no-op.
+        run_until(stop, self.step)
+        return self.counts
+
+    def step(self, timeout_ms: int = 500) -> int:
+        """One poll batch: store, dead-letter the rejected, commit. Returns its size."""
+        records = poll(self.consumer, timeout_ms=timeout_ms, max_records=self.batch)
+        if not records:
+            return 0
+        try:
+            self._handle(records)
+        except KafkaError:
+            self._rewind(records)
+            raise
+        return len(records)
+
+    def _handle(self, records: Sequence[Any]) -> None:
+        started = time.perf_counter()
+        results = self.app.ontvang_batch([r.value or b"" for r in records])
+        dead = [
+            Outgoing(self.topics.dlq, str(o.melding_id).encode(), r.value or b"", dlq_headers(r, o))
+            for r, o in zip(records, results, strict=True)
+            if o.beslissing["outcome"] == "rejected"
+        ]
+        if dead:
+            self.publisher.publish(dead)
+        offsets = next_offsets(records)
+        commit(self.consumer, offsets)
+        self._next.update(offsets)
+        self._report_lag()
+        batch_counts = Counter(o.status for o in results)
+        self.counts.update(batch_counts)
+        self.dead_lettered += len(dead)
+        log.info(
+            "intake.batch",
+            messages=len(records),
+            new=batch_counts["nieuw"],
+            duplicates=batch_counts["duplicaat"],
+            rejected=batch_counts["afgewezen"],
+            dlq=len(dead),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    def _rewind(self, records: Sequence[Any]) -> None:
+        """Move back to the first record of the batch, so a later commit cannot skip it."""
+        first: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            first[tp] = min(first.get(tp, r.offset), r.offset)
+        for tp, offset in first.items():
+            try:
+                self.consumer.seek(tp, offset)
+            except (KafkaError, AssertionError, ValueError):
+                pass  # no longer assigned: the next owner starts at the committed offset
+
+    def _report_lag(self) -> None:
+        if self.lag is None:
+            return
+        for tp, position in self._next.items():
+            try:
+                highwater = self.consumer.highwater(tp)
+            except KafkaError:
+                continue  # no longer assigned to us
+            if highwater is not None:
+                self.lag.labels(self.topics.intake_group, tp.topic, str(tp.partition)).set(
+                    max(highwater - position, 0)
+                )

@@ -1,0 +1,93 @@
+"""`loket relay`: the outbox relay from the event store to the house topics.
+
+The event store is the outbox. The relay follows its notification log in pages, as
+the projections do (projections/runner.py), and keeps its position in a tracking
+record in the same store; but where a projection writes a page's rows and position in
+one transaction, the relay moves its position only after the broker acknowledged
+every message of the page (`acks=all`). Killed at any point, it starts again from
+the last committed position and re-sends at most one page: at-least-once, and a
+re-sent message is identical to the first (same event id), so houses deduplicate.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.utils import get_topic
+
+from consumers.clients import Publisher, run_until
+from consumers.messages import MESSAGES, Stand, outgoing
+from consumers.topics import Topics
+from events.application import Loket
+from events.melding import Melding
+
+NAME = "outbox-relay"
+IDLE_SECONDS = 0.2
+
+
+class OutboxRelay:
+    """Publishes the log's decisions and lifecycle changes, page by page, after its tracked position."""
+
+    topics = (get_topic(Melding.MeldingOntvangen), *(get_topic(cls) for cls in MESSAGES))
+
+    def __init__(self, app: Loket, recorder: TrackingRecorder, publisher: Publisher, topics: Topics):
+        self.app = app
+        self.recorder = recorder
+        self.publisher = publisher
+        self.kafka_topics = topics
+        self.published = 0
+        # The tracking table is shared with the projections; like theirs, the row carries our name.
+        self.tracking_name = f"{NAME}@{app.name}"
+
+    def position(self) -> int:
+        return self.recorder.max_tracking_id(self.tracking_name) or 0
+
+    def caught_up(self) -> bool:
+        return self.position() >= (self.app.recorder.max_notification_id() or 0)
+
+    def step(self, page_size: int = 2_000) -> int:
+        """Publish one page after the position, then move the position. Returns events read."""
+        position = self.position()
+        last = self.app.recorder.max_notification_id() or 0
+        if position >= last:
+            return 0
+        events, page_end = self._page(position, last, page_size)
+        self.published += self.publisher.publish(outgoing(events, self.kafka_topics, self._stand_before))
+        self.recorder.insert_tracking(Tracking(self.tracking_name, page_end))  # only after the broker's ack
+        return len(events)
+
+    def run(self, stop: threading.Event, *, page_size: int = 2_000) -> int:
+        """Follow the log until `stop` is set; a page in hand is finished first."""
+
+        def step_or_rest() -> None:
+            # After a Kafka error nothing of the page was tracked: it is published again.
+            self.step(page_size)
+            if self.caught_up():
+                stop.wait(IDLE_SECONDS)
+
+        run_until(stop, step_or_rest)
+        return self.published
+
+    def replay(self, start: int, *, page_size: int = 2_000) -> int:
+        """Publish again everything after notification `start` up to the tracked position,
+        without moving it: for houses whose broker lost messages it had acknowledged."""
+        tracked, sent = self.position(), 0
+        while start < tracked:
+            events, start = self._page(start, tracked, page_size)
+            sent += self.publisher.publish(outgoing(events, self.kafka_topics, self._stand_before))
+        return sent
+
+    def _page(self, after: int, last: int, page_size: int) -> tuple[list[Any], int]:
+        """The events of interest in one page after `after`, and where the page ends."""
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=page_size, stop=last, topics=self.topics, inclusive_of_start=False
+        )
+        # No events of interest up to `last`: the page ends there all the same.
+        page_end = notifications[-1].id if notifications else last
+        return [self.app.mapper.to_domain_event(n) for n in notifications], page_end
+
+    def _stand_before(self, event: Any) -> Stand:
+        melding = self.app.repository.get(event.originator_id, version=event.originator_version - 1)
+        return Stand.of(melding)

@@ -1,0 +1,287 @@
+"""Kafka commands: `loket consume`, `loket relay`, `loket zvh-queue`.
+
+The long-running ones stop on SIGTERM or SIGINT: the batch in hand is finished and
+committed first, then they exit 0. A broker that is away is waited for, never a crash.
+The Kafka client is imported inside the commands that use it, so that the other
+commands of `loket` start faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+from rich.console import Console
+from rich.table import Table
+
+from consumers.topics import Topics, zvh_ids
+from loket import logs
+from loket.bootstrap import Systeem
+from loket.cli import Fout, _emit, _systeem
+from loket.metrics import CONSUMER_LAG
+from loket.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+# Shared by the commands --------------------------------------------------------------
+
+
+@contextmanager
+def _until_signal() -> Iterator[threading.Event]:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | None:
+    """`make()` once the broker answers; None if stopped first."""
+    from kafka.errors import KafkaError
+
+    while not stop.is_set():
+        try:
+            return make()
+        except KafkaError as exc:
+            log.warning("kafka.unreachable", error=type(exc).__name__)
+            stop.wait(1.0)
+    return None
+
+
+def _topics(settings: Settings, stop: threading.Event) -> Topics | None:
+    """The topics, created where missing; None if stopped before the broker answered."""
+    from consumers import clients
+
+    logs.configure(settings.log_format)
+    topics = Topics(settings.kafka_topic_prefix)
+    created = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
+    return topics if created else None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
+
+
+def _zvh(value: str) -> str:
+    if value not in zvh_ids():
+        raise argparse.ArgumentTypeError(f"unknown zvh {value!r} (one of: {', '.join(zvh_ids())})")
+    return value
+
+
+@dataclass
+class _Proces:
+    """What a long-running Kafka command has: its settings, store, topics and publisher."""
+
+    settings: Settings
+    stop: threading.Event
+    systeem: Systeem
+    topics: Topics
+    publisher: Any
+
+
+@contextmanager
+def _proces() -> Iterator[_Proces | None]:
+    """Set up until SIGTERM; None if stopped before the broker answered."""
+    from consumers import clients
+
+    settings = Settings.from_env()
+    with _until_signal() as stop, _systeem(settings) as systeem:
+        topics = _topics(settings, stop)
+        if topics is None:
+            yield None
+            return
+        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        try:
+            yield _Proces(settings, stop, systeem, topics, publisher)
+        finally:
+            publisher.close()
+
+
+# consume -----------------------------------------------------------------------------
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from consumers import clients
+    from consumers.inbound import InboundConsumer
+
+    with _proces() as p:
+        if p is None:
+            return 0
+        group = p.topics.intake_group
+        consumer = _when_broker_answers(lambda: clients.consumer(p.settings.kafka, group=group), p.stop)
+        if consumer is None:
+            return 0
+        inbound = InboundConsumer(p.systeem.app, consumer, p.publisher, p.topics, batch=args.batch, lag=CONSUMER_LAG)
+        try:
+            counts = inbound.run(p.stop)
+        finally:
+            consumer.close(autocommit=False)
+    _emit({
+        "received": counts.total(),
+        "new": counts["nieuw"],
+        "duplicates": counts["duplicaat"],
+        "rejected": counts["afgewezen"],
+        "dead_lettered": inbound.dead_lettered,
+    })
+    return 0
+
+
+# relay -------------------------------------------------------------------------------
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from consumers.relay import OutboxRelay
+
+    with _proces() as p:
+        if p is None:
+            return 0
+        relay = OutboxRelay(p.systeem.app, p.systeem.app.factory.tracking_recorder(), p.publisher, p.topics)
+        replayed = 0
+        if args.replay_from is not None:
+            replayed = _when_broker_answers(lambda: relay.replay(args.replay_from), p.stop) or 0
+        relay.run(p.stop, page_size=args.page)
+        _emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
+    return 0
+
+
+# zvh-queue ---------------------------------------------------------------------------
+
+
+def _queue_table(zvh: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Wachtrij {zvh} ({len(rows)})")
+    for column in ("melding", "bron", "kenmerk", "product", "gemeente", "ontvangen", "status"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["melding_id"], r["bron"], r["kenmerk"], r["product"] or "", r["gemeente"] or "",
+            r["ontvangen_op"][:10], r["status"],
+        )
+    return table
+
+
+def cmd_zvh_queue(args: argparse.Namespace) -> int:
+    from consumers.zvh_queue import ZvhQueueView
+
+    settings = Settings.from_env()
+    view = ZvhQueueView(Path(args.queue_db or f"zvh-queue-{args.zvh}.sqlite"), args.zvh)
+    try:
+        if args.accept or args.return_:
+            return _act(args, settings, view)
+        if args.follow or args.sync:
+            _read_topic(settings, view, follow=args.follow)
+        if args.follow:
+            return 0
+        rows = view.rows(everything=args.all)
+    finally:
+        view.close()
+    if args.json:
+        _emit(rows)
+    else:
+        Console().print(_queue_table(args.zvh, rows))
+    return 0
+
+
+def _act(args: argparse.Namespace, settings: Settings, view: Any) -> int:
+    """A worker of the house accepts or returns a melding of its queue (actor: LOKET_USER).
+
+    The house's view changes when the relay's message about it comes back on the topic."""
+    from events.application import OnbekendeMelding
+    from events.melding import OngeldigeOvergang
+    from loket.cli_lifecycle import _summary, resolve_id
+
+    if args.accept and not args.regisseur:
+        raise Fout("--accept needs --regisseur: who takes procesregie")
+    if args.return_ and not args.reason:
+        raise Fout("--return needs --reason: why the house sends it back")
+    melding = resolve_id(args.accept or args.return_)
+    if not view.in_queue(str(melding)):
+        raise Fout(f"melding {melding} is not open in the queue of {view.zvh} (read the topic first: --sync)")
+    with _systeem(settings) as systeem:
+        try:
+            if args.accept:
+                done = systeem.app.accepteer(melding, actor=settings.user, regisseur=args.regisseur)
+            else:
+                done = systeem.app.retour(melding, actor=settings.user, reden=args.reason)
+        except (OngeldigeOvergang, OnbekendeMelding) as exc:
+            raise Fout(str(exc)) from None
+    _emit(_summary(done))
+    return 0
+
+
+def _read_topic(settings: Settings, view: Any, *, follow: bool) -> None:
+    from consumers import clients
+    from consumers.zvh_queue import ZvhQueueConsumer
+
+    topics = Topics(settings.kafka_topic_prefix)
+    with _until_signal() as stop:
+        logs.configure(settings.log_format)
+        consumer = _when_broker_answers(
+            lambda: clients.consumer(settings.kafka, group=topics.zvh_queue_group(view.zvh)), stop
+        )
+        if consumer is None:
+            return
+        reader = ZvhQueueConsumer(view, consumer, topics.zvh(view.zvh))
+        try:
+            if follow:
+                reader.run(stop)
+            else:
+                try:
+                    reader.sync()
+                except TimeoutError as exc:
+                    raise Fout(str(exc)) from None
+            log.info("zvh-queue.read", zvh=view.zvh, applied=reader.applied, duplicates=reader.duplicates)
+        finally:
+            consumer.close(autocommit=False)
+
+
+def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+    sp = command(
+        "consume", cmd_consume,
+        "store meldingen from the inbound Kafka topics (LOKET_KAFKA) until SIGTERM",
+    )
+    sp.add_argument("--batch", type=_positive, default=500, help="messages per poll and transaction (default 500)")
+
+    sp = command(
+        "relay", cmd_relay,
+        "publish routing decisions and lifecycle changes to the ZVH topics until SIGTERM",
+    )
+    sp.add_argument(
+        "--page", type=_positive, default=2_000,
+        help="events per published page: a crash re-sends at most one (default 2000)",
+    )
+    sp.add_argument(
+        "--replay-from", type=int, metavar="NOTIFICATION",
+        help="first publish again everything after this notification id up to the tracked position",
+    )
+
+    sp = command("zvh-queue", cmd_zvh_queue, "a ZVH's own queue of routed meldingen, read from its topic")
+    sp.add_argument("--zvh", type=_zvh, required=True, help="the house: " + ", ".join(zvh_ids()))
+    sp.add_argument("--queue-db", help="the house's own queue file (default zvh-queue-<zvh>.sqlite)")
+    what = sp.add_mutually_exclusive_group()
+    what.add_argument("--sync", action="store_true", help="read the topic up to now, then list")
+    what.add_argument("--follow", action="store_true", help="keep reading the topic until SIGTERM")
+    what.add_argument("--accept", metavar="MELDING", help="accept a melding of the queue (id or BRON:KENMERK)")
+    what.add_argument("--return", dest="return_", metavar="MELDING", help="send a melding back to the loket")
+    sp.add_argument("--regisseur", help="with --accept: who takes procesregie")
+    sp.add_argument("--reason", help="with --return: why")
+    sp.add_argument("--list", action="store_true", help="list the open work (the default)")
+    sp.add_argument("--all", action="store_true", help="list every melding the house has heard of")
+    sp.add_argument("--json", action="store_true", help="rows as a JSON array")

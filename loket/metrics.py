@@ -1,0 +1,136 @@
+"""The one metrics registry. Series carry ids, counts and codes; never personal data.
+
+Serve it with `prometheus_client.generate_latest(REGISTRY)` (e.g. on /metrics).
+Label values come from closed sets (the contract's bronnen and soorten, the
+ruleset's houses and products, the contract's field names, route templates), so
+a sender cannot create series, nor smuggle a value into one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from events.intake import BRONNEN, SOORTEN, MeldingIn
+
+REGISTRY = CollectorRegistry()
+
+CONSUMER_LAG = Gauge(
+    "loket_consumer_lag",
+    "Messages on a partition not yet consumed and committed by a loket consumer group",
+    ["group", "topic", "partition"],
+    registry=REGISTRY,
+)
+
+MELDINGEN_ONTVANGEN = Counter(
+    "loket_meldingen_ontvangen",
+    "Meldingen received, new ones only (a resend is a duplicate), by bron and soort",
+    ["bron", "soort"],
+    registry=REGISTRY,
+)
+DUPLICATEN = Counter(
+    "loket_meldingen_duplicaat",
+    "Meldingen received again under a (bron, kenmerk) or payload already recorded",
+    registry=REGISTRY,
+)
+BESLISSINGEN = Counter(
+    "loket_beslissingen",
+    "Routing decisions, made by the rules at intake or by a person (door=regels|handmatig)",
+    ["zvh", "product", "outcome", "door"],
+    registry=REGISTRY,
+)
+AFGEWEZEN = Counter(
+    "loket_meldingen_afgewezen",
+    "Validation errors of rejected meldingen, by the field at fault (never its value)",
+    ["reden"],
+    registry=REGISTRY,
+)
+HANDELINGEN = Counter(
+    "loket_handelingen",
+    "Lifecycle commands carried out (accept, return, reroute, decide, topx, close)",
+    ["handeling"],
+    registry=REGISTRY,
+)
+ROUTING_SECONDS = Histogram(
+    "loket_routing_seconds",
+    "Time the ruleset takes to decide one melding",
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25),
+    registry=REGISTRY,
+)
+PROJECTIE_ACHTERSTAND = Gauge(
+    "loket_projectie_achterstand",
+    "Events in the notification log that a projection has not processed yet",
+    ["projectie"],
+    registry=REGISTRY,
+)
+HTTP_REQUESTS = Counter(
+    "loket_http_requests",
+    "HTTP requests, by method, route template and status code",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_SECONDS = Histogram(
+    "loket_http_request_seconds",
+    "HTTP request duration, by route template",
+    ["route"],
+    registry=REGISTRY,
+)
+
+ONGELDIG = "ongeldig"
+_VELDEN = frozenset(MeldingIn.model_fields)
+
+
+def _bekend(value: Any, known: tuple[str, ...]) -> str:
+    return value if isinstance(value, str) and value in known else ONGELDIG
+
+
+def afwijzingsreden(field: str) -> str:
+    """The contract field an error is about; a key the contract does not know becomes one label."""
+    top = field.split(".", 1)[0]
+    return field if top in _VELDEN or field == "melding" else "onbekend-veld"
+
+
+def ontvangst(raw: bytes, status: str, beslissing: dict[str, Any]) -> None:
+    """Count one melding taken in by `Loket.ontvang`: received, decided or rejected."""
+    if status == "duplicaat":
+        DUPLICATEN.inc()
+        return
+    if beslissing.get("outcome") == "rejected":
+        for reden in sorted({afwijzingsreden(e.get("field", "")) for e in beslissing.get("errors", ())}):
+            AFGEWEZEN.labels(reden=reden).inc()
+        return
+    try:
+        data = json.loads(raw)
+    except ValueError:  # cannot happen for an accepted melding; counted all the same
+        data = {}
+    MELDINGEN_ONTVANGEN.labels(bron=_bekend(data.get("bron"), BRONNEN), soort=_bekend(data.get("soort"), SOORTEN)).inc()
+    beslissing_geteld(beslissing, door="regels")
+
+
+def beslissing_geteld(beslissing: dict[str, Any], *, door: str) -> None:
+    BESLISSINGEN.labels(
+        zvh=beslissing.get("zvh") or "-",
+        product=beslissing.get("product") or "-",
+        outcome=beslissing.get("outcome") or "-",
+        door=door,
+    ).inc()
+
+
+class GemetenRuleset:
+    """A ruleset whose decisions are timed into `loket_routing_seconds`; otherwise the same."""
+
+    def __init__(self, ruleset: Any):
+        self._ruleset = ruleset
+
+    def decide(self, feiten: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._ruleset.decide(feiten)
+        finally:
+            ROUTING_SECONDS.observe(time.perf_counter() - started)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ruleset, name)

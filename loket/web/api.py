@@ -1,0 +1,341 @@
+"""The HTTP API: the intake contract in, decisions, caseloads and audit trails out.
+
+Every route answers for one user (a bearer token, see auth.py); what they may not
+see answers 404 like an id never used. Personal data only comes out of
+`GET /meldingen/{id}?doel=...`, through `Loket.persoonsgegevens`, which records it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from events.intake import MeldingIn
+from events.melding import AfgewezenMelding, Melding
+from loket.cli_projections import parse_moment
+from loket.toegang import Gebruiker
+from loket.web.auth import api_gebruiker
+from loket.web.dienst import Dienst, OngeldigVeld
+
+MAX_BODY = 1 << 20  # one melding is a few kilobytes; a megabyte is plenty
+
+router = APIRouter()
+Wie = Annotated[Gebruiker, Depends(api_gebruiker)]
+
+
+# Dependencies that do no I/O are async: a sync one costs a trip through the thread pool.
+async def dienst(request: Request) -> Dienst:
+    return request.app.state.dienst
+
+
+Diensten = Annotated[Dienst, Depends(dienst)]
+
+
+def als_moment(text: str) -> datetime:
+    """An as-of moment as `loket --as-of` reads it; the error does not repeat what was sent."""
+    try:
+        parsed = parse_moment(text)
+        parsed.astimezone(timezone.utc)  # a moment near year 1 or 9999 may not exist in UTC
+    except (argparse.ArgumentTypeError, OverflowError, ValueError):
+        raise OngeldigVeld("as_of", "not an ISO date or date-time (e.g. 2025-06-30 or "
+                           "2025-06-30T17:00:00+02:00)") from None
+    return parsed
+
+
+async def moment(
+    as_of: Annotated[str | None, Query(
+        description="As it stood then: an ISO date (its end, Dutch time) or date-time; replays, writes nothing",
+        examples=["2025-06-30", "2025-06-30T17:00:00+02:00"], max_length=40,
+    )] = None,
+) -> datetime | None:
+    if as_of is None:
+        return None
+    return als_moment(as_of)
+
+
+AsOf = Annotated[datetime | None, Depends(moment)]
+
+
+# Models -------------------------------------------------------------------------
+
+
+class Fout(BaseModel):
+    field: str
+    message: str
+
+
+class FoutAntwoord(BaseModel):
+    detail: str
+    errors: list[Fout] = []
+
+
+class Ontvangen(BaseModel):
+    melding_id: UUID
+    status: Literal["nieuw", "duplicaat", "afgewezen"]
+    beslissing: dict[str, Any] = Field(description="the decision contract of DOMAIN.md")
+
+
+class Afgewezen(Ontvangen):
+    detail: str
+    errors: list[Fout]
+
+
+class MeldingUit(BaseModel):
+    melding_id: UUID
+    status: str
+    bron: str | None
+    kenmerk: str | None
+    soort: str | None = None
+    gemeente: str | None = None
+    ontvangen_op: str | None = None
+    beslissing: dict[str, Any]
+    regisseur: str | None = None
+    gesloten: bool = Field(False, description="closed; the result is free text, read with ?doel= (notities)")
+    versie: int
+    errors: list[Fout] | None = Field(None, description="only for a rejected melding")
+    persoonsgegevens: dict[str, Any] | None = Field(
+        None, description="only when asked for with ?doel=; the read is recorded"
+    )
+
+
+class Strikt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Tekst = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
+class Accepteer(Strikt):
+    regisseur: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class Retour(Strikt):
+    reden: Tekst
+
+
+class Handmatig(Strikt):
+    zvh: Annotated[str, Field(max_length=100)]
+    product: Annotated[str, Field(max_length=100)]
+    reden: Tekst
+
+
+class TopX(Strikt):
+    aan: bool
+    reden: Tekst
+
+
+class Sluit(Strikt):
+    resultaat: Tekst
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema with its definitions written out in place (no $defs to resolve)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+# Intake -------------------------------------------------------------------------
+
+
+class TeGroot(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise TeGroot()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/meldingen",
+    tags=["intake"],
+    summary="Receive one melding (the intake contract)",
+    status_code=201,
+    responses={
+        200: {"model": Ontvangen, "description": "already received: the existing melding"},
+        201: {"model": Ontvangen, "description": "new: stored and decided"},
+        413: {"model": FoutAntwoord},
+        422: {"model": Afgewezen, "description": "breaks the contract: recorded as rejected, every bad field named"},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": inline_schema(MeldingIn)}
+    }}},
+)
+async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
+    try:
+        raw = await _body(request)
+    except TeGroot:
+        return JSONResponse({"detail": f"a melding is at most {MAX_BODY} bytes", "errors": []}, status_code=413)
+    o = await run_in_threadpool(d.ontvang, wie, raw)
+    body = {"melding_id": str(o.melding_id), "status": o.status, "beslissing": o.beslissing}
+    if o.beslissing.get("outcome") == "rejected":
+        errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.get("errors", ())]
+        return JSONResponse({**body, "detail": "the melding breaks the intake contract; it is recorded "
+                             "as rejected", "errors": errors}, status_code=422)
+    headers = {"Location": f"/meldingen/{o.melding_id}"}
+    return JSONResponse(body, status_code=201 if o.status == "nieuw" else 200, headers=headers)
+
+
+# One melding --------------------------------------------------------------------
+
+
+def melding_uit(m: Melding | AfgewezenMelding) -> dict[str, Any]:
+    if isinstance(m, AfgewezenMelding):
+        return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk,
+                "beslissing": m.beslissing, "versie": m.version,
+                "errors": [{"field": e["field"], "message": e["message"]} for e in m.errors]}
+    return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk, "soort": m.soort,
+            "gemeente": m.gemeente, "ontvangen_op": m.ontvangen_op, "beslissing": m.beslissing or {},
+            "regisseur": m.regisseur, "gesloten": m.resultaat is not None, "versie": m.version}
+
+
+NIET_GEVONDEN = {404: {"model": FoutAntwoord, "description": "no such melding, or not one this user may see"}}
+VERBODEN = {403: {"model": FoutAntwoord, "description": "the user's role does not allow this"}}
+ONGELDIG = {422: {"model": FoutAntwoord, "description": "a bad parameter or body field, each named"}}
+
+
+@router.get("/meldingen/{melding_id}", tags=["meldingen"], response_model=MeldingUit,
+            responses={**NIET_GEVONDEN, **VERBODEN, **ONGELDIG},
+            summary="A melding's decision and status; its personal data only with a purpose (?doel=)")
+def lees(
+    melding_id: UUID, wie: Wie, d: Diensten,
+    doel: Annotated[str | None, Query(
+        min_length=3, max_length=200,
+        description="why personal data is read (e.g. triage, behandeling); the read is recorded",
+    )] = None,
+) -> dict[str, Any]:
+    uit = melding_uit(d.melding(wie, melding_id))
+    if doel is not None:
+        uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, doel)
+    return uit
+
+
+@router.get("/meldingen/{melding_id}/audit", tags=["meldingen"], responses={**NIET_GEVONDEN, **ONGELDIG},
+            summary="Every event of a melding: time, actor, ruleset, rules (as_of: as recorded then)")
+def audit(melding_id: UUID, wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        return d.audit(wie, melding_id, stand)
+
+
+@router.get("/meldingen/{melding_id}/explain", tags=["meldingen"], responses={**NIET_GEVONDEN},
+            summary="Why the rules decide what they decide for this melding (every rule, every condition)")
+def explain(melding_id: UUID, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return d.uitleg(wie, melding_id)
+
+
+LIFECYCLE = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
+             409: {"model": FoutAntwoord, "description": "not allowed in the melding's present state"}}
+
+
+@router.post("/meldingen/{melding_id}/accept", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="The house accepts a routed melding and names its regisseur")
+def accept(melding_id: UUID, body: Accepteer, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "accept", melding_id, regisseur=body.regisseur))
+
+
+@router.post("/meldingen/{melding_id}/return", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="The house sends a melding back to the loket's triage queue, with a reason")
+def retour(melding_id: UUID, body: Retour, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "return", melding_id, reden=body.reden))
+
+
+@router.post("/meldingen/{melding_id}/reroute", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="The intake team routes a melding by hand, overriding the rules")
+def reroute(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "reroute", melding_id, zvh=body.zvh, product=body.product, reden=body.reden))
+
+
+@router.post("/meldingen/{melding_id}/decide", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="Decide a melding waiting in the triage queue")
+def decide(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "decide", melding_id, zvh=body.zvh, product=body.product, reden=body.reden))
+
+
+@router.post("/meldingen/{melding_id}/topx", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="Give a PGA case the Top X label, or scale it down through the weegtafel")
+def topx(melding_id: UUID, body: TopX, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "topx", melding_id, aan=body.aan, reden=body.reden))
+
+
+@router.post("/meldingen/{melding_id}/close", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="Close a melding with its result")
+def close(melding_id: UUID, body: Sluit, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "close", melding_id, resultaat=body.resultaat))
+
+
+# Lists --------------------------------------------------------------------------
+
+
+@router.get("/caseload", tags=["overzichten"], responses={**ONGELDIG},
+            summary="Open meldingen per zvh, product, gemeente and status, with their age")
+def caseload(wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        return stand.caseload()
+
+
+@router.get("/caseload/verloop", tags=["overzichten"], responses={**ONGELDIG},
+            summary="Instroom and uitstroom per house, product and month (the caseload over time)")
+def caseload_verloop(wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        return stand.verloop()
+
+
+@router.get("/triage", tags=["overzichten"], responses={**VERBODEN, **ONGELDIG},
+            summary="The triage queue: what waits for a person at the loket, oldest first")
+def triage(wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        return stand.triage()
+
+
+@router.get("/deadlines", tags=["overzichten"], responses={**ONGELDIG},
+            summary="Open deadlines (Wvggz, huisverbod, Top X review), overdue ones flagged")
+def deadlines(wie: Wie, d: Diensten, as_of: AsOf, overdue: bool = False) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        rows = stand.deadlines()
+    return [r for r in rows if r["te_laat"]] if overdue else rows
+
+
+@router.get("/stats", tags=["overzichten"], responses={**ONGELDIG},
+            summary="Routed meldingen per product and gemeente, a year and the one before")
+def stats(wie: Wie, d: Diensten, as_of: AsOf,
+          year: Annotated[int | None, Query(ge=1900, le=9999, description="default: this year")] = None,
+          ) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        return stand.statistiek(year or date.today().year)
+
+
+@router.get("/wachtrij", tags=["overzichten"], responses={**ONGELDIG},
+            summary="A house's own queue: routed to it, to accept first, then in behandeling")
+def queue(wie: Wie, d: Diensten, as_of: AsOf,
+          zvh: Annotated[str | None, Query(max_length=100, description="the house (a zvh user gets their own)")] = None,
+          ) -> list[dict[str, Any]]:
+    with d.stand(wie, as_of) as stand:
+        return stand.wachtrij(zvh)
+
+
+@router.get("/ik", tags=["toegang"], summary="Who this token belongs to, and what it may do")
+def ik(wie: Wie) -> dict[str, Any]:
+    return wie.as_dict()

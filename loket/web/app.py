@@ -1,0 +1,180 @@
+"""The web application: the HTTP API, the pages for people, /metrics and /health, in one app.
+
+FastAPI gives the OpenAPI description from the same types that validate requests;
+the pages are server-rendered Jinja2 with plain forms (no script needed to work a
+queue, every control reachable by keyboard); charts are inline SVG drawn on the server.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from events.melding import OngeldigeOvergang
+from loket import logs, metrics
+from loket.bootstrap import Systeem
+from loket.web import api, pages
+from loket.web.auth import Authenticator, NietIngelogd
+from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld, Verboden
+
+HERE = Path(__file__).parent
+log = logs.logger("loket.web")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class Verzoeken:
+    """Per request: an id (taken from X-Request-ID when it is a plain token), bound to every
+    log line; one log line and the HTTP metrics by route template, never by raw path or query."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        presented = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = presented if _REQUEST_ID.match(presented) else uuid.uuid4().hex
+        logs.clear()
+        logs.bind(request_id=request_id)
+        status = {"code": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            template = _template(scope)
+            metrics.HTTP_REQUESTS.labels(method=scope["method"], route=template, status=str(status["code"])).inc()
+            metrics.HTTP_SECONDS.labels(route=template).observe(seconds)
+            melding_id = scope.get("path_params", {}).get("melding_id")
+            log.info("http", method=scope["method"], route=template, status=status["code"],
+                     ms=round(seconds * 1000, 1), gebruiker=scope.get("state", {}).get("gebruiker"),
+                     **({"melding_id": str(melding_id)} if melding_id else {}))
+
+
+def _template(scope: Scope) -> str:
+    """The route a request matched (/meldingen/{melding_id}), never the raw path: bounded labels."""
+    route = scope.get("route")
+    if route is not None:
+        return route.path
+    if scope["path"].startswith("/static/"):
+        return "/static"
+    # Starlette's own routes (/openapi.json, /docs) have no parameters; anything else is unmatched.
+    return scope["path"] if "endpoint" in scope else "onbekend"
+
+
+def _fout(request: Request, status: int, detail: str, errors: list[dict[str, str]] | None = None,
+          headers: dict[str, str] | None = None) -> Response:
+    if request.url.path.startswith("/web"):
+        return pages.foutpagina(request, status, detail)
+    return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
+
+
+def _velden(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Every bad field by its place (body.zvh, query.as_of), never with the value sent."""
+    return [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's description, with the houses and products of the ruleset this app runs."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        ruleset = app.state.dienst.app.ruleset
+        known = {"zvh": sorted(ruleset.zvh_ids), "product": sorted(ruleset.producten)}
+        for name, values in known.items():
+            schema["components"]["schemas"]["Handmatig"]["properties"][name]["enum"] = values
+        for parameter in schema["paths"]["/wachtrij"]["get"]["parameters"]:
+            if parameter["name"] == "zvh":
+                parameter["schema"] = {"anyOf": [{"type": "string", "enum": known["zvh"]}, {"type": "null"}]}
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
+    app = FastAPI(
+        title="Loket Zuid-Limburg",
+        version="1",
+        description="The central intake desk of the three Zuid-Limburg Zorg- en Veiligheidshuizen: "
+        "meldingen in, routing decisions, lifecycle, caseloads and audit trails out. "
+        "Authenticate with `Authorization: Bearer <token>` (`loket token create`).",
+    )
+    app.state.dienst = Dienst(systeem)
+    app.state.authenticator = authenticator
+
+    @app.exception_handler(NietGevonden)
+    async def niet_gevonden(request: Request, exc: NietGevonden) -> Response:
+        return _fout(request, 404, str(exc))
+
+    @app.exception_handler(Verboden)
+    async def verboden(request: Request, exc: Verboden) -> Response:
+        return _fout(request, 403, str(exc))
+
+    @app.exception_handler(OngeldigVeld)
+    async def ongeldig_veld(request: Request, exc: OngeldigVeld) -> Response:
+        return _fout(request, 422, str(exc), [{"field": exc.field, "message": exc.message}])
+
+    @app.exception_handler(OngeldigeOvergang)
+    async def ongeldige_overgang(request: Request, exc: OngeldigeOvergang) -> Response:
+        return _fout(request, 409, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def ongeldig_verzoek(request: Request, exc: RequestValidationError) -> Response:
+        return _fout(request, 422, "the request has invalid fields", _velden(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_fout(request: Request, exc: StarletteHTTPException) -> Response:
+        return _fout(request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(NietIngelogd)
+    async def niet_ingelogd(request: Request, exc: NietIngelogd) -> Response:
+        return RedirectResponse("/web/inloggen", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        # The exception's message and locals stay out of the answer: they may hold personal data.
+        log.error("onverwachte fout", fout=type(exc).__name__, exc_info=exc)
+        return JSONResponse({"detail": "internal error; the request id is in the logs", "errors": []},
+                            status_code=500)
+
+    @app.get("/health", tags=["beheer"], summary="Is the store reachable; how far behind are the projections")
+    def health() -> dict[str, Any]:
+        dienst: Dienst = app.state.dienst
+        return {"status": "ok", "achterstand": dienst.achterstand()}
+
+    @app.get("/metrics", tags=["beheer"], response_class=PlainTextResponse,
+             summary="Prometheus metrics (all prefixed loket_)")
+    def prometheus() -> Response:
+        app.state.dienst.achterstand()
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/web/", status_code=303)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.include_router(api.router)
+    app.include_router(pages.router, prefix="/web", include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(Verzoeken)
+    return app

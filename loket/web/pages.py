@@ -1,0 +1,284 @@
+"""The pages for people: log in, the triage queue, one melding, caseloads, a house's queue, as-of.
+
+Plain HTML forms posted back to the server (Post/Redirect/Get), so every page works
+with the keyboard alone and without scripts. Forms carry a per-login token
+(auth.csrf) and the login cookie is SameSite=Strict: another site cannot post here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from events.melding import AfgewezenMelding, OngeldigeOvergang, toegestaan
+from loket.cli_lifecycle import resolve_id
+from loket.cli import Fout
+from loket.toegang import Gebruiker
+from loket.web import grafiek
+from loket.web.api import als_moment, dienst
+from loket.web.auth import COOKIE, csrf, csrf_klopt, pagina_gebruiker
+from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def lokale_tijd(tijdstip: str) -> str:
+    """A recorded UTC timestamp as Dutch local time, as people read it (and type it for as-of)."""
+    return datetime.fromisoformat(tijdstip).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def waarde(value: Any) -> str:
+    """An audit detail as people read it: sealed free text says so, never shows an envelope."""
+    if isinstance(value, dict):
+        if value.get("verwijderd"):
+            return "(verwijderd)"
+        if value.get("versleuteld"):
+            return "(versleuteld)"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(waarde(v) for v in value)
+    return "" if value is None else str(value)
+
+
+templates.env.filters["lokaal"] = lokale_tijd
+templates.env.filters["waarde"] = waarde
+router = APIRouter()
+Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
+
+DOELEN = ("triage", "behandeling", "doorverwijzing", "controle")
+
+# What a button says, and what the person must fill in.
+HANDELINGEN: dict[str, dict[str, Any]] = {
+    "decide": {"titel": "Triagebesluit", "knop": "Besluit vastleggen", "velden": ("zvh", "product", "reden"),
+               "staat": "triage besluiten", "klaar": "besloten"},
+    "reroute": {"titel": "Herrouteren", "knop": "Herrouteren", "velden": ("zvh", "product", "reden"),
+                "staat": "herrouteren", "klaar": "herrouteerd"},
+    "accept": {"titel": "Accepteren", "knop": "Accepteren", "velden": ("regisseur",),
+               "staat": "accepteren", "klaar": "geaccepteerd"},
+    "return": {"titel": "Terugsturen naar het loket", "knop": "Terugsturen", "velden": ("reden",),
+               "staat": "terugsturen", "klaar": "teruggestuurd"},
+    "close": {"titel": "Sluiten", "knop": "Sluiten", "velden": ("resultaat",), "staat": "sluiten",
+              "klaar": "gesloten"},
+}
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, {"csrf": csrf(request), **context}, status_code=status)
+
+
+def foutpagina(request: Request, status: int, detail: str) -> HTMLResponse:
+    titels = {403: "Geen toegang", 404: "Niet gevonden", 409: "Niet mogelijk", 422: "Onjuiste invoer"}
+    return render(request, "fout.html", status, titel=titels.get(status, "Fout"), detail=detail, wie=None)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return als_moment(text) if text else None
+
+
+def _thuis(wie: Gebruiker) -> str:
+    return {"zvh": "/web/wachtrij", "auditor": "/web/audit"}.get(wie.rol, "/web/triage")
+
+
+# Logging in -------------------------------------------------------------------------
+
+
+@router.get("/inloggen")
+def inloggen(request: Request) -> Response:
+    return render(request, "inloggen.html", wie=None, fout=None)
+
+
+@router.post("/inloggen")
+def inloggen_post(request: Request, token: Annotated[str, Form(max_length=300)] = "") -> Response:
+    wie = request.app.state.authenticator.gebruiker(token.strip())
+    if wie is None:
+        return render(request, "inloggen.html", 401, wie=None, fout="Dit token is onbekend of ingetrokken.")
+    response = RedirectResponse(_thuis(wie), status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/uitloggen")
+def uitloggen() -> Response:
+    response = RedirectResponse("/web/inloggen", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def thuis(wie: Wie) -> Response:
+    return RedirectResponse(_thuis(wie), status_code=303)
+
+
+# The triage queue and one melding ----------------------------------------------------
+
+
+@router.get("/triage")
+def triage(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+           gedaan: str | None = None, melding: str | None = None) -> Response:
+    with d.stand(wie) as stand:
+        rows = stand.triage()
+    bericht = None
+    if gedaan in {h["klaar"] for h in HANDELINGEN.values()} and melding:
+        bericht = f"Melding {melding} is {gedaan} en staat niet meer in de triagewachtrij."
+    return render(request, "triage.html", wie=wie, rows=rows, bericht=bericht)
+
+
+@router.get("/meldingen/{melding_id}")
+def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+            doel: str | None = None, fout: str | None = None, status: int = 200) -> Response:
+    m = d.melding(wie, melding_id)
+    persoonsgegevens = d.persoonsgegevens(wie, melding_id, doel, kanaal="web") if doel else None
+    uitleg = d.uitleg(wie, melding_id)
+    with d.stand(wie) as stand:
+        audit = d.audit(wie, melding_id, stand)
+    afgewezen = isinstance(m, AfgewezenMelding)
+    mogelijk = [] if afgewezen else [
+        (naam, h) for naam, h in HANDELINGEN.items()
+        if wie.mag(naam) and toegestaan(h["staat"], m.status)  # type: ignore[arg-type]
+        # In triage the decision is the one routing by hand that is asked for.
+        and not (naam == "reroute" and m.status == "triage")
+    ]
+    laatste_reden = next((e["details"]["reden"] for e in reversed(audit)
+                          if isinstance(e["details"].get("reden"), str)), None)
+    return render(
+        request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg, audit=audit,
+        handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten), doelen=DOELEN,
+        doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
+        mag_persoonsgegevens=wie.mag("persoonsgegevens"), laatste_reden=laatste_reden,
+    )
+
+
+@router.post("/meldingen/{melding_id}/{handeling}")
+def handel(
+    request: Request, melding_id: UUID, handeling: str, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+    csrf_token: Annotated[str, Form(alias="csrf")] = "",
+    zvh: Annotated[str, Form(max_length=100)] = "", product: Annotated[str, Form(max_length=100)] = "",
+    reden: Annotated[str, Form(max_length=2000)] = "", regisseur: Annotated[str, Form(max_length=200)] = "",
+    resultaat: Annotated[str, Form(max_length=2000)] = "", terug: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    if handeling not in HANDELINGEN:
+        raise NietGevonden(f"no such action: {handeling}")
+    if not csrf_klopt(request, csrf_token):
+        return foutpagina(request, 403, "Het formulier is verlopen; laad de pagina opnieuw.")
+    values = {"zvh": zvh, "product": product, "reden": reden, "regisseur": regisseur, "resultaat": resultaat}
+    kwargs = {veld: values[veld] for veld in HANDELINGEN[handeling]["velden"]}
+    try:
+        d.handel(wie, handeling, melding_id, **kwargs)  # type: ignore[arg-type]
+    except (OngeldigeOvergang, OngeldigVeld) as exc:
+        return melding(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
+            exc, OngeldigeOvergang) else 422)
+    klaar = HANDELINGEN[handeling]["klaar"]
+    if terug == "triage":
+        return RedirectResponse(f"/web/triage?gedaan={klaar}&melding={melding_id}", status_code=303)
+    if terug == "wachtrij":
+        return RedirectResponse(f"/web/wachtrij?gedaan={klaar}&melding={melding_id}", status_code=303)
+    return RedirectResponse(f"/web/meldingen/{melding_id}", status_code=303)
+
+
+@router.get("/zoek")
+def zoek(wie: Wie, q: str = "") -> Response:
+    """A melding by its id, or by BRON:KENMERK as the source knows it."""
+    try:
+        found = resolve_id(q.strip())
+    except Fout:
+        raise OngeldigVeld("q", "give a melding id or BRON:KENMERK") from None
+    return RedirectResponse(f"/web/meldingen/{found}", status_code=303)
+
+
+# Caseload and a house's queue -------------------------------------------------------
+
+
+def _per_huis(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    huizen: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        huis = huizen.setdefault(r["zvh"] or "onbekend", {"producten": {}, "totaal": Counter()})
+        huis["producten"].setdefault(r["product"], Counter())[r["status"]] += r["count"]
+        huis["totaal"][r["status"]] += r["count"]
+    return dict(sorted(huizen.items()))
+
+
+def _maanden(tot: date, aantal: int) -> list[str]:
+    """The `aantal` months up to and including the month of `tot` (YYYY-MM), oldest first."""
+    index = tot.year * 12 + tot.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(max(0, index - aantal + 1), index + 1)]
+
+
+def _lopend_per_maand(flow: list[dict[str, Any]], tot: date, aantal: int = 36) -> dict[str, list[tuple[str, int]]]:
+    """Open caseload at the end of each month up to `tot`, per house, from monthly in- and outflow."""
+    eerste = min((r["maand"] for r in flow if r["maand"]), default="9999-99")
+    maanden = [m for m in _maanden(tot, aantal) if m >= eerste]
+    series: dict[str, list[tuple[str, int]]] = {}
+    if not maanden:
+        return series
+    for zvh in sorted({r["zvh"] for r in flow}):
+        delta: Counter[str] = Counter()
+        for r in flow:
+            if r["zvh"] == zvh and r["maand"]:
+                delta[r["maand"]] += r["instroom"] - r["uitstroom"]
+        lopend = sum(n for maand, n in delta.items() if maand < maanden[0])
+        punten = []
+        for maand in maanden:
+            lopend += delta[maand]
+            punten.append((maand, lopend))
+        series[zvh] = punten
+    return series
+
+
+@router.get("/caseload")
+def caseload_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+                    as_of: str | None = None) -> Response:
+    moment = _moment(as_of)
+    with d.stand(wie, moment) as stand:
+        rows, flow, on = stand.caseload(), stand.verloop(), stand.on
+    series = _lopend_per_maand(flow, on)
+    svg = grafiek.lijnen(series, titel="Lopende meldingen per huis, eind van de maand")
+    return render(request, "caseload.html", wie=wie, huizen=_per_huis(rows), grafiek=svg, as_of=as_of)
+
+
+@router.get("/wachtrij")
+def wachtrij_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+                    zvh: str | None = None, gedaan: str | None = None, melding: str | None = None) -> Response:
+    huis = wie.zvh if wie.rol == "zvh" else (zvh or sorted(d.huizen)[0])
+    with d.stand(wie) as stand:
+        rows = stand.wachtrij(huis)
+    bericht = f"Melding {melding} is {gedaan}." if gedaan and melding else None
+    return render(request, "wachtrij.html", wie=wie, rows=rows, huis=huis, huizen=sorted(d.huizen),
+                  bericht=bericht)
+
+
+# The auditor's view -----------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+                 as_of: str | None = None, melding: str | None = None) -> Response:
+    moment = _moment(as_of)
+    trail: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    triage: list[dict[str, Any]] = []
+    melding_id: UUID | None = None
+    fout = None
+    with d.stand(wie, moment) as stand:
+        if moment is not None:
+            rows = stand.caseload()
+            triage = stand.triage() if wie.mag("triage") else []
+        if melding:
+            try:
+                melding_id = resolve_id(melding.strip())
+                trail = d.audit(wie, melding_id, stand)
+            except Fout:
+                fout = "Geef een melding-id of BRON:KENMERK."
+            except NietGevonden:
+                fout = "Geen melding gevonden" + (" op dat moment." if moment else ".")
+    moment_tekst = lokale_tijd(moment.isoformat()) if moment else None
+    return render(request, "audit.html", wie=wie, as_of=as_of, moment=moment, moment_tekst=moment_tekst, melding=melding,
+                  melding_id=melding_id, trail=trail, fout=fout, huizen=_per_huis(rows), triage=triage)

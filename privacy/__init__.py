@@ -1,0 +1,5 @@
+"""Personal data at rest: master key, key store, subject pseudonyms, sealed envelopes, retention.
+
+Imports nothing of ours (like `routing/`): the event side (`events/`) seals and
+opens personal data through `Kluis`; the composition root (`loket/`) configures it.
+"""

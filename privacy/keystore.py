@@ -1,0 +1,207 @@
+"""The key store: one data key per subject (and compartment), kept apart from the events.
+
+A separate SQLite file (LOKET_KEYSTORE, default `<LOKET_DB>.keys`), owner-only.
+Data keys are stored wrapped (AES-256-GCM) under a key-encryption key: the
+master key for ordinary data, a compartment key (itself wrapped under the
+master key) for data of a restricted compartment. A compartment's data keys
+are handed out for reading only to callers that hold the compartment.
+
+Destroying a subject's keys (crypto-shredding) deletes their rows with
+`secure_delete` on and checkpoints the write-ahead log, so the wrapped key
+bytes are overwritten in the file rather than left in free pages; a tombstone
+row records which key went, when and why.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy.masterkey import KEY_BYTES, SleutelFout, derive
+
+GEEN = ""  # the compartment of ordinary (not restricted) data
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS compartment_keys (compartment TEXT PRIMARY KEY, wrapped BLOB NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS data_keys (
+        key_id TEXT PRIMARY KEY, subject TEXT NOT NULL, compartment TEXT NOT NULL,
+        wrapped BLOB NOT NULL, created_at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS data_keys_subject ON data_keys (subject, compartment)",
+    """CREATE TABLE IF NOT EXISTS destroyed_keys (
+        key_id TEXT PRIMARY KEY, subject TEXT NOT NULL, compartment TEXT NOT NULL,
+        created_at TEXT NOT NULL, destroyed_at TEXT NOT NULL, reason TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS key_usage (
+        subject TEXT NOT NULL, melding_id TEXT NOT NULL, PRIMARY KEY (subject, melding_id)) WITHOUT ROWID""",
+)
+
+
+class CompartimentGesloten(PermissionError):
+    """A compartment's key was asked for by a caller that does not hold the compartment."""
+
+
+class OnbekendeSleutel(LookupError):
+    """A key id that this key store never issued (a different key store, or altered data)."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _wrap(kek: bytes, key: bytes, aad: str) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(kek).encrypt(nonce, key, aad.encode())
+
+
+def _unwrap(kek: bytes, wrapped: bytes, aad: str) -> bytes:
+    return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], aad.encode())
+
+
+class KeyStore:
+    def __init__(self, path: str | Path, master: bytes):
+        self.path = str(path)
+        self._memory = self.path == ":memory:"
+        if not self._memory:
+            Path(self.path).touch(mode=0o600, exist_ok=True)
+            os.chmod(self.path, 0o600)  # SQLite gives its -wal and -shm files the same mode
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._lock = threading.RLock()
+        self._kek = derive(master, "keystore/v1")
+        self._check = derive(master, "keystore-check/v1")
+        self._compartment_keks: dict[str, bytes] = {}
+        with self._lock:
+            if not self._memory:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")  # a lost key is lost data
+            self._db.execute("PRAGMA secure_delete=ON")
+            with self._transaction() as c:
+                for statement in _SCHEMA:
+                    c.execute(statement)
+                row = c.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+                if row is None:
+                    c.execute("INSERT INTO meta VALUES ('check', ?)", (self._check,))
+                elif bytes(row[0]) != self._check:
+                    raise SleutelFout(f"the master key does not open the key store at {self.path}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            c = self._db.cursor()
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # Compartments ---------------------------------------------------------------
+
+    def _compartment_kek(self, c: sqlite3.Cursor, compartment: str) -> bytes:
+        if compartment == GEEN:
+            return self._kek
+        if compartment not in self._compartment_keks:
+            aad = f"compartment-key|{compartment}"
+            row = c.execute("SELECT wrapped FROM compartment_keys WHERE compartment = ?", (compartment,)).fetchone()
+            if row is None:
+                kek = os.urandom(KEY_BYTES)
+                c.execute("INSERT INTO compartment_keys VALUES (?, ?)", (compartment, _wrap(self._kek, kek, aad)))
+            else:
+                kek = _unwrap(self._kek, bytes(row[0]), aad)
+            self._compartment_keks[compartment] = kek
+        return self._compartment_keks[compartment]
+
+    # Data keys ------------------------------------------------------------------
+
+    def live_key(self, subject: str, compartment: str) -> tuple[str, bytes] | None:
+        """The subject's current data key in this compartment (for sealing new data)."""
+        with self._lock:
+            c = self._db.cursor()
+            row = c.execute(
+                "SELECT key_id, wrapped FROM data_keys WHERE subject = ? AND compartment = ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (subject, compartment),
+            ).fetchone()
+            if row is None:
+                return None
+            return row[0], self._open_wrapped(c, row[0], subject, compartment, bytes(row[1]))
+
+    def _open_wrapped(self, c: sqlite3.Cursor, key_id: str, subject: str, compartment: str, wrapped: bytes) -> bytes:
+        kek = self._compartment_kek(c, compartment)
+        try:
+            return _unwrap(kek, wrapped, f"data-key|{key_id}|{subject}|{compartment}")
+        except InvalidTag:
+            raise SleutelFout(f"data key {key_id} in {self.path} does not authenticate (altered?)") from None
+
+    def add(self, keys: Iterable[tuple[str, str, str, bytes]], usage: Iterable[tuple[str, str]]) -> None:
+        """Store new data keys (key_id, subject, compartment, key) and which meldingen use whose keys."""
+        with self._transaction() as c:
+            now = _now()
+            for key_id, subject, compartment, key in keys:
+                kek = self._compartment_kek(c, compartment)
+                wrapped = _wrap(kek, key, f"data-key|{key_id}|{subject}|{compartment}")
+                c.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)", (key_id, subject, compartment, wrapped, now))
+            c.executemany("INSERT OR IGNORE INTO key_usage VALUES (?, ?)", list(usage))
+
+    def key(self, key_id: str, *, compartimenten: frozenset[str]) -> bytes | None:
+        """A data key for reading; None when it was destroyed."""
+        with self._lock:
+            c = self._db.cursor()
+            row = c.execute(
+                "SELECT subject, compartment, wrapped FROM data_keys WHERE key_id = ?", (key_id,)
+            ).fetchone()
+            if row is None:
+                if c.execute("SELECT 1 FROM destroyed_keys WHERE key_id = ?", (key_id,)).fetchone():
+                    return None
+                raise OnbekendeSleutel(f"key {key_id} is not in the key store at {self.path}")
+            subject, compartment, wrapped = row
+            if compartment != GEEN and compartment not in compartimenten:
+                raise CompartimentGesloten(f"key {key_id} belongs to a restricted compartment")
+            return self._open_wrapped(c, key_id, subject, compartment, bytes(wrapped))
+
+    def meldingen(self, subject: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT melding_id FROM key_usage WHERE subject = ? ORDER BY melding_id", (subject,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def live_key_ids(self, subject: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key_id FROM data_keys WHERE subject = ? ORDER BY key_id", (subject,)).fetchall()
+        return [r[0] for r in rows]
+
+    @contextmanager
+    def destroy(self, subject: str, reason: str) -> Iterator[list[str]]:
+        """Destroy every data key of a subject; committed when the block ends without error.
+
+        The block is where the caller records that it destroys them: if that fails,
+        the keys stay.
+        """
+        with self._transaction() as c:
+            rows = c.execute(
+                "SELECT key_id, compartment, created_at FROM data_keys WHERE subject = ?", (subject,)
+            ).fetchall()
+            now = _now()
+            c.executemany(
+                "INSERT INTO destroyed_keys VALUES (?, ?, ?, ?, ?, ?)",
+                [(key_id, subject, compartment, created, now, reason) for key_id, compartment, created in rows],
+            )
+            c.execute("DELETE FROM data_keys WHERE subject = ?", (subject,))
+            yield [r[0] for r in rows]
+        if not self._memory:
+            with self._lock:
+                # Move the overwritten pages into the main file and empty the log.
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,138 @@
+"""Sealing and opening personal data: AES-256-GCM under the subject's data key.
+
+A sealed value is an envelope that names its key and carries nonce and
+ciphertext; the additional authenticated data binds it to its melding and
+field, so a ciphertext moved to another melding or field does not open.
+Once the subject's keys are destroyed an envelope opens as `VERWIJDERD`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy.keystore import GEEN, KeyStore
+from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key
+from privacy.pseudonym import Betrokkene, Pseudonimiseerder
+
+ALGORITHM = "AES-256-GCM"
+VERWIJDERD: dict[str, bool] = {"verwijderd": True}  # how shredded personal data reads
+
+
+class Beschadigd(Exception):
+    """A ciphertext that does not authenticate: altered, or moved to another melding or field."""
+
+
+def is_envelope(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("versleuteld") == ALGORITHM
+
+
+def _aad(melding_id: UUID, veld: str, key_id: str) -> bytes:
+    return f"{melding_id}|{veld}|{key_id}".encode()
+
+
+class Sessie:
+    """Seals the personal data of one batch; new keys reach the key store in one transaction.
+
+    `bewaar()` must run before the events that hold the ciphertext are saved:
+    ciphertext whose key was never stored could never be read.
+    """
+
+    def __init__(self, keystore: KeyStore):
+        self._keystore = keystore
+        self._keys: dict[tuple[str, str], tuple[str, AESGCM]] = {}
+        self._new: list[tuple[str, str, str, bytes]] = []
+        self._usage: set[tuple[str, str]] = set()
+
+    def _key(self, subject: str, compartment: str) -> tuple[str, AESGCM]:
+        found = self._keys.get((subject, compartment))
+        if found is None:
+            live = self._keystore.live_key(subject, compartment)
+            if live is None:
+                key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+                self._new.append((key_id, subject, compartment, key))
+            else:
+                key_id, key = live
+            found = self._keys[(subject, compartment)] = (key_id, AESGCM(key))
+        return found
+
+    def verzegel(self, betrokkene: str, compartiment: str | None, melding_id: UUID, veld: str, waarde: Any) -> dict:
+        key_id, aes = self._key(betrokkene, compartiment or GEEN)
+        self._usage.add((betrokkene, str(melding_id)))
+        nonce = os.urandom(12)
+        plain = json.dumps(waarde, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = nonce + aes.encrypt(nonce, plain, _aad(melding_id, veld, key_id))
+        return {"versleuteld": ALGORITHM, "sleutel": key_id, "data": base64.b64encode(data).decode("ascii")}
+
+    def bewaar(self) -> None:
+        if self._new or self._usage:
+            self._keystore.add(self._new, self._usage)
+        self._new, self._usage = [], set()
+
+
+class Kluis:
+    """Pseudonyms, data keys and envelopes: everything that touches personal data in the clear."""
+
+    def __init__(self, keystore: KeyStore, master: bytes):
+        self.keystore = keystore
+        self.pseudoniemen = Pseudonimiseerder(derive(master, "pseudoniem/v1"))
+        self._anchor_seed = derive(master, "keten-anker/v1")
+
+    @classmethod
+    def uit_env(cls, env: Mapping[str, str]) -> Kluis:
+        """From the application's environment: LOKET_KEYSTORE and LOKET_MASTER_KEY(_FILE).
+
+        An in-memory event store gets an in-memory key store with a key that lives
+        as long as the process (nothing is kept, so nothing needs to be opened later).
+        """
+        persistence = env.get("PERSISTENCE_MODULE") or "eventsourcing.popo"
+        dbname = env.get("SQLITE_DBNAME") or ""
+        in_memory = persistence == "eventsourcing.popo" or (
+            persistence == "eventsourcing.sqlite" and (dbname == ":memory:" or "mode=memory" in dbname)
+        )
+        path = env.get("LOKET_KEYSTORE")
+        if in_memory and not path:
+            return cls(KeyStore(":memory:", os.urandom(KEY_BYTES)), os.urandom(KEY_BYTES))
+        if not path:
+            if persistence != "eventsourcing.sqlite":
+                raise SleutelFout("LOKET_KEYSTORE is required: where the data keys are kept")
+            path = f"{dbname}.keys"
+        master = load_master_key(env, Path(f"{path}.master-key"))
+        return cls(KeyStore(path, master), master)
+
+    def betrokkene(self, persoon: dict[str, Any] | None, melding_id: UUID) -> Betrokkene:
+        return self.pseudoniemen.van(persoon, melding_id)
+
+    def sessie(self) -> Sessie:
+        return Sessie(self.keystore)
+
+    def open(self, envelope: Any, *, melding_id: UUID, veld: str, compartimenten: frozenset[str]) -> Any:
+        """The value sealed in an envelope; `VERWIJDERD` once its key is destroyed."""
+        if envelope is None or not is_envelope(envelope):
+            return envelope
+        key = self.keystore.key(envelope["sleutel"], compartimenten=compartimenten)
+        if key is None:
+            return dict(VERWIJDERD)
+        data = base64.b64decode(envelope["data"])
+        try:
+            plain = AESGCM(key).decrypt(data[:12], data[12:], _aad(melding_id, veld, envelope["sleutel"]))
+        except InvalidTag:
+            raise Beschadigd(f"the {veld} of melding {melding_id} does not authenticate (altered or moved)") from None
+        return json.loads(plain)
+
+    def anker_sleutel(self) -> Ed25519PrivateKey:
+        """Signs the hash chain's anchors; its public half lets anyone check them."""
+        return Ed25519PrivateKey.from_private_bytes(self._anchor_seed)
+
+    def close(self) -> None:
+        self.keystore.close()

@@ -1,0 +1,83 @@
+"""The master key: the one secret that opens the key store and signs the chain's anchors.
+
+It comes from LOKET_MASTER_KEY (base64 of 32 bytes) or LOKET_MASTER_KEY_FILE (a
+file holding that text, readable by its owner only). Without either, a
+development key is generated once next to the key store, with a loud warning:
+anyone who copies that directory gets the key with the data.
+Every other secret is derived from it (HKDF), each for one purpose, so one
+derived key never opens what another protects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+KEY_BYTES = 32
+log = logging.getLogger("loket.privacy")
+
+
+class SleutelFout(Exception):
+    """A master key or key store that cannot be used; the message names the setting, never a key."""
+
+
+def _decode(text: str, where: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SleutelFout(f"{where} is not base64 text") from None
+    if len(key) != KEY_BYTES:
+        raise SleutelFout(f"{where} must hold {KEY_BYTES} bytes (base64), it holds {len(key)}")
+    return key
+
+
+def _read_private_file(path: Path, where: str) -> bytes:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise SleutelFout(f"{where}: no file at {path}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SleutelFout(f"{where}: {path} is readable by others; chmod 600 it")
+    return _decode(path.read_text(encoding="ascii"), where)
+
+
+def generate_key_file(path: Path) -> bytes:
+    """A new random key in a new file that only its owner can read (never overwrites)."""
+    key = os.urandom(KEY_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(base64.b64encode(key).decode("ascii") + "\n")
+    return key
+
+
+def load_master_key(env: Mapping[str, str], development_file: Path) -> bytes:
+    """The master key from the environment, or the development key file (generated when missing)."""
+    if text := env.get("LOKET_MASTER_KEY"):
+        return _decode(text, "LOKET_MASTER_KEY")
+    if name := env.get("LOKET_MASTER_KEY_FILE"):
+        return _read_private_file(Path(name), "LOKET_MASTER_KEY_FILE")
+    if development_file.exists():
+        return _read_private_file(development_file, "development master key")
+    key = generate_key_file(development_file)
+    log.warning(
+        "NO MASTER KEY CONFIGURED: generated a development master key at %s (mode 0600). "
+        "It lies next to the data it protects, so it protects nothing against a copy of that directory. "
+        "Set LOKET_MASTER_KEY or LOKET_MASTER_KEY_FILE in production (docs/privacy.md).",
+        development_file,
+    )
+    return key
+
+
+def derive(master: bytes, purpose: str) -> bytes:
+    """A key for one purpose only, derived from the master key."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"loket/{purpose}".encode()).derive(
+        master
+    )

@@ -1,0 +1,46 @@
+"""The access log as auditors query it: every line of the Logboek Dataverwerkingen.
+
+The lines themselves are events (events/logboek.py): append-only and under the
+hash chain. This table is only their read model, rebuilt from them at will.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.logboek import Dataverwerking
+from projections.store import Projection, ProjectionStore, Statement
+
+_COLUMNS = ("trace_id", "span_id", "parent_span_id", "naam", "status", "begin", "eind", "verwerkingsactiviteit",
+            "betrokkene", "betrokkene_type", "melding_id", "actor", "rol", "doel", "kanaal", "toegang", "weigering")
+_INSERT = (f"INSERT INTO toegangslog ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) ON CONFLICT (span_id) DO NOTHING")
+
+
+def _vastgelegd(e: Any) -> list[Statement]:
+    row = {c: getattr(e, c) for c in _COLUMNS}
+    row.update(begin=e.begin.isoformat(), eind=e.eind.isoformat(), melding_id=str(e.melding_id))
+    return [(_INSERT, row)]
+
+
+class Toegangslog(Projection):
+    name = "toegangslog"
+    tables = ("toegangslog",)
+    create = (
+        f"""CREATE TABLE IF NOT EXISTS toegangslog (
+            span_id TEXT PRIMARY KEY,
+            {', '.join(f'{c} TEXT' for c in _COLUMNS if c != 'span_id')})""",
+        "CREATE INDEX IF NOT EXISTS toegangslog_melding ON toegangslog (melding_id)",
+        "CREATE INDEX IF NOT EXISTS toegangslog_actor ON toegangslog (actor)",
+    )
+    handlers = {Dataverwerking.DataverwerkingVastgelegd: _vastgelegd}
+
+
+def toegangslog(store: ProjectionStore, *, melding_id: str | None = None, actor: str | None = None) -> list[dict[str, Any]]:
+    """Log lines, oldest first, for one melding and/or one actor."""
+    return store.rows(
+        f"SELECT {', '.join(_COLUMNS)} FROM toegangslog "
+        "WHERE (:melding IS NULL OR melding_id = :melding) AND (:actor IS NULL OR actor = :actor) "
+        "ORDER BY begin, span_id",
+        {"melding": melding_id, "actor": actor},
+    )

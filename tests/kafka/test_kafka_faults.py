@@ -1,0 +1,193 @@
+"""Faults against real processes and a real broker: kill -9 mid-work, a broker restart.
+
+No melding may be lost or stored twice; the relay may re-send, but only identical
+messages (same event id, same bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from eventsourcing.utils import get_topic
+
+from consumers.messages import event_id
+from events.intake import Ongeldig, parse
+from events.melding import AfgewezenMelding, Melding, afgewezen_id, melding_id, payload_hash
+from loket import synthetic
+from loket.bootstrap import bootstrap
+from tests.kafka.conftest import Broker, produce, read_all, stored_events, wait_until
+
+pytestmark = pytest.mark.slow
+
+DECISION_TOPICS = [get_topic(Melding.MeldingGerouteerd), get_topic(Melding.MeldingInTriage),
+                   get_topic(Melding.MeldingDoorverwezen)]
+
+
+def identities(lines: list[str]) -> tuple[set, set]:
+    """The meldingen and the rejected inputs these lines must become: by the contract's identity."""
+    meldingen, rejected = set(), set()
+    for raw in lines:
+        try:
+            m = parse(raw)
+            meldingen.add(melding_id(m.bron, m.kenmerk))
+        except Ongeldig:
+            rejected.add(afgewezen_id(payload_hash(raw.encode())))
+    return meldingen, rejected
+
+
+def relay_position(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+        try:
+            row = conn.execute(
+                "SELECT notification_id FROM tracking WHERE application_name LIKE 'outbox-relay@%'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0
+    return row[0] if row else 0
+
+
+def last_notification(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+        return conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0] or 0
+
+
+def decisions_in_store(settings) -> dict[str, str]:
+    """event id -> kenmerk for every routing decision stored."""
+    systeem = bootstrap(settings)
+    try:
+        notifications = systeem.app.recorder.select_notifications(start=1, limit=1_000_000, topics=DECISION_TOPICS)
+        return {
+            str(event_id(n.originator_id, n.originator_version)): systeem.app.melding(n.originator_id).kenmerk
+            for n in notifications
+        }
+    finally:
+        systeem.close()
+
+
+def test_a_consumer_killed_mid_batch_loses_nor_duplicates_any_melding(broker, kafka_settings, topics, loket):
+    lines = list(synthetic.jaar(2025, seed=3, scale=0.15))
+    meldingen, rejected = identities(lines)
+    assert len(lines) > len(meldingen) + len(rejected)  # the year holds resent duplicates too
+    produce(broker.bootstrap, topics.meldingen, lines)
+
+    db = kafka_settings.db
+    kills = 2
+    for _ in range(kills):
+        before = stored_events(db).get("MeldingOntvangen", 0)
+        consume = loket("consume", "--batch", "100")
+        wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) > before + 150, every=0.01)
+        consume.kill9()  # most likely mid-batch: a batch of 100 is stored and committed in ~0.1 s
+
+    final = loket("consume", "--batch", "100")
+    wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) == len(meldingen)
+               and stored_events(db).get("MeldingAfgewezen", 0) == len(rejected), timeout=60)
+    time.sleep(1.0)  # a late duplicate would show now
+    assert final.stop() == 0
+
+    counts = stored_events(db)
+    decided = sum(counts.get(name, 0) for name in ("MeldingGerouteerd", "MeldingInTriage", "MeldingDoorverwezen"))
+    assert (counts["MeldingOntvangen"], decided, counts["MeldingAfgewezen"]) == (
+        len(meldingen), len(meldingen), len(rejected)
+    )
+    systeem = bootstrap(kafka_settings)
+    try:
+        for mid in meldingen:
+            stored = systeem.app.melding(mid)
+            assert isinstance(stored, Melding) and stored.version == 2
+        for rid in rejected:
+            assert isinstance(systeem.app.melding(rid), AfgewezenMelding)
+    finally:
+        systeem.close()
+
+    dead = {dict(r.headers)["loket-melding-id"].decode() for r in read_all(broker.bootstrap, [topics.dlq])}
+    assert dead == {str(r) for r in rejected}
+    print(f"consumer killed {kills} times; the final run re-read {final.summary()['duplicates']} as duplicates")
+
+
+def test_a_relay_killed_mid_stream_publishes_every_decision_and_resends_only_identical_copies(
+    broker, kafka_settings, topics, loket
+):
+    systeem = bootstrap(kafka_settings)
+    lines = list(synthetic.jaar(2025, seed=5, scale=0.15))
+    for i in range(0, len(lines), 500):
+        systeem.app.ontvang_batch(lines[i : i + 500])
+    systeem.close()
+    db = kafka_settings.db
+    last = last_notification(db)
+
+    kills = 2
+    for _ in range(kills):
+        before = relay_position(db)
+        relay = loket("relay", "--page", "50")
+        wait_until(lambda: relay_position(db) > before + 300, every=0.01)
+        relay.kill9()  # between pages or while one is in flight to the broker
+    final = loket("relay", "--page", "50")
+    wait_until(lambda: relay_position(db) == last, timeout=60)
+    assert final.stop() == 0
+
+    expected = decisions_in_store(kafka_settings)
+    records = read_all(broker.bootstrap, topics.outbound)
+    copies: dict[str, set[tuple]] = {}
+    for r in records:
+        copies.setdefault(json.loads(r.value)["event_id"], set()).add((r.topic, r.key, r.value, tuple(r.headers)))
+    assert set(copies) == set(expected)  # every decision published
+    assert all(len(c) == 1 for c in copies.values())  # every re-send identical to the first
+    resent = len(records) - len(copies)
+    print(f"relay killed {kills} times; {len(copies)} decisions published, {resent} identical re-sends")
+
+
+def test_consumer_and_relay_ride_out_a_broker_restart(kafka_env, kafka_settings, topics, loket, tmp_path):
+    """Tansu here keeps everything in memory: a restart forgets topics, messages and group offsets.
+
+    The processes must keep running, lose nothing stored, and carry on once the broker is
+    back. What the broker itself forgot (messages it had acknowledged) the relay can publish
+    again with `--replay-from 0`; houses recognise the copies by their event ids.
+    """
+    own = Broker(tmp_path / "restarted-broker.log")
+    own.start()
+    env = {**kafka_env, "LOKET_KAFKA": own.bootstrap}
+    db = kafka_settings.db
+    try:
+        consume = loket("consume", env=env)
+        relay = loket("relay", env=env)
+        first = [json.dumps({**json.loads(x), "kenmerk": f"EERST-{i}"})
+                 for i, x in enumerate(synthetic.jaar(2025, seed=9, scale=0.01))][:40]
+        produce(own.bootstrap, topics.meldingen, first)
+        wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) == 40, timeout=60)
+        wait_until(lambda: relay_position(db) == last_notification(db), timeout=60)
+
+        own.kill()
+        during = [json.dumps({**json.loads(x), "kenmerk": f"TIJDENS-{i}"}) for i, x in enumerate(first[:20])]
+        systeem = bootstrap(kafka_settings)  # intake by another route (`loket ontvang`) while the broker is away
+        systeem.app.ontvang_batch(during)
+        systeem.close()
+        time.sleep(3)
+        assert consume.alive() and relay.alive()
+        assert relay_position(db) < last_notification(db)  # nothing tracked that was not acknowledged
+
+        own.start()  # same address, empty memory
+        after = [json.dumps({**json.loads(x), "kenmerk": f"NA-{i}"}) for i, x in enumerate(first[:30])]
+        produce(own.bootstrap, topics.meldingen, after)
+        wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) == 90, timeout=90)
+        wait_until(lambda: relay_position(db) == last_notification(db), timeout=90)
+        assert consume.alive() and relay.alive()
+
+        expected = decisions_in_store(kafka_settings)
+        published = Counter(json.loads(r.value)["event_id"] for r in read_all(own.bootstrap, topics.outbound))
+        kenmerken = {expected[e].split("-")[0] for e in published}
+        assert kenmerken == {"TIJDENS", "NA"}  # what was sent before the restart went with the broker
+        assert {e for e, k in expected.items() if not k.startswith("EERST")} <= set(published)
+
+        assert relay.stop() == 0 and consume.stop() == 0
+        replay = loket("relay", "--replay-from", "0", env=env)
+        wait_until(lambda: set(expected) <= {json.loads(r.value)["event_id"]
+                                             for r in read_all(own.bootstrap, topics.outbound)}, timeout=60)
+        assert replay.stop() == 0
+        assert stored_events(db).get("MeldingOntvangen") == 90
+    finally:
+        own.kill()

@@ -1,0 +1,81 @@
+"""Metrics, dashboard and logs fit together: what Grafana asks for exists, and logs keep secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+import structlog
+import yaml
+
+from loket import logs, metrics
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+def registered() -> dict[str, str]:
+    """Every series name the registry can produce, mapped to its metric's name."""
+    names = {}
+    for family in metrics.REGISTRY.collect():
+        for suffix in SUFFIXES[family.type]:
+            names[family.name + suffix] = family.name
+    return names
+
+
+def dashboard_exprs() -> list[str]:
+    board = json.loads((DEPLOY / "grafana" / "loket.json").read_text())
+    return [t["expr"] for panel in board["panels"] for t in panel["targets"]]
+
+
+def test_every_metric_is_prefixed_loket_and_on_the_dashboard_and_the_dashboard_asks_for_nothing_else():
+    series = registered()
+    assert series and all(name.startswith("loket_") for name in series)
+    used = {m for expr in dashboard_exprs() for m in re.findall(r"\b(loket_[a-z_]+)", expr)}
+    assert used <= set(series), used - set(series)
+    assert {series[name] for name in used} == set(series.values())
+
+
+def test_prometheus_scrapes_the_metrics_endpoint_of_loket_serve():
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["loket-api"]["metrics_path"] == "/metrics"
+    assert jobs["loket-api"]["static_configs"][0]["targets"] == ["127.0.0.1:8000"]
+
+
+def test_a_field_the_contract_does_not_know_is_one_label_not_a_new_series_per_key():
+    assert metrics.afwijzingsreden("persoon.bsn") == "persoon.bsn"
+    assert metrics.afwijzingsreden("melding") == "melding"
+    assert metrics.afwijzingsreden("Jan Jansen woont hier") == "onbekend-veld"
+    assert metrics.afwijzingsreden("signalen.buurman") == "signalen.buurman"  # under a known field
+
+
+@pytest.fixture
+def restore_logging():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_a_logged_failure_shows_no_local_variables(log_format, capsys, restore_logging):
+    logs.configure(log_format)
+    log = logs.logger("proef")
+    logs.bind(request_id="r-1", melding_id="m-1")
+    bsn = "111222333"  # a local a traceback renderer could print
+    try:
+        raise KeyError("kapot")
+    except KeyError:
+        log.error("mislukt", exc_info=True)
+    logs.clear()
+    out = capsys.readouterr().err
+    assert bsn not in out
+    assert "KeyError" in out and "r-1" in out and "m-1" in out
+    if log_format == "json":
+        line = json.loads(out.strip().splitlines()[-1])
+        assert (line["event"], line["request_id"], line["melding_id"]) == ("mislukt", "r-1", "m-1")

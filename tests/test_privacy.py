@@ -1,0 +1,283 @@
+"""Personal data at rest: sealed under per-subject keys, opened only through the one read path.
+
+Secrets in these tests are distinctive strings, so finding them in a raw file
+means they were stored in the clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from events.application import Loket
+from events.logboek import INZAGE, verwerkingsactiviteiten
+from events.toegang import GeenToegang, rollen
+from loket.bootstrap import bootstrap
+from loket.settings import Settings
+from privacy.keystore import CompartimentGesloten
+from privacy.masterkey import SleutelFout
+from projections.audit import trail
+from projections.caseload import caseload, statistiek
+from projections.toegangslog import toegangslog
+from tests.conftest import line, melding
+
+BSN = "111222333"
+NAAM = "Wilhelmina Geheimhouder"
+GEBOREN = "1987-11-23"
+TOELICHTING = "vertrouwelijke toelichting xyzzy"
+REDEN = "reden-met-persoonsgegevens plugh"
+RESULTAAT = "resultaat-over-de-persoon frobozz"
+PAYLOAD_GEHEIM = "afgewezen-geheim-qwerty"
+SECRETS = (BSN, NAAM, "Geheimhouder", GEBOREN, TOELICHTING, REDEN, RESULTAAT, PAYLOAD_GEHEIM)
+
+
+def persoonlijk(kenmerk: str, bsn: str = BSN, **overrides) -> str:
+    return line(kenmerk=kenmerk, persoon={"bsn": bsn, "naam": NAAM, "geboortedatum": GEBOREN},
+                toelichting=TOELICHTING, **overrides)
+
+
+def raw_files(directory: Path) -> dict[str, bytes]:
+    """Every file the store wrote, except the development master key itself."""
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file() and not p.name.endswith(".master-key")}
+
+
+def lees(app: Loket, melding_id, **kwargs):
+    return app.persoonsgegevens(melding_id, actor=kwargs.pop("actor", "tester"), doel=kwargs.pop("doel", "test"),
+                                **kwargs)
+
+
+def test_no_sqlite_file_holds_a_bsn_name_birth_date_or_free_text_in_the_clear(systeem, tmp_path):
+    app = systeem.app
+    valid = app.ontvang(persoonlijk("P-1")).melding_id
+    rejected = app.ontvang(json.dumps({**melding(kenmerk="P-2", ontvangen_op="gisteren"),
+                                       "persoon": {"bsn": BSN}, "toelichting": PAYLOAD_GEHEIM})).melding_id
+    app.retour(valid, actor="zvh-parkstad", reden=REDEN)
+    app.besluit_triage(valid, actor="intake", zvh="parkstad", product="pga", reden=REDEN)
+    app.sluit(valid, actor="zvh-parkstad", resultaat=RESULTAAT)
+    systeem.bij()
+    files = raw_files(tmp_path)
+    assert {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite.keys", "loket.sqlite.keys-wal"} <= set(files)
+    for name, data in files.items():
+        for secret in SECRETS:
+            assert secret.encode() not in data, f"{secret!r} in the clear in {name}"
+    # ... and all of it comes back through the read path.
+    opened = lees(app, valid)
+    assert opened["persoon"] == {"bsn": BSN, "naam": NAAM, "geboortedatum": GEBOREN}
+    assert opened["toelichting"] == TOELICHTING
+    assert [n.get("reden") or n.get("resultaat") for n in opened["notities"]] == [REDEN, REDEN, RESULTAAT]
+    assert PAYLOAD_GEHEIM in lees(app, rejected)["payload"]
+
+
+def test_the_subject_is_a_keyed_pseudonym_not_the_bsn(systeem, tmp_path):
+    a = systeem.app.melding(systeem.app.ontvang(persoonlijk("P-3")).melding_id)
+    b = systeem.app.melding(systeem.app.ontvang(persoonlijk("P-4")).melding_id)
+    assert a.betrokkene == b.betrokkene and a.betrokkene_soort == "bsn"
+    assert BSN not in a.betrokkene and len(a.betrokkene) == 64
+    other = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "other.sqlite")}))
+    try:  # another master key, another pseudonym: it cannot be recomputed from the BSN alone
+        assert other.app.betrokkene_met_bsn(BSN) != a.betrokkene
+    finally:
+        other.close()
+
+
+def test_without_a_bsn_the_subject_is_the_normalised_name_and_birth_date(systeem):
+    app = systeem.app
+    first = app.ontvang(line(kenmerk="N-1", persoon={"naam": "José  Öztürk-Smit", "geboortedatum": GEBOREN}))
+    second = app.ontvang(line(kenmerk="N-2", persoon={"naam": "jose ozturk smit", "geboortedatum": GEBOREN}))
+    name_only = app.ontvang(line(kenmerk="N-3", persoon={"naam": "José Öztürk-Smit"}))
+    a, b, c = (app.melding(o.melding_id) for o in (first, second, name_only))
+    assert a.betrokkene == b.betrokkene == app.betrokkene_met_naam("Jose Ozturk Smit", GEBOREN)
+    assert a.betrokkene_soort == "naam-geboortedatum"
+    # A name alone could be someone else: that melding is a subject of its own.
+    assert c.betrokkene_soort == "melding" and c.betrokkene != a.betrokkene
+
+
+def test_a_stored_melding_is_decided_again_from_its_facts_without_opening_personal_data(systeem):
+    stored = systeem.app.melding(systeem.app.ontvang(persoonlijk("F-1", soort="detentie-uit", bron="dji",
+                                                                 gemeente="Heerlen")).melding_id)
+    assert stored.leeftijd == 37  # born 1987-11-23, received 2025-03-04
+    assert systeem.app.ruleset.decide(stored.feiten()).as_contract() == stored.beslissing
+    assert stored.intake().persoon.bsn is None  # the routing facts only, without the person
+
+
+def shredded_store(systeem):
+    """Two meldingen about one person (worked through the lifecycle), one about another; then shred the first."""
+    app = systeem.app
+    first, second = (app.ontvang(persoonlijk(k)).melding_id for k in ("S-1", "S-2"))
+    other = app.ontvang(persoonlijk("S-3", bsn="123456782")).melding_id
+    app.retour(first, actor="zvh-parkstad", reden=REDEN)
+    app.accepteer(second, actor="zvh-parkstad", regisseur="A. Janssen")
+    app.sluit(second, actor="zvh-parkstad", resultaat=RESULTAAT)
+    systeem.bij()
+    return first, second, other
+
+
+def test_shredding_makes_a_persons_data_unreadable_everywhere_while_every_event_and_count_stays(systeem, tmp_path):
+    app = systeem.app
+    first, second, other = shredded_store(systeem)
+    on = date(2025, 12, 31)
+    counts_before = (caseload(systeem.projecties, on), statistiek(systeem.projecties, 2025))
+    events_before = {m: len(app.recorder.select_events(m)) for m in (first, second, other)}
+    keys = sqlite3.connect(tmp_path / "loket.sqlite.keys")
+    wrapped = [bytes(r[0]) for r in keys.execute("SELECT wrapped FROM data_keys WHERE subject = ?",
+                                                 (app.betrokkene_met_bsn(BSN),))]
+    keys.close()
+    assert wrapped
+
+    done = app.vernietig(app.betrokkene_met_bsn(BSN), actor="fg", reden="verzoek art. 17 AVG")
+    systeem.bij()
+
+    assert set(done.meldingen) == {first, second}
+    for m in (first, second):
+        opened = lees(app, m)
+        assert opened["persoon"] == opened["toelichting"] == {"verwijderd": True}
+        assert all(v == {"verwijderd": True} for n in opened["notities"] for k, v in n.items() if k in ("reden", "resultaat"))
+        assert len(app.recorder.select_events(m)) == events_before[m] + 1  # every event stays, one is added
+    assert lees(app, other)["toelichting"] == TOELICHTING  # someone else's data is untouched
+    # Counts and statistics stay, now and after rebuilding every projection from the events.
+    assert (caseload(systeem.projecties, on), statistiek(systeem.projecties, 2025)) == counts_before
+    for projection in systeem.projecties.projections:
+        systeem.projecties.reset(projection, app.name)
+    systeem.bij()
+    assert (caseload(systeem.projecties, on), statistiek(systeem.projecties, 2025)) == counts_before
+    # The audit trail shows who shredded and why, and what was sealed before now reads as removed.
+    entries = trail(systeem.projecties, str(first))
+    assert (entries[-1]["gebeurtenis"], entries[-1]["actor"]) == ("PersoonsgegevensVernietigd", "fg")
+    assert entries[-1]["details"]["reden"] == "verzoek art. 17 AVG"
+    assert entries[0]["details"]["persoonsgegevens"] == {"verwijderd": True}
+    assert entries[2]["details"]["reden"] == {"verwijderd": True}
+    # The wrapped keys are gone from the key store's bytes, not just unlinked.
+    for name, data in raw_files(tmp_path).items():
+        for key in wrapped:
+            assert key not in data, f"a destroyed key is still in {name}"
+    # Routing facts survive: the melding can still be explained.
+    assert app.ruleset.decide(app.melding(first).feiten()).as_contract()["product"] == "pga"
+
+
+def test_shredding_twice_does_nothing_the_second_time_and_new_data_gets_a_new_key(systeem):
+    app = systeem.app
+    first, _, _ = shredded_store(systeem)
+    subject = app.betrokkene_met_bsn(BSN)
+    app.vernietig(subject, actor="fg", reden="verzoek")
+    again = app.vernietig(subject, actor="fg", reden="verzoek")
+    assert again.meldingen == () and again.sleutels == ()
+    later = app.ontvang(persoonlijk("S-9")).melding_id
+    assert lees(app, later)["toelichting"] == TOELICHTING
+    assert lees(app, first)["toelichting"] == {"verwijderd": True}
+
+
+def radicalisering(app: Loket, kenmerk: str = "R-1"):
+    return app.ontvang(persoonlijk(kenmerk, soort="radicalisering", bron="politie")).melding_id
+
+
+def test_the_radicalisering_compartment_holds_against_every_role(systeem):
+    app = systeem.app
+    restricted = radicalisering(app)
+    assert app.melding(restricted).compartiment == "radicalisering"
+    for rol in rollen(app.ruleset.zvh_ids):
+        with pytest.raises(GeenToegang, match="restricted compartment") as refused:
+            lees(app, restricted, rol=rol)
+        for secret in SECRETS:
+            assert secret not in str(refused.value)
+    assert lees(app, restricted, rol="intake", compartimenten=frozenset({"radicalisering"}))["toelichting"] == TOELICHTING
+    # The key store holds too: a compartment's data key is not handed out without the compartment.
+    key_id = app.melding(restricted).persoonsgegevens["sleutel"]
+    with pytest.raises(CompartimentGesloten):
+        app.kluis.keystore.key(key_id, compartimenten=frozenset())
+    # Everyone sees that it exists, where counts are kept.
+    systeem.bij()
+    assert sum(r["count"] for r in caseload(systeem.projecties, date(2025, 12, 31))) == 1
+
+
+def test_moving_a_melding_into_radicalisering_restricts_it_and_seals_its_reason_there(systeem):
+    app = systeem.app
+    ordinary = app.ontvang(persoonlijk("R-2")).melding_id
+    app.herrouteer(ordinary, actor="intake", zvh="parkstad", product="radicalisering", reden=REDEN)
+    with pytest.raises(GeenToegang):
+        lees(app, ordinary)
+    notities = lees(app, ordinary, compartimenten=frozenset({"radicalisering"}))["notities"]
+    assert notities[0]["reden"] == REDEN
+    assert app.kluis.keystore.live_key_ids(app.melding(ordinary).betrokkene)  # ordinary and compartment key
+
+
+def test_a_rejected_radicalisering_payload_is_sealed_in_the_compartment(systeem):
+    app = systeem.app
+    rejected = app.ontvang(json.dumps({**melding(kenmerk="R-3", soort="radicalisering", ontvangen_op="gisteren"),
+                                       "toelichting": PAYLOAD_GEHEIM})).melding_id
+    assert app.melding(rejected).compartiment == "radicalisering"
+    with pytest.raises(GeenToegang):
+        lees(app, rejected)
+
+
+def test_roles_outside_the_compartment_read_what_their_role_allows(systeem):
+    app = systeem.app
+    routed = app.ontvang(persoonlijk("T-1")).melding_id  # an aanmelding from Heerlen: parkstad
+    assert lees(app, routed, rol="zvh:parkstad")["toelichting"] == TOELICHTING
+    for rol in ("zvh:maastricht-heuvelland", "auditor", "beheer", "iemand"):
+        with pytest.raises(GeenToegang):
+            lees(app, routed, rol=rol)
+    with pytest.raises(GeenToegang, match="purpose"):
+        lees(app, routed, doel=" ")
+
+
+def test_every_read_through_the_api_hook_is_in_the_access_log_granted_or_refused(systeem):
+    app = systeem.app
+    ordinary, restricted = app.ontvang(persoonlijk("A-1")).melding_id, radicalisering(app, "A-2")
+    app.persoonsgegevens(ordinary, actor="web:j.jansen", doel="beoordelen melding", rol="intake", kanaal="api",
+                         trace="4bf92f3577b34da6a3ce929d0e0e4736", parent_span="00f067aa0ba902b7")
+    with pytest.raises(GeenToegang):
+        app.persoonsgegevens(restricted, actor="web:j.jansen", doel="nieuwsgierig", rol="zvh:parkstad")
+    systeem.bij()
+    granted, refused = toegangslog(systeem.projecties, actor="web:j.jansen")
+    assert (granted["melding_id"], granted["toegang"], granted["status"]) == (str(ordinary), "verleend", "STATUS_CODE_OK")
+    assert (granted["trace_id"], granted["parent_span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert len(bytes.fromhex(granted["span_id"])) == 8
+    assert (granted["rol"], granted["doel"], granted["kanaal"]) == ("intake", "beoordelen melding", "api")
+    assert granted["verwerkingsactiviteit"] == INZAGE and INZAGE in verwerkingsactiviteiten()
+    assert granted["betrokkene"] == app.betrokkene_met_bsn(BSN) and granted["betrokkene_type"] == "loket-pseudoniem:bsn"
+    assert (refused["melding_id"], refused["toegang"], refused["status"]) == (str(restricted), "geweigerd", "STATUS_CODE_UNSET")
+    assert "compartment" in refused["weigering"]
+    assert toegangslog(systeem.projecties, melding_id=str(restricted)) == [refused]
+
+
+def test_shredding_is_in_the_access_log_as_a_processing_of_its_own(systeem):
+    app = systeem.app
+    first, second, _ = shredded_store(systeem)
+    app.vernietig(app.betrokkene_met_bsn(BSN), actor="fg", reden="bewaartermijn verstreken")
+    systeem.bij()
+    lines = toegangslog(systeem.projecties, actor="fg")
+    assert {r["melding_id"] for r in lines} == {str(first), str(second)}
+    assert {r["naam"] for r in lines} == {"persoonsgegevens vernietigen"}
+    assert len({r["trace_id"] for r in lines}) == 1  # one processing, a line per melding
+
+
+def test_a_wrong_master_key_does_not_open_the_key_store_and_says_so_without_the_key(tmp_path):
+    db = tmp_path / "l.sqlite"
+    key = base64.b64encode(os.urandom(32)).decode()
+    first = bootstrap(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": key}))
+    first.app.ontvang(persoonlijk("K-1"))
+    first.close()
+    wrong = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(SleutelFout, match="does not open the key store") as exc:
+        bootstrap(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": wrong}))
+    assert wrong not in str(exc.value)
+    with pytest.raises(SleutelFout, match="32 bytes"):
+        bootstrap(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": base64.b64encode(b"short").decode()}))
+
+
+def test_a_master_key_file_must_be_private_and_a_generated_one_is(tmp_path):
+    s = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "l.sqlite")}))
+    s.close()
+    generated = tmp_path / "l.sqlite.keys.master-key"
+    assert stat.S_IMODE(generated.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "l.sqlite.keys").stat().st_mode) == 0o600
+    generated.chmod(0o644)
+    with pytest.raises(SleutelFout, match="readable by others"):
+        bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "l.sqlite")}))

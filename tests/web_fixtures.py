@@ -1,0 +1,102 @@
+"""The web app on a real SQLite store, with a token per role, for API, log and browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+
+from loket.bootstrap import bootstrap
+from loket.settings import Settings
+from loket.tokens import Tokens
+from loket.web.app import maak_app
+from routing import load_ruleset
+
+HUIZEN = load_ruleset().zvh_ids
+
+
+@dataclass
+class Loketten:
+    """A client of the app and a token per kind of user."""
+
+    client: TestClient
+    tokens: Tokens
+    settings: Settings
+
+    def token(self, naam: str, rol: str, zvh: str | None = None, compartimenten: tuple[str, ...] = ()) -> str:
+        token, _ = self.tokens.maak(naam, rol, zvh=zvh, compartimenten=compartimenten, huizen=HUIZEN)
+        return token
+
+    def als(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def loketten(settings: Settings) -> Iterator[Loketten]:
+    systeem = bootstrap(settings)
+    tokens = Tokens(settings.tokens_db)
+    with TestClient(maak_app(systeem, tokens)) as client:
+        yield Loketten(client, tokens, settings)
+    systeem.close()
+
+
+def vrije_poort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    stderr: Path
+    env: dict[str, str]
+
+    def token(self, naam: str, rol: str, zvh: str | None = None, compartimenten: tuple[str, ...] = ()) -> str:
+        """A token in the server's token store (as `loket token create` makes it; tested there)."""
+        tokens = Tokens(Settings.from_env(self.env).tokens_db)
+        return tokens.maak(naam, rol, zvh=zvh, compartimenten=compartimenten, huizen=HUIZEN)[0]
+
+    def logs(self) -> str:
+        return self.stderr.read_text()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """`loket serve` as a user starts it: a real process on a free port, JSON logs."""
+    port = vrije_poort()
+    env = {**os.environ, "LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_LOG_FORMAT": "json",
+           "LOKET_USER": "beheer"}
+    stderr = tmp_path / "serve.log"
+    with stderr.open("w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "loket.cli", "serve", "--port", str(port)],
+                                   env=env, stdout=err, stderr=err)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx2.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except httpx2.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"loket serve did not start:\n{stderr.read_text()}")
+        time.sleep(0.1)
+    yield Server(url, process, stderr, env)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
