@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from scale import interleaved, lines, machine, options, profile_shares
+from scale import interleaved, lines, machine, options, profile_shares, store
 
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -132,7 +132,7 @@ def main() -> None:
         t = interleaved(args.rounds, ours=ours, raw=raw, ours_nogc=without_gc(ours), raw_nogc=without_gc(raw))
         rows.append((name, app.recorder.max_notification_id() or 0, t))
 
-    sqlite_app = fill(Settings.from_env({"LOKET_DB": str(tmp / "events.sqlite")}), raws)
+    sqlite_app = fill(store(tmp, "events"), raws)
     measure("SQLite", sqlite_app)
     shares = profile_shares(
         lambda: catch_up(sqlite_app, fresh_store(tmp / "profiled.sqlite"), [Caseload], page_size=PAGE),
@@ -147,7 +147,7 @@ def main() -> None:
     sqlite_app.close()
     if not args.no_postgres and bin_dir() is not None:
         with PostgresServer(durable=True) as pg:
-            pg_app = fill(Settings.from_env({"LOKET_DATABASE_URL": pg.new_database()}), raws)
+            pg_app = fill(store(tmp, "pg", pg.new_database()), raws)
             measure("PostgreSQL events, SQLite projection store", pg_app)
             pg_app.close()
 

@@ -20,15 +20,14 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from scale import machine, options
+from scale import machine, options, store
 
 from events.application import Loket
 from loket import synthetic
 from loket.cli import BATCH
-from loket.settings import Settings
 from results import write_section
 from tests.pgserver import PostgresServer
 
@@ -91,14 +90,12 @@ def main() -> None:
     stores = itertools.count()
 
     def new_store() -> Loket:
-        n = next(stores)
-        env = {"LOKET_DATABASE_URL": server.new_database()} if server else {"LOKET_DB": str(tmp / f"s{n}.sqlite")}
-        return Loket(env=Settings.from_env(env).event_store_env())
+        settings = store(tmp, f"s{next(stores)}", server.new_database() if server else None)
+        return Loket(env=settings.event_store_env())
 
     batches = meldingen()
     try:
         print(f"growth on {stored}: stores of {', '.join(f'{s:,}' for s in sizes)} events")
-        filled: dict[int, Callable[[], Loket]] = {}
         apps: dict[int, Loket] = {}
         rss: dict[int, float] = {}
         fill_minutes = 0.0
@@ -110,18 +107,15 @@ def main() -> None:
             rss[size] = peak_rss_mb()
             print(f"  filled {events_in(apps[size]):,} events; peak RSS {rss[size]:.0f} MB", flush=True)
 
-        def smallest_afresh() -> Loket:
-            apps[sizes[0]].close()
-            apps[sizes[0]] = new_store()
-            receive(apps[sizes[0]], batches, sizes[0])
-            return apps[sizes[0]]
-
-        filled[sizes[0]] = smallest_afresh
         best: dict[int, tuple[float, float]] = {}
         written: dict[int, list[float]] = {size: [] for size in sizes}
         for r in range(args.rounds):
             for size in sizes:
-                app = filled[size]() if r and size in filled else apps[size]
+                if r and size == sizes[0]:  # the smallest store afresh, so probes do not grow it
+                    apps[size].close()
+                    apps[size] = new_store()
+                    receive(apps[size], batches, size)
+                app = apps[size]
                 at = events_in(app)
                 events, wall, cpu, nbytes = receive(app, batches, args.probe)
                 per = (wall / events * 1e6, cpu / events * 1e6)

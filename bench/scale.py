@@ -13,6 +13,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loket.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # First, even before bench/ itself: bench/routing.py must not stand in for the `routing` package.
@@ -72,3 +76,18 @@ def profile_shares(run: Callable[[], object], parts: dict[str, tuple[str, str]])
         seconds = sum(ct for (f, _, fn), (_, _, _, ct, _) in stats.stats.items() if fn == name and f.endswith(ending))
         out.append(f"{label} {seconds / total:.0%}")
     return ", ".join(out)
+
+
+# A fixed master key: the benchmarks seal personal data like production, without a key file.
+MASTER_KEY = "bG9rZXQtYmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcyE="
+
+
+def store(directory: Path, name: str, database_url: str | None = None) -> Settings:
+    """Settings for a fresh store: SQLite `directory/name.sqlite`, or PostgreSQL events at
+    `database_url`; the key store (and, with PostgreSQL, the projection store) in `directory`."""
+    from loket.settings import Settings
+
+    env = {"LOKET_DB": str(directory / f"{name}.sqlite"), "LOKET_MASTER_KEY": MASTER_KEY}
+    if database_url:
+        env["LOKET_DATABASE_URL"] = database_url
+    return Settings.from_env(env)
