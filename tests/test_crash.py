@@ -4,8 +4,8 @@
 seeded random moments and started again on the same store; after every kill
 the store holds only whole meldingen, each once, and after the last run every
 valid melding and every rejected line is there exactly once. The same against
-PostgreSQL, and with PostgreSQL restarted under a running intake.
-(The Kafka consumer and relay get the same treatment when they land.)
+PostgreSQL, and with PostgreSQL restarted under a running intake (under the Kafka
+consumer and relay: tests/kafka/test_kafka_postgres.py).
 """
 
 from __future__ import annotations

@@ -72,3 +72,18 @@ def test_every_service_runs_a_command_the_loket_cli_accepts(service):
     except SystemExit:
         pytest.fail(f"loket {' '.join(argv)}: not accepted by the CLI")
     assert callable(args.handler)
+
+
+def test_every_engine_process_reads_the_master_key_from_a_secret_not_the_environment():
+    spec = compose()
+    for name in loket_services():
+        service = spec["services"][name]
+        secret = Path(service["environment"]["LOKET_MASTER_KEY_FILE"]).name
+        assert secret in service["secrets"] and secret in spec["secrets"]
+        assert "LOKET_MASTER_KEY" not in service["environment"]
+
+
+def test_grafana_is_provisioned_with_the_dashboard_and_prometheus():
+    mounts = [v.split(":")[0] for v in compose()["services"]["grafana"]["volumes"] if v.startswith("./")]
+    assert {"./grafana/datasources.yaml", "./grafana/dashboards.yaml", "./grafana/loket.json"} <= set(mounts)
+    assert all((DEPLOY / m).is_file() for m in mounts)

@@ -1,0 +1,170 @@
+"""Growth: the per-event cost of intake when the event store holds 10k, 100k and 1M events.
+
+    python bench/growth.py [--million] [--postgres] [--probe 6000] [--rounds 3] [--no-write]
+
+One store per size is filled with synthetic years of meldingen (each year's
+kenmerken made unique) through `Loket.ontvang_batch`. Then, round after round,
+each store receives a probe of fresh meldingen (about --probe events), timed:
+the stores are compared side by side in the same minutes, so a busy machine
+slows them alike. The 10k store is filled afresh for every round, so probes do
+not make it a bigger store; the others grow by the probes only slightly. The
+best round of each counts. Target: at 1M the cost per event is at most 1.3x the
+cost at 10k; peak RSS after filling the 1M store (target < 500 MB). Writes the
+"Scale: growth" section (or "Scale: growth, PostgreSQL") of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from scale import machine, options, store
+
+from events.application import Loket
+from loket import synthetic
+from loket.cli import BATCH
+from results import write_section
+from tests.pgserver import PostgresServer
+
+
+def meldingen() -> Iterator[list[str]]:
+    """Batches of lines, synthetic year after year, for ever; kenmerken unique across years."""
+    year = 0
+    while True:
+        year += 1
+        lines = [
+            line.replace('"kenmerk": "', f'"kenmerk": "J{year}-', 1)
+            for line in synthetic.jaar(2025, seed=year, scale=1.0)
+        ]
+        for i in range(0, len(lines), BATCH):
+            yield lines[i : i + BATCH]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def written_bytes() -> int:
+    """Bytes this process has sent to storage (Linux); SQLite writes in-process, PostgreSQL does not."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
+def events_in(app: Loket) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def receive(app: Loket, batches: Iterator[list[str]], events: int) -> tuple[int, float, float, int]:
+    """Receive batches until `events` more events are stored: (events, wall s, CPU s, bytes written)."""
+    start = now = events_in(app)
+    wall = cpu = 0.0
+    written = written_bytes()
+    while now - start < events:
+        batch = next(batches)
+        w, c = time.perf_counter(), time.process_time()
+        app.ontvang_batch(batch)
+        wall += time.perf_counter() - w
+        cpu += time.process_time() - c
+        now = events_in(app)
+    return now - start, wall, cpu, written_bytes() - written
+
+
+def main() -> None:
+    p = options(__doc__)
+    p.add_argument("--million", action="store_true", help="a 1M-event store too (several minutes to fill)")
+    p.add_argument("--postgres", action="store_true", help="on a temporary PostgreSQL server instead of SQLite")
+    p.add_argument("--probe", type=int, default=6_000, help="events received per store per round")
+    args = p.parse_args()
+    sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-growth-"))
+    server = PostgresServer(durable=True).start() if args.postgres else None
+    stored = "PostgreSQL (fsync on)" if server else "SQLite (WAL)"
+    stores = itertools.count()
+
+    def new_store() -> Loket:
+        settings = store(tmp, f"s{next(stores)}", server.new_database() if server else None)
+        return Loket(env=settings.event_store_env())
+
+    batches = meldingen()
+    try:
+        print(f"growth on {stored}: stores of {', '.join(f'{s:,}' for s in sizes)} events")
+        apps: dict[int, Loket] = {}
+        rss: dict[int, float] = {}
+        fill_minutes = 0.0
+        for size in sizes:
+            started = time.perf_counter()
+            apps[size] = new_store()
+            receive(apps[size], batches, size)
+            fill_minutes += (time.perf_counter() - started) / 60
+            rss[size] = peak_rss_mb()
+            print(f"  filled {events_in(apps[size]):,} events; peak RSS {rss[size]:.0f} MB", flush=True)
+
+        best: dict[int, tuple[float, float]] = {}
+        written: dict[int, list[float]] = {size: [] for size in sizes}
+        for r in range(args.rounds):
+            for size in sizes:
+                if r and size == sizes[0]:  # the smallest store afresh, so probes do not grow it
+                    apps[size].close()
+                    apps[size] = new_store()
+                    receive(apps[size], batches, size)
+                app = apps[size]
+                at = events_in(app)
+                events, wall, cpu, nbytes = receive(app, batches, args.probe)
+                per = (wall / events * 1e6, cpu / events * 1e6)
+                written[size].append(nbytes / events)
+                print(f"  round {r + 1}: store of {at:,}: {per[0]:.0f} us/event ({per[1]:.0f} CPU), "
+                      f"{nbytes / events / 1024:.1f} KiB written/event", flush=True)
+                best[size] = (min(per[0], best.get(size, per)[0]), min(per[1], best.get(size, per)[1]))
+        final = {size: events_in(app) for size, app in apps.items()}
+        for app in apps.values():
+            app.close()
+    finally:
+        if server:
+            server.stop()
+
+    base = best[sizes[0]]
+    table = [
+        "| store holds | µs/event (wall) | **ratio to 10k** (target ≤ 1.3×) | µs/event (CPU) | ratio to 10k "
+        "| KiB written by intake per event | peak RSS after filling |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        wall, cpu = best[size]
+        kib = f"{statistics.median(written[size]) / 1024:.1f}" if not server else "(in the server)"
+        table.append(
+            f"| {size:,} | {wall:.0f} | **{wall / base[0]:.2f}×** | {cpu:.0f} | {cpu / base[1]:.2f}× "
+            f"| {kib} | {rss[size]:.0f} MB |"
+        )
+    on_disk = ""
+    if not server:
+        biggest = tmp / f"s{len(sizes) - 1}.sqlite"
+        on_disk = f" The largest SQLite file: {biggest.stat().st_size / 2**20:,.0f} MB for {final[sizes[-1]]:,} events."
+    heading = "## Scale: growth" + (", PostgreSQL" if server else "")
+    flags = "".join(f" --{f}" for f in ("million", "postgres") if getattr(args, f))
+    section = "\n".join(
+        [
+            heading,
+            "",
+            f"`python bench/growth.py{flags}` on {machine()}; {stored}. Stores filled in {fill_minutes:.1f} min "
+            f"in all; then {args.rounds} interleaved rounds in which each store received about {args.probe:,} "
+            "more events of fresh meldingen (the 10k store filled afresh each round), best round counts. "
+            f"Peak RSS of the whole process.{on_disk}",
+            "",
+            *table,
+        ]
+    )
+    print(section)
+    if not args.no_write:
+        write_section(heading, section)
+
+
+if __name__ == "__main__":
+    main()
