@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -135,12 +136,17 @@ def commit(consumer: KafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
 def run_until(stop: threading.Event, step: Callable[[], object]) -> None:
     """Call `step` until `stop` is set; a step in hand is always finished.
 
-    A Kafka error (the broker away, the group rebalancing) is logged and the step is tried
-    again a second later, never a crash: each step leaves nothing that a retry cannot redo.
+    A Kafka error (the broker away, the group rebalancing) or a store that is briefly away
+    (PostgreSQL restarting) is logged and the step is tried again a second later, never a
+    crash: each step leaves nothing that a retry cannot redo.
     """
     while not stop.is_set():
         try:
             step()
         except KafkaError as exc:
             log.warning("kafka.retry", error=type(exc).__name__, detail=str(exc)[:200])
+            stop.wait(RETRY_SECONDS)
+        except (OperationalError, InterfaceError) as exc:
+            # The library's connection errors; their text names the server, never a melding.
+            log.warning("store.retry", error=type(exc).__name__)
             stop.wait(RETRY_SECONDS)
