@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from scale import machine, options, store
+from scale import machine, options, profile_seconds, store
 
 from events.application import Loket
 from loket import synthetic
@@ -76,6 +76,26 @@ def receive(app: Loket, batches: Iterator[list[str]], events: int) -> tuple[int,
     return now - start, wall, cpu, written_bytes() - written
 
 
+# Where intake's time goes, per event: the parts whose cost could grow with the stores.
+PARTS = {
+    "existence query": ("events/recorders.py", "existing"),
+    "sealing: looking up subject keys": ("privacy/keystore.py", "live_key"),
+    "sealing: storing new keys (key store commit)": ("privacy/keystore.py", "add"),
+    "hash chain": ("events/hashchain.py", "_chain"),
+    "inserting the events (and committing)": ("eventsourcing/application.py", "_record"),
+}
+
+
+def where_it_grows(small: Loket, large: Loket, batches: Iterator[list[str]], events: int) -> list[str]:
+    """cProfile a probe on the smallest and the largest store: each part's µs per event on both."""
+    per: list[dict[str, float]] = []
+    for app in (small, large):
+        received: list[int] = []
+        total, seconds = profile_seconds(lambda: received.append(receive(app, batches, events)[0]), PARTS)
+        per.append({"all of intake": total / received[0] * 1e6, **{k: v / received[0] * 1e6 for k, v in seconds.items()}})
+    return [f"{label} {per[0][label]:.0f} → {per[1][label]:.0f}" for label in per[0]]
+
+
 def main() -> None:
     p = options(__doc__)
     p.add_argument("--million", action="store_true", help="a 1M-event store too (several minutes to fill)")
@@ -123,6 +143,7 @@ def main() -> None:
                 print(f"  round {r + 1}: store of {at:,}: {per[0]:.0f} us/event ({per[1]:.0f} CPU), "
                       f"{nbytes / events / 1024:.1f} KiB written/event", flush=True)
                 best[size] = (min(per[0], best.get(size, per)[0]), min(per[1], best.get(size, per)[1]))
+        grows = where_it_grows(apps[sizes[0]], apps[sizes[-1]], batches, args.probe)
         final = {size: events_in(app) for size, app in apps.items()}
         for app in apps.values():
             app.close()
@@ -159,6 +180,11 @@ def main() -> None:
             f"Peak RSS of the whole process.{on_disk}",
             "",
             *table,
+            "",
+            f"Where it grows (cProfile of one more probe on the {sizes[0]:,} and the {sizes[-1]:,} store, µs per "
+            f"event, this run): {'; '.join(grows)}. KiB written counts what this process sends to storage: with "
+            "SQLite the events, the key store and their write-ahead logs; with PostgreSQL only the key store, an "
+            "SQLite file (the events are written by the server).",
         ]
     )
     print(section)

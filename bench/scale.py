@@ -59,8 +59,8 @@ def machine() -> str:
     return f"{time.strftime('%Y-%m-%d')}, CPython {platform.python_version()}, {platform.machine()}"
 
 
-def profile_shares(run: Callable[[], object], parts: dict[str, tuple[str, str]]) -> str:
-    """Run once under cProfile; each part's share of the time, as `label N %` (cumulative time).
+def profile_seconds(run: Callable[[], object], parts: dict[str, tuple[str, str]]) -> tuple[float, dict[str, float]]:
+    """Run once under cProfile: the total seconds, and each part's cumulative seconds.
 
     `parts` maps a label to (file name ending, function name), e.g. ("events/application.py", "_lees").
     """
@@ -69,13 +69,19 @@ def profile_shares(run: Callable[[], object], parts: dict[str, tuple[str, str]])
 
     profiler = cProfile.Profile()
     profiler.runcall(run)
-    stats = pstats.Stats(profiler)
-    total = max(ct for (_, _, _, ct, _) in stats.stats.values())  # the outermost call
-    out = []
-    for label, (ending, name) in parts.items():
-        seconds = sum(ct for (f, _, fn), (_, _, _, ct, _) in stats.stats.items() if fn == name and f.endswith(ending))
-        out.append(f"{label} {seconds / total:.0%}")
-    return ", ".join(out)
+    stats = pstats.Stats(profiler).stats
+    total = max(ct for (_, _, _, ct, _) in stats.values())  # the outermost call
+    seconds = {
+        label: sum(ct for (f, _, fn), (_, _, _, ct, _) in stats.items() if fn == name and f.endswith(ending))
+        for label, (ending, name) in parts.items()
+    }
+    return total, seconds
+
+
+def profile_shares(run: Callable[[], object], parts: dict[str, tuple[str, str]]) -> str:
+    """Each part's share of the time of one profiled run, as `label N%`."""
+    total, seconds = profile_seconds(run, parts)
+    return ", ".join(f"{label} {s / total:.0%}" for label, s in seconds.items())
 
 
 # A fixed master key: the benchmarks seal personal data like production, without a key file.
