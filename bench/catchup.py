@@ -26,9 +26,8 @@ from pathlib import Path
 
 from scale import interleaved, lines, machine, options, profile_shares, store
 
-from eventsourcing.sqlite import SQLiteDatastore
-
 from events.application import Loket
+from events.datastore import Datastore
 from loket.cli import BATCH
 from loket.settings import Settings
 from projections import Projecties
@@ -48,7 +47,7 @@ def fill(settings: Settings, raws: list[str]) -> Loket:
 
 
 def fresh_store(path: Path) -> Projecties:
-    store = Projecties(SQLiteDatastore(db_name=str(path)))
+    store = Projecties(Datastore(db_name=str(path)))
     store.create_table()
     return store
 

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment
 
 from events.application import Loket
+from events.datastore import Factory
 from loket.settings import Settings
 from projections import Projecties
 from projections.replay import as_of
@@ -56,4 +56,4 @@ def _views(app: Loket, settings: Settings) -> InfrastructureFactory:
     """
     if settings.database_url is None:
         return app.factory
-    return SQLiteFactory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db)}))
+    return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db)}))

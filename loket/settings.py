@@ -76,7 +76,7 @@ class Settings:
             }
         else:
             env = {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": "events.datastore:Factory",
                 "APPLICATION_RECORDER_TOPIC": "events.hashchain:SQLiteChainRecorder",
                 "SQLITE_DBNAME": str(self.db),
             }

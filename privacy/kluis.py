@@ -26,6 +26,8 @@ from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
+# The persistence modules whose store is an SQLite file (the key store defaults to beside it).
+SQLITE_MODULES = ("eventsourcing.sqlite", "events.datastore:Factory")
 VERWIJDERD: dict[str, bool] = {"verwijderd": True}  # how shredded personal data reads
 
 
@@ -98,13 +100,13 @@ class Kluis:
         persistence = env.get("PERSISTENCE_MODULE") or "eventsourcing.popo"
         dbname = env.get("SQLITE_DBNAME") or ""
         in_memory = persistence == "eventsourcing.popo" or (
-            persistence == "eventsourcing.sqlite" and (dbname == ":memory:" or "mode=memory" in dbname)
+            persistence in SQLITE_MODULES and (dbname == ":memory:" or "mode=memory" in dbname)
         )
         path = env.get("LOKET_KEYSTORE")
         if in_memory and not path:
             return cls(KeyStore(":memory:", os.urandom(KEY_BYTES)), os.urandom(KEY_BYTES))
         if not path:
-            if persistence != "eventsourcing.sqlite":
+            if persistence not in SQLITE_MODULES:
                 raise SleutelFout("LOKET_KEYSTORE is required: where the data keys are kept")
             path = f"{dbname}.keys"
         master = load_master_key(env, Path(f"{path}.master-key"))

@@ -11,8 +11,8 @@ from typing import Any
 from uuid import uuid4
 
 from eventsourcing.application import Application
-from eventsourcing.sqlite import SQLiteDatastore
 
+from events.datastore import Datastore
 from projections import Projecties
 from projections.runner import catch_up
 
@@ -20,7 +20,7 @@ from projections.runner import catch_up
 def as_of(app: Application[Any], moment: datetime, *, page_size: int = 5_000) -> Projecties:
     if moment.tzinfo is None:
         raise ValueError("the moment must carry a time zone")
-    datastore = SQLiteDatastore(db_name=f"file:loket-as-of-{uuid4().hex}?mode=memory&cache=shared")
+    datastore = Datastore(db_name=f"file:loket-as-of-{uuid4().hex}?mode=memory&cache=shared")
     store = Projecties(datastore)
     store.create_table()
     catch_up(app, store, until=moment, page_size=page_size)

@@ -13,7 +13,7 @@ def store_env(**env: str) -> dict[str, str]:
 
 def test_without_a_database_url_the_store_is_the_sqlite_file_loket_db():
     env = store_env(LOKET_DB="/var/lib/loket/loket.sqlite")
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["PERSISTENCE_MODULE"] == "events.datastore:Factory"
     assert env["SQLITE_DBNAME"] == "/var/lib/loket/loket.sqlite"
 
 

@@ -1,0 +1,74 @@
+"""The SQLite event store's connections, with a statement cache that holds.
+
+The eventsourcing library opens its SQLite connections with
+`cached_statements=True`, which sqlite3 reads as a cache of one statement. Intake
+(existence query, event insert, hash chain) and every projection alternate
+between several statements on one connection, so each would be compiled again on
+every use. This factory is the library's, with connections that keep their
+compiled statements; it is chosen by the environment (PERSISTENCE_MODULE, set in
+`loket.settings`), and the projections share it when they live beside the events.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
+
+# Compiled statements kept per connection: sqlite3's own default.
+STATEMENT_CACHE = 128
+
+
+class _Pool(SQLiteConnectionPool):
+    def _create_connection(self) -> SQLiteConnection:
+        try:
+            c = sqlite3.connect(
+                database=self.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,  # the library's transactions say BEGIN themselves
+                cached_statements=STATEMENT_CACHE,
+                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            mode = c.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode.lower() != "wal":
+                c.execute("PRAGMA journal_mode=WAL")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
+class Datastore(SQLiteDatastore):
+    """The library's SQLite datastore, on connections with a statement cache."""
+
+    def __init__(self, db_name: str, *, lock_timeout: int | None = None, **kwargs: Any):
+        super().__init__(db_name, lock_timeout=lock_timeout, **kwargs)
+        self.pool = _Pool(db_name=db_name, lock_timeout=lock_timeout)
+
+
+class Factory(SQLiteFactory):
+    """The library's SQLite persistence module, on `Datastore`."""
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        library = self.datastore
+        self.datastore = Datastore(
+            library.pool.db_name,
+            lock_timeout=library.pool.lock_timeout,
+            single_row_tracking=library.single_row_tracking,
+            originator_id_type=library.originator_id_type,
+        )
+        library.close()
