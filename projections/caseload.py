@@ -99,6 +99,7 @@ def _afgewezen(e: Any) -> list[Statement]:
 
 class Caseload(Projection):
     name = "caseload"
+    inserts_first = True
     tables = ("caseload_meldingen",)
     create = (
         """CREATE TABLE IF NOT EXISTS caseload_meldingen (

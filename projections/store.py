@@ -22,6 +22,10 @@ Statement = tuple[str, dict[str, Any]]
 Handler = Callable[[Any], Iterable[Statement]]
 
 
+def _not_an_insert(statement: Statement) -> bool:
+    return not statement[0].startswith("INSERT")
+
+
 class Projection:
     """A read model: DDL for its tables and, per event class, the statements it runs."""
 
@@ -29,6 +33,10 @@ class Projection:
     tables: ClassVar[tuple[str, ...]]
     create: ClassVar[tuple[str, ...]]
     handlers: ClassVar[dict[type, Handler]]
+    # True where the projection's INSERTs only create rows (ON CONFLICT DO NOTHING) and none of
+    # its statements deletes one: then a page's inserts may run before its updates, in one
+    # executemany, with the same result.
+    inserts_first: ClassVar[bool] = False
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
@@ -41,6 +49,8 @@ class Projection:
             handler = cls.handlers.get(type(event))
             if handler is not None:
                 out.extend(handler(event))
+        if cls.inserts_first:
+            out.sort(key=_not_an_insert)  # stable: each kind keeps its order
         return out
 
     @classmethod
