@@ -23,11 +23,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from catchup import fresh_store, select_and_decode
 from scale import machine, options, profile_seconds, store
 
 from events.application import Loket
 from loket import synthetic
 from loket.cli import BATCH
+from projections import Projecties
+from projections.runner import catch_up
 from results import write_section
 from tests.pgserver import PostgresServer
 
@@ -74,6 +77,19 @@ def receive(app: Loket, batches: Iterator[list[str]], events: int) -> tuple[int,
         cpu += time.process_time() - c
         now = events_in(app)
     return now - start, wall, cpu, written_bytes() - written
+
+
+def catch_up_speed(app: Loket, path: Path) -> tuple[float, float, float]:
+    """All projections caught up from zero over the store, and the raw select + decode of the same
+    notifications: (projection events/s, raw events/s, peak RSS after, MB)."""
+    events = events_in(app)
+    raw = select_and_decode(app, tuple(sorted({t for p in Projecties.projections for t in p.topics()})))
+    views = fresh_store(path)
+    started = time.perf_counter()
+    catch_up(app, views)
+    ours = time.perf_counter() - started
+    views.datastore.close()
+    return events / ours, events / raw, peak_rss_mb()
 
 
 # Where intake's time goes, per event: the parts whose cost could grow with the stores.
@@ -144,6 +160,11 @@ def main() -> None:
                       f"{nbytes / events / 1024:.1f} KiB written/event", flush=True)
                 best[size] = (min(per[0], best.get(size, per)[0]), min(per[1], best.get(size, per)[1]))
         grows = where_it_grows(apps[sizes[0]], apps[sizes[-1]], batches, args.probe)
+        catching_up = {}
+        for size in sizes:
+            catching_up[size] = catch_up_speed(apps[size], tmp / f"views-{size}.sqlite")
+            print(f"  catch-up over {events_in(apps[size]):,} events: {catching_up[size][0]:,.0f} events/s, "
+                  f"select + decode {catching_up[size][1]:,.0f} events/s", flush=True)
         final = {size: events_in(app) for size, app in apps.items()}
         for app in apps.values():
             app.close()
@@ -163,6 +184,16 @@ def main() -> None:
         table.append(
             f"| {size:,} | {wall:.0f} | **{wall / base[0]:.2f}×** | {cpu:.0f} | {cpu / base[1]:.2f}× "
             f"| {kib} | {rss[size]:.0f} MB |"
+        )
+    catch_up_table = [
+        "| store holds | events | catch-up, all projections, events/s | select + decode events/s | ratio "
+        "| peak RSS after |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        ours, raw, after = catching_up[size]
+        catch_up_table.append(
+            f"| {size:,} | {final[size]:,} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f}× | {after:.0f} MB |"
         )
     on_disk = ""
     if not server:
@@ -185,6 +216,12 @@ def main() -> None:
             f"event, this run): {'; '.join(grows)}. KiB written counts what this process sends to storage: with "
             "SQLite the events, the key store and their write-ahead logs; with PostgreSQL only the key store, an "
             "SQLite file (the events are written by the server).",
+            "",
+            "Catch-up at each size: every projection (`loket projections rebuild`: "
+            f"{', '.join(p.name for p in Projecties.projections)}) from zero into a fresh SQLite projection store, in the library's "
+            "default pages, against selecting and decoding the same notifications; once per store.",
+            "",
+            *catch_up_table,
         ]
     )
     print(section)

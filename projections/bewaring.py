@@ -41,6 +41,7 @@ def _beslist(e: Any) -> list[Statement]:
 
 class Bewaring(Projection):
     name = "bewaring"
+    inserts_first = True
     tables = ("bewaring",)
     create = (
         """CREATE TABLE IF NOT EXISTS bewaring (
