@@ -14,72 +14,55 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
-from projections.store import Projection, ProjectionStore, Statement
+from projections.store import Insert, ProjectionStore, RowProjection, Update
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
-_ONTVANGEN = """INSERT INTO caseload_meldingen
-    (melding_id, bron, kenmerk, soort, gemeente, ontvangen_op, datum, status, status_sinds)
-    VALUES (:id, :bron, :kenmerk, :soort, :gemeente, :ontvangen_op, :datum, 'ontvangen', :t)
-    ON CONFLICT (melding_id) DO NOTHING"""
-_BESLIST = """UPDATE caseload_meldingen
-    SET outcome = :outcome, zvh = :zvh, product = :product, queue = :queue, status = :status,
-        labels = :labels, gemeente = COALESCE(:gemeente, gemeente), regisseur = NULL,
-        reden = :reden, status_sinds = :t, top_x = :top_x
-    WHERE melding_id = :id"""
-_STATUS = """UPDATE caseload_meldingen
-    SET status = :status, status_sinds = :t, reden = :reden, regisseur = :regisseur,
-        outcome = COALESCE(:outcome, outcome)
-    WHERE melding_id = :id"""
-_TOP_X = "UPDATE caseload_meldingen SET top_x = :top_x WHERE melding_id = :id"
-_GESLOTEN = """UPDATE caseload_meldingen
-    SET status = 'gesloten', status_sinds = :t, resultaat = :resultaat WHERE melding_id = :id"""
-_AFGEWEZEN = """INSERT INTO caseload_meldingen
-    (melding_id, bron, kenmerk, outcome, status, status_sinds, errors)
-    VALUES (:id, :bron, :kenmerk, 'rejected', 'afgewezen', :t, :errors)
-    ON CONFLICT (melding_id) DO NOTHING"""
-
-
 def _t(e: Any) -> str:
     return e.timestamp.isoformat()
+
+
+def _id(e: Any) -> str:
+    return str(e.originator_id)
 
 
 def routing_datum(ontvangen_op: str) -> str:
     return datetime.fromisoformat(ontvangen_op).astimezone(AMSTERDAM).date().isoformat()
 
 
-def _ontvangen(e: Any) -> list[Statement]:
-    return [(_ONTVANGEN, {
-        "id": str(e.originator_id), "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort,
-        "gemeente": e.gemeente, "ontvangen_op": e.ontvangen_op,
-        "datum": routing_datum(e.ontvangen_op), "t": _t(e),
+def _ontvangen(e: Any) -> list[Insert]:
+    return [Insert(_id(e), {
+        "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort, "gemeente": e.gemeente,
+        "ontvangen_op": e.ontvangen_op, "datum": routing_datum(e.ontvangen_op),
+        "status": "ontvangen", "status_sinds": _t(e),
     })]
 
 
 def _beslist(status: str):
-    def handle(e: Any) -> list[Statement]:
+    def handle(e: Any) -> list[Update]:
         b = e.beslissing
-        # The decision's reasons: a person's own reason is sealed with the event (personal data).
-        reden = "; ".join(b.get("reasons") or ())
-        return [(_BESLIST, {
-            "id": str(e.originator_id), "outcome": b["outcome"], "zvh": b.get("zvh"),
-            "product": b.get("product"), "queue": b.get("queue"), "status": status,
-            "labels": json.dumps(b.get("labels") or []), "gemeente": b.get("gemeente"),
-            "reden": reden, "t": _t(e), "top_x": int("top-x" in (b.get("labels") or ())),
-        })]
+        labels = b.get("labels") or ()
+        values = {
+            "outcome": b["outcome"], "zvh": b.get("zvh"), "product": b.get("product"), "queue": b.get("queue"),
+            "status": status, "labels": json.dumps(list(labels)), "regisseur": None,
+            # The decision's reasons: a person's own reason is sealed with the event (personal data).
+            "reden": "; ".join(b.get("reasons") or ()), "status_sinds": _t(e), "top_x": int("top-x" in labels),
+        }
+        if b.get("gemeente") is not None:  # a decision without a gemeente keeps the melding's
+            values["gemeente"] = b["gemeente"]
+        return [Update(_id(e), values)]
 
     return handle
 
 
 def _status(status: str, reden: Callable[[Any], str] | None = None, regisseur: bool = False):
     # Sent back means: no longer routed, a person at the loket decides again.
-    outcome = "triage" if status == TRIAGE else None
+    outcome = {"outcome": "triage"} if status == TRIAGE else {}
 
-    def handle(e: Any) -> list[Statement]:
-        return [(_STATUS, {
-            "id": str(e.originator_id), "status": status, "t": _t(e), "outcome": outcome,
-            "reden": reden(e) if reden else None,
-            "regisseur": e.regisseur if regisseur else None,
+    def handle(e: Any) -> list[Update]:
+        return [Update(_id(e), {
+            "status": status, "status_sinds": _t(e), "reden": reden(e) if reden else None,
+            "regisseur": e.regisseur if regisseur else None, **outcome,
         })]
 
     return handle
@@ -90,17 +73,18 @@ def _teruggestuurd(e: Any) -> str:
     return f"Teruggestuurd door {e.actor} ({e.zvh or 'geen zvh'}); de reden staat versleuteld bij de melding."
 
 
-def _afgewezen(e: Any) -> list[Statement]:
-    return [(_AFGEWEZEN, {
-        "id": str(e.originator_id), "bron": e.bron, "kenmerk": e.kenmerk, "t": _t(e),
-        "errors": json.dumps(e.errors, ensure_ascii=False),
+def _afgewezen(e: Any) -> list[Insert]:
+    return [Insert(_id(e), {
+        "bron": e.bron, "kenmerk": e.kenmerk, "outcome": "rejected", "status": "afgewezen",
+        "status_sinds": _t(e), "errors": json.dumps(e.errors, ensure_ascii=False),
     })]
 
 
-class Caseload(Projection):
+class Caseload(RowProjection):
     name = "caseload"
-    inserts_first = True
-    tables = ("caseload_meldingen",)
+    table = "caseload_meldingen"
+    key = "melding_id"
+    tables = (table,)
     create = (
         """CREATE TABLE IF NOT EXISTS caseload_meldingen (
             melding_id TEXT PRIMARY KEY,
@@ -119,10 +103,11 @@ class Caseload(Projection):
         Melding.TriageBesloten: _beslist(OPEN),
         Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
         Melding.MeldingTeruggestuurd: _status(TRIAGE, reden=_teruggestuurd),
-        Melding.TopXAan: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 1})],
-        Melding.TopXAf: lambda e: [(_TOP_X, {"id": str(e.originator_id), "top_x": 0})],
+        Melding.TopXAan: lambda e: [Update(_id(e), {"top_x": 1})],
+        Melding.TopXAf: lambda e: [Update(_id(e), {"top_x": 0})],
         # The result is free text (sealed): the column stays empty.
-        Melding.MeldingGesloten: lambda e: [(_GESLOTEN, {"id": str(e.originator_id), "t": _t(e), "resultaat": None})],
+        Melding.MeldingGesloten: lambda e: [
+            Update(_id(e), {"status": "gesloten", "status_sinds": _t(e), "resultaat": None})],
         AfgewezenMelding.MeldingAfgewezen: _afgewezen,
     }
 

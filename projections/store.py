@@ -10,6 +10,8 @@ projection exactly at a page boundary, and restarting never counts an event twic
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -56,6 +58,66 @@ class Projection:
     @classmethod
     def tracking_name(cls, application_name: str) -> str:
         return f"{cls.name}@{application_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """A new row: its key and the columns its first event sets."""
+
+    key: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Columns of an existing row set to new values."""
+
+    key: str
+    values: dict[str, Any]
+
+
+class RowProjection(Projection):
+    """One row per key in one table; an event inserts a row or sets some of its columns.
+
+    Handlers return `Insert` and `Update` changes instead of SQL. Within a page, a row
+    inserted in that page takes its later changes before it is written: a melding that
+    is received and routed in the same page becomes one INSERT instead of an INSERT and
+    an UPDATE, and a page's inserts run together. Each row is inserted by exactly one
+    event (a melding's first), so the page's result equals running every change in turn.
+    """
+
+    table: ClassVar[str]
+    key: ClassVar[str]
+
+    @classmethod
+    def statements(cls, domain_events: Iterable[Any]) -> list[Statement]:
+        new: dict[str, dict[str, Any]] = {}
+        updates: list[Statement] = []
+        for event in domain_events:
+            handler = cls.handlers.get(type(event))
+            if handler is None:
+                continue
+            for change in handler(event):
+                row = new.get(change.key)
+                if isinstance(change, Insert):
+                    if row is None:
+                        new[change.key] = {cls.key: change.key, **change.values}
+                elif row is not None:
+                    row.update(change.values)
+                else:
+                    updates.append((cls._update(tuple(change.values)), {cls.key: change.key, **change.values}))
+        return [(cls._insert(tuple(row)), row) for row in new.values()] + updates
+
+    @classmethod
+    @cache
+    def _insert(cls, columns: tuple[str, ...]) -> str:
+        return (f"INSERT INTO {cls.table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+                f"ON CONFLICT ({cls.key}) DO NOTHING")
+
+    @classmethod
+    @cache
+    def _update(cls, columns: tuple[str, ...]) -> str:
+        return f"UPDATE {cls.table} SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE {cls.key} = :{cls.key}"
 
 
 class ProjectionStore(SQLiteTrackingRecorder):

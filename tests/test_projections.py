@@ -24,6 +24,7 @@ TABLES = {
     "caseload_meldingen": "melding_id",
     "deadlines": "melding_id, soort",
     "audit_trail": "melding_id, versie",
+    "bewaring": "melding_id",
 }
 
 
@@ -65,6 +66,39 @@ def test_rebuild_from_zero_equals_incremental(worked_store, tmp_path):
     assert snapshot(systeem.projecties)["caseload_meldingen"] == []
     systeem.bij(page_size=333)
     assert snapshot(systeem.projecties) == incremental
+    systeem.close()
+
+
+def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_store, tmp_path):
+    """Catch-up folds a page: a melding received and routed in one page becomes one row insert,
+    inserts run before updates. The rows must be those of every event's changes run in turn."""
+    from eventsourcing.persistence import Tracking
+
+    from events.datastore import Datastore
+    from loket.settings import Settings
+
+    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(worked_store)}))
+    app = systeem.app
+    notifications = app.recorder.select_notifications(start=1, limit=10**7)
+    events = [app.mapper.to_domain_event(n) for n in notifications]
+    assert {type(e).__name__ for e in events} >= {
+        "MeldingOntvangen", "MeldingGerouteerd", "MeldingInTriage", "MeldingGeaccepteerd",
+        "MeldingTeruggestuurd", "MeldingGesloten", "MeldingAfgewezen"}
+
+    in_turn = Projecties(Datastore(db_name=str(tmp_path / "in-turn.sqlite")))
+    in_turn.create_table()
+    in_turn.apply([
+        ([s for e in events for s in projection.statements([e])],
+         Tracking(projection.tracking_name(app.name), notifications[-1].id))
+        for projection in in_turn.projections
+    ])
+    at_once = Projecties(Datastore(db_name=str(tmp_path / "at-once.sqlite")))
+    at_once.create_table()
+    from projections.runner import catch_up
+
+    catch_up(app, at_once, page_size=len(notifications))
+    assert snapshot(at_once) == snapshot(in_turn)
+    assert len(snapshot(at_once)["caseload_meldingen"]) > 1_000
     systeem.close()
 
 
