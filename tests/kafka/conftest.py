@@ -104,8 +104,7 @@ def kafka_env(broker: Broker, tmp_path: Path) -> dict[str, str]:
         "LOKET_DB": str(tmp_path / "loket.sqlite"),
         "LOKET_USER": "medewerker-1",
         "LOKET_LOG_FORMAT": "json",
-        # Configured as in production: processes starting together on a fresh store would
-        # otherwise race to write the same development key file.
+        # Configured as in production, where a master key is given (deploy/compose.yaml).
         "LOKET_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PYTHONUNBUFFERED": "1",
     }
