@@ -77,8 +77,8 @@ class InboundConsumer:
     def run(self, stop: threading.Event) -> Counter[str]:
         """Consume until `stop` is set; the batch in hand is always finished and committed."""
         self.subscribe()
-        # After a Kafka error nothing of the batch was committed, and step() moved the
-        # consumer back to its start: it is read again, and storing it again is a no-op.
+        # After an error nothing of the batch was committed, and step() moved the consumer
+        # back to its start: it is read again, and storing again what was stored is a no-op.
         run_until(stop, self.step)
         return self.counts
 
@@ -89,7 +89,10 @@ class InboundConsumer:
             return 0
         try:
             self._handle(records)
-        except KafkaError:
+        except Exception:
+            # Whatever stopped the batch (the broker, or the store away while PostgreSQL
+            # restarts), the consumer is already past it: back to its start, or the next
+            # poll reads on and the next commit skips it.
             self._rewind(records)
             raise
         return len(records)

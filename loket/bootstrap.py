@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.utils import Environment
 
 from events.application import Loket
 from events.datastore import Factory
-from loket.settings import Settings
+from loket.settings import Settings, postgres_env
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
@@ -33,6 +37,11 @@ class Systeem:
         """The projections as they stood at `moment` (a fresh replay; live ones untouched)."""
         return as_of(self.app, moment)
 
+    def tracking_recorder(self) -> TrackingRecorder:
+        """A tracking record in the event store itself (the outbox relay's position)."""
+        with _one_setup_at_a_time(self.settings):
+            return self.app.factory.tracking_recorder()
+
     def close(self) -> None:
         self.app.close()
         if self.views is not self.app.factory:
@@ -41,9 +50,10 @@ class Systeem:
 
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) -> Systeem:
     settings = settings or Settings.from_env()
-    app = Loket(env=settings.event_store_env(), ruleset=ruleset)
-    views = _views(app, settings)
-    projecties = views.tracking_recorder(Projecties)
+    with _one_setup_at_a_time(settings):
+        app = Loket(env=settings.event_store_env(), ruleset=ruleset)
+        views = _views(app, settings)
+        projecties = views.tracking_recorder(Projecties)
     return Systeem(settings=settings, app=app, projecties=projecties, views=views)
 
 
@@ -57,3 +67,43 @@ def _views(app: Loket, settings: Settings) -> InfrastructureFactory:
     if settings.database_url is None:
         return app.factory
     return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db)}))
+
+
+@contextmanager
+def _one_setup_at_a_time(settings: Settings) -> Iterator[None]:
+    """Processes that start together on a fresh store take turns creating its tables.
+
+    The libraries create tables check-then-act, which two processes at once break:
+    eventsourcing's SQLite tracking table looks whether it exists and then inserts its
+    migration row (the second process fails "Failed to record tracking for
+    __migration__ 1"), and PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe beside
+    a concurrent one (a unique violation on pg_type). `loket consume` and `loket
+    relay` started together died of either. A lock file beside LOKET_DB guards the
+    SQLite files (processes on one host share them); a PostgreSQL advisory lock
+    guards the event store, which processes on other hosts share too.
+    """
+    fd = os.open(f"{settings.db}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed, or when the process dies
+        if settings.database_url is None:
+            yield
+            return
+        with _postgres_lock(settings.database_url):
+            yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _postgres_lock(url: str) -> Iterator[None]:
+    import psycopg  # only with PostgreSQL: the SQLite commands start without it
+
+    env = postgres_env(url)
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+        connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"], autocommit=True,
+    ) as conn:
+        # A session lock of this database: the server releases it if we die holding it.
+        conn.execute("SELECT pg_advisory_lock(hashtext('loket: creating tables'))")
+        yield

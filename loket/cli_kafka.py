@@ -157,7 +157,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     with _proces() as p:
         if p is None:
             return 0
-        relay = OutboxRelay(p.systeem.app, p.systeem.app.factory.tracking_recorder(), p.publisher, p.topics)
+        relay = OutboxRelay(p.systeem.app, p.systeem.tracking_recorder(), p.publisher, p.topics)
         replayed = 0
         if args.replay_from is not None:
             replayed = _when_broker_answers(lambda: relay.replay(args.replay_from), p.stop) or 0

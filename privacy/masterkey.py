@@ -15,6 +15,7 @@ import binascii
 import logging
 import os
 import stat
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,11 +51,21 @@ def _read_private_file(path: Path, where: str) -> bytes:
 
 
 def generate_key_file(path: Path) -> bytes:
-    """A new random key in a new file that only its owner can read (never overwrites)."""
+    """A new random key in a new file that only its owner can read (never overwrites).
+
+    The file appears whole or not at all: the key is written under a temporary name
+    and linked into place, which fails (FileExistsError) when another process put its
+    key there first. A reader never sees a half-written key."""
     key = os.urandom(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(base64.b64encode(key).decode("ascii") + "\n")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(base64.b64encode(key).decode("ascii") + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
     return key
 
 
@@ -66,7 +77,12 @@ def load_master_key(env: Mapping[str, str], development_file: Path) -> bytes:
         return _read_private_file(Path(name), "LOKET_MASTER_KEY_FILE")
     if development_file.exists():
         return _read_private_file(development_file, "development master key")
-    key = generate_key_file(development_file)
+    try:
+        key = generate_key_file(development_file)
+    except FileExistsError:
+        # Generated just now by a process that started beside us (the consumer and
+        # the relay on a fresh store): its key is the store's.
+        return _read_private_file(development_file, "development master key")
     log.warning(
         "NO MASTER KEY CONFIGURED: generated a development master key at %s (mode 0600). "
         "It lies next to the data it protects, so it protects nothing against a copy of that directory. "

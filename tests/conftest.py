@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -37,6 +40,23 @@ def melding(**overrides) -> dict:
 
 def line(**overrides) -> str:
     return json.dumps(melding(**overrides))
+
+
+def run_together(setup: str, work: str, env: Mapping[str, str], processes: int = 4) -> list[subprocess.CompletedProcess]:
+    """Run `setup` in fresh interpreters, then `work` in all of them at one agreed moment:
+    processes starting together, as the engine's processes do in production."""
+    start = time.time() + 3  # every interpreter has done its setup by then, even on a busy machine
+    code = f"{setup}\nimport time\ntime.sleep(max(0.0, {start!r} - time.time()))\n{work}"
+    started = [
+        subprocess.Popen([sys.executable, "-c", code], env=dict(env), text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(processes)
+    ]
+    done = []
+    for p in started:
+        out, err = p.communicate(timeout=60)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return done
 
 
 @pytest.fixture

@@ -68,6 +68,11 @@ class PostgresServer:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         # --no-sync: a throw-away cluster need not wait for its files to reach the disk.
         self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        self.start_again()
+        return self
+
+    def start_again(self) -> None:
+        """Start the server (again, after `shut_down`) on its data directory."""
         options = [
             "-c listen_addresses=127.0.0.1",
             f"-c port={self.port}",
@@ -78,10 +83,13 @@ class PostgresServer:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
                   "-o", " ".join(options), "-w", "-t", "60", "start")
-        return self
 
     def restart(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60", "restart")
+
+    def shut_down(self) -> None:
+        """Stop the server as an administrator would (its data stays): clients are cut off."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from loket.cli import parser
+from loket.cli_web import cmd_serve
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
@@ -50,12 +51,32 @@ def test_the_engine_uses_postgresql_and_the_broker_of_the_compose_file():
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
-def test_prometheus_scrapes_services_of_the_compose_file():
+def scrape_targets() -> set[str]:
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text(encoding="utf-8"))
+    return {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+
+
+def metrics_endpoints() -> set[str]:
+    """service:port of every engine process that serves metrics, read from its command by the CLI."""
+    endpoints = set()
+    for name, argv in loket_services().items():
+        args = parser().parse_args(argv[1:])
+        if args.handler is cmd_serve:  # /metrics beside the API
+            endpoints.add(f"{name}:{args.port}")
+        elif getattr(args, "metrics_port", None):
+            endpoints.add(f"{name}:{args.metrics_port}")
+    return endpoints
+
+
+def test_prometheus_scrapes_every_service_of_the_compose_file_that_serves_metrics():
+    endpoints = metrics_endpoints()
+    assert {e.split(":")[0] for e in endpoints} >= {"api", "consumer"}  # the API's counters, the consumer's lag
+    assert endpoints <= scrape_targets()
+
+
+def test_prometheus_scrapes_only_services_of_the_compose_file():
     services = set(compose()["services"])
-    targets = [t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
-    assert "api:8000" in targets
-    assert all(t.split(":")[0] in services | {"localhost"} for t in targets)
+    assert all(t.split(":")[0] in services | {"localhost"} for t in scrape_targets())
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import sqlite3
 import stat
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -22,11 +23,12 @@ from events.toegang import GeenToegang, rollen
 from loket.bootstrap import bootstrap
 from loket.settings import Settings
 from privacy.keystore import CompartimentGesloten
+from privacy.kluis import Kluis
 from privacy.masterkey import SleutelFout
 from projections.audit import trail
 from projections.caseload import caseload, statistiek
 from projections.toegangslog import toegangslog
-from tests.conftest import line, melding
+from tests.conftest import line, melding, run_together
 
 BSN = "111222333"
 NAAM = "Wilhelmina Geheimhouder"
@@ -281,3 +283,30 @@ def test_a_master_key_file_must_be_private_and_a_generated_one_is(tmp_path):
     generated.chmod(0o644)
     with pytest.raises(SleutelFout, match="readable by others"):
         bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "l.sqlite")}))
+
+
+
+def test_processes_starting_together_on_a_fresh_directory_share_one_development_master_key(tmp_path):
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "l.sqlite")}
+    # Each opens the key store (generating the development master key when it finds
+    # none) and seals a value; what any of them sealed must open for all.
+    setup = f"import json, os, uuid\nfrom privacy.kluis import Kluis\nenv = {env!r}"
+    work = f"""
+kluis = Kluis.uit_env(env)
+sessie = kluis.sessie()
+melding_id = uuid.uuid4()
+envelope = sessie.verzegel(f"betrokkene-{{os.getpid()}}", None, melding_id, "toelichting", {TOELICHTING!r})
+sessie.bewaar()
+print(json.dumps({{"melding_id": str(melding_id), "envelope": envelope}}))
+"""
+    done = run_together(setup, work, {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}, processes=8)
+    assert [p.stderr.strip().splitlines()[-1] for p in done if p.returncode != 0] == []
+
+    kluis = Kluis.uit_env(env)
+    try:
+        for sealed in (json.loads(p.stdout) for p in done):
+            opened = kluis.open(sealed["envelope"], melding_id=UUID(sealed["melding_id"]), veld="toelichting",
+                                compartimenten=frozenset())
+            assert opened == TOELICHTING
+    finally:
+        kluis.keystore.close()

@@ -104,8 +104,7 @@ def kafka_env(broker: Broker, tmp_path: Path) -> dict[str, str]:
         "LOKET_DB": str(tmp_path / "loket.sqlite"),
         "LOKET_USER": "medewerker-1",
         "LOKET_LOG_FORMAT": "json",
-        # Configured as in production: processes starting together on a fresh store would
-        # otherwise race to write the same development key file.
+        # Configured as in production, where a master key is given (deploy/compose.yaml).
         "LOKET_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PYTHONUNBUFFERED": "1",
     }
@@ -137,6 +136,10 @@ class Loket:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def state(self) -> str:
+        code = self.process.poll()
+        return "running" if code is None else f"exit code {code}"
+
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
@@ -159,9 +162,32 @@ class Loket:
         return json.loads(self.stdout.splitlines()[-1])
 
 
+STARTED = pytest.StashKey[list[Loket]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """A failed test shows what its `loket` processes wrote: why one did not come back
+    is in there, and a flaky failure may not come again when rerun."""
+    report = yield
+    if report.failed:
+        for p in item.stash.get(STARTED, []):
+            for name, path in (("stderr", p.stderr_path), ("stdout", p.stdout_path)):
+                text = path.read_text(errors="replace") if path.exists() else ""
+                if text:
+                    report.sections.append((f"loket {' '.join(p.args)} ({p.state()}): {name}", _tail(text)))
+    return report
+
+
+def _tail(text: str, lines: int = 200) -> str:
+    kept = text.splitlines()[-lines:]
+    return "\n".join(kept)
+
+
 @pytest.fixture
-def loket(kafka_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Loket]]:
+def loket(kafka_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Loket]]:
     started: list[Loket] = []
+    request.node.stash[STARTED] = started
 
     def start(*args: str, env: dict[str, str] | None = None) -> Loket:
         process = Loket(list(args), env or kafka_env, tmp_path)
