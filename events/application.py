@@ -21,7 +21,8 @@ from functools import partial
 from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from events.hashchain import HashChained
@@ -260,7 +261,7 @@ class Loket(Application[UUID]):
         # Take the new events off the aggregates first: a failed save must not lose them.
         events = {aggregate.id: aggregate.collect_events() for aggregate in aggregates}
         try:
-            self.save(*(e for per_melding in events.values() for e in per_melding))
+            self._sla_op([e for per_melding in events.values() for e in per_melding])
             return results
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our
@@ -270,13 +271,29 @@ class Loket(Application[UUID]):
         lost: set[UUID] = set()
         for aggregate_id, per_melding in events.items():
             try:
-                self.save(*per_melding)
+                self._sla_op(per_melding)
             except IntegrityError:
                 lost.add(aggregate_id)
         return [
             self._duplicaat(r.melding_id, {}) if r.melding_id in lost and r.status != "duplicaat" else r
             for r in results
         ]
+
+    def _sla_op(self, events: list[DomainEventProtocol[UUID]]) -> None:
+        """`save` for events already taken off their aggregates, in one transaction.
+
+        The library's `save` first asks of every object whether it is an event or an
+        aggregate, through runtime-checkable protocols; on Python 3.11 each such
+        `isinstance` walks the protocol's attributes, which cost a tenth of intake's
+        time. Here every object is an event, so they go straight to the same
+        recording and notification steps `save` takes.
+        """
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.events.extend(events)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)
 
     # Lifecycle ------------------------------------------------------------
     # Each command loads the melding, lets the aggregate check the transition (an
