@@ -200,7 +200,9 @@ class Loket(Application[UUID]):
         persoon = melding.persoon.model_dump(mode="json")
         betrokkene = self.kluis.betrokkene(persoon, aggregate_id)
         compartiment = compartiment_van(melding.soort, beslissing.get("product"))
-        aggregate = Melding(
+        return Melding.ontvangen(
+            aggregate_id,
+            beslissing,
             bron=melding.bron,
             kenmerk=melding.kenmerk,
             soort=melding.soort,
@@ -216,8 +218,6 @@ class Loket(Application[UUID]):
                 {"persoon": persoon, "toelichting": melding.toelichting},
             ),
         )
-        aggregate.beslis(beslissing)
-        return aggregate
 
     def _afgewezen(self, raw: bytes, sha: str, errors: Sequence[Fout], sessie: Sessie) -> AfgewezenMelding:
         """Broken input, sealed whole: it may hold a BSN and free text like any melding.
