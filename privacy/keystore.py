@@ -57,9 +57,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _wrap(kek: bytes, key: bytes, aad: str) -> bytes:
+def _wrap(kek: AESGCM, key: bytes, aad: str) -> bytes:
     nonce = os.urandom(12)
-    return nonce + AESGCM(kek).encrypt(nonce, key, aad.encode())
+    return nonce + kek.encrypt(nonce, key, aad.encode())
 
 
 def _unwrap(kek: bytes, wrapped: bytes, aad: str) -> bytes:
@@ -118,7 +118,7 @@ class KeyStore:
             row = c.execute("SELECT wrapped FROM compartment_keys WHERE compartment = ?", (compartment,)).fetchone()
             if row is None:
                 kek = os.urandom(KEY_BYTES)
-                c.execute("INSERT INTO compartment_keys VALUES (?, ?)", (compartment, _wrap(self._kek, kek, aad)))
+                c.execute("INSERT INTO compartment_keys VALUES (?, ?)", (compartment, _wrap(AESGCM(self._kek), kek, aad)))
             else:
                 kek = _unwrap(self._kek, bytes(row[0]), aad)
             self._compartment_keks[compartment] = kek
@@ -163,13 +163,21 @@ class KeyStore:
             raise SleutelFout(f"data key {key_id} in {self.path} does not authenticate (altered?)") from None
 
     def add(self, keys: Iterable[tuple[str, str, str, bytes]], usage: Iterable[tuple[str, str]]) -> None:
-        """Store new data keys (key_id, subject, compartment, key) and which meldingen use whose keys."""
+        """Store new data keys (key_id, subject, compartment, key) and which meldingen use whose keys.
+
+        A batch of intake brings hundreds of new keys: one statement for all, and one
+        cipher object per key-encryption key rather than one per key.
+        """
         with self._transaction() as c:
             now = _now()
+            ciphers: dict[str, AESGCM] = {}
+            rows = []
             for key_id, subject, compartment, key in keys:
-                kek = self._compartment_kek(c, compartment)
-                wrapped = _wrap(kek, key, f"data-key|{key_id}|{subject}|{compartment}")
-                c.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)", (key_id, subject, compartment, wrapped, now))
+                if compartment not in ciphers:
+                    ciphers[compartment] = AESGCM(self._compartment_kek(c, compartment))
+                wrapped = _wrap(ciphers[compartment], key, f"data-key|{key_id}|{subject}|{compartment}")
+                rows.append((key_id, subject, compartment, wrapped, now))
+            c.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)", rows)
             c.executemany("INSERT OR IGNORE INTO key_usage VALUES (?, ?)", list(usage))
 
     def key(self, key_id: str, *, compartimenten: frozenset[str]) -> bytes | None:
