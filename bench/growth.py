@@ -95,7 +95,7 @@ def catch_up_speed(app: Loket, path: Path) -> tuple[float, float, float]:
 # Where intake's time goes, per event: the parts whose cost could grow with the stores.
 PARTS = {
     "existence query": ("events/recorders.py", "existing"),
-    "sealing: looking up subject keys": ("privacy/keystore.py", "live_key"),
+    "sealing: looking up subject keys": ("privacy/keystore.py", "live_keys"),
     "sealing: storing new keys (key store commit)": ("privacy/keystore.py", "add"),
     "hash chain": ("events/hashchain.py", "_chain"),
     "inserting the events (and committing)": ("eventsourcing/application.py", "_record"),

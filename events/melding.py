@@ -273,14 +273,23 @@ class Melding(MetPersoonsgegevens):
         """What routing decides on, to re-decide or explain a stored melding (no decryption)."""
         return replace(self.intake().feiten(), leeftijd=self.leeftijd)
 
-    def beslis(self, beslissing: dict[str, Any]) -> None:
-        """Record the routing decision with the event that fits its outcome."""
-        record = {
-            "routed": self.gerouteerd,
-            "triage": self.in_triage,
-            "doorverwijzen": self.doorverwezen,
+    @classmethod
+    def ontvangen(cls, aggregate_id: UUID, beslissing: dict[str, Any], **velden: Any) -> Melding:
+        """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome).
+
+        Intake builds thousands of meldingen a batch. The decorators match every
+        call's arguments against the method's signature (twice: the command, then
+        the event); here the events are triggered directly with the same names and
+        values, and the id is the one intake already computed from (bron, kenmerk).
+        """
+        melding = cls._create(cls.MeldingOntvangen, id=aggregate_id, **velden)
+        besluit = {
+            "routed": cls.MeldingGerouteerd,
+            "triage": cls.MeldingInTriage,
+            "doorverwijzen": cls.MeldingDoorverwezen,
         }[beslissing["outcome"]]
-        record(beslissing)
+        melding.trigger_event(besluit, beslissing=beslissing)
+        return melding
 
 
 class AfgewezenMelding(MetPersoonsgegevens):

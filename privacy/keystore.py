@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from privacy.masterkey import KEY_BYTES, SleutelFout, derive
 
 GEEN = ""  # the compartment of ordinary (not restricted) data
+_CHUNK = 900  # bound parameters per statement (SQLite builds before 3.32 allow 999)
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
@@ -56,9 +57,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _wrap(kek: bytes, key: bytes, aad: str) -> bytes:
+def _wrap(kek: AESGCM, key: bytes, aad: str) -> bytes:
     nonce = os.urandom(12)
-    return nonce + AESGCM(kek).encrypt(nonce, key, aad.encode())
+    return nonce + kek.encrypt(nonce, key, aad.encode())
 
 
 def _unwrap(kek: bytes, wrapped: bytes, aad: str) -> bytes:
@@ -117,7 +118,7 @@ class KeyStore:
             row = c.execute("SELECT wrapped FROM compartment_keys WHERE compartment = ?", (compartment,)).fetchone()
             if row is None:
                 kek = os.urandom(KEY_BYTES)
-                c.execute("INSERT INTO compartment_keys VALUES (?, ?)", (compartment, _wrap(self._kek, kek, aad)))
+                c.execute("INSERT INTO compartment_keys VALUES (?, ?)", (compartment, _wrap(AESGCM(self._kek), kek, aad)))
             else:
                 kek = _unwrap(self._kek, bytes(row[0]), aad)
             self._compartment_keks[compartment] = kek
@@ -127,16 +128,32 @@ class KeyStore:
 
     def live_key(self, subject: str, compartment: str) -> tuple[str, bytes] | None:
         """The subject's current data key in this compartment (for sealing new data)."""
+        return self.live_keys([subject], compartment).get(subject)
+
+    def live_keys(self, subjects: Collection[str], compartment: str) -> dict[str, tuple[str, bytes]]:
+        """The current data key in this compartment of each of these subjects that has one.
+
+        One query for many subjects (in chunks of SQLite's parameter limit): intake
+        seals the data of hundreds of subjects a batch, most of them new.
+        """
+        wanted = list(dict.fromkeys(subjects))
+        latest: dict[str, tuple[str, str, bytes]] = {}
         with self._lock:
             c = self._db.cursor()
-            row = c.execute(
-                "SELECT key_id, wrapped FROM data_keys WHERE subject = ? AND compartment = ? "
-                "ORDER BY created_at DESC LIMIT 1",
-                (subject, compartment),
-            ).fetchone()
-            if row is None:
-                return None
-            return row[0], self._open_wrapped(c, row[0], subject, compartment, bytes(row[1]))
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                rows = c.execute(
+                    "SELECT subject, key_id, wrapped, created_at FROM data_keys "
+                    f"WHERE compartment = ? AND subject IN ({','.join('?' * len(chunk))})",
+                    (compartment, *chunk),
+                ).fetchall()
+                for subject, key_id, wrapped, created_at in rows:
+                    if subject not in latest or created_at > latest[subject][0]:
+                        latest[subject] = (created_at, key_id, bytes(wrapped))
+            return {
+                subject: (key_id, self._open_wrapped(c, key_id, subject, compartment, wrapped))
+                for subject, (_, key_id, wrapped) in latest.items()
+            }
 
     def _open_wrapped(self, c: sqlite3.Cursor, key_id: str, subject: str, compartment: str, wrapped: bytes) -> bytes:
         kek = self._compartment_kek(c, compartment)
@@ -146,13 +163,21 @@ class KeyStore:
             raise SleutelFout(f"data key {key_id} in {self.path} does not authenticate (altered?)") from None
 
     def add(self, keys: Iterable[tuple[str, str, str, bytes]], usage: Iterable[tuple[str, str]]) -> None:
-        """Store new data keys (key_id, subject, compartment, key) and which meldingen use whose keys."""
+        """Store new data keys (key_id, subject, compartment, key) and which meldingen use whose keys.
+
+        A batch of intake brings hundreds of new keys: one statement for all, and one
+        cipher object per key-encryption key rather than one per key.
+        """
         with self._transaction() as c:
             now = _now()
+            ciphers: dict[str, AESGCM] = {}
+            rows = []
             for key_id, subject, compartment, key in keys:
-                kek = self._compartment_kek(c, compartment)
-                wrapped = _wrap(kek, key, f"data-key|{key_id}|{subject}|{compartment}")
-                c.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)", (key_id, subject, compartment, wrapped, now))
+                if compartment not in ciphers:
+                    ciphers[compartment] = AESGCM(self._compartment_kek(c, compartment))
+                wrapped = _wrap(ciphers[compartment], key, f"data-key|{key_id}|{subject}|{compartment}")
+                rows.append((key_id, subject, compartment, wrapped, now))
+            c.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)", rows)
             c.executemany("INSERT OR IGNORE INTO key_usage VALUES (?, ?)", list(usage))
 
     def key(self, key_id: str, *, compartimenten: frozenset[str]) -> bytes | None:

@@ -12,7 +12,7 @@ import base64
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -53,13 +53,27 @@ class Sessie:
     def __init__(self, keystore: KeyStore):
         self._keystore = keystore
         self._keys: dict[tuple[str, str], tuple[str, AESGCM]] = {}
+        self._live: dict[tuple[str, str], tuple[str, bytes] | None] = {}  # looked up, not used yet
         self._new: list[tuple[str, str, str, bytes]] = []
         self._usage: set[tuple[str, str]] = set()
+
+    def zoek_sleutels(self, wie: Iterable[tuple[str, str | None]]) -> None:
+        """Look up the live keys of many (subject, compartment) pairs at once, before sealing their data."""
+        per_compartment: dict[str, set[str]] = {}
+        for subject, compartment in wie:
+            if (subject, compartment or GEEN) not in self._keys:
+                per_compartment.setdefault(compartment or GEEN, set()).add(subject)
+        for compartment, subjects in per_compartment.items():
+            found = self._keystore.live_keys(subjects, compartment)
+            self._live.update({(s, compartment): found.get(s) for s in subjects})
 
     def _key(self, subject: str, compartment: str) -> tuple[str, AESGCM]:
         found = self._keys.get((subject, compartment))
         if found is None:
-            live = self._keystore.live_key(subject, compartment)
+            if (subject, compartment) in self._live:
+                live = self._live.pop((subject, compartment))
+            else:
+                live = self._keystore.live_key(subject, compartment)
             if live is None:
                 key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=KEY_BYTES * 8)
                 self._new.append((key_id, subject, compartment, key))

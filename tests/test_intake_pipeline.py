@@ -171,3 +171,26 @@ def test_a_melding_stored_by_another_writer_during_a_batch_becomes_a_duplicate_a
     assert len(app.recorder.select_notifications(start=1, limit=100)) == 7
     app.close()
     other.close()
+
+
+def _zonder_tijd(state: dict) -> dict:
+    return {k: v for k, v in state.items() if k not in ("timestamp", "_created_on", "_modified_on")}
+
+
+def test_a_melding_received_at_intake_has_the_events_of_its_commands():
+    """Intake builds meldingen without the decorators' argument matching: the same events, the same state."""
+    velden = dict(
+        bron="politie", kenmerk="K-1", soort="via", ontvangen_op="2025-03-04T10:00:00+01:00", gemeente="Heerlen",
+        signalen={"leefgebieden": ["wonen"]}, leeftijd=34, betrokkene="b" * 64, betrokkene_soort="bsn",
+        compartiment=None, persoonsgegevens={"versleuteld": "AES-256-GCM", "sleutel": "k", "data": "d"},
+    )
+    for outcome, command in (("routed", "gerouteerd"), ("triage", "in_triage"), ("doorverwijzen", "doorverwezen")):
+        beslissing = {"outcome": outcome, "zvh": "parkstad", "product": "pga"}
+        by_commands = Melding(**velden)
+        getattr(by_commands, command)(beslissing)
+        at_intake = Melding.ontvangen(melding_id("politie", "K-1"), beslissing, **velden)
+        expected, got = by_commands.collect_events(), at_intake.collect_events()
+        assert at_intake.id == by_commands.id
+        assert _zonder_tijd(vars(at_intake)) == _zonder_tijd(vars(by_commands))
+        assert [type(e) for e in got] == [type(e) for e in expected]
+        assert [_zonder_tijd(vars(e)) for e in got] == [_zonder_tijd(vars(e)) for e in expected]

@@ -175,6 +175,21 @@ def test_shredding_twice_does_nothing_the_second_time_and_new_data_gets_a_new_ke
     assert lees(app, first)["toelichting"] == {"verwijderd": True}
 
 
+def test_one_person_keeps_one_data_key_per_compartment_within_a_batch_and_across_batches(systeem, tmp_path):
+    app = systeem.app
+    first = app.ontvang_batch([persoonlijk("K-1"), persoonlijk("K-2"), persoonlijk("K-3", bsn="123456782")])
+    later = app.ontvang_batch([persoonlijk("K-4"), persoonlijk("K-5", soort="radicalisering", bron="politie")])
+    keys = sqlite3.connect(tmp_path / "loket.sqlite.keys")
+    per_compartment = dict(keys.execute(
+        "SELECT compartment, count(*) FROM data_keys WHERE subject = ? GROUP BY compartment",
+        (app.betrokkene_met_bsn(BSN),),
+    ).fetchall())
+    keys.close()
+    assert per_compartment == {"": 1, "radicalisering": 1}
+    for ontvangst in [*first, later[0]]:
+        assert lees(app, ontvangst.melding_id)["toelichting"] == TOELICHTING
+
+
 def radicalisering(app: Loket, kenmerk: str = "R-1"):
     return app.ontvang(persoonlijk(kenmerk, soort="radicalisering", bron="politie")).melding_id
 
