@@ -47,7 +47,7 @@ def fill(settings: Settings, raws: list[str]) -> Loket:
 
 
 def fresh_store(path: Path) -> Projecties:
-    store = Projecties(Datastore(db_name=str(path)))
+    store = Projecties(Datastore(db_name=str(path), rebuildable=True))
     store.create_table()
     return store
 

@@ -29,6 +29,10 @@ STATEMENT_CACHE = 128
 
 
 class _Pool(SQLiteConnectionPool):
+    def __init__(self, *, synchronous: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.synchronous = synchronous
+
     def _create_connection(self) -> SQLiteConnection:
         try:
             c = sqlite3.connect(
@@ -47,20 +51,30 @@ class _Pool(SQLiteConnectionPool):
                 c.execute("PRAGMA journal_mode=WAL")
                 self.journal_mode_was_changed_to_wal = True
             self.is_journal_mode_wal = True
+        if self.synchronous:
+            c.execute(f"PRAGMA synchronous={self.synchronous}")
         c.row_factory = sqlite3.Row
         return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
 
 
 class Datastore(SQLiteDatastore):
-    """The library's SQLite datastore, on connections with a statement cache."""
+    """The library's SQLite datastore, on connections with a statement cache.
 
-    def __init__(self, db_name: str, *, lock_timeout: int | None = None, **kwargs: Any):
+    `rebuildable=True` is for what can be rebuilt from the events (projections):
+    its commits do not wait for the disk to flush the write-ahead log
+    (`synchronous=NORMAL`). A process killed at any point still leaves every
+    transaction whole; only a power cut can take back the last commits, which
+    catch-up then makes again from the tracked position.
+    """
+
+    def __init__(self, db_name: str, *, lock_timeout: int | None = None, rebuildable: bool = False, **kwargs: Any):
         super().__init__(db_name, lock_timeout=lock_timeout, **kwargs)
-        self.pool = _Pool(db_name=db_name, lock_timeout=lock_timeout)
+        self.pool.close()
+        self.pool = _Pool(db_name=db_name, lock_timeout=lock_timeout, synchronous="NORMAL" if rebuildable else None)
 
 
 class Factory(SQLiteFactory):
-    """The library's SQLite persistence module, on `Datastore`."""
+    """The library's SQLite persistence module, on `Datastore`; LOKET_REBUILDABLE=1 for projections."""
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -68,6 +82,7 @@ class Factory(SQLiteFactory):
         self.datastore = Datastore(
             library.pool.db_name,
             lock_timeout=library.pool.lock_timeout,
+            rebuildable=self.env.get("LOKET_REBUILDABLE") == "1",
             single_row_tracking=library.single_row_tracking,
             originator_id_type=library.originator_id_type,
         )

@@ -60,13 +60,12 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) 
 def _views(app: Loket, settings: Settings) -> InfrastructureFactory:
     """Where the projections keep their rows and tracking positions.
 
-    With SQLite, beside the events. The projection store is SQLite-only for now, so
-    with PostgreSQL as event store it lives in the SQLite file LOKET_DB (rows and
-    tracking still commit together: exactly once holds) until it moves to PostgreSQL.
+    With SQLite, in the events' file LOKET_DB; with PostgreSQL as event store, in
+    that SQLite file alone (rows and tracking still commit together: exactly once
+    holds). Either way on connections of their own that do not wait for the disk
+    to flush each commit: projections are rebuilt from the events they track.
     """
-    if settings.database_url is None:
-        return app.factory
-    return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db)}))
+    return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db), "LOKET_REBUILDABLE": "1"}))
 
 
 @contextmanager
