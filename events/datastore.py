@@ -24,6 +24,8 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from privacy.keystore import write_ahead_log
+
 # Compiled statements kept per connection: sqlite3's own default.
 STATEMENT_CACHE = 128
 
@@ -46,10 +48,8 @@ class _Pool(SQLiteConnectionPool):
         except (sqlite3.Error, TypeError) as e:
             raise InterfaceError(e) from e
         if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
-            mode = c.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode.lower() != "wal":
-                c.execute("PRAGMA journal_mode=WAL")
-                self.journal_mode_was_changed_to_wal = True
+            timeout = self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT
+            self.journal_mode_was_changed_to_wal = write_ahead_log(c, timeout=timeout)
             self.is_journal_mode_wal = True
         if self.synchronous:
             c.execute(f"PRAGMA synchronous={self.synchronous}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,6 +44,27 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS key_usage (
         subject TEXT NOT NULL, melding_id TEXT NOT NULL, PRIMARY KEY (subject, melding_id)) WITHOUT ROWID""",
 )
+
+
+def write_ahead_log(db: sqlite3.Connection, *, timeout: float) -> bool:
+    """Put an SQLite file in WAL mode, waiting up to `timeout` s for others; True if this call did.
+
+    Processes opening a fresh file together race to change its journal mode, and SQLite
+    answers the losers "database is locked" at once, without waiting its busy timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return False
+            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() == "wal":
+                return True
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"could not switch {db!r} to write-ahead logging")
+        time.sleep(0.02)
 
 
 class CompartimentGesloten(PermissionError):
@@ -80,7 +102,7 @@ class KeyStore:
         self._compartment_keks: dict[str, bytes] = {}
         with self._lock:
             if not self._memory:
-                self._db.execute("PRAGMA journal_mode=WAL")
+                write_ahead_log(self._db, timeout=30)
                 self._db.execute("PRAGMA synchronous=FULL")  # a lost key is lost data
             self._db.execute("PRAGMA secure_delete=ON")
             with self._transaction() as c:
