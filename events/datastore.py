@@ -31,9 +31,9 @@ STATEMENT_CACHE = 128
 
 
 class _Pool(SQLiteConnectionPool):
-    def __init__(self, *, synchronous: str | None = None, **kwargs: Any):
+    def __init__(self, *, pragmas: tuple[str, ...] = (), **kwargs: Any):
         super().__init__(**kwargs)
-        self.synchronous = synchronous
+        self.pragmas = pragmas
 
     def _create_connection(self) -> SQLiteConnection:
         try:
@@ -51,8 +51,8 @@ class _Pool(SQLiteConnectionPool):
             timeout = self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT
             self.journal_mode_was_changed_to_wal = write_ahead_log(c, timeout=timeout)
             self.is_journal_mode_wal = True
-        if self.synchronous:
-            c.execute(f"PRAGMA synchronous={self.synchronous}")
+        for pragma in self.pragmas:
+            c.execute(f"PRAGMA {pragma}")
         c.row_factory = sqlite3.Row
         return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
 
@@ -64,13 +64,17 @@ class Datastore(SQLiteDatastore):
     its commits do not wait for the disk to flush the write-ahead log
     (`synchronous=NORMAL`). A process killed at any point still leaves every
     transaction whole; only a power cut can take back the last commits, which
-    catch-up then makes again from the tracked position.
+    catch-up then makes again from the tracked position. Its write-ahead log is
+    copied into the file every 10,000 pages instead of SQLite's 1,000: each copy
+    waits for the disk, and catching up writes many pages a second.
     """
+
+    REBUILDABLE = ("synchronous=NORMAL", "wal_autocheckpoint=10000")
 
     def __init__(self, db_name: str, *, lock_timeout: int | None = None, rebuildable: bool = False, **kwargs: Any):
         super().__init__(db_name, lock_timeout=lock_timeout, **kwargs)
         self.pool.close()
-        self.pool = _Pool(db_name=db_name, lock_timeout=lock_timeout, synchronous="NORMAL" if rebuildable else None)
+        self.pool = _Pool(db_name=db_name, lock_timeout=lock_timeout, pragmas=self.REBUILDABLE if rebuildable else ())
 
 
 class Factory(SQLiteFactory):

@@ -11,6 +11,7 @@ entry that says who did it and why.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
@@ -21,7 +22,7 @@ VERSLEUTELD = {"versleuteld": True}
 
 _INSERT = """INSERT INTO audit_trail
     (melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details)
-    VALUES (:id, :versie, :tijdstip, :gebeurtenis, :actor, :ruleset, :rules, :details)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (melding_id, versie) DO NOTHING"""
 
 # Decision fields an auditor needs; the decision is free of personal data by design.
@@ -31,16 +32,21 @@ _BESLISSING = ("outcome", "zvh", "product", "gemeente", "queue", "labels", "noti
 def _entry(e: Any, actor: str, details: dict[str, Any], beslissing: dict[str, Any] | None = None) -> list[Statement]:
     if beslissing is not None:
         details = {**details, **{k: beslissing.get(k) for k in _BESLISSING}}
-    return [(_INSERT, {
-        "id": str(e.originator_id),
-        "versie": e.originator_version,
-        "tijdstip": e.timestamp.isoformat(),
-        "gebeurtenis": type(e).__name__,
-        "actor": actor,
-        "ruleset": beslissing.get("ruleset") if beslissing else None,
-        "rules": json.dumps(list(beslissing.get("rules") or ())) if beslissing else None,
-        "details": json.dumps(details, ensure_ascii=False),
-    })]
+    return [(_INSERT, (
+        str(e.originator_id),
+        e.originator_version,
+        e.timestamp.isoformat(),
+        type(e).__name__,
+        actor,
+        beslissing.get("ruleset") if beslissing else None,
+        _rules(tuple(beslissing.get("rules") or ())) if beslissing else None,
+        json.dumps(details, ensure_ascii=False),
+    ))]
+
+
+@cache
+def _rules(rules: tuple[str, ...]) -> str:
+    return json.dumps(list(rules))
 
 
 def _afgeschermd(value: Any) -> Any:

@@ -14,57 +14,58 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
-from projections.store import Projection, ProjectionStore, Statement
+from projections.store import Insert, ProjectionStore, RowProjection, Update
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-_NIEUW = """INSERT INTO bewaring (melding_id, betrokkene, product, einde, vernietigd)
-    VALUES (:id, :betrokkene, :product, :einde, 0) ON CONFLICT (melding_id) DO NOTHING"""
-_PRODUCT = "UPDATE bewaring SET product = :product, einde = NULL WHERE melding_id = :id"
-_OPEN = "UPDATE bewaring SET einde = NULL WHERE melding_id = :id"
-_EINDE = "UPDATE bewaring SET einde = :einde, product = COALESCE(:product, product) WHERE melding_id = :id"
-_NIEUWE_TEKST = "UPDATE bewaring SET vernietigd = 0 WHERE melding_id = :id"
-_VERNIETIGD = "UPDATE bewaring SET vernietigd = 1 WHERE melding_id = :id"
-
 
 def _dag(e: Any) -> str:
     return e.timestamp.astimezone(AMSTERDAM).date().isoformat()
 
 
-def _id(e: Any) -> dict[str, Any]:
-    return {"id": str(e.originator_id)}
+def _nieuw(e: Any, **values: Any) -> list[Insert]:
+    return [Insert(str(e.originator_id), {"betrokkene": e.betrokkene, **values})]
 
 
-def _beslist(e: Any) -> list[Statement]:
-    return [(_PRODUCT, {**_id(e), "product": e.beslissing.get("product")}), (_NIEUWE_TEKST, _id(e))]
+def _zet(**values: Any):
+    """A handler that sets these columns; a callable value is computed from the event."""
+
+    def handle(e: Any) -> list[Update]:
+        return [Update(str(e.originator_id), {k: v(e) if callable(v) else v for k, v in values.items()})]
+
+    return handle
 
 
-class Bewaring(Projection):
+def _product(e: Any) -> str | None:
+    return e.beslissing.get("product")
+
+
+class Bewaring(RowProjection):
     name = "bewaring"
-    inserts_first = True
-    tables = ("bewaring",)
+    table = "bewaring"
+    key = "melding_id"
+    columns = ("melding_id", "betrokkene", "product", "einde", "vernietigd")
+    defaults = {"vernietigd": 0}
+    tables = (table,)
     create = (
         """CREATE TABLE IF NOT EXISTS bewaring (
             melding_id TEXT PRIMARY KEY, betrokkene TEXT NOT NULL, product TEXT, einde TEXT,
             vernietigd INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS bewaring_betrokkene ON bewaring (betrokkene)",
     )
+    # Free text written after the data was destroyed is new personal data: vernietigd back to 0.
     handlers = {
-        Melding.MeldingOntvangen: lambda e: [
-            (_NIEUW, {**_id(e), "betrokkene": e.betrokkene, "product": None, "einde": None})],
-        Melding.MeldingGerouteerd: lambda e: [(_PRODUCT, {**_id(e), "product": e.beslissing.get("product")})],
-        Melding.MeldingInTriage: lambda e: [(_OPEN, _id(e))],
-        Melding.MeldingDoorverwezen: lambda e: [(_EINDE, {**_id(e), "einde": _dag(e), "product": "doorverwezen"})],
-        Melding.MeldingHergerouteerd: _beslist,
-        Melding.TriageBesloten: _beslist,
-        Melding.MeldingTeruggestuurd: lambda e: [(_OPEN, _id(e)), (_NIEUWE_TEKST, _id(e))],
-        Melding.TopXAan: lambda e: [(_NIEUWE_TEKST, _id(e))],
-        Melding.TopXAf: lambda e: [(_NIEUWE_TEKST, _id(e))],
-        Melding.MeldingGesloten: lambda e: [
-            (_EINDE, {**_id(e), "einde": _dag(e), "product": None}), (_NIEUWE_TEKST, _id(e))],
-        MetPersoonsgegevens.PersoonsgegevensVernietigd: lambda e: [(_VERNIETIGD, _id(e))],
-        AfgewezenMelding.MeldingAfgewezen: lambda e: [
-            (_NIEUW, {**_id(e), "betrokkene": e.betrokkene, "product": "afgewezen", "einde": _dag(e)})],
+        Melding.MeldingOntvangen: _nieuw,
+        Melding.MeldingGerouteerd: _zet(product=_product, einde=None),
+        Melding.MeldingInTriage: _zet(einde=None),
+        Melding.MeldingDoorverwezen: _zet(einde=_dag, product="doorverwezen"),
+        Melding.MeldingHergerouteerd: _zet(product=_product, einde=None, vernietigd=0),
+        Melding.TriageBesloten: _zet(product=_product, einde=None, vernietigd=0),
+        Melding.MeldingTeruggestuurd: _zet(einde=None, vernietigd=0),
+        Melding.TopXAan: _zet(vernietigd=0),
+        Melding.TopXAf: _zet(vernietigd=0),
+        Melding.MeldingGesloten: _zet(einde=_dag, vernietigd=0),  # the product stays what it was
+        MetPersoonsgegevens.PersoonsgegevensVernietigd: _zet(vernietigd=1),
+        AfgewezenMelding.MeldingAfgewezen: lambda e: _nieuw(e, product="afgewezen", einde=_dag(e)),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,13 +39,18 @@ def _ontvangen(e: Any) -> list[Insert]:
     })]
 
 
+@cache
+def _labels(labels: tuple[str, ...]) -> str:
+    return json.dumps(list(labels))
+
+
 def _beslist(status: str):
     def handle(e: Any) -> list[Update]:
         b = e.beslissing
         labels = b.get("labels") or ()
         values = {
             "outcome": b["outcome"], "zvh": b.get("zvh"), "product": b.get("product"), "queue": b.get("queue"),
-            "status": status, "labels": json.dumps(list(labels)), "regisseur": None,
+            "status": status, "labels": _labels(tuple(labels)), "regisseur": None,
             # The decision's reasons: a person's own reason is sealed with the event (personal data).
             "reden": "; ".join(b.get("reasons") or ()), "status_sinds": _t(e), "top_x": int("top-x" in labels),
         }
@@ -84,6 +90,11 @@ class Caseload(RowProjection):
     name = "caseload"
     table = "caseload_meldingen"
     key = "melding_id"
+    columns = (
+        "melding_id", "bron", "kenmerk", "soort", "gemeente", "ontvangen_op", "datum", "outcome", "zvh", "product",
+        "queue", "labels", "top_x", "status", "status_sinds", "reden", "regisseur", "resultaat", "errors",
+    )
+    defaults = {"top_x": 0}
     tables = (table,)
     create = (
         """CREATE TABLE IF NOT EXISTS caseload_meldingen (

@@ -26,11 +26,12 @@ _CLEAR_DECISION = "DELETE FROM deadlines WHERE melding_id = :id AND soort != 'to
 _DONE = "UPDATE deadlines SET afgehandeld = 1 WHERE melding_id = :id AND (:soort IS NULL OR soort = :soort)"
 
 
-def _from_decision(e: Any) -> list[Statement]:
-    """A (new) decision replaces the deadlines that came from the previous one."""
+def _from_decision(e: Any, *, first: bool = False) -> list[Statement]:
+    """A new decision replaces the deadlines that came from the previous one; the first
+    decision (intake's MeldingGerouteerd) has none to replace."""
     b = e.beslissing
     melding = str(e.originator_id)
-    out: list[Statement] = [(_CLEAR_DECISION, {"id": melding})]
+    out: list[Statement] = [] if first else [(_CLEAR_DECISION, {"id": melding})]
     if b.get("outcome") != "routed" or not b.get("deadline"):
         return out
     due = date.fromisoformat(b["deadline"])
@@ -60,7 +61,7 @@ class Deadlines(Projection):
             PRIMARY KEY (melding_id, soort))""",
     )
     handlers = {
-        Melding.MeldingGerouteerd: _from_decision,
+        Melding.MeldingGerouteerd: lambda e: _from_decision(e, first=True),
         Melding.MeldingHergerouteerd: _from_decision,
         Melding.TriageBesloten: _from_decision,
         Melding.TopXAan: _top_x_aan,

@@ -10,22 +10,18 @@ projection exactly at a page boundary, and restarting never counts an event twic
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
 
-Statement = tuple[str, dict[str, Any]]
+# SQL and its parameters: named (a dict) or positional (a tuple).
+Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
 Handler = Callable[[Any], Iterable[Statement]]
-
-
-def _not_an_insert(statement: Statement) -> bool:
-    return not statement[0].startswith("INSERT")
 
 
 class Projection:
@@ -35,41 +31,56 @@ class Projection:
     tables: ClassVar[tuple[str, ...]]
     create: ClassVar[tuple[str, ...]]
     handlers: ClassVar[dict[type, Handler]]
-    # True where the projection's INSERTs only create rows (ON CONFLICT DO NOTHING) and none of
-    # its statements deletes one: then a page's inserts may run before its updates, in one
-    # executemany, with the same result.
-    inserts_first: ClassVar[bool] = False
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
         return tuple(get_topic(event_class) for event_class in cls.handlers)
 
     @classmethod
+    def page(cls) -> Page:
+        """Collects the statements of one page of events, event by event, as they are read."""
+        return Page(cls.handlers)
+
+    @classmethod
     def statements(cls, domain_events: Iterable[Any]) -> list[Statement]:
-        out: list[Statement] = []
+        page = cls.page()
         for event in domain_events:
-            handler = cls.handlers.get(type(event))
-            if handler is not None:
-                out.extend(handler(event))
-        if cls.inserts_first:
-            out.sort(key=_not_an_insert)  # stable: each kind keeps its order
-        return out
+            page.add(event)
+        return page.statements()
 
     @classmethod
     def tracking_name(cls, application_name: str) -> str:
         return f"{cls.name}@{application_name}"
 
 
-@dataclass(frozen=True, slots=True)
-class Insert:
+class Page:
+    """Every handler's statements, in the order of the events."""
+
+    __slots__ = ("handlers", "out")
+
+    def __init__(self, handlers: dict[type, Handler]):
+        self.handlers = handlers
+        self.out: list[Statement] = []
+
+    def add(self, event: Any) -> None:
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            self.out.extend(handler(event))
+
+    def statements(self) -> list[Statement]:
+        return self.out
+
+
+# Named tuples, not frozen dataclasses: catch-up makes one per event, and a frozen
+# dataclass pays a Python-level __setattr__ per field to be built.
+class Insert(NamedTuple):
     """A new row: its key and the columns its first event sets."""
 
     key: str
     values: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+class Update(NamedTuple):
     """Columns of an existing row set to new values."""
 
     key: str
@@ -84,40 +95,68 @@ class RowProjection(Projection):
     is received and routed in the same page becomes one INSERT instead of an INSERT and
     an UPDATE, and a page's inserts run together. Each row is inserted by exactly one
     event (a melding's first), so the page's result equals running every change in turn.
+    Rows go to SQLite as positional parameters, in the order of `columns`; a column no
+    change sets gets its value from `defaults` (else NULL).
     """
 
     table: ClassVar[str]
     key: ClassVar[str]
+    columns: ClassVar[tuple[str, ...]]  # every column, the key first
+    defaults: ClassVar[dict[str, Any]] = {}
 
     @classmethod
-    def statements(cls, domain_events: Iterable[Any]) -> list[Statement]:
-        new: dict[str, dict[str, Any]] = {}
-        updates: list[Statement] = []
-        for event in domain_events:
-            handler = cls.handlers.get(type(event))
-            if handler is None:
-                continue
-            for change in handler(event):
-                row = new.get(change.key)
-                if isinstance(change, Insert):
-                    if row is None:
-                        new[change.key] = {cls.key: change.key, **change.values}
-                elif row is not None:
-                    row.update(change.values)
-                else:
-                    updates.append((cls._update(tuple(change.values)), {cls.key: change.key, **change.values}))
-        return [(cls._insert(tuple(row)), row) for row in new.values()] + updates
+    def page(cls) -> RowPage:
+        return RowPage(cls)
 
     @classmethod
     @cache
-    def _insert(cls, columns: tuple[str, ...]) -> str:
-        return (f"INSERT INTO {cls.table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+    def blank(cls) -> dict[str, Any]:
+        return {c: cls.defaults.get(c) for c in cls.columns}
+
+    @classmethod
+    @cache
+    def insert(cls) -> str:
+        return (f"INSERT INTO {cls.table} ({', '.join(cls.columns)}) VALUES ({', '.join('?' * len(cls.columns))}) "
                 f"ON CONFLICT ({cls.key}) DO NOTHING")
 
     @classmethod
     @cache
-    def _update(cls, columns: tuple[str, ...]) -> str:
-        return f"UPDATE {cls.table} SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE {cls.key} = :{cls.key}"
+    def update(cls, columns: tuple[str, ...]) -> str:
+        return f"UPDATE {cls.table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {cls.key} = ?"
+
+
+class RowPage:
+    """A page of a RowProjection: the rows it inserts, folded, then its updates in order."""
+
+    __slots__ = ("projection", "handlers", "new", "updates")
+
+    def __init__(self, projection: type[RowProjection]):
+        self.projection = projection
+        self.handlers = projection.handlers
+        self.new: dict[str, dict[str, Any]] = {}
+        self.updates: list[Statement] = []
+
+    def add(self, event: Any) -> None:
+        handler = self.handlers.get(type(event))
+        if handler is None:
+            return
+        new = self.new
+        for change in handler(event):
+            row = new.get(change.key)
+            if type(change) is Insert:
+                if row is None:
+                    row = new[change.key] = self.projection.blank().copy()
+                    row[self.projection.key] = change.key
+                    row.update(change.values)
+            elif row is not None:
+                row.update(change.values)
+            else:
+                sql = self.projection.update(tuple(change.values))
+                self.updates.append((sql, (*change.values.values(), change.key)))
+
+    def statements(self) -> list[Statement]:
+        insert = self.projection.insert()
+        return [(insert, tuple(row.values())) for row in self.new.values()] + self.updates
 
 
 class ProjectionStore(SQLiteTrackingRecorder):
