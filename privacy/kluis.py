@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privacy.keystore import GEEN, KeyStore
+from privacy.keystore import GEEN, KeyStore, new_key_id
 from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
@@ -75,7 +74,7 @@ class Sessie:
             else:
                 live = self._keystore.live_key(subject, compartment)
             if live is None:
-                key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+                key_id, key = new_key_id(), AESGCM.generate_key(bit_length=KEY_BYTES * 8)
                 self._new.append((key_id, subject, compartment, key))
             else:
                 key_id, key = live
@@ -84,7 +83,7 @@ class Sessie:
 
     def verzegel(self, betrokkene: str, compartiment: str | None, melding_id: UUID, veld: str, waarde: Any) -> dict:
         key_id, aes = self._key(betrokkene, compartiment or GEEN)
-        self._usage.add((betrokkene, str(melding_id)))
+        self._usage.add((key_id, str(melding_id)))
         nonce = os.urandom(12)
         plain = json.dumps(waarde, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         data = nonce + aes.encrypt(nonce, plain, _aad(melding_id, veld, key_id))

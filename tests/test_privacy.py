@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import stat
+import time
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -188,6 +189,32 @@ def test_one_person_keeps_one_data_key_per_compartment_within_a_batch_and_across
     assert per_compartment == {"": 1, "radicalisering": 1}
     for ontvangst in [*first, later[0]]:
         assert lees(app, ontvangst.melding_id)["toelichting"] == TOELICHTING
+
+
+def test_shredding_finds_meldingen_that_a_key_store_recorded_by_subject_before_key_meldingen(systeem, tmp_path):
+    """Key stores written before `key_meldingen` recorded usage by subject in `key_usage` only."""
+    app = systeem.app
+    first = app.ontvang(persoonlijk("O-1")).melding_id
+    second = app.ontvang(persoonlijk("O-2")).melding_id
+    subject = app.betrokkene_met_bsn(BSN)
+    keys = sqlite3.connect(tmp_path / "loket.sqlite.keys")
+    with keys:  # as an older key store left it: the first melding known by subject only
+        keys.execute("DELETE FROM key_meldingen WHERE melding_id = ?", (str(first),))
+        keys.execute("INSERT INTO key_usage VALUES (?, ?)", (subject, str(first)))
+    keys.close()
+    shredded = app.vernietig(subject, actor="fg", reden="verzoek")
+    assert set(shredded.meldingen) == {first, second}
+    assert lees(app, first)["toelichting"] == {"verwijderd": True}
+
+
+def test_data_key_ids_grow_with_time_so_new_keys_land_at_the_end_of_the_index():
+    from privacy.keystore import new_key_id
+
+    earlier = new_key_id()
+    time.sleep(0.002)
+    later = [new_key_id() for _ in range(100)]
+    assert all(earlier < k for k in later)
+    assert len(set(later)) == 100 and all(len(k) == 32 and int(k, 16) >= 0 for k in later)
 
 
 def radicalisering(app: Loket, kenmerk: str = "R-1"):
