@@ -9,6 +9,9 @@ year, `loket.synthetic.jaar`, duplicates and broken lines included) for every co
   topics, acks=all) → a consumer group reading the house topics;
 - raw: produce the same messages to one topic → a consumer group reading them, committing
   per poll batch: the least any Kafka pipeline does, with the same client settings;
+- raw, two hops: the same, with a forwarder process between (a consumer group that produces
+  every message it reads to a second topic, acks=all, then commits): the least a pipeline
+  does that, like the loket, reads one topic and writes another, with nothing in between;
 - the store alone, for where the time goes: `Loket.ontvang_batch` of the same lines, no Kafka.
 
 Every reader and every loket process runs in its own process and has joined its group
@@ -40,6 +43,7 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 
 from bench.results import arguments, write_section  # noqa: E402
 from consumers import clients  # noqa: E402
+from consumers.messages import Outgoing  # noqa: E402
 from consumers.topics import Topics  # noqa: E402
 from events.application import Loket  # noqa: E402
 from events.intake import Ongeldig, parse  # noqa: E402
@@ -72,6 +76,25 @@ def reader(bootstrap: str, group: str, expected: int, topics: list[str]) -> None
         seen += len(records)
         clients.commit(consumer, clients.next_offsets(records))
     print(time.time(), flush=True)
+    consumer.close(autocommit=False)
+
+
+def forwarder(bootstrap: str, source: str, target: str, expected: int) -> None:
+    """Read `source` in a group and produce each message to `target`, then commit: 'ready' after the
+    warm-up message went through; runs until `expected` more were forwarded."""
+    consumer = clients.consumer(bootstrap, group=f"{source}.forwarder", max_poll_records=500)
+    consumer.subscribe([source])
+    publisher = clients.Publisher(lambda: clients.producer(bootstrap))
+    seen = 0
+    deadline = time.monotonic() + GIVE_UP_SECONDS
+    while seen < expected + 1 and time.monotonic() < deadline:
+        records = clients.poll(consumer, timeout_ms=500, max_records=500)
+        if not records:
+            continue
+        publisher.publish(Outgoing(target, r.key, r.value, []) for r in records)
+        clients.commit(consumer, clients.next_offsets(records))
+        seen += len(records)
+    publisher.close()
     consumer.close(autocommit=False)
 
 
@@ -172,6 +195,24 @@ def raw(bootstrap: str, broker_pid: int, values: list[bytes]) -> tuple[float, di
     return len(values) / (read.finished_at(meter, len(values)) - started), read.cpu
 
 
+def two_hops(bootstrap: str, broker_pid: int, values: list[bytes]) -> tuple[float, dict[str, float]]:
+    source = f"hop1-{uuid.uuid4().hex[:8]}"
+    target = f"hop2-{source[5:]}"
+    clients.ensure_topics(bootstrap, [source, target])
+    forward = subprocess.Popen([sys.executable, __file__, "forwarder", bootstrap, source, target, str(len(values))])
+    read = Reader(bootstrap, f"{target}.group", len(values), [target])
+    try:
+        produce(bootstrap, source, [b"warm-up"])
+        read.wait_ready()
+        meter = CpuMeter({"producer": os.getpid(), "broker": broker_pid, "forwarder": forward.pid,
+                          "reader": read.process.pid})
+        started = time.time()
+        produce(bootstrap, source, values)
+        return len(values) / (read.finished_at(meter, len(values)) - started), read.cpu
+    finally:
+        forward.wait(60)
+
+
 def end_to_end(
     bootstrap: str, broker_pid: int, values: list[bytes], decisions: int, workdir: Path
 ) -> tuple[float, dict[str, float]]:
@@ -248,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = messages(args.meldingen)
     values = [line.encode() for line in lines]
     decisions = distinct_meldingen(lines)
-    rounds: dict[str, list[float]] = {"raw": [], "ours": [], "alone": []}
+    rounds: dict[str, list[float]] = {"raw": [], "two hops": [], "ours": [], "alone": []}
     cpu: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as (bootstrap, broker_pid):
         workdir = Path(tmp)
@@ -257,28 +298,34 @@ def main(argv: list[str] | None = None) -> int:
             if rate > max(rounds["raw"], default=0):
                 cpu["raw"] = cpu_raw
             rounds["raw"].append(rate)
+            rate, cpu_hops = two_hops(bootstrap, broker_pid, values)
+            if rate > max(rounds["two hops"], default=0):
+                cpu["two hops"] = cpu_hops
+            rounds["two hops"].append(rate)
             rate, cpu_ours = end_to_end(bootstrap, broker_pid, values, decisions, workdir)
             if rate > max(rounds["ours"], default=0):
                 cpu["ours"] = cpu_ours
             rounds["ours"].append(rate)
             rounds["alone"].append(store_alone(values, workdir))
             print({k: [round(v) for v in vs] for k, vs in rounds.items()}, flush=True)
-    raw_rate, ours, alone = (max(rounds[k]) for k in ("raw", "ours", "alone"))
+    raw_rate, hops, ours, alone = (max(rounds[k]) for k in ("raw", "two hops", "ours", "alone"))
     ratio = ours / raw_rate
     cpu_lines = [
         f"{name}: " + ", ".join(f"{process} {ms:.2f}" for process, ms in per.items())
         + f" (total {sum(per.values()):.2f})"
-        for name, per in (("raw", cpu["raw"]), ("end to end", cpu["ours"]))
+        for name, per in (("raw", cpu["raw"]), ("raw, two hops", cpu["two hops"]), ("end to end", cpu["ours"]))
     ]
 
     rows = [
         ("raw kafka-python: produce → consumer group", raw_rate),
+        ("raw, two hops: produce → forwarder (consume, produce) → consumer group", hops),
         ("ours end to end: produce → consume, route, store → relay → house topics → consumer group", ours),
         ("the store alone: `Loket.ontvang_batch`, no Kafka (reference)", alone),
     ]
     for name, rate in rows:
         print(f"{rate:>10,.0f} /s  {name}")
-    print(f"end to end is {ratio:.1%} of raw (target ≥ {TARGET:.0%}); {ours / alone:.0%} of the store alone")
+    print(f"end to end is {ratio:.1%} of raw (target ≥ {TARGET:.0%}); {ours / alone:.0%} of the store alone; "
+          f"two hops with nothing between are {hops / raw_rate:.0%} of raw")
     print("CPU ms per message, best rounds: " + "; ".join(cpu_lines))
 
     table = "\n".join(f"| {name} | {rate:,.0f} |" for name, rate in rows)
@@ -293,7 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| contender | messages / s |\n|---|---:|\n{table}\n\n"
         f"End to end is **{ratio:.1%}** of raw kafka-python (target ≥ {TARGET:.0%}: **{met}**), and "
         f"{ours / alone:.0%} of what the store does alone. The store alone is {alone / raw_rate:.0%} of raw: "
-        f"no pipeline that stores every melding through `ontvang_batch` can go faster than that.\n\n"
+        f"no pipeline that stores every melding through `ontvang_batch` can go faster than that. Two hops "
+        f"with nothing between them (a forwarder that only consumes and produces) are {hops / raw_rate:.0%} of "
+        f"raw: that is the ceiling of any pipeline that reads one topic and writes another, and end to end "
+        f"reaches {ours / hops:.0%} of it.\n\n"
         f"Where the CPU goes, in ms per message over the timed part of the best rounds "
         f"({os.cpu_count()} cores shared by all processes):\n\n"
         + "".join(f"- {line}\n" for line in cpu_lines)
@@ -309,5 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "reader":
         reader(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:])
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "forwarder":
+        forwarder(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
         sys.exit(0)
     sys.exit(main())
