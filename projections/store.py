@@ -128,11 +128,13 @@ class RowProjection(Projection):
 class RowPage:
     """A page of a RowProjection: the rows it inserts, folded, then its updates in order."""
 
-    __slots__ = ("projection", "handlers", "new", "updates")
+    __slots__ = ("projection", "handlers", "key", "blank", "new", "updates")
 
     def __init__(self, projection: type[RowProjection]):
         self.projection = projection
         self.handlers = projection.handlers
+        self.key = projection.key
+        self.blank = projection.blank()
         self.new: dict[str, dict[str, Any]] = {}
         self.updates: list[Statement] = []
 
@@ -145,8 +147,8 @@ class RowPage:
             row = new.get(change.key)
             if type(change) is Insert:
                 if row is None:
-                    row = new[change.key] = self.projection.blank().copy()
-                    row[self.projection.key] = change.key
+                    row = new[change.key] = self.blank.copy()
+                    row[self.key] = change.key
                     row.update(change.values)
             elif row is not None:
                 row.update(change.values)
