@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from privacy.retention import Termijn, load_bewaartermijnen, verlopen
 from projections.bewaring import bewaarregels
@@ -52,7 +53,7 @@ def test_closing_referring_out_or_rejecting_ends_a_melding_and_reopening_does_no
     app.ontvang('{"kapot')
     systeem.bij()
     rows = bewaarregels(systeem.projecties)
-    today = date.today()
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()  # a melding ends on its Dutch calendar day
     ended = {r["product"]: r["einde"] for r in rows if r["einde"]}
     assert ended == {"pga": today, "doorverwezen": today, "afgewezen": today}
     assert [r["einde"] for r in rows if r["melding_id"] == str(reopened)] == [None]
