@@ -1,3 +1,10 @@
+"""Shared fixtures and helpers; which event store the suite runs on (tests/event_store.py).
+
+`LOKET_TEST_EVENT_STORE=postgresql` runs the whole suite with its events in PostgreSQL
+(a real server for the session, a fresh database per store); the default is SQLite.
+Tests about SQLite itself are marked `sqlite_only` and are skipped then.
+"""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +19,58 @@ import pytest
 from events.application import Loket
 from loket.bootstrap import Systeem, bootstrap
 from loket.settings import Settings
+from tests.event_store import (
+    DATABASES, EVENT_STORE, EVENT_STORES, ON_POSTGRESQL, loket_settings, sqlite_event_stores,
+)
 from tests.pgserver import PostgresServer, bin_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if EVENT_STORE not in EVENT_STORES:
+        raise pytest.UsageError(f"LOKET_TEST_EVENT_STORE={EVENT_STORE!r}: choose one of {', '.join(EVENT_STORES)}")
+    if ON_POSTGRESQL and bin_dir() is None:
+        raise pytest.UsageError("LOKET_TEST_EVENT_STORE=postgresql needs the PostgreSQL server binaries "
+                                "(Debian package postgresql); `make test` installs them")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"event store: {EVENT_STORE} (LOKET_TEST_EVENT_STORE)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRESQL:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "about SQLite itself")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _event_store(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With PostgreSQL as event store, its server is there before any test builds a store."""
+    if ON_POSTGRESQL:
+        DATABASES.server = request.getfixturevalue("postgres")
+    yield
+    DATABASES.server = None
+
+
+@pytest.fixture(autouse=ON_POSTGRESQL)
+def _postgresql_databases_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With PostgreSQL as event store: when a test ends (after its other fixtures) no events of
+    it are in SQLite (`sqlite_only` tests aside), and its databases are dropped, with any
+    connection left open; those of stores that outlive the test (module fixtures) stay."""
+    directory = request.getfixturevalue("tmp_path") if ON_POSTGRESQL and "tmp_path" in request.fixturenames else None
+    yield
+    if directory is None:
+        return
+    DATABASES.drop_under(directory)
+    if request.node.get_closest_marker("sqlite_only") is None and (found := sqlite_event_stores(directory)):
+        pytest.fail(f"events stored in SQLite with LOKET_TEST_EVENT_STORE=postgresql: {[str(p) for p in found]}; "
+                    "build the loket's environment with tests/event_store.py (loket_env, loket_settings)")
 
 
 def melding(**overrides) -> dict:
@@ -61,7 +117,7 @@ def run_together(setup: str, work: str, env: Mapping[str, str], processes: int =
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_USER": "tester"})
+    return loket_settings(tmp_path / "loket.sqlite", LOKET_USER="tester")
 
 
 @pytest.fixture
@@ -74,15 +130,16 @@ def systeem(settings: Settings) -> Iterator[Systeem]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the session; every test that uses it gets its own database."""
-    if bin_dir() is None:
+    if bin_dir() is None:  # with LOKET_TEST_EVENT_STORE=postgresql a usage error before this
         pytest.skip("PostgreSQL server binaries (Debian package postgresql) are not installed; `make test` installs them")
     with PostgresServer() as server:
         yield server
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["postgresql"] if ON_POSTGRESQL else ["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Settings for an empty event store, once SQLite (the default) and once PostgreSQL."""
+    """Settings for an empty event store, once SQLite and once PostgreSQL (PostgreSQL only when
+    the whole suite runs on it)."""
     env = {"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_USER": "tester"}
     if request.param == "postgresql":
         env["LOKET_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
