@@ -1,4 +1,4 @@
-"""The `loket` command as a user runs it: a real process, a real SQLite file."""
+"""The `loket` command as a user runs it: a real process on a real store (tests/event_store.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import line
+from tests.event_store import loket_env
 
 LOKET = [sys.executable, "-m", "loket.cli"]
 
 
 def run(args: list[str], db: Path, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LOKET_DB": str(db), "LOKET_USER": "tester"}
+    env = {**os.environ, **loket_env(db, LOKET_USER="tester")}
     result = subprocess.run(LOKET + args, input=stdin, capture_output=True, text=True, env=env, timeout=300)
     if check:
         assert result.returncode == 0, result.stderr
@@ -87,6 +88,7 @@ def test_caseload_table_is_readable(tmp_path):
     assert "parkstad" in table and "pga" in table and "totaal" in table
 
 
+@pytest.mark.sqlite_only(reason="`loket demo` always works on its own SQLite file (--db)")
 def test_demo_runs_a_year_through_the_pipeline_and_prints_the_caseload(tmp_path):
     db = tmp_path / "demo.sqlite"
     result = run(["demo", "--scale", "0.1", "--db", str(db)], db)

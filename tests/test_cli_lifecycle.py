@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timezone
 
 from tests.conftest import line
+from tests.event_store import loket_env
 from tests.test_cli import run
 
 
@@ -120,7 +121,7 @@ def test_the_projection_worker_follows_new_meldingen_until_sigterm(tmp_path):
 
     db = tmp_path / "l.sqlite"
     ingest(db, line(kenmerk="P-1"))
-    env = {**os.environ, "LOKET_DB": str(db)}
+    env = {**os.environ, **loket_env(db)}
     worker = subprocess.Popen(LOKET + ["projections", "catch-up", "--follow", "--interval", "0.1"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

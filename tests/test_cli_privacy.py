@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
 from tests.conftest import line
+from tests.event_store import event_sql, loket_env, loket_settings
 from tests.test_cli import LOKET
 
 BSN = "111222333"
@@ -17,7 +17,7 @@ GEHEIM = "toelichting-die-niemand-mag-zien"
 
 
 def loket(args: list[str], db: Path, *, stdin: str | None = None, code: int = 0, **env: str):
-    full = {**os.environ, "LOKET_DB": str(db), "LOKET_USER": "tester", **env}
+    full = {**os.environ, **loket_env(db, **{"LOKET_USER": "tester", **env})}
     result = subprocess.run(LOKET + args, input=stdin, capture_output=True, text=True, env=full, timeout=300)
     assert result.returncode == code, result.stderr
     if code == 2:  # a clear error: one line (argparse puts its usage line above it), no traceback
@@ -76,6 +76,9 @@ def test_shredding_by_bsn_leaves_the_events_reads_as_removed_and_never_writes_th
     assert json.loads(again.stdout)["sleutels"] == 0 and "nothing to destroy" in again.stderr
     for path in tmp_path.iterdir():
         assert BSN.encode() not in path.read_bytes(), path.name
+    with event_sql(loket_settings(db)) as sql:  # the events themselves, on either event store
+        for topic, state in sql.execute(f"SELECT topic, state FROM {sql.events}"):
+            assert BSN.encode() not in bytes(state), topic
 
 
 def test_retention_lists_who_is_due_and_apply_shreds_them(tmp_path):
@@ -99,8 +102,8 @@ def test_verify_passes_an_untouched_store_and_names_the_position_of_a_tampered_e
     ingest(db)
     ok = loket(["verify"], db)
     assert ok.stdout.startswith("intact: 4 events")
-    sql = sqlite3.connect(db, isolation_level=None)
-    sql.execute("UPDATE stored_events SET topic = topic || ' ' WHERE rowid = 3")
+    with event_sql(loket_settings(db)) as sql:
+        sql.execute(f"UPDATE {sql.events} SET topic = topic || ' ' WHERE {sql.position} = 3")
     broken = loket(["verify", "--json"], db, code=1)
     assert json.loads(broken.stdout)["broken_at"] == 3
     assert "BROKEN at position 3" in broken.stderr
