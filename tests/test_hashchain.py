@@ -1,21 +1,23 @@
 """Tamper evidence: the hash chain over the stored events, and `verify` naming the first broken position.
 
 Tampering is done the way an attacker with write access to the database would:
-plain SQL on the event store, around the application.
+plain SQL on the event store, around the application (on the event store under
+test: tests/event_store.py).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from events.hashchain import Verificatie, link
 from loket.bootstrap import Systeem, bootstrap
-from loket.settings import Settings
 from tests.conftest import line
+from tests.event_store import EventSQL, event_sql, loket_settings
 
 EVERY = 4
 
@@ -23,7 +25,7 @@ EVERY = 4
 @pytest.fixture
 def chained(tmp_path: Path) -> Iterator[Systeem]:
     """A store with intake, a rejection, lifecycle commands and a logged read: every kind of event."""
-    s = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_CHAIN_ANCHOR_EVERY": str(EVERY)}))
+    s = bootstrap(loket_settings(tmp_path / "loket.sqlite", LOKET_CHAIN_ANCHOR_EVERY=str(EVERY)))
     results = s.app.ontvang_batch([line(kenmerk=f"C-{i}") for i in range(5)] + ["{kapot"])
     first = results[0].melding_id
     s.app.retour(first, actor="zvh-parkstad", reden="Hoort in Maastricht")
@@ -37,8 +39,8 @@ def verify(s: Systeem) -> Verificatie:
     return s.app.recorder.verify(s.app.kluis.anker_sleutel().public_key())
 
 
-def sql(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "loket.sqlite", isolation_level=None)
+def sql(s: Systeem) -> AbstractContextManager[EventSQL]:
+    return event_sql(s.settings)
 
 
 def test_an_untouched_store_verifies_with_an_anchor_every_few_events(chained):
@@ -53,6 +55,8 @@ def _flips(value):
     """The stored value with one byte (or digit) changed, at a few places."""
     if isinstance(value, int):
         return [value + 1000]
+    if isinstance(value, UUID):  # PostgreSQL's uuid column
+        return [UUID(int=value.int ^ (1 << bit)) for bit in (0, 64, 127)]
     data = value if isinstance(value, bytes) else value.encode()
     flipped = []
     for at in sorted({0, len(data) // 2, len(data) - 1}):
@@ -61,74 +65,77 @@ def _flips(value):
     return flipped
 
 
-def test_a_flipped_byte_anywhere_in_any_event_is_found_at_its_position(chained, tmp_path):
-    db = sql(tmp_path)
-    rows = db.execute("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events").fetchall()
-    columns = ("originator_id", "originator_version", "topic", "state")
-    checked = 0
-    for rowid, *values in rows:
-        for column, original in zip(columns, values, strict=True):
-            for tampered in _flips(original):
-                db.execute(f"UPDATE stored_events SET {column} = ? WHERE rowid = ?", (tampered, rowid))
-                result = verify(chained)
-                assert (result.broken_at, result.reason) == (rowid, "the event does not match its link: altered"), (
-                    f"{column} of event {rowid}")
-                db.execute(f"UPDATE stored_events SET {column} = ? WHERE rowid = ?", (original, rowid))
-                checked += 1
+def test_a_flipped_byte_anywhere_in_any_event_is_found_at_its_position(chained):
+    with sql(chained) as db:
+        rows = db.execute(f"SELECT {db.position}, originator_id, originator_version, topic, state FROM {db.events}")
+        columns = ("originator_id", "originator_version", "topic", "state")
+        checked = 0
+        for position, *values in rows:
+            for column, original in zip(columns, values, strict=True):
+                for tampered in _flips(original):
+                    db.execute(f"UPDATE {db.events} SET {column} = ? WHERE {db.position} = ?", (tampered, position))
+                    result = verify(chained)
+                    assert (result.broken_at, result.reason) == (
+                        position, "the event does not match its link: altered"), f"{column} of event {position}"
+                    db.execute(f"UPDATE {db.events} SET {column} = ? WHERE {db.position} = ?", (original, position))
+                    checked += 1
     assert checked > 100
     assert verify(chained).intact
 
 
-def test_a_deleted_event_is_found(chained, tmp_path):
-    sql(tmp_path).execute("DELETE FROM stored_events WHERE rowid = 7")
+def test_a_deleted_event_is_found(chained):
+    with sql(chained) as db:
+        db.execute(f"DELETE FROM {db.events} WHERE {db.position} = 7")
     result = verify(chained)
     assert result.broken_at == 7 and "deleted" in result.reason
 
 
-def test_an_event_written_around_the_recorder_is_found(chained, tmp_path):
-    db = sql(tmp_path)
-    db.execute("INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-               "SELECT originator_id, 99, topic, state FROM stored_events WHERE rowid = 3")
+def test_an_event_written_around_the_recorder_is_found(chained):
+    with sql(chained) as db:
+        db.execute(f"INSERT INTO {db.events} (originator_id, originator_version, topic, state) "
+                   f"SELECT originator_id, 99, topic, state FROM {db.events} WHERE {db.position} = 3")
     result = verify(chained)
     assert result.broken_at == chained.app.recorder.max_notification_id() and "without a link" in result.reason
 
 
-def test_a_rewritten_stretch_of_history_no_longer_matches_its_signed_anchor(chained, tmp_path):
+def test_a_rewritten_stretch_of_history_no_longer_matches_its_signed_anchor(chained):
     """The attacker alters event 6 and recomputes every later link; only the anchors' signatures stop them."""
-    db = sql(tmp_path)
-    db.execute("UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), 'parkstad', 'parkstat') AS BLOB) "
-               "WHERE rowid = 6")
-    events = db.execute("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-                        "ORDER BY rowid").fetchall()
-    previous = bytes(32)
-    for rowid, *values in events:
-        previous = link(previous, rowid, *values)
-        db.execute("UPDATE event_chain SET link = ? WHERE position = ?", (previous, rowid))
+    with sql(chained) as db:
+        [(state,)] = db.execute(f"SELECT state FROM {db.events} WHERE {db.position} = 6")
+        altered = bytes(state).replace(b"parkstad", b"parkstat")
+        assert altered != bytes(state)
+        db.execute(f"UPDATE {db.events} SET state = ? WHERE {db.position} = 6", (altered,))
+        events = db.execute(f"SELECT {db.position}, originator_id, originator_version, topic, state FROM {db.events} "
+                            f"ORDER BY {db.position}")
+        previous = bytes(32)
+        for position, *values in events:
+            previous = link(previous, position, *values)
+            db.execute("UPDATE event_chain SET link = ? WHERE position = ?", (previous, position))
     result = verify(chained)
     assert not result.intact
     assert result.broken_at == 5  # after the last anchor that still holds (position 4): 5..8 were rewritten
     assert "rewritten between positions 5 and 8" in result.reason
 
 
-def test_a_forged_or_missing_anchor_is_found(chained, tmp_path):
-    db = sql(tmp_path)
-    db.execute("UPDATE event_chain_anchors SET signature = zeroblob(64) WHERE seq = 8")
-    assert verify(chained).broken_at == 8 and "signature" in verify(chained).reason
-    db.execute("DELETE FROM event_chain_anchors WHERE seq = 8")
-    assert verify(chained).broken_at == 8 and "missing" in verify(chained).reason
+def test_a_forged_or_missing_anchor_is_found(chained):
+    with sql(chained) as db:
+        db.execute("UPDATE event_chain_anchors SET signature = ? WHERE seq = 8", (bytes(64),))
+        assert verify(chained).broken_at == 8 and "signature" in verify(chained).reason
+        db.execute("DELETE FROM event_chain_anchors WHERE seq = 8")
+        assert verify(chained).broken_at == 8 and "missing" in verify(chained).reason
 
 
-def test_events_removed_from_the_end_are_found_where_an_anchor_covered_them(chained, tmp_path):
-    db = sql(tmp_path)
-    db.execute("DELETE FROM stored_events WHERE rowid >= 12")
-    db.execute("DELETE FROM event_chain WHERE position >= 12")
+def test_events_removed_from_the_end_are_found_where_an_anchor_covered_them(chained):
+    with sql(chained) as db:
+        db.execute(f"DELETE FROM {db.events} WHERE {db.position} >= 12")
+        db.execute("DELETE FROM event_chain WHERE position >= 12")
     result = verify(chained)
     assert result.broken_at == 12 and "missing from the end" in result.reason
 
 
 def test_the_anchor_interval_is_fixed_when_the_store_is_created(chained, tmp_path):
     chained.close()
-    again = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_CHAIN_ANCHOR_EVERY": "1000"}))
+    again = bootstrap(loket_settings(tmp_path / "loket.sqlite", LOKET_CHAIN_ANCHOR_EVERY="1000"))
     try:
         assert again.app.recorder.anchor_every == EVERY
         again.app.ontvang(line(kenmerk="C-9"))
