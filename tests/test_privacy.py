@@ -22,7 +22,6 @@ from events.application import Loket
 from events.logboek import INZAGE, verwerkingsactiviteiten
 from events.toegang import GeenToegang, rollen
 from loket.bootstrap import bootstrap
-from loket.settings import Settings
 from privacy.keystore import CompartimentGesloten
 from privacy.kluis import Kluis
 from privacy.masterkey import SleutelFout
@@ -30,6 +29,7 @@ from projections.audit import trail
 from projections.caseload import caseload, statistiek
 from projections.toegangslog import toegangslog
 from tests.conftest import line, melding, run_together
+from tests.event_store import event_sql, loket_settings
 
 BSN = "111222333"
 NAAM = "Wilhelmina Geheimhouder"
@@ -70,6 +70,10 @@ def test_no_sqlite_file_holds_a_bsn_name_birth_date_or_free_text_in_the_clear(sy
     for name, data in files.items():
         for secret in SECRETS:
             assert secret.encode() not in data, f"{secret!r} in the clear in {name}"
+    with event_sql(systeem.settings) as sql:  # the events, wherever the event store keeps them
+        for position, topic, state in sql.execute(f"SELECT {sql.position}, topic, state FROM {sql.events}"):
+            for secret in SECRETS:
+                assert secret.encode() not in bytes(state), f"{secret!r} in the clear in event {position} ({topic})"
     # ... and all of it comes back through the read path.
     opened = lees(app, valid)
     assert opened["persoon"] == {"bsn": BSN, "naam": NAAM, "geboortedatum": GEBOREN}
@@ -83,7 +87,7 @@ def test_the_subject_is_a_keyed_pseudonym_not_the_bsn(systeem, tmp_path):
     b = systeem.app.melding(systeem.app.ontvang(persoonlijk("P-4")).melding_id)
     assert a.betrokkene == b.betrokkene and a.betrokkene_soort == "bsn"
     assert BSN not in a.betrokkene and len(a.betrokkene) == 64
-    other = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "other.sqlite")}))
+    other = bootstrap(loket_settings(tmp_path / "other.sqlite"))
     try:  # another master key, another pseudonym: it cannot be recomputed from the BSN alone
         assert other.app.betrokkene_met_bsn(BSN) != a.betrokkene
     finally:
@@ -305,26 +309,26 @@ def test_shredding_is_in_the_access_log_as_a_processing_of_its_own(systeem):
 def test_a_wrong_master_key_does_not_open_the_key_store_and_says_so_without_the_key(tmp_path):
     db = tmp_path / "l.sqlite"
     key = base64.b64encode(os.urandom(32)).decode()
-    first = bootstrap(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": key}))
+    first = bootstrap(loket_settings(db, LOKET_MASTER_KEY=key))
     first.app.ontvang(persoonlijk("K-1"))
     first.close()
     wrong = base64.b64encode(os.urandom(32)).decode()
     with pytest.raises(SleutelFout, match="does not open the key store") as exc:
-        bootstrap(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": wrong}))
+        bootstrap(loket_settings(db, LOKET_MASTER_KEY=wrong))
     assert wrong not in str(exc.value)
     with pytest.raises(SleutelFout, match="32 bytes"):
-        bootstrap(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": base64.b64encode(b"short").decode()}))
+        bootstrap(loket_settings(db, LOKET_MASTER_KEY=base64.b64encode(b"short").decode()))
 
 
 def test_a_master_key_file_must_be_private_and_a_generated_one_is(tmp_path):
-    s = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "l.sqlite")}))
+    s = bootstrap(loket_settings(tmp_path / "l.sqlite"))
     s.close()
     generated = tmp_path / "l.sqlite.keys.master-key"
     assert stat.S_IMODE(generated.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "l.sqlite.keys").stat().st_mode) == 0o600
     generated.chmod(0o644)
     with pytest.raises(SleutelFout, match="readable by others"):
-        bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "l.sqlite")}))
+        bootstrap(loket_settings(tmp_path / "l.sqlite"))
 
 
 

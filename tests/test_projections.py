@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +18,7 @@ from loket import synthetic
 from loket.bootstrap import bootstrap
 from loket.demo import werk_het_jaar
 from projections import Projecties
+from tests.event_store import copy_store, last_position, loket_env, loket_settings
 
 TABLES = {
     "caseload_meldingen": "melding_id",
@@ -40,10 +40,8 @@ def file_snapshot(db) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def worked_store(tmp_path_factory):
     """A store with a worked synthetic year: intake, routing and lifecycle events."""
-    from loket.settings import Settings
-
     db = tmp_path_factory.mktemp("worked") / "loket.sqlite"
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(db)}))
+    systeem = bootstrap(loket_settings(db))
     lines = list(synthetic.jaar(2025, seed=11, scale=0.3))
     for i in range(0, len(lines), 400):
         systeem.app.ontvang_batch(lines[i : i + 400])
@@ -54,11 +52,9 @@ def worked_store(tmp_path_factory):
 
 
 def test_rebuild_from_zero_equals_incremental(worked_store, tmp_path):
-    from loket.settings import Settings
-
     db = tmp_path / "copy.sqlite"
-    shutil.copy(worked_store, db)
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(db)}))
+    copy_store(worked_store, db)
+    systeem = bootstrap(loket_settings(db))
     incremental = snapshot(systeem.projecties)
     assert len(incremental["audit_trail"]) > 3_000
     for projection in systeem.projecties.projections:
@@ -75,9 +71,8 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
     from eventsourcing.persistence import Tracking
 
     from events.datastore import Datastore
-    from loket.settings import Settings
 
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(worked_store)}))
+    systeem = bootstrap(loket_settings(worked_store))
     app = systeem.app
     notifications = app.recorder.select_notifications(start=1, limit=10**7)
     events = [app.mapper.to_domain_event(n) for n in notifications]
@@ -103,7 +98,7 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
 
 
 def _loket(args, db, **kwargs):
-    env = {**os.environ, "LOKET_DB": str(db)}
+    env = {**os.environ, **loket_env(db)}
     return subprocess.Popen([sys.executable, "-m", "loket.cli", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
@@ -117,10 +112,9 @@ def _position(db) -> int:
 @pytest.mark.slow
 def test_a_projection_killed_mid_catch_up_resumes_and_ends_identical_to_a_clean_rebuild(worked_store, tmp_path):
     db = tmp_path / "killed.sqlite"
-    shutil.copy(worked_store, db)
+    copy_store(worked_store, db)
     expected = file_snapshot(db)
-    with sqlite3.connect(db) as c:
-        last = c.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    last = last_position(loket_settings(db))
 
     rebuild = _loket(["projections", "rebuild", "--page-size", "50"], db)
     deadline = time.monotonic() + 60
@@ -140,10 +134,9 @@ def test_a_projection_killed_mid_catch_up_resumes_and_ends_identical_to_a_clean_
 
 
 def test_as_of_equals_a_snapshot_taken_at_that_moment(tmp_path):
-    from loket.settings import Settings
     from tests.conftest import line
 
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(tmp_path / "t.sqlite")}))
+    systeem = bootstrap(loket_settings(tmp_path / "t.sqlite"))
     app = systeem.app
     first = [app.ontvang(line(kenmerk=f"S-{i}", gemeente=g)).melding_id
              for i, g in enumerate(["Heerlen", "Stein", "Vaals", None])]

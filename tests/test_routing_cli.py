@@ -1,4 +1,4 @@
-"""`loket explain` and `loket whatif` on a real SQLite store: why a stored melding went where it
+"""`loket explain` and `loket whatif` on a real store: why a stored melding went where it
 went, and what a proposed rule change would move, without writing anything."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import routing
 from events.melding import afgewezen_id, melding_id, payload_hash
 from loket.bootstrap import bootstrap
 from loket.cli import main
-from loket.settings import Settings
 from tests.conftest import line
+from tests.event_store import loket_env, loket_settings
 
 SHIPPED = Path(routing.__file__).parent / "rules"
 VERSION = routing.load_ruleset().version
@@ -53,7 +53,7 @@ STEIN_PROEF = """
 def store(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("store")
     db = directory / "loket.sqlite"
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(db)}))
+    systeem = bootstrap(loket_settings(db))
     raws = [line(bron=b, kenmerk=k, soort=s, gemeente=g, ontvangen_op=t, signalen=sig)
             for b, k, s, g, t, sig in MELDINGEN]
     systeem.app.ontvang_batch([*raws, KAPOT])
@@ -73,7 +73,7 @@ def stein_proef(tmp_path_factory) -> Path:
 @pytest.fixture
 def loket(store: Path, monkeypatch, capsys):
     """Run `loket ARGS` in this process against the store; (exit code, stdout, stderr)."""
-    monkeypatch.setenv("LOKET_DB", str(store))
+    use_store(monkeypatch, store)
 
     def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
         if stdin is not None:
@@ -83,6 +83,12 @@ def loket(store: Path, monkeypatch, capsys):
         return code, out, err
 
     return run
+
+
+def use_store(monkeypatch, db: Path) -> None:
+    """The `loket` run in this process uses the store at `db` (tests/event_store.py)."""
+    for name, value in loket_env(db).items():
+        monkeypatch.setenv(name, value)
 
 
 class _Stdin:
@@ -98,7 +104,7 @@ def _fingerprint(db: Path) -> dict[str, str]:
 
 
 def _max_notification_id(db: Path) -> int:
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(db)}))
+    systeem = bootstrap(loket_settings(db))
     try:
         return systeem.app.recorder.max_notification_id()
     finally:
@@ -179,12 +185,12 @@ def test_explain_finds_a_stored_melding_by_its_bron_and_kenmerk(loket):
 def test_explain_of_a_melding_a_person_rerouted_says_the_rules_did_not_decide_it(
         loket, tmp_path, monkeypatch):
     db = tmp_path / "loket.sqlite"
-    systeem = bootstrap(Settings.from_env({"LOKET_DB": str(db)}))
+    systeem = bootstrap(loket_settings(db))
     [ontvangst] = systeem.app.ontvang_batch([line(kenmerk="HER-1", gemeente="Stein")])
     systeem.app.herrouteer(ontvangst.melding_id, actor="tester", zvh="parkstad", product="pga",
                            reden="woont feitelijk in Heerlen")
     systeem.close()
-    monkeypatch.setenv("LOKET_DB", str(db))
+    use_store(monkeypatch, db)
     code, out, _ = loket("explain", "gemeente:HER-1")
     assert code == 0
     assert "LET OP: de huidige beslissing is door een medewerker genomen (handmatig.herrouteerd)" in out
@@ -222,7 +228,7 @@ def test_explain_of_a_rejected_melding_shows_its_validation_errors(loket):
 
 
 def test_explain_of_a_melding_on_stdin_needs_no_store(loket, monkeypatch, tmp_path):
-    monkeypatch.setenv("LOKET_DB", str(tmp_path / "geen.sqlite"))
+    use_store(monkeypatch, tmp_path / "geen.sqlite")
     code, out, _ = loket("explain", "-", "--json",
                          stdin=line(soort="detentie-uit", gemeente="Schinnen", bron="dji",
                                     persoon={"geboortedatum": "2003-01-01"},
@@ -239,6 +245,7 @@ def test_explain_of_an_unknown_melding_is_a_clear_error(loket):
     assert err.strip() == f"loket: no melding {melding_id('politie', 'BESTAAT-NIET')} in the store"
 
 
+@pytest.mark.sqlite_only(reason="a missing store is a missing LOKET_DB file; a PostgreSQL database is always there")
 def test_explain_without_a_store_is_a_clear_error(loket, monkeypatch, tmp_path):
     monkeypatch.setenv("LOKET_DB", str(tmp_path / "geen.sqlite"))
     code, _, err = loket("explain", "--kenmerk", "gemeente:SG-1")
@@ -250,7 +257,7 @@ def test_explain_of_an_invalid_melding_on_stdin_lists_the_errors_and_exits_2(tmp
     bad = line(bron="fax", persoon={"bsn": "123456789"}, ontvangen_op="gisteren")
     result = subprocess.run([sys.executable, "-m", "loket.cli", "explain", "-"], input=bad,
                             capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "LOKET_DB": str(tmp_path / "x.sqlite")})
+                            env={**os.environ, **loket_env(tmp_path / "x.sqlite")})
     assert result.returncode == 2 and result.stdout == ""
     [message] = result.stderr.strip().splitlines()  # one line, no traceback
     assert message.startswith("loket: the melding breaks the intake contract: ")
