@@ -10,6 +10,7 @@ import sys
 import httpx2
 
 from tests.conftest import melding
+from tests.event_store import loket_env
 from tests.web_fixtures import server  # noqa: F401  (fixture)
 
 # Personal data that must never leave through logs, metrics or error answers.
@@ -78,7 +79,7 @@ def cli(env, *args):
 
 
 def test_a_token_is_printed_once_and_only_its_hash_is_kept(tmp_path):
-    env = {"LOKET_DB": str(tmp_path / "l.sqlite"), "PATH": "/usr/bin:/bin"}
+    env = {**loket_env(tmp_path / "l.sqlite"), "PATH": "/usr/bin:/bin"}
     made = cli(env, "token", "create", "--user", "wim", "--role", "intake", "--compartment", "radicalisering")
     assert made.returncode == 0
     token = made.stdout.strip()
@@ -95,7 +96,7 @@ def test_a_token_is_printed_once_and_only_its_hash_is_kept(tmp_path):
 
 
 def test_token_requests_that_cannot_be_granted_are_one_line_errors(tmp_path):
-    env = {"LOKET_DB": str(tmp_path / "l.sqlite"), "PATH": "/usr/bin:/bin"}
+    env = {**loket_env(tmp_path / "l.sqlite"), "PATH": "/usr/bin:/bin"}
     for args, message in [
         (["--user", "piet", "--role", "zvh"], "--zvh is required"),
         (["--user", "piet", "--role", "zvh", "--zvh", "venlo"], "unknown zvh"),

@@ -1,4 +1,4 @@
-"""The web app on a real SQLite store, with a token per role, for API, log and browser tests."""
+"""The web app on a real store (tests/event_store.py), with a token per role, for API, log and browser tests."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from loket.settings import Settings
 from loket.tokens import Tokens
 from loket.web.app import maak_app
 from routing import load_ruleset
+from tests.event_store import loket_env
 
 HUIZEN = load_ruleset().zvh_ids
 
@@ -75,8 +76,7 @@ class Server:
 def server(tmp_path: Path) -> Iterator[Server]:
     """`loket serve` as a user starts it: a real process on a free port, JSON logs."""
     port = vrije_poort()
-    env = {**os.environ, "LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_LOG_FORMAT": "json",
-           "LOKET_USER": "beheer"}
+    env = {**os.environ, **loket_env(tmp_path / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer")}
     stderr = tmp_path / "serve.log"
     with stderr.open("w") as err:
         process = subprocess.Popen([sys.executable, "-m", "loket.cli", "serve", "--port", str(port)],
