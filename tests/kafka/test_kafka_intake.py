@@ -16,7 +16,8 @@ from events.melding import AfgewezenMelding, Melding, melding_id
 from loket.bootstrap import bootstrap
 from loket.metrics import CONSUMER_LAG
 from tests.conftest import line
-from tests.kafka.conftest import free_port, produce, read_all, stored_events, wait_until
+from tests.event_store import stored_events
+from tests.kafka.conftest import free_port, produce, read_all, wait_until
 
 SCHEMAS = Path(__file__).parents[2] / "docs" / "schemas"
 PERSON = ("123456782", "Jan Testpersoon", "1990-05-06", "vrije tekst over de persoon")
@@ -38,7 +39,7 @@ def test_meldingen_from_every_inbound_stream_are_stored_and_the_consumer_stops_c
         produce(broker.bootstrap, topic, values)
     produce(broker.bootstrap, topics.meldingen, [line(kenmerk="GEM-1")])  # the same melding again
 
-    wait_until(lambda: stored_events(kafka_settings.db).get("MeldingOntvangen") == 6)
+    wait_until(lambda: stored_events(kafka_settings).get("MeldingOntvangen") == 6)
 
     def lag() -> list[str]:
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
@@ -134,7 +135,7 @@ def test_consumer_lag_shows_what_is_still_waiting_on_the_inbound_topic(broker, t
 def test_a_batch_read_twice_changes_nothing_in_the_store(broker, kafka_settings, topics, inbound):
     produce(broker.bootstrap, topics.meldingen, [line(kenmerk=f"TWEE-{i}") for i in range(12)] + ["kapot"])
     wait_until(lambda: inbound.step(timeout_ms=200) == 0 and inbound.counts.total() == 13, every=0)
-    before = stored_events(kafka_settings.db)
+    before = stored_events(kafka_settings)
 
     # Another reader of the same topic into the same store: everything is a re-read.
     again = InboundConsumer(
@@ -146,6 +147,6 @@ def test_a_batch_read_twice_changes_nothing_in_the_store(broker, kafka_settings,
         wait_until(lambda: again.step(timeout_ms=200) == 0 and again.counts.total() >= 13, every=0)
     finally:
         again.consumer.close(autocommit=False)
-    assert stored_events(kafka_settings.db) == before
+    assert stored_events(kafka_settings) == before
     assert (again.counts["duplicaat"], again.counts["nieuw"]) == (13, 0)
 
