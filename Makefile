@@ -19,8 +19,11 @@ system-packages:
 demo: $(STAMP)
 	$(VENV)/bin/loket demo
 
+# The suite twice: with the events in SQLite (the default), then in PostgreSQL, the production
+# event store, on a server the tests start (tests/event_store.py).
 test: $(STAMP) system-packages
 	$(VENV)/bin/pytest
+	LOKET_TEST_EVENT_STORE=postgresql $(VENV)/bin/pytest
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
