@@ -93,8 +93,24 @@ def _one_setup_at_a_time(settings: Settings) -> Iterator[None]:
         os.close(fd)
 
 
+def store_exists(settings: Settings) -> bool:
+    """Whether the event store holds the loket's events table: for commands that only read,
+    and must not create a store where there is none.
+
+    SQLite: the LOKET_DB file. PostgreSQL: the table in the database and schema of
+    LOKET_DATABASE_URL (the database itself is always there; the tables come with the
+    first write).
+    """
+    if settings.database_url is None:
+        return settings.db.is_file()
+    env = postgres_env(settings.database_url)
+    table = f"{env.get('POSTGRES_SCHEMA') or 'public'}.{Loket.name.lower()}_events"
+    with _postgres(settings.database_url) as conn:
+        return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
+
+
 @contextmanager
-def _postgres_lock(url: str) -> Iterator[None]:
+def _postgres(url: str) -> Iterator[Any]:
     import psycopg  # only with PostgreSQL: the SQLite commands start without it
 
     env = postgres_env(url)
@@ -103,6 +119,12 @@ def _postgres_lock(url: str) -> Iterator[None]:
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
         connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"], autocommit=True,
     ) as conn:
+        yield conn
+
+
+@contextmanager
+def _postgres_lock(url: str) -> Iterator[None]:
+    with _postgres(url) as conn:
         # A session lock of this database: the server releases it if we die holding it.
         conn.execute("SELECT pg_advisory_lock(hashtext('loket: creating tables'))")
         yield

@@ -183,6 +183,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        if not _store_unreachable(exc):
+            raise
+        # The driver's first line names the server (host, port), never a password or a melding.
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"loket: the event store cannot be reached ({type(exc).__name__}): {detail}", file=sys.stderr)
+        return 3
+
+
+def _store_unreachable(exc: BaseException) -> bool:
+    """A connection error of the event store (PostgreSQL down, wrong host or port)."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    kinds: tuple[type[BaseException], ...] = (InterfaceError, OperationalError)
+    psycopg = sys.modules.get("psycopg")  # loaded only when the store is PostgreSQL
+    if psycopg is not None:
+        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
+    return isinstance(exc, kinds)
 
 
 if __name__ == "__main__":

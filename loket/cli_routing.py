@@ -19,7 +19,7 @@ from uuid import UUID
 from rich.console import Console
 from rich.table import Table
 
-from loket.bootstrap import Systeem, bootstrap
+from loket.bootstrap import Systeem, bootstrap, store_exists
 from loket.cli import Fout, _emit
 from loket.settings import Settings
 
@@ -102,8 +102,9 @@ def _ruleset(directory: Path | None):
 def _store() -> Iterator[Systeem]:
     """The existing store, opened to read: a missing store is an error, never created."""
     settings = Settings.from_env()
-    if settings.database_url is None and not settings.db.is_file():
-        raise Fout(f"no store at {settings.db} (set LOKET_DB)")
+    if not store_exists(settings):
+        where = settings.db if settings.database_url is None else "LOKET_DATABASE_URL (no loket tables there)"
+        raise Fout(f"no store at {where} (set LOKET_DB or LOKET_DATABASE_URL)")
     systeem = bootstrap(settings)
     try:
         yield systeem

@@ -15,7 +15,7 @@ import pytest
 
 import routing
 from events.melding import afgewezen_id, melding_id, payload_hash
-from loket.bootstrap import bootstrap
+from loket.bootstrap import bootstrap, store_exists
 from loket.cli import main
 from tests.conftest import line
 from tests.event_store import loket_env, loket_settings
@@ -245,12 +245,25 @@ def test_explain_of_an_unknown_melding_is_a_clear_error(loket):
     assert err.strip() == f"loket: no melding {melding_id('politie', 'BESTAAT-NIET')} in the store"
 
 
-@pytest.mark.sqlite_only(reason="a missing store is a missing LOKET_DB file; a PostgreSQL database is always there")
-def test_explain_without_a_store_is_a_clear_error(loket, monkeypatch, tmp_path):
-    monkeypatch.setenv("LOKET_DB", str(tmp_path / "geen.sqlite"))
+def test_explain_without_a_store_is_a_clear_error_and_creates_none(loket, monkeypatch, tmp_path):
+    # SQLite: no LOKET_DB file. PostgreSQL: a database without the loket's tables.
+    db = tmp_path / "geen.sqlite"
+    use_store(monkeypatch, db)
     code, _, err = loket("explain", "--kenmerk", "gemeente:SG-1")
     assert code == 2 and "no store at" in err
-    assert not (tmp_path / "geen.sqlite").exists(), "explain must not create a store"
+    assert not store_exists(loket_settings(db)), "explain must not create a store"
+    assert not db.exists() and not Path(f"{db}.keys").exists()
+
+
+def test_a_store_that_cannot_be_reached_is_a_clear_error_without_the_password(loket, monkeypatch, tmp_path):
+    monkeypatch.setenv("LOKET_DB", str(tmp_path / "views.sqlite"))
+    monkeypatch.setenv("LOKET_DATABASE_URL", "postgresql://loket:geheim-wachtwoord@127.0.0.1:1/loket")
+    for command in (("explain", "--kenmerk", "gemeente:SG-1"), ("caseload",)):
+        code, out, err = loket(*command)
+        assert code == 3 and out == ""
+        [message] = err.strip().splitlines()  # one line, no traceback
+        assert message.startswith("loket: the event store cannot be reached") and "127.0.0.1" in message
+        assert "geheim-wachtwoord" not in err
 
 
 def test_explain_of_an_invalid_melding_on_stdin_lists_the_errors_and_exits_2(tmp_path):
