@@ -43,6 +43,9 @@ BATCH = 500
 class _Plain:
     """The baseline's stand-in for the key store: values stay as they came."""
 
+    def zoek_sleutels(self, wie: Any) -> None:
+        pass
+
     def verzegel(self, betrokkene: str, compartiment: str | None, melding_id: UUID, veld: str, waarde: Any) -> Any:
         return waarde
 
