@@ -11,12 +11,11 @@ entry that says who did it and why.
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from privacy.kluis import VERWIJDERD, is_envelope
-from projections.store import Projection, ProjectionStore, Statement
+from projections.store import Projection, ProjectionStore, Statement, json_list
 
 VERSLEUTELD = {"versleuteld": True}
 
@@ -39,14 +38,9 @@ def _entry(e: Any, actor: str, details: dict[str, Any], beslissing: dict[str, An
         type(e).__name__,
         actor,
         beslissing.get("ruleset") if beslissing else None,
-        _rules(tuple(beslissing.get("rules") or ())) if beslissing else None,
+        json_list(tuple(beslissing.get("rules") or ())) if beslissing else None,
         json.dumps(details, ensure_ascii=False),
     ))]
-
-
-@cache
-def _rules(rules: tuple[str, ...]) -> str:
-    return json.dumps(list(rules))
 
 
 def _afgeschermd(value: Any) -> Any:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
-from projections.store import Insert, ProjectionStore, RowProjection, Update
+from projections.store import Insert, ProjectionStore, RowProjection, Update, json_list
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -39,18 +38,13 @@ def _ontvangen(e: Any) -> list[Insert]:
     })]
 
 
-@cache
-def _labels(labels: tuple[str, ...]) -> str:
-    return json.dumps(list(labels))
-
-
 def _beslist(status: str):
     def handle(e: Any) -> list[Update]:
         b = e.beslissing
         labels = b.get("labels") or ()
         values = {
             "outcome": b["outcome"], "zvh": b.get("zvh"), "product": b.get("product"), "queue": b.get("queue"),
-            "status": status, "labels": _labels(tuple(labels)), "regisseur": None,
+            "status": status, "labels": json_list(tuple(labels)), "regisseur": None,
             # The decision's reasons: a person's own reason is sealed with the event (personal data).
             "reden": "; ".join(b.get("reasons") or ()), "status_sinds": _t(e), "top_x": int("top-x" in labels),
         }

@@ -9,6 +9,7 @@ projection exactly at a page boundary, and restarting never counts an event twic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from itertools import groupby
@@ -22,6 +23,13 @@ from eventsourcing.utils import get_topic
 # SQL and its parameters: named (a dict) or positional (a tuple).
 Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
 Handler = Callable[[Any], Iterable[Statement]]
+
+
+@cache
+def json_list(values: tuple[str, ...]) -> str:
+    """A tuple of short strings as a JSON list: rules, labels. Few distinct ones recur on
+    every event, so each is encoded once."""
+    return json.dumps(list(values))
 
 
 class Projection:
