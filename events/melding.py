@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from events.intake import MeldingIn
+from events.intake import MeldingIn, veilige_fouten
 from events.toegang import compartiment_van
 from routing.facts import Feiten
 
@@ -316,10 +316,11 @@ class AfgewezenMelding(MetPersoonsgegevens):
         # holds whatever the melder sent, a BSN and free text included.
         self.payload = payload
         self.payload_sha256 = payload_sha256
-        self.errors = errors
+        # As they may be shown (older rejections may name a key the sender made up).
+        self.errors = veilige_fouten(errors)
         self.bron = bron
         self.kenmerk = kenmerk
-        self.beslissing = beslissing
+        self.beslissing = {**beslissing, "errors": veilige_fouten(beslissing.get("errors") or [])}
         self.betrokkene = betrokkene
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
