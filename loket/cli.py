@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot
 from loket.bootstrap import Systeem, bootstrap
 from loket.progress import voortgang
 from loket.settings import Settings
@@ -31,10 +33,22 @@ def _open_input(name: str) -> IO[bytes]:
     return path.open("rb")
 
 
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
-    for line in stream:
-        if line.strip():
+def _lines(stream: IO[bytes], *, limit: int = MAX_MELDING_BYTES) -> Iterator[bytes | TeGroot]:
+    """The non-blank lines of a stream; a line over `limit` bytes is read in pieces, never whole,
+    and comes out as what is kept of it (TeGroot): a rejected melding that names the limit."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            yield _te_groot(line, stream)
+        elif line.strip():
             yield line.rstrip(b"\r\n")
+
+
+def _te_groot(begin: bytes, stream: IO[bytes]) -> TeGroot:
+    digest = hashlib.sha256(begin)
+    while (piece := stream.readline(1 << 16)) and not piece.endswith(b"\n"):
+        digest.update(piece)
+    digest.update(piece.rstrip(b"\r\n"))
+    return TeGroot(begin[:TE_GROOT_BEWAARD], digest.hexdigest())
 
 
 def _emit(obj: Any) -> None:
@@ -50,8 +64,8 @@ def _systeem(settings: Settings | None = None) -> Iterator[Systeem]:
         systeem.close()
 
 
-def _batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
+def _batches(items: Iterable[bytes | TeGroot], size: int) -> Iterator[list[bytes | TeGroot]]:
+    batch: list[bytes | TeGroot] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:
@@ -64,8 +78,16 @@ def _batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
 def _count_lines(name: str) -> int | None:
     if name == "-":
         return None
+    count, blank = 0, True  # whether the line read so far holds only white space
     with open(name, "rb") as f:
-        return sum(1 for line in f if line.strip())
+        while piece := f.read(1 << 20):
+            lines = piece.split(b"\n")
+            for i, part in enumerate(lines):
+                blank = blank and not part.strip()
+                if i < len(lines) - 1:  # the line ends here
+                    count += not blank
+                    blank = True
+    return count + (not blank)
 
 
 # Commands -------------------------------------------------------------------

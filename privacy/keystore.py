@@ -219,6 +219,13 @@ class KeyStore:
             c.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)", rows)
             c.executemany("INSERT OR IGNORE INTO key_meldingen VALUES (?, ?)", list(usage))
 
+    def forget(self, usage: Iterable[tuple[str, str]], key_ids: Iterable[str]) -> None:
+        """Remove key-to-melding rows (key_id, melding_id), and data keys that nothing was stored
+        under: what `add` wrote for meldingen whose events were never saved."""
+        with self._transaction() as c:
+            c.executemany("DELETE FROM key_meldingen WHERE key_id = ? AND melding_id = ?", list(usage))
+            c.executemany("DELETE FROM data_keys WHERE key_id = ?", [(k,) for k in key_ids])
+
     def key(self, key_id: str, *, compartimenten: frozenset[str]) -> bytes | None:
         """A data key for reading; None when it was destroyed."""
         with self._lock:

@@ -55,6 +55,8 @@ class Sessie:
         self._live: dict[tuple[str, str], tuple[str, bytes] | None] = {}  # looked up, not used yet
         self._new: list[tuple[str, str, str, bytes]] = []
         self._usage: set[tuple[str, str]] = set()
+        self._stored_keys: set[str] = set()
+        self._stored_usage: set[tuple[str, str]] = set()
 
     def zoek_sleutels(self, wie: Iterable[tuple[str, str | None]]) -> None:
         """Look up the live keys of many (subject, compartment) pairs at once, before sealing their data."""
@@ -92,7 +94,23 @@ class Sessie:
     def bewaar(self) -> None:
         if self._new or self._usage:
             self._keystore.add(self._new, self._usage)
+        self._stored_keys.update(key_id for key_id, *_ in self._new)
+        self._stored_usage |= self._usage
         self._new, self._usage = [], set()
+
+    def vergeet(self, melding_ids: Iterable[UUID]) -> None:
+        """Take back what `bewaar` stored for meldingen whose events were not saved after all: their
+        key-to-melding rows, and keys made in this session for them alone. No row of the key store
+        may point at a melding that does not exist."""
+        gone = {str(m) for m in melding_ids}
+        usage = {(key_id, m) for key_id, m in self._stored_usage if m in gone}
+        if not usage:
+            return
+        kept = {key_id for key_id, m in self._stored_usage - usage}
+        keys = {key_id for key_id, _ in usage if key_id in self._stored_keys and key_id not in kept}
+        self._keystore.forget(usage, keys)
+        self._stored_usage -= usage
+        self._stored_keys -= keys
 
 
 class Kluis:
