@@ -154,6 +154,9 @@ def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
     async def bug(request: Request, exc: Exception) -> Response:
         # The exception's message and locals stay out of the answer: they may hold personal data.
         log.error("onverwachte fout", fout=type(exc).__name__, exc_info=exc)
+        if request.url.path.startswith("/web"):
+            return pages.foutpagina(request, 500, "Er ging iets mis aan onze kant. Probeer het later opnieuw; "
+                                    "het verzoeknummer staat in de logboeken.")
         return JSONResponse({"detail": "internal error; the request id is in the logs", "errors": []},
                             status_code=500)
 

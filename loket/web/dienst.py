@@ -17,12 +17,14 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from events.application import OnbekendeMelding, Ontvangst
+from events.intake import TeGroot
 from events.toegang import GeenToegang
 from events.melding import AfgewezenMelding, Melding
 from loket import logs, metrics
@@ -118,13 +120,22 @@ class Dienst:
 
     # Intake -----------------------------------------------------------------
 
-    def ontvang(self, gebruiker: Gebruiker, raw: bytes) -> Ontvangst:
+    def ontvang(self, gebruiker: Gebruiker, raw: bytes | TeGroot) -> Ontvangst:
+        """One melding in, answered with its decision. A new melding's decision follows from what
+        the user sent; a duplicate's is what is stored (perhaps of other content, changed since by
+        people), so it is told only to a user who may read that melding: a resent kenmerk of a
+        melding outside their sight (another house's, a compartment's) tells nothing of it."""
         _vereist(gebruiker, "ontvangen")
         with self.schrijven:
             ontvangst = self.app.ontvang(raw)
-        metrics.ontvangst(raw, ontvangst.status, ontvangst.beslissing)
+        metrics.ontvangst(raw if isinstance(raw, bytes) else b"", ontvangst.status, ontvangst.beslissing)
         log.info("melding ontvangen", melding_id=str(ontvangst.melding_id), status=ontvangst.status,
                  outcome=ontvangst.beslissing.get("outcome"), gebruiker=gebruiker.naam)
+        if ontvangst.status != "duplicaat":
+            return ontvangst
+        melding = self.app.melding(ontvangst.melding_id)
+        if not mag_zien(gebruiker, Kenmerken.van(melding)):
+            return replace(ontvangst, beslissing=None)
         return ontvangst
 
     # One melding ------------------------------------------------------------
@@ -192,7 +203,7 @@ class Dienst:
         log.info("handeling", handeling=handeling, melding_id=str(melding_id), status=melding.status,
                  gebruiker=gebruiker.naam)
         if handeling in ("reroute", "decide"):
-            metrics.beslissing_geteld(melding.beslissing, door="handmatig")
+            metrics.beslissing_geteld(melding.beslissing, door="handmatig", compartiment=melding.compartiment)
         return melding
 
     # -------------------------------------------------------------------------
@@ -206,13 +217,13 @@ class Stand:
         self.gebruiker, self.store, self.on, self.huizen = gebruiker, store, on, huizen
 
     def caseload(self) -> list[dict[str, Any]]:
-        return self._per_rij(caseload(self.store, self.on))
+        return self._per_rij(caseload(self.store, self.on, self.gebruiker.compartimenten))
 
     def statistiek(self, year: int) -> list[dict[str, Any]]:
-        return self._per_rij(statistiek(self.store, year))
+        return self._per_rij(statistiek(self.store, year, self.gebruiker.compartimenten))
 
     def verloop(self) -> list[dict[str, Any]]:
-        return self._per_rij(verloop(self.store))
+        return self._per_rij(verloop(self.store, self.gebruiker.compartimenten))
 
     def triage(self) -> list[dict[str, Any]]:
         _vereist(self.gebruiker, "triage")
