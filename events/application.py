@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
 from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
+from events.logboek import doel as doel_uit_register, toelichting as doel_toelichting
 from events.melding import (
     AfgewezenMelding,
     Melding,
@@ -507,21 +508,24 @@ class Loket(Application[UUID]):
         kanaal: str = "api",
         trace: str | None = None,
         parent_span: str | None = None,
+        toelichting: str | None = None,
     ) -> dict[str, Any]:
         """The personal data of a melding: the one way to read it.
 
         `{"betrokkene", "persoon", "toelichting", "notities"}` (the free text of
         lifecycle commands, per event), or `{"betrokkene", "payload"}` for a
         rejected melding. Shredded values read `{"verwijderd": true}`.
+        `doel` is a purpose of the register (doelbinding, events/logboek.py);
+        `toelichting`, the reader's own words on it, is sealed into the log line.
         The caller's role and compartments decide (`events.toegang`); granted or
         refused, the read is written to the Logboek Dataverwerkingen before
         anything is returned. `trace`/`parent_span` carry the caller's W3C trace.
-        Raises GeenToegang (the message says why, never what the melding holds).
+        Raises OngeldigDoel for a purpose outside the register (nothing is read or
+        logged), GeenToegang (the message says why, never what the melding holds).
         """
         if not actor or not actor.strip():
             raise GeenToegang("an actor is required: who reads the personal data")
-        if not doel or not doel.strip():
-            raise GeenToegang("a purpose (doel) is required: why the personal data is read")
+        gekozen, toegelicht = doel_uit_register(doel), doel_toelichting(toelichting)
         begin = _now()
         melding = self.melding(melding_id)
         refused = weigering(
@@ -534,9 +538,16 @@ class Loket(Application[UUID]):
                 gegevens = self._open(melding, compartimenten)
             except CompartimentGesloten:
                 refused = "the melding lies in a restricted compartment the caller does not hold"
+        verzegeld = None
+        if toegelicht is not None:
+            sessie = self.kluis.sessie()
+            verzegeld = sessie.verzegel(melding.betrokkene, melding.compartiment, melding.id, "doel_toelichting",
+                                        toegelicht)
+            sessie.bewaar()
         self.save(self._logregel(
-            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=rol, doel=doel,
+            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=rol, doel=gekozen.code,
             kanaal=kanaal, begin=begin, trace=trace, parent_span=parent_span, weigering=refused,
+            doel_toelichting=verzegeld,
         ))
         if refused is not None:
             raise GeenToegang(f"no access to the personal data of melding {melding_id}: {refused}")
@@ -564,7 +575,7 @@ class Loket(Application[UUID]):
     def _logregel(
         self, melding: Melding | AfgewezenMelding, *, activiteit: str, naam: str, actor: str, rol: str,
         doel: str, kanaal: str, begin: datetime, trace: str | None, parent_span: str | None,
-        weigering: str | None = None,
+        weigering: str | None = None, doel_toelichting: dict[str, Any] | None = None,
     ) -> Dataverwerking:
         return Dataverwerking(
             trace_id=trace or trace_id(), span_id=span_id(), parent_span_id=parent_span, naam=naam,
@@ -573,6 +584,7 @@ class Loket(Application[UUID]):
             betrokkene_type=f"loket-pseudoniem:{melding.betrokkene_soort}", melding_id=melding.id,
             actor=actor, rol=rol, doel=doel, kanaal=kanaal,
             toegang="verleend" if weigering is None else "geweigerd", weigering=weigering,
+            doel_toelichting=doel_toelichting,
         )
 
     # Erasure --------------------------------------------------------------

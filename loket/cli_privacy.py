@@ -20,6 +20,7 @@ from rich.table import Table
 from events.application import OnbekendeMelding
 from events.hashchain import HashChained, public_key_text
 from events.intake import Persoon
+from events.logboek import MAX_TOELICHTING, OngeldigDoel, doelen
 from events.melding import OngeldigeOvergang
 from events.toegang import GeenToegang
 from loket.cli import Fout, _bijwerken, _emit, _systeem
@@ -49,16 +50,18 @@ def cmd_show(args: argparse.Namespace) -> int:
         try:
             data = systeem.app.persoonsgegevens(
                 melding_id, actor=settings.user, doel=args.purpose, rol=settings.role,
-                compartimenten=settings.compartments, kanaal="cli",
+                compartimenten=settings.compartments, kanaal="cli", toelichting=args.note,
             )
+        except OngeldigDoel as exc:
+            raise Fout(f"--{'purpose' if exc.field == 'doel' else 'note'}: {exc.message}") from None
         except (GeenToegang, OnbekendeMelding) as exc:
             raise Fout(str(exc)) from None
     if args.json:
         _emit({"melding_id": str(melding_id), **data})
     else:
         _print_persoonsgegevens(str(melding_id), data)
-        print(f"(recorded in the access log: {settings.user} as {settings.role}, doel: {args.purpose})",
-              file=sys.stderr)
+        print(f"(recorded in the access log: {settings.user} as {settings.role}, doel: {args.purpose.strip()}"
+              + (", with the note sealed" if args.note else "") + ")", file=sys.stderr)
     return 0
 
 
@@ -191,7 +194,10 @@ def _as_of_date(text: str) -> date:
 def register(command) -> None:
     sp = command("show", cmd_show, "read a melding's personal data (recorded in the access log)")
     sp.add_argument("id", help="melding id, or BRON:KENMERK")
-    sp.add_argument("--purpose", required=True, help="why you read it (doel); recorded with the read")
+    sp.add_argument("--purpose", required=True, metavar="DOEL",
+                    help=f"why you read it, a purpose of the register: {', '.join(doelen())}; recorded with the read")
+    sp.add_argument("--note", metavar="TEXT", help=f"a toelichting on the purpose (at most {MAX_TOELICHTING} "
+                    "characters); sealed in the access log, never kept in the clear")
     sp.add_argument("--json", action="store_true")
 
     sp = command("shred", cmd_shred, "destroy a subject's keys: their personal data reads as removed, events stay")

@@ -40,17 +40,17 @@ def test_reading_personal_data_through_the_cli_is_recorded_and_the_compartment_h
     shown = json.loads(loket(["show", "gemeente:V-1", "--purpose", "triage", "--json"], db).stdout)
     assert (shown["persoon"]["bsn"], shown["toelichting"]) == (BSN, GEHEIM)
 
-    refused = loket(["show", "politie:V-2", "--purpose", "nieuwsgierig"], db, code=2)
+    refused = loket(["show", "politie:V-2", "--purpose", "controle"], db, code=2)
     assert "restricted compartment" in refused.stderr and GEHEIM not in refused.stdout + refused.stderr
-    allowed = loket(["show", "politie:V-2", "--purpose", "weegploeg", "--json"], db, LOKET_USER="weger",
+    allowed = loket(["show", "politie:V-2", "--purpose", "triage", "--json"], db, LOKET_USER="weger",
                     LOKET_COMPARTMENTS="radicalisering")
     assert json.loads(allowed.stdout)["toelichting"] == GEHEIM
 
     log = json.loads(loket(["access-log", "--json"], db).stdout)
     assert [(r["actor"], r["rol"], r["doel"], r["kanaal"], r["toegang"]) for r in log] == [
         ("tester", "intake", "triage", "cli", "verleend"),
-        ("tester", "intake", "nieuwsgierig", "cli", "geweigerd"),
-        ("weger", "intake", "weegploeg", "cli", "verleend"),
+        ("tester", "intake", "controle", "cli", "geweigerd"),
+        ("weger", "intake", "triage", "cli", "verleend"),
     ]
     assert json.loads(loket(["access-log", "--actor", "weger", "--json"], db).stdout) == log[2:]
     assert len(json.loads(loket(["access-log", "--melding", "politie:V-2", "--json"], db).stdout)) == 2

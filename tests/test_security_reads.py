@@ -43,7 +43,7 @@ def test_an_as_of_moment_outside_the_calendar_is_a_422_naming_as_of(loketten, mo
 @pytest.mark.parametrize("moment", BUITEN_KALENDER[:1])
 def test_an_as_of_moment_outside_the_calendar_is_an_html_page_on_the_web(loketten, moment):
     auditor = loketten.token("olga", "auditor")
-    loketten.client.post("/web/inloggen", data={"token": auditor})
+    loketten.inloggen(auditor)
     page = loketten.client.get("/web/caseload", params={"as_of": moment})
     assert page.status_code == 422
     assert page.headers["content-type"].startswith("text/html")

@@ -2,7 +2,10 @@
 
 Every route answers for one user (a bearer token, see auth.py); what they may not
 see answers 404 like an id never used. Personal data only comes out of
-`GET /meldingen/{id}?doel=...`, through `Loket.persoonsgegevens`, which records it.
+`GET /meldingen/{id}?doel=...` and `POST /meldingen/{id}/persoonsgegevens`, through
+`Loket.persoonsgegevens`, which checks the purpose against the register and records the read.
+The GET serves systems that name a purpose code (no personal data in the URL); a purpose
+with a toelichting in words goes in a POST body, since free text never belongs in a URL.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot
+from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
 from loket.cli_projections import parse_moment
 from loket.toegang import Gebruiker
@@ -102,7 +106,7 @@ class MeldingUit(BaseModel):
     versie: int
     errors: list[Fout] | None = Field(None, description="only for a rejected melding")
     persoonsgegevens: dict[str, Any] | None = Field(
-        None, description="only when asked for with ?doel=; the read is recorded"
+        None, description="only when asked for with a purpose (doel); the read is recorded"
     )
 
 
@@ -111,6 +115,17 @@ class Strikt(BaseModel):
 
 
 Tekst = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+DOELEN = list(doelen())
+DOEL_UITLEG = "why personal data is read: a purpose of the register (" + ", ".join(DOELEN) + "); the read is recorded"
+
+
+class Inzage(Strikt):
+    # Checked by Loket.persoonsgegevens against the register, like the CLI's and the pages' purposes;
+    # the schema only tells clients what it will take.
+    doel: Annotated[str, Field(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})]
+    toelichting: Annotated[str | None, Field(
+        description=f"optional, at most {MAX_TOELICHTING} characters: sealed in the access log, never kept in the clear",
+    )] = None
 
 
 class Accepteer(Strikt):
@@ -220,14 +235,20 @@ ONGELDIG = {422: {"model": FoutAntwoord, "description": "a bad parameter or body
             summary="A melding's decision and status; its personal data only with a purpose (?doel=)")
 def lees(
     melding_id: UUID, wie: Wie, d: Diensten,
-    doel: Annotated[str | None, Query(
-        min_length=3, max_length=200,
-        description="why personal data is read (e.g. triage, behandeling); the read is recorded",
-    )] = None,
+    doel: Annotated[str | None, Query(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})] = None,
 ) -> dict[str, Any]:
     uit = melding_uit(d.melding(wie, melding_id))
     if doel is not None:
         uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, doel)
+    return uit
+
+
+@router.post("/meldingen/{melding_id}/persoonsgegevens", tags=["meldingen"], response_model=MeldingUit,
+             responses={**NIET_GEVONDEN, **VERBODEN, **ONGELDIG},
+             summary="A melding with its personal data, for a purpose with a toelichting (sealed in the access log)")
+def lees_met_toelichting(melding_id: UUID, body: Inzage, wie: Wie, d: Diensten) -> dict[str, Any]:
+    uit = melding_uit(d.melding(wie, melding_id))
+    uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, body.doel, toelichting=body.toelichting)
     return uit
 
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from events.application import OnbekendeMelding, Ontvangst
 from events.intake import TeGroot
+from events.logboek import OngeldigDoel
 from events.toegang import GeenToegang
 from events.melding import AfgewezenMelding, Melding
 from loket import logs, metrics
@@ -150,26 +151,30 @@ class Dienst:
         return melding
 
     def persoonsgegevens(
-        self, gebruiker: Gebruiker, melding_id: UUID, doel: str, *, kanaal: str = "api"
+        self, gebruiker: Gebruiker, melding_id: UUID, doel: str, *, kanaal: str = "api",
+        toelichting: str | None = None,
     ) -> dict[str, Any]:
-        """Through `Loket.persoonsgegevens`, which decides again and writes the access log."""
+        """Through `Loket.persoonsgegevens`, which checks the purpose against the register,
+        decides again and writes the access log."""
         _vereist(gebruiker, "persoonsgegevens")
-        if not doel.strip():
-            raise OngeldigVeld("doel", "a purpose is required to read personal data")
         request_id = logs.gebonden().get("request_id", "")
         with self.schrijven:
             self.melding(gebruiker, melding_id)
             try:
                 gegevens = self.app.persoonsgegevens(
-                    melding_id, actor=gebruiker.naam, doel=doel.strip(), rol=gebruiker.rol_in_logboek,
-                    compartimenten=gebruiker.compartimenten, kanaal=kanaal,
+                    melding_id, actor=gebruiker.naam, doel=doel, rol=gebruiker.rol_in_logboek,
+                    compartimenten=gebruiker.compartimenten, kanaal=kanaal, toelichting=toelichting,
                     # Our request ids are W3C trace ids when we make them; others are not passed on.
                     trace=request_id if _TRACE_ID.match(request_id) else None,
                 )
+            except OngeldigDoel as exc:
+                raise OngeldigVeld(exc.field, exc.message) from None
             except GeenToegang as exc:
                 raise Verboden(str(exc)) from None
-        # Who looked, at which melding; never what they saw, nor the purpose's free text.
-        log.info("persoonsgegevens ingezien", melding_id=str(melding_id), gebruiker=gebruiker.naam)
+        # Who looked, at which melding, for which purpose of the register; never what they saw,
+        # nor the toelichting.
+        log.info("persoonsgegevens ingezien", melding_id=str(melding_id), gebruiker=gebruiker.naam,
+                 doel=doel.strip())
         return gegevens
 
     def uitleg(self, gebruiker: Gebruiker, melding_id: UUID) -> dict[str, Any]:
