@@ -105,7 +105,7 @@ def _unwrap(kek: bytes, wrapped: bytes, aad: str) -> bytes:
 
 
 class KeyStore:
-    def __init__(self, path: str | Path, master: bytes):
+    def __init__(self, path: str | Path, master: bytes, *, master_source: str = "the master key"):
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
@@ -128,7 +128,7 @@ class KeyStore:
                 if row is None:
                     c.execute("INSERT INTO meta VALUES ('check', ?)", (self._check,))
                 elif bytes(row[0]) != self._check:
-                    raise SleutelFout(f"the master key does not open the key store at {self.path}")
+                    raise SleutelFout(f"{master_source} does not open the key store at {self.path}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:

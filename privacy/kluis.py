@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keystore import GEEN, KeyStore, new_key_id
-from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key
+from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key, master_key_source
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
@@ -122,8 +122,9 @@ class Kluis:
             if persistence not in SQLITE_MODULES:
                 raise SleutelFout("LOKET_KEYSTORE is required: where the data keys are kept")
             path = f"{dbname}.keys"
-        master = load_master_key(env, Path(f"{path}.master-key"))
-        return cls(KeyStore(path, master), master)
+        development = Path(f"{path}.master-key")
+        master = load_master_key(env, development)
+        return cls(KeyStore(path, master, master_source=master_key_source(env, development)), master)
 
     def betrokkene(self, persoon: dict[str, Any] | None, melding_id: UUID) -> Betrokkene:
         return self.pseudoniemen.van(persoon, melding_id)
