@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from loket.toegang import COMPARTIMENTEN, ROLLEN, Gebruiker
+from privacy.files import owner_only
 
 PREFIX = "loket_"
 
@@ -44,6 +45,7 @@ class Tokens:
     def __init__(self, path: Path):
         self.path = path
         self._lokaal = threading.local()
+        owner_only(path)  # who may log in, as hashes: nobody else's to read
         with self._db() as db:
             db.execute(
                 """CREATE TABLE IF NOT EXISTS tokens (

@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privacy.files import owner_only
 from privacy.masterkey import KEY_BYTES, SleutelFout, derive
 
 GEEN = ""  # the compartment of ordinary (not restricted) data
@@ -109,8 +110,7 @@ class KeyStore:
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
-            Path(self.path).touch(mode=0o600, exist_ok=True)
-            os.chmod(self.path, 0o600)  # SQLite gives its -wal and -shm files the same mode
+            owner_only(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._lock = threading.RLock()
         self._kek = derive(master, "keystore/v1")
