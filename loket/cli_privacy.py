@@ -169,12 +169,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         result = recorder.verify(key)
     summary = {"intact": result.intact, "events": result.events, "anchors": result.anchors,
                "head": result.head, "head_position": result.head_position, "anchor_key": public_key_text(key),
+               "kept_head_position": result.kept_head_position, "keyed_from": result.keyed_from,
                "broken_at": result.broken_at, "reason": result.reason}
     if args.json:
         _emit(summary)
     elif result.intact:
-        print(f"intact: {result.events} events, {result.anchors} signed anchors; head {result.head} "
-              f"at position {result.head_position} (anchor key {summary['anchor_key']})")
+        keyed = "every link keyed" if result.keyed_from == 1 else f"links keyed from number {result.keyed_from}"
+        print(f"intact: {result.events} events, {result.anchors} signed anchors, {keyed}; head {result.head} "
+              f"at position {result.head_position}, kept in the key store at position {result.kept_head_position} "
+              f"(anchor key {summary['anchor_key']})")
     if not result.intact:
         print(f"loket: the event store is BROKEN at position {result.broken_at}: {result.reason}", file=sys.stderr)
         return 1

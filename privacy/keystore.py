@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,14 @@ _SCHEMA = (
     # The same by subject, as key stores wrote it before key_meldingen: still read, no longer written.
     """CREATE TABLE IF NOT EXISTS key_usage (
         subject TEXT NOT NULL, melding_id TEXT NOT NULL, PRIMARY KEY (subject, melding_id)) WITHOUT ROWID""",
+    # The head of the events' hash chain (events/hashchain.py), signed: out of reach of whoever
+    # can write the events, so cutting events off the end shows.
+    """CREATE TABLE IF NOT EXISTS chain_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1), keyed_from INTEGER NOT NULL, base BLOB NOT NULL,
+        seq INTEGER NOT NULL, position INTEGER NOT NULL, link BLOB NOT NULL, signed_at TEXT NOT NULL,
+        signature BLOB NOT NULL)""",
 )
+_HEAD = "keyed_from, base, seq, position, link, signed_at, signature"
 
 
 def write_ahead_log(db: sqlite3.Connection, *, timeout: float) -> bool:
@@ -127,13 +134,26 @@ class KeyStore:
                 row = c.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
                 if row is None:
                     c.execute("INSERT INTO meta VALUES ('check', ?)", (self._check,))
-                elif bytes(row[0]) != self._check:
-                    raise SleutelFout(f"{master_source} does not open the key store at {self.path}")
+        if row is not None and bytes(row[0]) != self._check:
+            self._db.close()
+            raise SleutelFout(f"{master_source} does not open the key store at {self.path}")
+        self._head_db = self._db
+        if not self._memory:
+            self._head_db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._head_db.execute("PRAGMA synchronous=NORMAL")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction; inside one of this thread's own (the lock is re-entrant), a part of it.
+
+        Shredding saves its events inside the transaction that destroys the keys, and the
+        chain keeps its new head in the key store as those events commit: that head then
+        commits with the destruction, or not at all (a head that lags is allowed)."""
         with self._lock:
             c = self._db.cursor()
+            if self._db.in_transaction:
+                yield c
+                return
             c.execute("BEGIN IMMEDIATE")
             try:
                 yield c
@@ -144,6 +164,8 @@ class KeyStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._head_db is not self._db:
+                self._head_db.close()
             self._db.close()
 
     # Compartments ---------------------------------------------------------------
@@ -161,6 +183,39 @@ class KeyStore:
                 kek = _unwrap(self._kek, bytes(row[0]), aad)
             self._compartment_keks[compartment] = kek
         return self._compartment_keks[compartment]
+
+    # The head of the events' hash chain ---------------------------------------------
+    # Rows as the chain writes them: (keyed_from, base, seq, position, link, signed_at, signature).
+
+    def chain_head(self) -> tuple | None:
+        with self._lock:
+            return self._db.execute(f"SELECT {_HEAD} FROM chain_head WHERE id = 1").fetchone()
+
+    def start_chain(self, first: Callable[[], tuple]) -> tuple:
+        """The head kept, or `first()` kept and returned when there is none yet (one process at a
+        time: two opening a store together agree on one)."""
+        with self._transaction() as c:
+            row = c.execute(f"SELECT {_HEAD} FROM chain_head WHERE id = 1").fetchone()
+            if row is None:
+                row = first()
+                c.execute(f"INSERT INTO chain_head (id, {_HEAD}) VALUES (1, ?, ?, ?, ?, ?, ?, ?)", row)
+            return row
+
+    def advance_chain(self, row: tuple) -> None:
+        """Keep this head if it is further along than the one kept.
+
+        After every commit of events, so on a connection of its own that does not wait
+        for the disk (`synchronous=NORMAL`): a head lost in a power cut only lags, which
+        is allowed. Inside this thread's own transaction (shredding) it joins that one.
+        """
+        keyed_from, base, seq, position, link, signed_at, signature = row
+        with self._lock:
+            db = self._db if self._db.in_transaction else self._head_db
+            db.execute(
+                "UPDATE chain_head SET seq = ?, position = ?, link = ?, signed_at = ?, signature = ? "
+                "WHERE id = 1 AND seq < ? AND keyed_from = ? AND base = ?",
+                (seq, position, link, signed_at, signature, seq, keyed_from, base),
+            )
 
     # Data keys ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -95,6 +96,16 @@ class Sessie:
         self._new, self._usage = [], set()
 
 
+@dataclass(frozen=True, slots=True)
+class Ketensleutels:
+    """What keeps the hash chain over the events (events/hashchain.py): the key that signs its
+    anchors and head, the key its links are made with, and where its head is kept."""
+
+    anker: Ed25519PrivateKey
+    schakel: bytes
+    koppen: KeyStore
+
+
 class Kluis:
     """Pseudonyms, data keys and envelopes: everything that touches personal data in the clear."""
 
@@ -102,6 +113,7 @@ class Kluis:
         self.keystore = keystore
         self.pseudoniemen = Pseudonimiseerder(derive(master, "pseudoniem/v1"))
         self._anchor_seed = derive(master, "keten-anker/v1")
+        self._link_key = derive(master, "keten-schakel/v2")
 
     @classmethod
     def uit_env(cls, env: Mapping[str, str]) -> Kluis:
@@ -149,6 +161,10 @@ class Kluis:
     def anker_sleutel(self) -> Ed25519PrivateKey:
         """Signs the hash chain's anchors; its public half lets anyone check them."""
         return Ed25519PrivateKey.from_private_bytes(self._anchor_seed)
+
+    def keten(self) -> Ketensleutels:
+        """The keys of the hash chain, and the key store that keeps its head apart from the events."""
+        return Ketensleutels(self.anker_sleutel(), self._link_key, self.keystore)
 
     def close(self) -> None:
         self.keystore.close()
