@@ -20,10 +20,18 @@ SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 def owner_only(path: str | Path, *, create: bool = True) -> None:
     """Create `path` (empty, 0600) if it is missing and `create`; make it and its SQLite
     side files 0600 where they exist. Files of another owner are left as they are: only
-    their owner may change their mode."""
+    their owner may change their mode.
+
+    An existing file is never opened here: closing any descriptor of a database file
+    drops every POSIX lock this process holds on it, those of its open SQLite
+    connections included, and another process could then write under them.
+    """
     path = Path(path)
     if create:
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE))
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+        except FileExistsError:
+            pass  # there already (or created by another process just now): its mode is seen to below
     for name in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
         try:
             info = name.stat()

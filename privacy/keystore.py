@@ -14,6 +14,7 @@ row records which key went, when and why.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -30,6 +31,8 @@ from privacy.files import owner_only
 from privacy.masterkey import KEY_BYTES, SleutelFout, derive
 
 GEEN = ""  # the compartment of ordinary (not restricted) data
+BUSY_TIMEOUT = 30  # seconds a write waits for another process's
+log = logging.getLogger("loket.privacy")
 _CHUNK = 900  # bound parameters per statement (SQLite builds before 3.32 allow 999)
 
 _SCHEMA = (
@@ -113,12 +116,15 @@ def _unwrap(kek: bytes, wrapped: bytes, aad: str) -> bytes:
 
 
 class KeyStore:
+    log_wait = 60.0  # seconds `empty_log` waits for readers of an older snapshot
+    log_emptied = True  # whether the last shredding left no former key bytes in the log
+
     def __init__(self, path: str | Path, master: bytes, *, master_source: str = "the master key"):
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
             owner_only(self.path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
         self._lock = threading.RLock()
         self._kek = derive(master, "keystore/v1")
         self._check = derive(master, "keystore-check/v1")
@@ -139,7 +145,8 @@ class KeyStore:
             raise SleutelFout(f"{master_source} does not open the key store at {self.path}")
         self._head_db = self._db
         if not self._memory:
-            self._head_db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._head_db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                            timeout=BUSY_TIMEOUT)
             self._head_db.execute("PRAGMA synchronous=NORMAL")
 
     @contextmanager
@@ -211,11 +218,16 @@ class KeyStore:
         keyed_from, base, seq, position, link, signed_at, signature = row
         with self._lock:
             db = self._db if self._db.in_transaction else self._head_db
-            db.execute(
-                "UPDATE chain_head SET seq = ?, position = ?, link = ?, signed_at = ?, signature = ? "
-                "WHERE id = 1 AND seq < ? AND keyed_from = ? AND base = ?",
-                (seq, position, link, signed_at, signature, seq, keyed_from, base),
-            )
+            try:
+                db.execute(
+                    "UPDATE chain_head SET seq = ?, position = ?, link = ?, signed_at = ?, signature = ? "
+                    "WHERE id = 1 AND seq < ? AND keyed_from = ? AND base = ?",
+                    (seq, position, link, signed_at, signature, seq, keyed_from, base),
+                )
+            except sqlite3.OperationalError as e:
+                # The events are committed already: failing their save now would say they were
+                # not. The head lags until the next commit keeps one.
+                log.warning("the hash chain's head was not kept in the key store at %s: %s", self.path, e)
 
     # Data keys ------------------------------------------------------------------
 
@@ -322,7 +334,32 @@ class KeyStore:
             )
             c.execute("DELETE FROM data_keys WHERE subject = ?", (subject,))
             yield [r[0] for r in rows]
-        if not self._memory:
+        self.log_emptied = self.empty_log()
+        if not self.log_emptied:
+            log.warning("keys destroyed, but a reader of the key store at %s holds an older snapshot: the destroyed "
+                        "keys' former bytes stay in its write-ahead log until the log is emptied", self.path)
+
+    def empty_log(self, *, wait: float | None = None) -> bool:
+        """Copy the write-ahead log into the main file and cut it to nothing; False when a reader
+        still holds an older snapshot after `wait` seconds (default `log_wait`).
+
+        After shredding: the pages that held the destroyed keys are then overwritten in the
+        main file (`secure_delete`), and no older copy of them is left in the log. While
+        another connection reads an older snapshot, SQLite must keep the log for it.
+        """
+        if self._memory:
+            return True
+        deadline = time.monotonic() + (self.log_wait if wait is None else wait)
+        while True:
             with self._lock:
-                # Move the overwritten pages into the main file and empty the log.
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # Ask without waiting in SQLite's busy handler (30 s): the wait is ours.
+                self._db.execute("PRAGMA busy_timeout = 100")
+                try:
+                    busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
