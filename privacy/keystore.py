@@ -7,9 +7,13 @@ master key) for data of a restricted compartment. A compartment's data keys
 are handed out for reading only to callers that hold the compartment.
 
 Destroying a subject's keys (crypto-shredding) deletes their rows with
-`secure_delete` on and checkpoints the write-ahead log, so the wrapped key
-bytes are overwritten in the file rather than left in free pages; a tombstone
-row records which key went, when and why.
+`secure_delete` on and empties the write-ahead log into the file, so the wrapped
+key bytes are overwritten rather than left in free pages or older log frames; a
+tombstone row records which key went, when and on which ground. A reader of an
+older snapshot keeps the log from being emptied: that is waited for, and said.
+
+It also keeps the signed head of the events' hash chain (events/hashchain.py):
+apart from the events, so that cutting events off their end shows.
 """
 
 from __future__ import annotations
