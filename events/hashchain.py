@@ -197,7 +197,7 @@ class HashChained:
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._written = threading.local()  # the head an insert wrote, kept once it commits
-        self._last_anchor = time.monotonic()
+        self._last_anchor = time.time()
 
     def anchor_with(self, sleutels: Ketensleutels, *, every: int, seconds: float = 600.0) -> None:
         """Key the links, sign an anchor every `every` links (the interval of an existing store
@@ -211,7 +211,9 @@ class HashChained:
         self.anchor_seconds = seconds
         self._schakels = Schakels(sleutels.schakel)
         self._sleutels = sleutels
-        self._last_anchor = time.monotonic()
+        # Counted from the store's last anchor, or from when it was first opened with this
+        # rule: a store written by short-lived commands is anchored by time too.
+        self._last_anchor = max(self._meta("anchored_by_time_since", int(time.time())), self._last_anchor_time())
         self._kop = Kop.van(sleutels.koppen.start_chain(self._first_head))
 
     def _first_head(self) -> tuple:
@@ -248,7 +250,7 @@ class HashChained:
             links.append((seq, position, previous))
             if seq % self.anchor_every == 0:
                 anchors.append(self._anchor(seq, position, previous))
-        late = time.monotonic() - self._last_anchor >= self.anchor_seconds
+        late = time.time() - self._last_anchor >= self.anchor_seconds
         if late and (not anchors or anchors[-1][0] != seq):
             anchors.append(self._anchor(seq, links[-1][1], previous))
         self._insert_links(c, links, anchors)
@@ -268,7 +270,7 @@ class HashChained:
         self._written.head = None
         seq, position, last, anchored = written
         if anchored:
-            self._last_anchor = time.monotonic()
+            self._last_anchor = time.time()
         # The key store keeps it only if it is further than the head it has (another
         # process may have committed after us and kept its head first).
         head = self._signed_head(self._kop.keyed_from, self._kop.base, seq, position, last)
@@ -300,11 +302,23 @@ class HashChained:
     def _stored_id(self, originator_id: UUID | str) -> Any:
         raise NotImplementedError
 
-    def _fixed_interval(self, every: int) -> int:
+    def _meta(self, name: str, proposed: int) -> int:
+        """A value fixed once per store: the first one proposed wins."""
         raise NotImplementedError
+
+    def _fixed_interval(self, every: int) -> int:
+        return self._meta("anchor_every", every)
 
     def _keyed_from(self, proposed: int) -> int:
         """The first keyed sequence number as the events' store records it (`proposed` if none)."""
+        return self._meta("keyed_from", proposed)
+
+    def _last_anchor_time(self) -> float:
+        """When the last anchor was signed (seconds since the epoch; 0 without anchors)."""
+        signed_at = self._last_anchor_signed_at()
+        return datetime.fromisoformat(signed_at).timestamp() if signed_at else 0.0
+
+    def _last_anchor_signed_at(self) -> str | None:
         raise NotImplementedError
 
     def _chain_row(self, seq: int | None) -> tuple[int, int, bytes]:
@@ -434,7 +448,6 @@ class SQLiteChainRecorder(HashChained, SQLiteLoketRecorder):
         return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
     def _meta(self, name: str, proposed: int) -> int:
-        """A value fixed once per store: the first one proposed wins."""
         select = f"SELECT value FROM {self.meta_table} WHERE name = ?"
         with self.datastore.transaction(commit=False) as c:
             c.execute(select, (name,))
@@ -446,11 +459,11 @@ class SQLiteChainRecorder(HashChained, SQLiteLoketRecorder):
             c.execute(select, (name,))
             return int(c.fetchone()[0])
 
-    def _fixed_interval(self, every: int) -> int:
-        return self._meta("anchor_every", every)
-
-    def _keyed_from(self, proposed: int) -> int:
-        return self._meta("keyed_from", proposed)
+    def _last_anchor_signed_at(self) -> str | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT signed_at FROM {self.anchors_table} ORDER BY seq DESC LIMIT 1")
+            row = c.fetchone()
+        return row[0] if row else None
 
     def _chain_row(self, seq: int | None) -> tuple[int, int, bytes]:
         with self.datastore.transaction(commit=False) as c:
@@ -530,18 +543,18 @@ class PostgresChainRecorder(HashChained, PostgresLoketRecorder):
         return originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
 
     def _meta(self, name: str, proposed: int) -> int:
-        """A value fixed once per store: the first one proposed wins."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT (name) DO NOTHING").format(
                 self._t[self.meta_table]), (name, str(proposed)))
             curs.execute(SQL("SELECT value FROM {} WHERE name = %s").format(self._t[self.meta_table]), (name,))
             return int(curs.fetchone()["value"])
 
-    def _fixed_interval(self, every: int) -> int:
-        return self._meta("anchor_every", every)
-
-    def _keyed_from(self, proposed: int) -> int:
-        return self._meta("keyed_from", proposed)
+    def _last_anchor_signed_at(self) -> str | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT signed_at FROM {} ORDER BY seq DESC LIMIT 1").format(
+                self._t[self.anchors_table]))
+            row = curs.fetchone()
+        return row["signed_at"] if row else None
 
     def _chain_row(self, seq: int | None) -> tuple[int, int, bytes]:
         table = self._t[self.chain_table]

@@ -234,6 +234,32 @@ def test_a_quiet_store_is_anchored_by_time_as_well_as_by_count(store):
         s.close()
 
 
+def test_a_store_written_by_short_lived_commands_is_anchored_by_time_too(store):
+    """Each `loket` command is a process of its own: the time counts from the store's last anchor."""
+    s = bootstrap(store)  # ten minutes between anchors by time, the default
+    s.app.ontvang(line(kenmerk="Q-1"))
+    s.close()
+    assert verify_store(store).anchors == 0
+    with event_sql(store) as db:  # as if that command ran an hour ago
+        db.execute("UPDATE event_chain_meta SET value = CAST(value AS INTEGER) - 3600 "
+                   "WHERE name = 'anchored_by_time_since'")
+    s = bootstrap(store)
+    s.app.ontvang(line(kenmerk="Q-2"))
+    s.app.ontvang(line(kenmerk="Q-3"))  # the next commit, minutes within the anchor: none
+    s.close()
+    with event_sql(store) as db:
+        assert [r[0] for r in db.execute("SELECT position FROM event_chain_anchors ORDER BY seq")] == [4]
+    assert verify_store(store).intact
+
+
+def verify_store(settings: Settings) -> Verificatie:
+    s = bootstrap(settings)
+    try:
+        return verify(s)
+    finally:
+        s.close()
+
+
 # Stores chained before the links were keyed ------------------------------------------------
 
 
