@@ -385,7 +385,7 @@ def test_a_store_file_written_before_keyed_links_opens_reads_replays_and_verifie
         before = verify(s)
         assert before.intact and (before.events, before.anchors, before.keyed_from) == (14, 3, 15), before.reason
         melding = s.app.zoek("gemeente", "V1-1").id
-        assert s.app.persoonsgegevens(melding, actor="tester", doel="audit")["toelichting"] == \
+        assert s.app.persoonsgegevens(melding, actor="tester", doel="controle")["toelichting"] == \
             "geschreven voor de sleutels"
         assert rebuilt(s) == counted(s) and counted(s)
         s.app.ontvang(line(kenmerk="V2-1"))

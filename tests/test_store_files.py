@@ -203,7 +203,7 @@ def test_a_reader_holding_an_old_snapshot_of_the_key_store_delays_emptying_its_l
             keystore.log_wait = 0.5
             s.app.vernietig(subject, actor="fg", reden="verzoek-betrokkene")
             assert keystore.log_emptied is False  # said, not silently left
-            assert s.app.persoonsgegevens(s.app.zoek("gemeente", "R-1").id, actor="t", doel="t")["persoon"] == {
+            assert s.app.persoonsgegevens(s.app.zoek("gemeente", "R-1").id, actor="t", doel="controle")["persoon"] == {
                 "verwijderd": True}  # destroyed all the same
             reader.stdin.write("\n")
             reader.stdin.flush()
