@@ -217,3 +217,22 @@ def test_a_stored_melding_with_a_value_an_older_contract_accepted_can_still_be_d
     assert feiten.leefgebieden == frozenset({"wonen", "iets van vroeger"})
     assert feiten.delict == "iets anders"
     assert app.ruleset.decide(feiten).outcome == "routed"
+
+
+def test_the_demo_year_only_sends_words_the_vocabularies_know() -> None:
+    """loket/synthetic.py spells some ids the way partners do; none is refused for its signals."""
+    from loket.synthetic import jaar
+
+    velden: set[str] = set()
+    gelezen = 0
+    for raw in jaar(2025, seed=3, scale=0.3):
+        try:
+            melding = parse(raw)
+        except Ongeldig as exc:
+            velden |= {e.field for e in exc.errors}
+            continue
+        gelezen += 1
+        for naam in LIJSTEN:
+            assert set(getattr(melding.signalen, naam)) <= set(VOCAB[naam].ids)
+    assert gelezen > 1_500
+    assert not any(veld.startswith("signalen") for veld in velden)
