@@ -236,3 +236,12 @@ def test_the_demo_year_only_sends_words_the_vocabularies_know() -> None:
             assert set(getattr(melding.signalen, naam)) <= set(VOCAB[naam].ids)
     assert gelezen > 1_500
     assert not any(veld.startswith("signalen") for veld in velden)
+
+
+def test_docs_signalen_lists_every_word_of_the_vocabularies() -> None:
+    """docs/signalen.md is the readable vocabulary: a row per id, as routing/data/signalen.yaml has it."""
+    doc = (Path(__file__).parents[1] / "docs" / "signalen.md").read_text(encoding="utf-8")
+    for naam in VELDEN:
+        for w in VOCAB[naam].waarden:
+            row = f"| `{w.id}` | {w.label} | {', '.join(w.synoniemen) or '-'} | {w.routering or '-'} |"
+            assert row in doc, row
