@@ -118,7 +118,7 @@ def _opgeslagen(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("opgeslagen"))
 
 
-def _signaallijst(naam: str):
+def _signaallijst(naam: str) -> Any:
     """A signal list of the vocabulary `naam` (routing/data/signalen.yaml), read as its ids."""
     vocab = VOCABULAIRES[naam]
 
@@ -166,7 +166,8 @@ class Signalen(BaseModel):
     hic: bool = False
     # 001 RIO: "(ex) gedetineerden met Multi-problematiek welke zich kenmerken door het plegen
     # van veel delicten"
-    veelpleger: bool = Field(default=False, description="The person commits many delicts (a veelpleger); docs/signalen.md.")
+    veelpleger: bool = Field(
+        default=False, description="The person commits many delicts (a veelpleger); docs/signalen.md.")
     kinderen_betrokken: bool = False
     # 000 Beschermingstafel: "het verzoek dat de betrokken hulpverlener (vaak team Jeugd van
     # de gemeente) heeft ingediend"

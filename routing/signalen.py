@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -33,6 +33,7 @@ class VocabulaireFout(ValueError):
     """The vocabulary file is inconsistent; the message names the file and the entry."""
 
 
+@lru_cache(maxsize=4096)
 def sleutel(value: str) -> str:
     """The key of a signal value: "Financiën", " financien" and "FINANCIEN" share `financien`,
     "Zwaar geweld" and "zwaar_geweld" share `zwaar-geweld`."""
