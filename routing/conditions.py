@@ -38,14 +38,15 @@ _READS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A participation column (`deelname: {jpp: ja}`) compiles to a check named "deelname jpp".
+_DEELNAME = "deelname "
+
+
 def reads(check: Check) -> tuple[str, ...]:
     if check.column.startswith(_DEELNAME):
         # the gemeente is part of every decision's key; the answer also depends on the date
         return ("datum",)
     return _READS.get(check.column, ())
-
-
-_DEELNAME = "deelname "
 
 
 class Situatie:
