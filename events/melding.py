@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from events.intake import MeldingIn, veilige_fouten
+from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
 from events.toegang import compartiment_van
 from routing.facts import Feiten
 
@@ -266,7 +266,8 @@ class Melding(MetPersoonsgegevens):
                 "persoon": opened.get("persoon") or {},
                 "signalen": self.signalen,
                 "toelichting": opened.get("toelichting"),
-            }
+            },
+            context=OPGESLAGEN,
         )
 
     def feiten(self) -> Feiten:
