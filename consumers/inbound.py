@@ -25,12 +25,13 @@ from consumers.clients import Publisher, commit, next_offsets, poll, run_until
 from consumers.messages import Outgoing
 from consumers.topics import Topics
 from events.application import Ontvangst
+from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot, begrensd
 
 log = structlog.get_logger(__name__)
 
 
 class Intake(Protocol):
-    def ontvang_batch(self, raws: Iterable[str | bytes]) -> list[Ontvangst]: ...
+    def ontvang_batch(self, raws: Iterable[str | bytes | TeGroot]) -> list[Ontvangst]: ...
 
 
 class LagGauge(Protocol):
@@ -40,14 +41,24 @@ class LagGauge(Protocol):
 def dlq_headers(record: Any, ontvangst: Ontvangst) -> list[tuple[str, bytes]]:
     """Where the message came from and what is wrong with it. Contract errors name the
     field and never echo its value, so no personal data reaches the headers."""
-    errors = "; ".join(f"{e['field']}: {e['message']}" for e in ontvangst.beslissing.get("errors", []))
-    return [
+    errors = "; ".join(f"{e['field']}: {e['message']}" for e in (ontvangst.beslissing or {}).get("errors", []))
+    headers = [
         ("loket-error", errors.encode()),
         ("loket-source-topic", record.topic.encode()),
         ("loket-source-partition", str(record.partition).encode()),
         ("loket-source-offset", str(record.offset).encode()),
         ("loket-melding-id", str(ontvangst.melding_id).encode()),
     ]
+    if len(record.value or b"") > MAX_MELDING_BYTES:
+        headers.append(("loket-original-bytes", str(len(record.value)).encode()))
+    return headers
+
+
+def dlq_value(record: Any) -> bytes:
+    """The message as received; over the size limit, its beginning (what the store keeps of it too):
+    the whole of it could be more than the producer may send, and would block the partition."""
+    value = record.value or b""
+    return value if len(value) <= MAX_MELDING_BYTES else value[:TE_GROOT_BEWAARD]
 
 
 class InboundConsumer:
@@ -99,9 +110,10 @@ class InboundConsumer:
 
     def _handle(self, records: Sequence[Any]) -> None:
         started = time.perf_counter()
-        results = self.app.ontvang_batch([r.value or b"" for r in records])
+        # A message over the size limit is taken as its beginning, like a line of `loket ontvang`.
+        results = self.app.ontvang_batch([begrensd(r.value or b"") for r in records])
         dead = [
-            Outgoing(self.topics.dlq, str(o.melding_id).encode(), r.value or b"", dlq_headers(r, o))
+            Outgoing(self.topics.dlq, str(o.melding_id).encode(), dlq_value(r), dlq_headers(r, o))
             for r, o in zip(records, results, strict=True)
             if o.beslissing["outcome"] == "rejected"
         ]

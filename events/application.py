@@ -14,6 +14,7 @@ compartments and writes a line in the Logboek Dataverwerkingen first.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +22,15 @@ from functools import partial
 from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from events.hashchain import HashChained
-from events.intake import Fout, MeldingIn, Ongeldig, parse
+from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
 from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
+from events.logboek import doel as doel_uit_register, toelichting as doel_toelichting
 from events.melding import (
     AfgewezenMelding,
     Melding,
@@ -45,6 +48,7 @@ from routing import Ruleset, load_ruleset
 from routing.decision import Beslissing
 
 Status = Literal["nieuw", "duplicaat", "afgewezen"]
+log = structlog.get_logger(__name__)
 
 # The one VIA team works for the whole region from Westelijke Mijnstreek (002, 003).
 VIA_QUEUE = "westelijke-mijnstreek/via"
@@ -63,11 +67,12 @@ class KnowsExisting(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Ontvangst:
-    """What intake did with one input: the melding it is, and its decision."""
+    """What intake did with one input: the melding it is, and its decision (None where the service
+    withholds it from a caller who may not read the melding)."""
 
     melding_id: UUID
     status: Status
-    beslissing: dict[str, Any]
+    beslissing: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +114,8 @@ class Beoordeling:
     beslissing: Beslissing
 
 
-def _as_bytes(raw: str | bytes) -> bytes:
-    return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+def _as_bytes(raw: str | bytes | TeGroot) -> bytes | TeGroot:
+    return raw if isinstance(raw, (bytes, TeGroot)) else raw.encode("utf-8", "surrogatepass")
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -122,13 +127,28 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+# A hint kept in the clear must be storable as UTF-8 and short: no control characters, no lone surrogates.
+_LEESBAAR = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]{1,100}")
+
+
 def _hint(data: dict[str, Any], field: str) -> str | None:
     value = data.get(field)
-    return value if isinstance(value, str) and len(value) <= 100 else None
+    return value if isinstance(value, str) and _LEESBAAR.fullmatch(value) else None
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_STAPPEN = {"read": "read", "decide": "decided", "seal": "sealed", "store": "stored"}
+
+
+def _defect(stap: str, exc: Exception) -> Fout:
+    """A melding that a defect of ours kept from being read, decided, sealed or stored: it is kept
+    as rejected, and the defect is logged by its type only (its message may quote the input)."""
+    log.error("intake.defect", stap=stap, fout=type(exc).__name__)
+    return Fout(field="melding", message=f"could not be {_STAPPEN[stap]} ({type(exc).__name__}, a defect of "
+                "the loket); it is kept as rejected and the defect is logged")
 
 
 class Loket(Application[UUID]):
@@ -140,7 +160,8 @@ class Loket(Application[UUID]):
         self.kluis = self.construct_kluis()
         if isinstance(self.recorder, HashChained):
             every = int(self.env.get("LOKET_CHAIN_ANCHOR_EVERY") or 1000)
-            self.recorder.anchor_with(self.kluis.anker_sleutel(), every=every)
+            seconds = float(self.env.get("LOKET_CHAIN_ANCHOR_SECONDS") or 600)
+            self.recorder.anchor_with(self.kluis.keten(), every=every, seconds=seconds)
 
     def construct_kluis(self) -> Kluis:
         """Where personal data is sealed and opened: LOKET_KEYSTORE and the master key."""
@@ -160,21 +181,33 @@ class Loket(Application[UUID]):
             errors=tuple(e.model_dump() for e in errors),
         )
 
-    def beoordeel(self, raw: str | bytes | dict) -> Beoordeling:
+    def beoordeel(self, raw: str | bytes | dict | TeGroot) -> Beoordeling:
         """Validate and route one melding; store nothing."""
-        try:
-            melding = parse(raw)
-        except Ongeldig as exc:
-            return Beoordeling(None, self.afwijzing(exc.errors))
+        if isinstance(raw, dict):
+            try:
+                melding = parse(raw)
+            except Ongeldig as exc:
+                return Beoordeling(None, self.afwijzing(exc.errors))
+        else:
+            gelezen = self._lees(_as_bytes(raw))
+            if gelezen.melding is None:
+                return Beoordeling(None, self.afwijzing(gelezen.errors))
+            melding = gelezen.melding
         return Beoordeling(melding, self.ruleset.decide(melding.feiten()))
 
     # Intake ---------------------------------------------------------------
 
-    def ontvang(self, raw: str | bytes) -> Ontvangst:
+    def ontvang(self, raw: str | bytes | TeGroot) -> Ontvangst:
         return self.ontvang_batch([raw])[0]
 
-    def ontvang_batch(self, raws: Iterable[str | bytes]) -> list[Ontvangst]:
-        """Record a batch of meldingen in one transaction; duplicates change nothing."""
+    def ontvang_batch(self, raws: Iterable[str | bytes | TeGroot]) -> list[Ontvangst]:
+        """Record a batch of meldingen in one transaction; duplicates change nothing.
+
+        Every line's fate is its own: whatever goes wrong with one line (reading,
+        validating, deciding, sealing, encoding, storing) makes that line a rejected
+        melding with its error, and the rest of the batch is stored. Only the store
+        itself failing (unreachable, full) fails the batch, with nothing stored.
+        """
         gelezen = [self._lees(_as_bytes(raw)) for raw in raws]
         opgeslagen = self._bestaande({g.melding_id for g in gelezen})
         nieuw: dict[UUID, _Gelezen] = {}
@@ -186,27 +219,39 @@ class Loket(Application[UUID]):
         # The keys of all the batch's subjects in one query, not one per melding.
         sessie.zoek_sleutels((p.betrokkene.id, p.compartiment) for p in plannen)
         pending = {p.gelezen.melding_id: self._aggregaat(p, sessie) for p in plannen}
-        results: list[Ontvangst] = []
-        for g in gelezen:
-            if nieuw.get(g.melding_id) is not g:
-                results.append(self._duplicaat(g.melding_id, pending))
-                continue
-            aggregate = pending[g.melding_id]
-            status: Status = "afgewezen" if isinstance(aggregate, AfgewezenMelding) else "nieuw"
-            results.append(Ontvangst(aggregate.id, status, aggregate.beslissing))
         if pending:
             # The keys first: ciphertext whose key was never stored could never be read.
             sessie.bewaar()
-            results = self._bewaar(list(pending.values()), results)
+            pending, lost = self._bewaar(pending, sessie, {p.gelezen.melding_id: p.gelezen.raw for p in plannen})
+        else:
+            lost = set()
+        results: list[Ontvangst] = []
+        for g in gelezen:
+            aggregate = pending.get(g.melding_id)
+            if nieuw.get(g.melding_id) is not g or g.melding_id in lost or aggregate is None:
+                results.append(self._duplicaat(g.melding_id, pending))
+                continue
+            status: Status = "afgewezen" if isinstance(aggregate, AfgewezenMelding) else "nieuw"
+            results.append(Ontvangst(aggregate.id, status, aggregate.beslissing))
         return results
 
-    def _lees(self, raw: bytes) -> _Gelezen:
+    def _lees(self, raw: bytes | TeGroot) -> _Gelezen:
+        if isinstance(raw, TeGroot):
+            fout = Fout(field="melding", message=f"is larger than the limit of {MAX_MELDING_BYTES} bytes; "
+                        f"only its first {len(raw.begin)} bytes are kept")
+            return _Gelezen(raw.begin, afgewezen_id(raw.sha256), None, (fout,), raw.sha256)
         try:
             melding = parse(raw)
         except Ongeldig as exc:
-            sha = payload_hash(raw)
-            return _Gelezen(raw, afgewezen_id(sha), None, tuple(exc.errors), sha)
+            return self._onleesbaar(raw, exc.errors)
+        except Exception as exc:  # a defect in reading; the line is kept, the defect logged loudly
+            return self._onleesbaar(raw, [_defect("read", exc)])
         return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
+
+    @staticmethod
+    def _onleesbaar(raw: bytes, errors: Sequence[Fout]) -> _Gelezen:
+        sha = payload_hash(raw)
+        return _Gelezen(raw, afgewezen_id(sha), None, tuple(errors), sha)
 
     def _plan(self, g: _Gelezen) -> _Plan:
         """A new melding decided, and whom its personal data is about (the subject and compartment).
@@ -215,12 +260,17 @@ class Loket(Application[UUID]):
         melding. Its subject is read from the payload where it can be; a payload
         that says it is about radicalisering is sealed in that compartment.
         """
-        if g.melding is None:
-            data = _json_object(g.raw)
-            betrokkene = self.kluis.betrokkene(data.get("persoon"), g.melding_id)
-            beslissing = self.afwijzing(g.errors).as_contract()
-            return _Plan(g, beslissing, betrokkene, compartiment_van(_hint(data, "soort"), None), data)
-        melding = g.melding
+        if g.melding is not None:
+            try:
+                return self._plan_melding(g, g.melding)
+            except Exception as exc:  # a defect in deciding: the melding is kept as rejected
+                g = self._onleesbaar(g.raw, [_defect("decide", exc)])
+        data = _json_object(g.raw)
+        betrokkene = self.kluis.betrokkene(data.get("persoon"), g.melding_id)
+        beslissing = self.afwijzing(g.errors).as_contract()
+        return _Plan(g, beslissing, betrokkene, compartiment_van(_hint(data, "soort"), None), data)
+
+    def _plan_melding(self, g: _Gelezen, melding: MeldingIn) -> _Plan:
         beslissing = self.ruleset.decide(melding.feiten()).as_contract()
         persoon = melding.persoon.model_dump(mode="json")
         betrokkene = self.kluis.betrokkene(persoon, g.melding_id)
@@ -229,7 +279,10 @@ class Loket(Application[UUID]):
     def _aggregaat(self, plan: _Plan, sessie: Sessie) -> Melding | AfgewezenMelding:
         if plan.gelezen.melding is None:
             return self._afgewezen(plan, sessie)
-        return self._melding(plan, sessie)
+        try:
+            return self._melding(plan, sessie)
+        except Exception as exc:  # a defect in sealing or building: the melding is kept as rejected
+            return self._afgewezen(self._plan(self._onleesbaar(plan.gelezen.raw, [_defect("seal", exc)])), sessie)
 
     def _melding(self, plan: _Plan, sessie: Sessie) -> Melding:
         melding, aggregate_id, betrokkene = plan.gelezen.melding, plan.gelezen.melding_id, plan.betrokkene
@@ -282,28 +335,62 @@ class Loket(Application[UUID]):
         return Ontvangst(aggregate_id, "duplicaat", aggregate.beslissing)
 
     def _bewaar(
-        self, aggregates: list[Melding | AfgewezenMelding], results: list[Ontvangst]
-    ) -> list[Ontvangst]:
+        self, pending: dict[UUID, Melding | AfgewezenMelding], sessie: Sessie, raws: dict[UUID, bytes]
+    ) -> tuple[dict[UUID, Melding | AfgewezenMelding], set[UUID]]:
+        """Save the batch in one transaction; if that fails, melding by melding.
+
+        Returns what was stored (a melding that could not be stored is replaced by its
+        rejection) and the meldingen another writer stored first (they are duplicates).
+        A store that fails as a store (PersistenceError) fails the batch: the caller
+        tries again, and what was stored by then is a duplicate the second time.
+        """
         # Take the new events off the aggregates first: a failed save must not lose them.
-        events = {aggregate.id: aggregate.collect_events() for aggregate in aggregates}
+        events = {aggregate_id: aggregate.collect_events() for aggregate_id, aggregate in pending.items()}
         try:
             self._sla_op([e for per_melding in events.values() for e in per_melding])
-            return results
+            return pending, set()
         except IntegrityError:
-            # Another writer stored one of these meldingen between our check and our
-            # save. Save one by one so only the meldingen really stored elsewhere
-            # become duplicates; the rest of the batch is kept.
+            # Another writer stored one of these meldingen between our check and our save.
             pass
+        except PersistenceError:
+            raise
+        except Exception as exc:  # one melding's events cannot be stored: find it, keep the rest
+            log.error("intake batch: saving one by one after %s", type(exc).__name__)
         lost: set[UUID] = set()
+        failed: dict[UUID, Exception] = {}
         for aggregate_id, per_melding in events.items():
             try:
                 self._sla_op(per_melding)
             except IntegrityError:
                 lost.add(aggregate_id)
-        return [
-            self._duplicaat(r.melding_id, {}) if r.melding_id in lost and r.status != "duplicaat" else r
-            for r in results
-        ]
+            except PersistenceError:
+                raise
+            except Exception as exc:
+                failed[aggregate_id] = exc
+        # No key-store row may point at a melding that has no events.
+        sessie.vergeet(lost | set(failed))
+        stored = {i: a for i, a in pending.items() if i not in lost and i not in failed}
+        for aggregate_id, exc in failed.items():
+            if isinstance(pending[aggregate_id], AfgewezenMelding):
+                # A rejection is built to be storable whatever the input: this is a defect to see.
+                raise RuntimeError("a rejected melding could not be stored") from exc
+            stored[aggregate_id] = self._vervang(raws[aggregate_id], exc)
+        return stored, lost
+
+    def _vervang(self, raw: bytes, exc: Exception) -> AfgewezenMelding:
+        """The rejection that takes the place of a melding whose events could not be stored."""
+        g = self._onleesbaar(raw, [_defect("store", exc)])
+        sessie = self.kluis.sessie()
+        afgewezen = self._afgewezen(self._plan(g), sessie)
+        sessie.bewaar()
+        try:
+            self._sla_op(afgewezen.collect_events())
+        except IntegrityError:
+            sessie.vergeet({afgewezen.id})
+            found = self.repository.get(afgewezen.id)  # the same input was stored as rejected before
+            assert isinstance(found, AfgewezenMelding)
+            return found
+        return afgewezen
 
     def _sla_op(self, events: list[DomainEventProtocol[UUID]]) -> None:
         """`save` for events already taken off their aggregates, in one transaction.
@@ -422,21 +509,24 @@ class Loket(Application[UUID]):
         kanaal: str = "api",
         trace: str | None = None,
         parent_span: str | None = None,
+        toelichting: str | None = None,
     ) -> dict[str, Any]:
         """The personal data of a melding: the one way to read it.
 
         `{"betrokkene", "persoon", "toelichting", "notities"}` (the free text of
         lifecycle commands, per event), or `{"betrokkene", "payload"}` for a
         rejected melding. Shredded values read `{"verwijderd": true}`.
+        `doel` is a purpose of the register (doelbinding, events/logboek.py);
+        `toelichting`, the reader's own words on it, is sealed into the log line.
         The caller's role and compartments decide (`events.toegang`); granted or
         refused, the read is written to the Logboek Dataverwerkingen before
         anything is returned. `trace`/`parent_span` carry the caller's W3C trace.
-        Raises GeenToegang (the message says why, never what the melding holds).
+        Raises OngeldigDoel for a purpose outside the register (nothing is read or
+        logged), GeenToegang (the message says why, never what the melding holds).
         """
         if not actor or not actor.strip():
             raise GeenToegang("an actor is required: who reads the personal data")
-        if not doel or not doel.strip():
-            raise GeenToegang("a purpose (doel) is required: why the personal data is read")
+        gekozen, toegelicht = doel_uit_register(doel), doel_toelichting(toelichting)
         begin = _now()
         melding = self.melding(melding_id)
         refused = weigering(
@@ -449,9 +539,16 @@ class Loket(Application[UUID]):
                 gegevens = self._open(melding, compartimenten)
             except CompartimentGesloten:
                 refused = "the melding lies in a restricted compartment the caller does not hold"
+        verzegeld = None
+        if toegelicht is not None:
+            sessie = self.kluis.sessie()
+            verzegeld = sessie.verzegel(melding.betrokkene, melding.compartiment, melding.id, "doel_toelichting",
+                                        toegelicht)
+            sessie.bewaar()
         self.save(self._logregel(
-            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=rol, doel=doel,
+            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=rol, doel=gekozen.code,
             kanaal=kanaal, begin=begin, trace=trace, parent_span=parent_span, weigering=refused,
+            doel_toelichting=verzegeld,
         ))
         if refused is not None:
             raise GeenToegang(f"no access to the personal data of melding {melding_id}: {refused}")
@@ -479,7 +576,7 @@ class Loket(Application[UUID]):
     def _logregel(
         self, melding: Melding | AfgewezenMelding, *, activiteit: str, naam: str, actor: str, rol: str,
         doel: str, kanaal: str, begin: datetime, trace: str | None, parent_span: str | None,
-        weigering: str | None = None,
+        weigering: str | None = None, doel_toelichting: dict[str, Any] | None = None,
     ) -> Dataverwerking:
         return Dataverwerking(
             trace_id=trace or trace_id(), span_id=span_id(), parent_span_id=parent_span, naam=naam,
@@ -488,6 +585,7 @@ class Loket(Application[UUID]):
             betrokkene_type=f"loket-pseudoniem:{melding.betrokkene_soort}", melding_id=melding.id,
             actor=actor, rol=rol, doel=doel, kanaal=kanaal,
             toegang="verleend" if weigering is None else "geweigerd", weigering=weigering,
+            doel_toelichting=doel_toelichting,
         )
 
     # Erasure --------------------------------------------------------------

@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from events.intake import MeldingIn
+from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
 from events.toegang import compartiment_van
 from routing.facts import Feiten
 
@@ -266,7 +266,8 @@ class Melding(MetPersoonsgegevens):
                 "persoon": opened.get("persoon") or {},
                 "signalen": self.signalen,
                 "toelichting": opened.get("toelichting"),
-            }
+            },
+            context=OPGESLAGEN,
         )
 
     def feiten(self) -> Feiten:
@@ -316,10 +317,11 @@ class AfgewezenMelding(MetPersoonsgegevens):
         # holds whatever the melder sent, a BSN and free text included.
         self.payload = payload
         self.payload_sha256 = payload_sha256
-        self.errors = errors
+        # As they may be shown (older rejections may name a key the sender made up).
+        self.errors = veilige_fouten(errors)
         self.bron = bron
         self.kenmerk = kenmerk
-        self.beslissing = beslissing
+        self.beslissing = {**beslissing, "errors": veilige_fouten(beslissing.get("errors") or [])}
         self.betrokkene = betrokkene
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment

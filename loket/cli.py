@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -11,15 +12,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot
 from loket.bootstrap import Systeem, bootstrap
 from loket.progress import voortgang
-from loket.settings import Settings
+from loket.settings import OngeldigeInstelling, Settings
+from privacy.masterkey import SleutelFout
 
 BATCH = 500
 
 
 class Fout(Exception):
     """A user error: printed as one clear line, exit code 2."""
+
+
+# Exit codes besides 0 and 1 (a command's own "no": a broken chain, rules with problems).
+USER_ERROR = 2  # a wrong argument or setting (Fout, OngeldigeInstelling)
+STORE_UNREACHABLE = 3  # the event store cannot be reached
+KEY_UNUSABLE = 4  # the master key or key store cannot be used (SleutelFout)
 
 
 def _open_input(name: str) -> IO[bytes]:
@@ -31,10 +40,22 @@ def _open_input(name: str) -> IO[bytes]:
     return path.open("rb")
 
 
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
-    for line in stream:
-        if line.strip():
+def _lines(stream: IO[bytes], *, limit: int = MAX_MELDING_BYTES) -> Iterator[bytes | TeGroot]:
+    """The non-blank lines of a stream; a line over `limit` bytes is read in pieces, never whole,
+    and comes out as what is kept of it (TeGroot): a rejected melding that names the limit."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            yield _te_groot(line, stream)
+        elif line.strip():
             yield line.rstrip(b"\r\n")
+
+
+def _te_groot(begin: bytes, stream: IO[bytes]) -> TeGroot:
+    digest = hashlib.sha256(begin)
+    while (piece := stream.readline(1 << 16)) and not piece.endswith(b"\n"):
+        digest.update(piece)
+    digest.update(piece.rstrip(b"\r\n"))
+    return TeGroot(begin[:TE_GROOT_BEWAARD], digest.hexdigest())
 
 
 def _emit(obj: Any) -> None:
@@ -50,8 +71,8 @@ def _systeem(settings: Settings | None = None) -> Iterator[Systeem]:
         systeem.close()
 
 
-def _batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
+def _batches(items: Iterable[bytes | TeGroot], size: int) -> Iterator[list[bytes | TeGroot]]:
+    batch: list[bytes | TeGroot] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:
@@ -64,8 +85,16 @@ def _batches(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
 def _count_lines(name: str) -> int | None:
     if name == "-":
         return None
+    count, blank = 0, True  # whether the line read so far holds only white space
     with open(name, "rb") as f:
-        return sum(1 for line in f if line.strip())
+        while piece := f.read(1 << 20):
+            lines = piece.split(b"\n")
+            for i, part in enumerate(lines):
+                blank = blank and not part.strip()
+                if i < len(lines) - 1:  # the line ends here
+                    count += not blank
+                    blank = True
+    return count + (not blank)
 
 
 # Commands -------------------------------------------------------------------
@@ -178,9 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except Fout as exc:
+    except (Fout, OngeldigeInstelling) as exc:
         print(f"loket: {exc}", file=sys.stderr)
-        return 2
+        return USER_ERROR
+    except SleutelFout as exc:
+        # Its message names the setting (LOKET_MASTER_KEY, LOKET_MASTER_KEY_FILE, the key
+        # store's path), never a key or what a key file holds.
+        print(f"loket: {exc}", file=sys.stderr)
+        return KEY_UNUSABLE
     except BrokenPipeError:
         return 0
     except Exception as exc:
@@ -189,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         # The driver's first line names the server (host, port), never a password or a melding.
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"loket: the event store cannot be reached ({type(exc).__name__}): {detail}", file=sys.stderr)
-        return 3
+        return STORE_UNREACHABLE
 
 
 def _store_unreachable(exc: BaseException) -> bool:

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,16 +31,24 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def parse_moment(text: str) -> datetime:
-    """--as-of: an ISO date-time (without a zone: Dutch time), or a date (its end, Dutch time)."""
+    """--as-of: an ISO date-time (without a zone: Dutch time), or a date (its end, Dutch time).
+
+    The moment must exist both in UTC (how events are recorded) and in Dutch time (how days
+    are counted): 9999-12-31T23:30:00Z is a date in the year 10000 in Amsterdam."""
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time.max, AMSTERDAM)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+            moment = datetime.combine(date.fromisoformat(text), time.max, AMSTERDAM)
+        else:
+            moment = datetime.fromisoformat(text)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)
+        moment.astimezone(timezone.utc)
+        moment.astimezone(AMSTERDAM)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(
-            f"not an ISO date or date-time: {text} (e.g. 2025-06-30 or 2025-06-30T17:00:00+02:00)"
+            f"not an ISO date or date-time within the calendar: {text[:40]} (e.g. 2025-06-30 or "
+            "2025-06-30T17:00:00+02:00)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)
+    return moment
 
 
 @contextmanager

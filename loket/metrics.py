@@ -14,7 +14,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from events.intake import BRONNEN, SOORTEN, MeldingIn
+from events.intake import BRONNEN, SOORTEN, veilig_veld, veldpaden
+from events.toegang import compartiment_van
 
 REGISTRY = CollectorRegistry()
 
@@ -80,7 +81,8 @@ HTTP_SECONDS = Histogram(
 )
 
 ONGELDIG = "ongeldig"
-_VELDEN = frozenset(MeldingIn.model_fields)
+ONBEKEND_VELD = "onbekend-veld"
+_VELDPADEN = veldpaden()
 
 
 def _bekend(value: Any, known: tuple[str, ...]) -> str:
@@ -88,9 +90,10 @@ def _bekend(value: Any, known: tuple[str, ...]) -> str:
 
 
 def afwijzingsreden(field: str) -> str:
-    """The contract field an error is about; a key the contract does not know becomes one label."""
-    top = field.split(".", 1)[0]
-    return field if top in _VELDEN or field == "melding" else "onbekend-veld"
+    """The contract field an error is about, from a closed set: list positions become `*`, and a
+    key the contract does not know (or anything past it) becomes one label."""
+    path = ".".join("*" if part.isdigit() else part for part in veilig_veld(field).split("."))
+    return path if path in _VELDPADEN and "(" not in path else ONBEKEND_VELD
 
 
 def ontvangst(raw: bytes, status: str, beslissing: dict[str, Any]) -> None:
@@ -106,11 +109,22 @@ def ontvangst(raw: bytes, status: str, beslissing: dict[str, Any]) -> None:
         data = json.loads(raw)
     except ValueError:  # cannot happen for an accepted melding; counted all the same
         data = {}
-    MELDINGEN_ONTVANGEN.labels(bron=_bekend(data.get("bron"), BRONNEN), soort=_bekend(data.get("soort"), SOORTEN)).inc()
+    soort = data.get("soort")
+    if in_compartiment(soort, beslissing):
+        return
+    MELDINGEN_ONTVANGEN.labels(bron=_bekend(data.get("bron"), BRONNEN), soort=_bekend(soort, SOORTEN)).inc()
     beslissing_geteld(beslissing, door="regels")
 
 
-def beslissing_geteld(beslissing: dict[str, Any], *, door: str) -> None:
+def in_compartiment(soort: Any, beslissing: dict[str, Any]) -> bool:
+    """Meldingen of a restricted compartment are counted nowhere here: /metrics is read without a
+    token, and the radicalisering casuïstiek is shared only under its own convenant (seed 003)."""
+    return compartiment_van(soort if isinstance(soort, str) else None, beslissing.get("product")) is not None
+
+
+def beslissing_geteld(beslissing: dict[str, Any], *, door: str, compartiment: str | None = None) -> None:
+    if compartiment is not None or in_compartiment(None, beslissing):
+        return
     BESLISSINGEN.labels(
         zvh=beslissing.get("zvh") or "-",
         product=beslissing.get("product") or "-",

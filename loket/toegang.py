@@ -90,9 +90,10 @@ class Kenmerken:
 
     @classmethod
     def uit_rij(cls, row: dict[str, Any]) -> Kenmerken:
-        """From a caseload projection row (soort, product, zvh, queue, status)."""
-        return cls(logboek.compartiment_van(row.get("soort"), row.get("product")), row.get("zvh"),
-                   row.get("queue"), row["status"])
+        """From a caseload projection row (compartiment, zvh, queue, status). The row keeps the
+        compartment a melding was ever in, as the aggregate does."""
+        compartiment = row.get("compartiment") or logboek.compartiment_van(row.get("soort"), row.get("product"))
+        return cls(compartiment, row.get("zvh"), row.get("queue"), row["status"])
 
     @property
     def huizen(self) -> set[str]:
@@ -110,7 +111,8 @@ def mag_zien(gebruiker: Gebruiker, kenmerken: Kenmerken) -> bool:
 
 
 def mag_rij_zien(gebruiker: Gebruiker, zvh: str | None, product: str | None) -> bool:
-    """For counts per house and product (caseload, statistics)."""
+    """For counts per house and product (caseload, statistics), counted without the meldingen of
+    compartments the user does not hold (projections/caseload.py leaves them out)."""
     compartiment = logboek.compartiment_van(None, product)
     if compartiment is not None and compartiment not in gebruiker.compartimenten:
         return False

@@ -1,10 +1,16 @@
-"""API tokens: `loket token create` hands one out; only its SHA-256 is kept.
+"""API tokens: `loket token create` hands one out; only its SHA-256 is kept. Web sessions.
 
 A token is 32 random bytes, so a plain hash is as strong as a slow one here (no
 dictionary to guess from); what is stored cannot be used to log in. The table
 lives in its own SQLite file next to the event store (`Settings.tokens_db`): who
 may log in is configuration of this deployment, not a fact of the meldingen.
 An OIDC provider can replace this module later: see docs/api.md.
+
+A person who logs in on the web pages with a token gets a session of their own: a
+new random id in the cookie (the token itself never is), kept here as its hash, that
+ends after SESSIE_INACTIEF without a request, after SESSIE_MAXIMAAL whatever happens,
+at logout, and when its token is revoked. A stolen cookie is worth a working day at
+most, and nothing after logout; the long-lived token never travels with every page.
 """
 
 from __future__ import annotations
@@ -16,12 +22,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from loket.toegang import COMPARTIMENTEN, ROLLEN, Gebruiker
+from privacy.files import owner_only
 
 PREFIX = "loket_"
+SESSIE_INACTIEF = timedelta(minutes=30)
+SESSIE_MAXIMAAL = timedelta(hours=10)  # a working day
+# Touching the session on every request would write on every page; a minute is precise enough.
+_AANRAKEN = timedelta(minutes=1)
 
 
 class OngeldigToken(ValueError):
@@ -40,16 +52,31 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _gebruiker(naam: str, rol: str, zvh: str | None, compartimenten: str) -> Gebruiker:
+    return Gebruiker(naam, rol, zvh, frozenset(c for c in compartimenten.split(",") if c))  # type: ignore[arg-type]
+
+
+def _nu() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class Tokens:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, klok: Callable[[], datetime] = _nu):
         self.path = path
+        self.klok = klok
         self._lokaal = threading.local()
+        owner_only(path)  # who may log in, as hashes: nobody else's to read
         with self._db() as db:
             db.execute(
                 """CREATE TABLE IF NOT EXISTS tokens (
                     id TEXT PRIMARY KEY, sha256 TEXT UNIQUE NOT NULL, naam TEXT NOT NULL,
                     rol TEXT NOT NULL, zvh TEXT, compartimenten TEXT NOT NULL,
                     aangemaakt TEXT NOT NULL, ingetrokken TEXT)"""
+            )
+            db.execute(
+                """CREATE TABLE IF NOT EXISTS sessies (
+                    sha256 TEXT PRIMARY KEY, token_id TEXT NOT NULL REFERENCES tokens (id),
+                    begonnen TEXT NOT NULL, laatst TEXT NOT NULL)"""
             )
 
     @contextmanager
@@ -98,20 +125,56 @@ class Tokens:
                 "SELECT naam, rol, zvh, compartimenten FROM tokens WHERE sha256 = ? AND ingetrokken IS NULL",
                 (_hash(token),),
             ).fetchone()
-        if row is None:
+        return None if row is None else _gebruiker(*row)
+
+    # Web sessions ----------------------------------------------------------
+
+    def open_sessie(self, token: str) -> str | None:
+        """A new web session for the holder of this token: its id, for the cookie (None: no such token)."""
+        if self.gebruiker(token) is None:
             return None
-        naam, rol, zvh, compartimenten = row
-        return Gebruiker(naam, rol, zvh, frozenset(c for c in compartimenten.split(",") if c))
+        sessie = secrets.token_urlsafe(32)
+        now = self.klok()
+        with self._db() as db:
+            # Sessions that ended are of no use to anyone: they go when a new one starts.
+            db.execute("DELETE FROM sessies WHERE begonnen < ? OR laatst < ?",
+                       ((now - SESSIE_MAXIMAAL).isoformat(), (now - SESSIE_INACTIEF).isoformat()))
+            db.execute("INSERT INTO sessies SELECT ?, id, ?, ? FROM tokens WHERE sha256 = ?",
+                       (_hash(sessie), now.isoformat(), now.isoformat(), _hash(token)))
+        return sessie
+
+    def sessie(self, sessie: str) -> Gebruiker | None:
+        """Who this web session is; None once it ended (idle, too old, logged out, token revoked)."""
+        if len(sessie) > 100:
+            return None
+        now = self.klok()
+        with self._db() as db:
+            row = db.execute(
+                "SELECT s.begonnen, s.laatst, t.naam, t.rol, t.zvh, t.compartimenten FROM sessies s "
+                "JOIN tokens t ON t.id = s.token_id AND t.ingetrokken IS NULL WHERE s.sha256 = ?",
+                (_hash(sessie),),
+            ).fetchone()
+            if row is None:
+                return None
+            begonnen, laatst = datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1])
+            if now - begonnen > SESSIE_MAXIMAAL or now - laatst > SESSIE_INACTIEF:
+                db.execute("DELETE FROM sessies WHERE sha256 = ?", (_hash(sessie),))
+                return None
+            if now - laatst > _AANRAKEN:
+                db.execute("UPDATE sessies SET laatst = ? WHERE sha256 = ?", (now.isoformat(), _hash(sessie)))
+        return _gebruiker(*row[2:])
+
+    def sluit_sessie(self, sessie: str) -> None:
+        """Logout: the session is gone here, so its cookie opens nothing, wherever a copy of it is."""
+        with self._db() as db:
+            db.execute("DELETE FROM sessies WHERE sha256 = ?", (_hash(sessie),))
 
     def lijst(self) -> list[TokenInfo]:
         with self._db() as db:
             rows = db.execute(
                 "SELECT id, naam, rol, zvh, compartimenten, aangemaakt, ingetrokken FROM tokens ORDER BY aangemaakt, id"
             ).fetchall()
-        return [
-            TokenInfo(i, Gebruiker(n, r, z, frozenset(c for c in cs.split(",") if c)), a, x)
-            for i, n, r, z, cs, a, x in rows
-        ]
+        return [TokenInfo(i, _gebruiker(n, r, z, cs), a, x) for i, n, r, z, cs, a, x in rows]
 
     def trek_in(self, token_id: str) -> bool:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")

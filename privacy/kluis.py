@@ -12,6 +12,7 @@ import base64
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keystore import GEEN, KeyStore, new_key_id
-from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key
+from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key, master_key_source
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
@@ -55,6 +56,8 @@ class Sessie:
         self._live: dict[tuple[str, str], tuple[str, bytes] | None] = {}  # looked up, not used yet
         self._new: list[tuple[str, str, str, bytes]] = []
         self._usage: set[tuple[str, str]] = set()
+        self._stored_keys: set[str] = set()
+        self._stored_usage: set[tuple[str, str]] = set()
 
     def zoek_sleutels(self, wie: Iterable[tuple[str, str | None]]) -> None:
         """Look up the live keys of many (subject, compartment) pairs at once, before sealing their data."""
@@ -92,7 +95,33 @@ class Sessie:
     def bewaar(self) -> None:
         if self._new or self._usage:
             self._keystore.add(self._new, self._usage)
+        self._stored_keys.update(key_id for key_id, *_ in self._new)
+        self._stored_usage |= self._usage
         self._new, self._usage = [], set()
+
+    def vergeet(self, melding_ids: Iterable[UUID]) -> None:
+        """Take back what `bewaar` stored for meldingen whose events were not saved after all: their
+        key-to-melding rows, and keys made in this session for them alone. No row of the key store
+        may point at a melding that does not exist."""
+        gone = {str(m) for m in melding_ids}
+        usage = {(key_id, m) for key_id, m in self._stored_usage if m in gone}
+        if not usage:
+            return
+        kept = {key_id for key_id, m in self._stored_usage - usage}
+        keys = {key_id for key_id, _ in usage if key_id in self._stored_keys and key_id not in kept}
+        self._keystore.forget(usage, keys)
+        self._stored_usage -= usage
+        self._stored_keys -= keys
+
+
+@dataclass(frozen=True, slots=True)
+class Ketensleutels:
+    """What keeps the hash chain over the events (events/hashchain.py): the key that signs its
+    anchors and head, the key its links are made with, and where its head is kept."""
+
+    anker: Ed25519PrivateKey
+    schakel: bytes
+    koppen: KeyStore
 
 
 class Kluis:
@@ -102,6 +131,7 @@ class Kluis:
         self.keystore = keystore
         self.pseudoniemen = Pseudonimiseerder(derive(master, "pseudoniem/v1"))
         self._anchor_seed = derive(master, "keten-anker/v1")
+        self._link_key = derive(master, "keten-schakel/v2")
 
     @classmethod
     def uit_env(cls, env: Mapping[str, str]) -> Kluis:
@@ -122,8 +152,9 @@ class Kluis:
             if persistence not in SQLITE_MODULES:
                 raise SleutelFout("LOKET_KEYSTORE is required: where the data keys are kept")
             path = f"{dbname}.keys"
-        master = load_master_key(env, Path(f"{path}.master-key"))
-        return cls(KeyStore(path, master), master)
+        development = Path(f"{path}.master-key")
+        master = load_master_key(env, development)
+        return cls(KeyStore(path, master, master_source=master_key_source(env, development)), master)
 
     def betrokkene(self, persoon: dict[str, Any] | None, melding_id: UUID) -> Betrokkene:
         return self.pseudoniemen.van(persoon, melding_id)
@@ -148,6 +179,10 @@ class Kluis:
     def anker_sleutel(self) -> Ed25519PrivateKey:
         """Signs the hash chain's anchors; its public half lets anyone check them."""
         return Ed25519PrivateKey.from_private_bytes(self._anchor_seed)
+
+    def keten(self) -> Ketensleutels:
+        """The keys of the hash chain, and the key store that keeps its head apart from the events."""
+        return Ketensleutels(self.anker_sleutel(), self._link_key, self.keystore)
 
     def close(self) -> None:
         self.keystore.close()

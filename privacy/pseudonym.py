@@ -41,7 +41,7 @@ class Pseudonimiseerder:
         self._key = key
 
     def _mac(self, text: str) -> str:
-        return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
     def bsn(self, bsn: str) -> Betrokkene:
         return Betrokkene(self._mac("bsn:" + bsn.strip()), "bsn")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from events.intake import veilige_fouten
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from privacy.kluis import VERWIJDERD, is_envelope
 from projections.store import Projection, ProjectionStore, Statement, json_list
@@ -90,7 +91,8 @@ class Audit(Projection):
         Melding.MeldingGesloten: _persoon("resultaat"),
         AfgewezenMelding.MeldingAfgewezen: lambda e: _entry(
             e, "intake",
-            {"bron": e.bron, "kenmerk": e.kenmerk, "errors": e.errors, "payload": _afgeschermd(e.payload)},
+            {"bron": e.bron, "kenmerk": e.kenmerk, "errors": veilige_fouten(e.errors),
+             "payload": _afgeschermd(e.payload)},
             e.beslissing,
         ),
         MetPersoonsgegevens.PersoonsgegevensVernietigd: _persoon("reden", "betrokkene"),

@@ -13,7 +13,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from events.intake import veilige_fouten
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
+from events.toegang import compartiment_van
 from projections.store import Insert, ProjectionStore, RowProjection, Update, json_list
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -35,6 +37,7 @@ def _ontvangen(e: Any) -> list[Insert]:
         "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort, "gemeente": e.gemeente,
         "ontvangen_op": e.ontvangen_op, "datum": routing_datum(e.ontvangen_op),
         "status": "ontvangen", "status_sinds": _t(e),
+        "compartiment": e.compartiment or compartiment_van(e.soort, None),
     })]
 
 
@@ -50,6 +53,10 @@ def _beslist(status: str):
         }
         if b.get("gemeente") is not None:  # a decision without a gemeente keeps the melding's
             values["gemeente"] = b["gemeente"]
+        # Once in a compartment, always: a decision can put a melding in, never take it out
+        # (as the aggregate keeps it, events/melding.py), so no list shows it outside again.
+        if (compartiment := compartiment_van(None, b.get("product"))) is not None:
+            values["compartiment"] = compartiment
         return [Update(_id(e), values)]
 
     return handle
@@ -74,9 +81,10 @@ def _teruggestuurd(e: Any) -> str:
 
 
 def _afgewezen(e: Any) -> list[Insert]:
+    errors = veilige_fouten(e.errors)
     return [Insert(_id(e), {
         "bron": e.bron, "kenmerk": e.kenmerk, "outcome": "rejected", "status": "afgewezen",
-        "status_sinds": _t(e), "errors": json.dumps(e.errors, ensure_ascii=False),
+        "status_sinds": _t(e), "errors": json.dumps(errors, ensure_ascii=False), "compartiment": e.compartiment,
     })]
 
 
@@ -87,6 +95,7 @@ class Caseload(RowProjection):
     columns = (
         "melding_id", "bron", "kenmerk", "soort", "gemeente", "ontvangen_op", "datum", "outcome", "zvh", "product",
         "queue", "labels", "top_x", "status", "status_sinds", "reden", "regisseur", "resultaat", "errors",
+        "compartiment",
     )
     defaults = {"top_x": 0}
     tables = (table,)
@@ -96,7 +105,7 @@ class Caseload(RowProjection):
             bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT, datum TEXT,
             outcome TEXT, zvh TEXT, product TEXT, queue TEXT, labels TEXT, top_x INTEGER DEFAULT 0,
             status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
-            errors TEXT)""",
+            errors TEXT, compartiment TEXT)""",
         "CREATE INDEX IF NOT EXISTS caseload_status ON caseload_meldingen (status, zvh, product, gemeente)",
     )
     handlers = {
@@ -120,7 +129,20 @@ class Caseload(RowProjection):
 # Queries --------------------------------------------------------------------------
 
 
-def caseload(store: ProjectionStore, on: date) -> list[dict[str, Any]]:
+def _binnen(compartimenten: frozenset[str] | None) -> str:
+    """The condition that keeps the meldingen of compartments the reader does not hold out of a count
+    (None: every melding, for those who read the store itself, such as `loket caseload`)."""
+    if compartimenten is None:
+        return "1 = 1"
+    marks = ", ".join(f":compartiment_{i}" for i in range(len(compartimenten)))
+    return f"(compartiment IS NULL OR compartiment IN ({marks}))" if compartimenten else "compartiment IS NULL"
+
+
+def _gehouden(compartimenten: frozenset[str] | None) -> dict[str, str]:
+    return {f"compartiment_{i}": c for i, c in enumerate(sorted(compartimenten or ()))}
+
+
+def caseload(store: ProjectionStore, on: date, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Open meldingen (routed, accepted or not) per zvh / product / gemeente / status.
 
     `gemiddelde_leeftijd_dagen` and `oudste_dagen` count days since the routing date, up to `on`.
@@ -129,9 +151,9 @@ def caseload(store: ProjectionStore, on: date) -> list[dict[str, Any]]:
         "SELECT zvh, product, gemeente, status, COUNT(*) AS count, "
         "ROUND(AVG(julianday(:on) - julianday(datum)), 1) AS gemiddelde_leeftijd_dagen, "
         "CAST(MAX(julianday(:on) - julianday(datum)) AS INTEGER) AS oudste_dagen "
-        "FROM caseload_meldingen WHERE status IN (:open, :behandeling) "
+        f"FROM caseload_meldingen WHERE status IN (:open, :behandeling) AND {_binnen(compartimenten)} "
         "GROUP BY zvh, product, gemeente, status ORDER BY zvh, product, gemeente, status",
-        {"on": on.isoformat(), "open": OPEN, "behandeling": IN_BEHANDELING},
+        {"on": on.isoformat(), "open": OPEN, "behandeling": IN_BEHANDELING, **_gehouden(compartimenten)},
     )
 
 
@@ -162,7 +184,7 @@ def tellingen(store: ProjectionStore) -> dict[str, int]:
     }
 
 
-def statistiek(store: ProjectionStore, year: int) -> list[dict[str, Any]]:
+def statistiek(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Routed meldingen per product and gemeente, this year and the year before.
 
     The shape of the annual reports (seed 004: "Cijfers PGA uitgesplitst per gemeente,
@@ -174,8 +196,8 @@ def statistiek(store: ProjectionStore, year: int) -> list[dict[str, Any]]:
         "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar, "
         "SUM(CASE WHEN substr(datum, 1, 4) = :year AND status = :gesloten THEN 1 ELSE 0 END) AS gesloten "
         "FROM caseload_meldingen WHERE outcome = 'routed' AND substr(datum, 1, 4) IN (:prev, :year) "
-        "GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
-        {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN},
+        f"AND {_binnen(compartimenten)} GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
+        {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN, **_gehouden(compartimenten)},
     )
 
 
@@ -202,27 +224,28 @@ def toegang(store: ProjectionStore, melding_ids: list[str]) -> dict[str, dict[st
         chunk = melding_ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
         for row in store.rows(
-            f"SELECT melding_id, soort, product, zvh, queue, status FROM caseload_meldingen "
+            f"SELECT melding_id, soort, product, zvh, queue, status, compartiment FROM caseload_meldingen "
             f"WHERE melding_id IN ({marks})", chunk,
         ):
             found[row["melding_id"]] = row
     return found
 
 
-def verloop(store: ProjectionStore) -> list[dict[str, Any]]:
+def verloop(store: ProjectionStore, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Flow per house and product per month: routed meldingen by their routing month (instroom),
     closed ones by the month they were closed (uitstroom). Meldingen sent back to the loket
     are counted at the house they went to next, or not at all while they wait in triage."""
+    binnen, gehouden = _binnen(compartimenten), _gehouden(compartimenten)
     instroom = store.rows(
         "SELECT zvh, product, substr(datum, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
-        "WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) "
+        f"WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) AND {binnen} "
         "GROUP BY zvh, product, maand",
-        {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN},
+        {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN, **gehouden},
     )
     uitstroom = store.rows(
         "SELECT zvh, product, substr(status_sinds, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
-        "WHERE zvh IS NOT NULL AND status = :gesloten GROUP BY zvh, product, maand",
-        {"gesloten": GESLOTEN},
+        f"WHERE zvh IS NOT NULL AND status = :gesloten AND {binnen} GROUP BY zvh, product, maand",
+        {"gesloten": GESLOTEN, **gehouden},
     )
     flow: dict[tuple[str, str, str], dict[str, Any]] = {}
     for rows, key in ((instroom, "instroom"), (uitstroom, "uitstroom")):

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from projections.store import Projection, ProjectionStore
 
@@ -62,7 +62,17 @@ def catch_up(
                 for _, seen_up_to, page in behind:
                     if n.id > seen_up_to:
                         page.add(event)
-            store.apply([(page.statements(), Tracking(p.tracking_name(app.name), page_end)) for p, _, page in behind])
+            try:
+                store.apply([(page.statements(), Tracking(p.tracking_name(app.name), page_end))
+                             for p, _, page in behind])
+            except IntegrityError:
+                # Another process (a second `loket ontvang`, the worker) wrote this page first:
+                # nothing of ours was written. Step aside: go on from where the projections are now.
+                now = {p: store.position(p, app.name) for p in projections}
+                if now == positions:
+                    raise  # nobody else moved them: not a race, a defect
+                positions, position = now, min(now.values())
+                continue
         for p, _, _ in behind:
             positions[p] = page_end
         position = page_end

@@ -179,6 +179,23 @@ class ProjectionStore(SQLiteTrackingRecorder):
         for projection in self.projections:
             self.create_table_statements.extend(projection.create)
 
+    def create_table(self) -> None:
+        """Create what is missing; a row projection whose table lacks a column it now has (written
+        by an older version) is dropped with its position, so catch-up rebuilds it from the events."""
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            for projection in self.projections:
+                if not issubclass(projection, RowProjection):
+                    continue
+                c.execute(f"PRAGMA table_info({projection.table})")
+                present = {row[1] for row in c.fetchall()}
+                if not set(projection.columns) <= present:
+                    for table in projection.tables:
+                        c.execute(f"DROP TABLE IF EXISTS {table}")
+                    c.execute("DELETE FROM tracking WHERE application_name LIKE ?", (f"{projection.name}@%",))
+                    for statement in projection.create:
+                        c.execute(statement)
+
     def position(self, projection: type[Projection], application_name: str) -> int:
         return self.max_tracking_id(projection.tracking_name(application_name)) or 0
 

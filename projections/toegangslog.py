@@ -2,6 +2,8 @@
 
 The lines themselves are events (events/logboek.py): append-only and under the
 hash chain. This table is only their read model, rebuilt from them at will.
+`doel` is a purpose's code from the register (older lines: the reader's own text);
+a sealed toelichting on it stays in the event and is not copied here.
 """
 
 from __future__ import annotations

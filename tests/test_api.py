@@ -250,7 +250,7 @@ def test_metrics_count_meldingen_decisions_rejections_and_requests_by_route(loke
 def test_a_web_form_posted_without_its_form_token_changes_nothing(loketten):
     intake = loketten.token("anna", "intake")
     mid = post(loketten, intake, kenmerk="X-1", **ZONDER_GEMEENTE).json()["melding_id"]
-    loketten.client.post("/web/inloggen", data={"token": intake})
+    loketten.inloggen(intake)
     form = {"zvh": "parkstad", "product": "pga", "reden": "van een andere site", "terug": "triage"}
     forged = loketten.client.post(f"/web/meldingen/{mid}/decide", data=form, follow_redirects=False)
     assert forged.status_code == 403

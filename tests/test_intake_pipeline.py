@@ -58,7 +58,7 @@ def test_invalid_input_is_recorded_with_its_errors_and_raw_payload(app):
     stored = app.melding(ontvangst.melding_id)
     assert isinstance(stored, AfgewezenMelding)
     # Sealed at rest; read back through the one read path for personal data.
-    assert app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="test")["payload"] == broken
+    assert app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="controle")["payload"] == broken
     assert {e["field"] for e in stored.errors} == {"melding"}
     assert stored.kenmerk is None  # not even JSON: nothing to read it from
 
@@ -80,7 +80,7 @@ def test_a_corrected_resend_of_a_rejected_melding_is_accepted(app):
 def test_a_line_that_is_not_utf8_is_recorded_not_dropped(app):
     ontvangst = app.ontvang(b'{"bron": "\xff\xfe"}')
     assert ontvangst.status == "afgewezen"
-    assert "\ufffd" in app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="test")["payload"]
+    assert "\ufffd" in app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="controle")["payload"]
 
 
 def test_rejected_meldingen_are_listed_by_the_projection(systeem):

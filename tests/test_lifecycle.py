@@ -203,7 +203,7 @@ def test_the_audit_trail_shows_return_reroute_and_accept_with_actors_and_reasons
     assert entries[4]["details"]["product"] == "c-en-a" and entries[4]["rules"] == ["handmatig.herrouteerd"]
     assert entries[5]["details"]["regisseur"] == "C. Hermans"
     assert entries[6]["details"]["resultaat"] == {"versleuteld": True}
-    notities = app.persoonsgegevens(routed, actor="auditor-1", doel="audit")["notities"]
+    notities = app.persoonsgegevens(routed, actor="auditor-1", doel="controle")["notities"]
     assert [(n["versie"], n.get("reden") or n.get("resultaat")) for n in notities] == [
         (3, "Hoort in Maastricht"), (4, "Verhuisd naar Maastricht"), (5, "Toch geen PGA"), (7, "Advies gegeven"),
     ]

@@ -55,7 +55,11 @@ def test_a_field_the_contract_does_not_know_is_one_label_not_a_new_series_per_ke
     assert metrics.afwijzingsreden("persoon.bsn") == "persoon.bsn"
     assert metrics.afwijzingsreden("melding") == "melding"
     assert metrics.afwijzingsreden("Jan Jansen woont hier") == "onbekend-veld"
-    assert metrics.afwijzingsreden("signalen.buurman") == "signalen.buurman"  # under a known field
+    # Under a known field too: the key itself may be a name (the probe's "Zwartbles 999990019").
+    assert metrics.afwijzingsreden("signalen.buurman") == "onbekend-veld"
+    assert metrics.afwijzingsreden("persoon.Zwartbles 999990019 Kwakkelstraat") == "onbekend-veld"
+    # List positions are one label, not one per position.
+    assert metrics.afwijzingsreden("signalen.leefgebieden.17") == "signalen.leefgebieden.*"
 
 
 @pytest.fixture

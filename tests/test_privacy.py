@@ -19,7 +19,7 @@ from uuid import UUID
 import pytest
 
 from events.application import Loket
-from events.logboek import INZAGE, verwerkingsactiviteiten
+from events.logboek import INZAGE, OngeldigDoel, verwerkingsactiviteiten
 from events.toegang import GeenToegang, rollen
 from loket.bootstrap import bootstrap
 from privacy.keystore import CompartimentGesloten
@@ -52,7 +52,7 @@ def raw_files(directory: Path) -> dict[str, bytes]:
 
 
 def lees(app: Loket, melding_id, **kwargs):
-    return app.persoonsgegevens(melding_id, actor=kwargs.pop("actor", "tester"), doel=kwargs.pop("doel", "test"),
+    return app.persoonsgegevens(melding_id, actor=kwargs.pop("actor", "tester"), doel=kwargs.pop("doel", "controle"),
                                 **kwargs)
 
 
@@ -271,23 +271,24 @@ def test_roles_outside_the_compartment_read_what_their_role_allows(systeem):
     for rol in ("zvh:maastricht-heuvelland", "auditor", "beheer", "iemand"):
         with pytest.raises(GeenToegang):
             lees(app, routed, rol=rol)
-    with pytest.raises(GeenToegang, match="purpose"):
-        lees(app, routed, doel=" ")
+    for doel in (" ", "nieuwsgierig"):  # a purpose of the register, or no read (doelbinding)
+        with pytest.raises(OngeldigDoel, match="purpose"):
+            lees(app, routed, doel=doel)
 
 
 def test_every_read_through_the_api_hook_is_in_the_access_log_granted_or_refused(systeem):
     app = systeem.app
     ordinary, restricted = app.ontvang(persoonlijk("A-1")).melding_id, radicalisering(app, "A-2")
-    app.persoonsgegevens(ordinary, actor="web:j.jansen", doel="beoordelen melding", rol="intake", kanaal="api",
+    app.persoonsgegevens(ordinary, actor="web:j.jansen", doel="triage", rol="intake", kanaal="api",
                          trace="4bf92f3577b34da6a3ce929d0e0e4736", parent_span="00f067aa0ba902b7")
     with pytest.raises(GeenToegang):
-        app.persoonsgegevens(restricted, actor="web:j.jansen", doel="nieuwsgierig", rol="zvh:parkstad")
+        app.persoonsgegevens(restricted, actor="web:j.jansen", doel="behandeling", rol="zvh:parkstad")
     systeem.bij()
     granted, refused = toegangslog(systeem.projecties, actor="web:j.jansen")
     assert (granted["melding_id"], granted["toegang"], granted["status"]) == (str(ordinary), "verleend", "STATUS_CODE_OK")
     assert (granted["trace_id"], granted["parent_span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
     assert len(bytes.fromhex(granted["span_id"])) == 8
-    assert (granted["rol"], granted["doel"], granted["kanaal"]) == ("intake", "beoordelen melding", "api")
+    assert (granted["rol"], granted["doel"], granted["kanaal"]) == ("intake", "triage", "api")
     assert granted["verwerkingsactiviteit"] == INZAGE and INZAGE in verwerkingsactiviteiten()
     assert granted["betrokkene"] == app.betrokkene_met_bsn(BSN) and granted["betrokkene_type"] == "loket-pseudoniem:bsn"
     assert (refused["melding_id"], refused["toegang"], refused["status"]) == (str(restricted), "geweigerd", "STATUS_CODE_UNSET")

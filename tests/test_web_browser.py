@@ -39,9 +39,17 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def csp_overtredingen(page) -> list[str]:
+    """What the Content-Security-Policy blocked on this page, as Chromium reports it; filled as the page runs."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
+
+
 def log_in(browser, server: Server, token: str):
     """Log in by keyboard only: the token field has focus, Enter submits."""
     page = browser.new_context(viewport={"width": 1366, "height": 860}, locale="nl-NL").new_page()
+    page.csp = csp_overtredingen(page)
     page.goto(server.url + "/web/inloggen")
     playwright.expect(page.get_by_label("Token")).to_be_focused()  # the field to type in has focus
     page.keyboard.type(token)
@@ -118,14 +126,24 @@ def test_a_house_accepts_from_its_own_queue_and_returns_another(browser, server)
     page.goto(server.url + f"/web/meldingen/{first}")
     assert "A. Janssen" in page.inner_text("dl.velden")
     assert "123456782" not in page.content()  # personal data only with a purpose
-    page.get_by_label("Doel").select_option("behandeling")
-    page.get_by_role("button", name="Toon persoonsgegevens").click()
-    page.wait_for_url("**doel=behandeling")
+    page.get_by_label("Behandeling").check()
+    page.get_by_label("Toelichting op het doel").fill("Huisbezoek voorbereiden")
+    shot(page, "05a-zvh-melding-doel-kiezen")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Toon persoonsgegevens").click()
+    assert page.url.endswith(f"/web/meldingen/{first}/persoonsgegevens") and "doel" not in page.url
     assert "123456782" in page.inner_text("dl.persoon")
-    assert "vastgelegd" in page.inner_text("main")
+    assert "Ingezien met doel “Behandeling”" in page.inner_text("main")
     shot(page, "05-zvh-melding-met-persoonsgegevens")
+    page.get_by_role("link", name="Verbergen").click()
+    page.wait_for_url(f"**/web/meldingen/{first}")
+    assert "123456782" not in page.content()
     other = page.goto(server.url + "/web/triage")
     assert other.status == 403
+    page.go_back()  # to the melding page without personal data (reached by a GET)
+    # The answer to the POST was not kept (no-store): the history has no copy of it to show again.
+    with pytest.raises(playwright.Error, match="ERR_CACHE_MISS"):
+        page.go_back()
 
 
 def test_the_caseload_page_draws_each_house_over_time(browser, server):
@@ -174,3 +192,51 @@ def test_pages_need_a_login_and_a_wrong_token_says_so(browser, server):
     page.fill("#token", "loket_verzonnen")
     page.keyboard.press("Enter")
     playwright.expect(page.get_by_role("alert")).to_contain_text("onbekend of ingetrokken")
+
+
+def test_no_page_needs_anything_the_content_security_policy_blocks(browser, server):
+    intake = server.token("anna", "intake")
+    mid = ontvang(server, intake, kenmerk="CSP-1", gemeente=None)
+    page = log_in(browser, server, intake)
+    for path in ("/web/triage", f"/web/meldingen/{mid}", "/web/caseload", "/web/wachtrij", "/web/audit",
+                 "/web/bestaat-niet"):
+        page.goto(server.url + path)
+    page.goto(server.url + f"/web/meldingen/{mid}")
+    # A purpose outside the list (as a tampered form would send): the error at the field, in Dutch.
+    page.locator("#doel-controle").evaluate("radio => { radio.value = 'nieuwsgierig'; radio.checked = true; }")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Toon persoonsgegevens").click()
+    assert "Er is een probleem" in page.inner_text(".foutoverzicht")
+    assert page.inner_text("#doel-fout") == "Kies een doel uit de lijst." and "nieuwsgierig" not in page.content()
+    assert "123456782" not in page.content()
+    shot(page, "09-doel-niet-in-de-lijst")
+    page.get_by_role("link", name="Kies een doel uit de lijst.").click()
+    playwright.expect(page.locator("#doel-triage")).to_be_in_viewport()
+    page.get_by_label("Controle").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Toon persoonsgegevens").click()
+    assert "123456782" in page.inner_text("dl.persoon")
+    page.get_by_role("button", name="Uitloggen").click()
+    page.wait_for_url("**/web/inloggen")
+    assert page.csp == []
+
+
+def test_the_api_docs_work_with_no_other_origin_reachable(browser, server):
+    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
+    blocked = csp_overtredingen(page)
+    elsewhere: list[str] = []
+
+    def only_the_loket(route) -> None:
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:  # as in a government network without internet
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_loket)
+    page.goto(server.url + "/docs")
+    playwright.expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
+    assert "Loket Zuid-Limburg" in page.inner_text(".info")
+    assert page.locator(".opblock-summary-path", has_text="/meldingen/{melding_id}/persoonsgegevens").count() == 1
+    shot(page, "08-api-docs-zonder-internet")
+    assert elsewhere == [] and blocked == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -39,6 +40,17 @@ class Loketten:
 
     def als(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
+
+    def inloggen(self, token: str) -> httpx2.Response:
+        """Log in on the web pages as a browser does: the login form first, then post it with its form token."""
+        return self.client.post("/web/inloggen", data={"token": token, "csrf": formuliertoken(
+            self.client.get("/web/inloggen").text)}, follow_redirects=False)
+
+
+def formuliertoken(page: str) -> str:
+    """The form token (csrf) a page carries in its forms; empty when it has none."""
+    found = re.search(r'name="csrf" value="([^"]*)"', page)
+    return found.group(1) if found else ""
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 Every route answers for one user (a bearer token, see auth.py); what they may not
 see answers 404 like an id never used. Personal data only comes out of
-`GET /meldingen/{id}?doel=...`, through `Loket.persoonsgegevens`, which records it.
+`GET /meldingen/{id}?doel=...` and `POST /meldingen/{id}/persoonsgegevens`, through
+`Loket.persoonsgegevens`, which checks the purpose against the register and records the read.
+The GET serves systems that name a purpose code (no personal data in the URL); a purpose
+with a toelichting in words goes in a POST body, since free text never belongs in a URL.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from events.intake import MeldingIn
+from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot
+from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
 from loket.cli_projections import parse_moment
 from loket.toegang import Gebruiker
 from loket.web.auth import api_gebruiker
 from loket.web.dienst import Dienst, OngeldigVeld
 
-MAX_BODY = 1 << 20  # one melding is a few kilobytes; a megabyte is plenty
+MAX_BODY = MAX_MELDING_BYTES  # the limit of every entry point
 
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(api_gebruiker)]
@@ -41,9 +45,8 @@ Diensten = Annotated[Dienst, Depends(dienst)]
 def als_moment(text: str) -> datetime:
     """An as-of moment as `loket --as-of` reads it; the error does not repeat what was sent."""
     try:
-        parsed = parse_moment(text)
-        parsed.astimezone(timezone.utc)  # a moment near year 1 or 9999 may not exist in UTC
-    except (argparse.ArgumentTypeError, OverflowError, ValueError):
+        parsed = parse_moment(text)  # a moment near year 1 or 9999 may not exist in UTC or Dutch time
+    except argparse.ArgumentTypeError:
         raise OngeldigVeld("as_of", "not an ISO date or date-time (e.g. 2025-06-30 or "
                            "2025-06-30T17:00:00+02:00)") from None
     return parsed
@@ -79,7 +82,9 @@ class FoutAntwoord(BaseModel):
 class Ontvangen(BaseModel):
     melding_id: UUID
     status: Literal["nieuw", "duplicaat", "afgewezen"]
-    beslissing: dict[str, Any] = Field(description="the decision contract of DOMAIN.md")
+    beslissing: dict[str, Any] | None = Field(
+        description="the decision contract of DOMAIN.md; null when the melding lies outside what this "
+        "user may read (another house's, or a restricted compartment's): it is stored all the same")
 
 
 class Afgewezen(Ontvangen):
@@ -101,7 +106,7 @@ class MeldingUit(BaseModel):
     versie: int
     errors: list[Fout] | None = Field(None, description="only for a rejected melding")
     persoonsgegevens: dict[str, Any] | None = Field(
-        None, description="only when asked for with ?doel=; the read is recorded"
+        None, description="only when asked for with a purpose (doel); the read is recorded"
     )
 
 
@@ -110,6 +115,17 @@ class Strikt(BaseModel):
 
 
 Tekst = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+DOELEN = list(doelen())
+DOEL_UITLEG = "why personal data is read: a purpose of the register (" + ", ".join(DOELEN) + "); the read is recorded"
+
+
+class Inzage(Strikt):
+    # Checked by Loket.persoonsgegevens against the register, like the CLI's and the pages' purposes;
+    # the schema only tells clients what it will take.
+    doel: Annotated[str, Field(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})]
+    toelichting: Annotated[str | None, Field(
+        description=f"optional, at most {MAX_TOELICHTING} characters: sealed in the access log, never kept in the clear",
+    )] = None
 
 
 class Accepteer(Strikt):
@@ -155,17 +171,14 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 # Intake -------------------------------------------------------------------------
 
 
-class TeGroot(Exception):
-    pass
-
-
-async def _body(request: Request) -> bytes:
+async def _body(request: Request) -> bytes | TeGroot:
+    """The body, or what is kept of it once it passes the limit (the rest is not read)."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise TeGroot()
         chunks.append(chunk)
+        if size > MAX_BODY:
+            return TeGroot.van(b"".join(chunks))
     return b"".join(chunks)
 
 
@@ -177,7 +190,7 @@ async def _body(request: Request) -> bytes:
     responses={
         200: {"model": Ontvangen, "description": "already received: the existing melding"},
         201: {"model": Ontvangen, "description": "new: stored and decided"},
-        413: {"model": FoutAntwoord},
+        413: {"model": Afgewezen, "description": "over the size limit: recorded as rejected (its beginning)"},
         422: {"model": Afgewezen, "description": "breaks the contract: recorded as rejected, every bad field named"},
     },
     openapi_extra={"requestBody": {"required": True, "content": {
@@ -185,14 +198,14 @@ async def _body(request: Request) -> bytes:
     }}},
 )
 async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
-    try:
-        raw = await _body(request)
-    except TeGroot:
-        return JSONResponse({"detail": f"a melding is at most {MAX_BODY} bytes", "errors": []}, status_code=413)
+    raw = await _body(request)
     o = await run_in_threadpool(d.ontvang, wie, raw)
     body = {"melding_id": str(o.melding_id), "status": o.status, "beslissing": o.beslissing}
-    if o.beslissing.get("outcome") == "rejected":
+    if o.beslissing is not None and o.beslissing.get("outcome") == "rejected":
         errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.get("errors", ())]
+        if isinstance(raw, TeGroot):
+            return JSONResponse({**body, "detail": f"a melding is at most {MAX_BODY} bytes; its beginning is "
+                                 "recorded as rejected", "errors": errors}, status_code=413)
         return JSONResponse({**body, "detail": "the melding breaks the intake contract; it is recorded "
                              "as rejected", "errors": errors}, status_code=422)
     headers = {"Location": f"/meldingen/{o.melding_id}"}
@@ -222,14 +235,20 @@ ONGELDIG = {422: {"model": FoutAntwoord, "description": "a bad parameter or body
             summary="A melding's decision and status; its personal data only with a purpose (?doel=)")
 def lees(
     melding_id: UUID, wie: Wie, d: Diensten,
-    doel: Annotated[str | None, Query(
-        min_length=3, max_length=200,
-        description="why personal data is read (e.g. triage, behandeling); the read is recorded",
-    )] = None,
+    doel: Annotated[str | None, Query(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})] = None,
 ) -> dict[str, Any]:
     uit = melding_uit(d.melding(wie, melding_id))
     if doel is not None:
         uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, doel)
+    return uit
+
+
+@router.post("/meldingen/{melding_id}/persoonsgegevens", tags=["meldingen"], response_model=MeldingUit,
+             responses={**NIET_GEVONDEN, **VERBODEN, **ONGELDIG},
+             summary="A melding with its personal data, for a purpose with a toelichting (sealed in the access log)")
+def lees_met_toelichting(melding_id: UUID, body: Inzage, wie: Wie, d: Diensten) -> dict[str, Any]:
+    uit = melding_uit(d.melding(wie, melding_id))
+    uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, body.doel, toelichting=body.toelichting)
     return uit
 
 

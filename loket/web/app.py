@@ -3,6 +3,12 @@
 FastAPI gives the OpenAPI description from the same types that validate requests;
 the pages are server-rendered Jinja2 with plain forms (no script needed to work a
 queue, every control reachable by keyboard); charts are inline SVG drawn on the server.
+
+Every answer carries a strict Content-Security-Policy (nothing from another origin, no
+inline script or style), may not be framed, sniffed or sent on as a referrer, and, except
+the static files, may not be stored by a browser or proxy: pages and answers hold personal
+data. /docs is Swagger UI from the files the fastapi-offline package ships, so it works
+without internet, as in a government network.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +33,50 @@ from events.melding import OngeldigeOvergang
 from loket import logs, metrics
 from loket.bootstrap import Systeem
 from loket.web import api, pages
-from loket.web.auth import Authenticator, NietIngelogd
+from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld, Verboden
 
 HERE = Path(__file__).parent
+SWAGGER_UI = files("fastapi_offline") / "static"  # swagger-ui-bundle.js, swagger-ui.css
 log = logs.logger("loket.web")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Swagger UI draws its icons from data: URLs in its stylesheet; nothing else needs more than 'self'.
+CSP = "; ".join((
+    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+    "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+))
+KOPREGELS = {
+    "content-security-policy": CSP,
+    "x-frame-options": "DENY",  # for browsers that know no frame-ancestors
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+NIET_BEWAREN = {"cache-control": "no-store"}
+
+
+class Kopregels:
+    """The security headers on every answer; no-store on all but the static files."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.vast = [(k.encode(), v.encode()) for k, v in KOPREGELS.items()]
+        self.niet_bewaren = [(k.encode(), v.encode()) for k, v in NIET_BEWAREN.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.vast if scope["path"].startswith("/static/") else self.vast + self.niet_bewaren
+        ours = {k for k, _ in extra}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
+                message["headers"] = kept + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class Verzoeken:
@@ -113,6 +158,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
     app = FastAPI(
+        # FastAPI's own /docs and /redoc load their scripts (and fonts) from public CDNs.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
         title="Loket Zuid-Limburg",
         version="1",
         description="The central intake desk of the three Zuid-Limburg Zorg- en Veiligheidshuizen: "
@@ -148,14 +195,23 @@ def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
 
     @app.exception_handler(NietIngelogd)
     async def niet_ingelogd(request: Request, exc: NietIngelogd) -> Response:
-        return RedirectResponse("/web/inloggen", status_code=303)
+        response = RedirectResponse("/web/inloggen", status_code=303)
+        if COOKIE in request.cookies:
+            response.delete_cookie(COOKIE, path=PAD)  # it ended (idle, too old, logged out elsewhere)
+        return response
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:
         # The exception's message and locals stay out of the answer: they may hold personal data.
         log.error("onverwachte fout", fout=type(exc).__name__, exc_info=exc)
+        # This answer is made outside the middleware (Starlette's outermost layer): it sets its headers itself.
+        if request.url.path.startswith("/web"):
+            page = pages.foutpagina(request, 500, "Er ging iets mis aan onze kant. Probeer het later opnieuw; "
+                                    "het verzoeknummer staat in de logboeken.")
+            page.headers.update({**KOPREGELS, **NIET_BEWAREN})
+            return page
         return JSONResponse({"detail": "internal error; the request id is in the logs", "errors": []},
-                            status_code=500)
+                            status_code=500, headers={**KOPREGELS, **NIET_BEWAREN})
 
     @app.get("/health", tags=["beheer"], summary="Is the store reachable; how far behind are the projections")
     def health() -> dict[str, Any]:
@@ -172,9 +228,15 @@ def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
     def root() -> Response:
         return RedirectResponse("/web/", status_code=303)
 
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        return pages.templates.TemplateResponse(request, "docs.html", {"titel": app.title})
+
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.include_router(api.router)
     app.include_router(pages.router, prefix="/web", include_in_schema=False)
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Verzoeken)
+    app.add_middleware(Kopregels)
     return app

@@ -17,12 +17,15 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from events.application import OnbekendeMelding, Ontvangst
+from events.intake import TeGroot
+from events.logboek import OngeldigDoel
 from events.toegang import GeenToegang
 from events.melding import AfgewezenMelding, Melding
 from loket import logs, metrics
@@ -118,13 +121,22 @@ class Dienst:
 
     # Intake -----------------------------------------------------------------
 
-    def ontvang(self, gebruiker: Gebruiker, raw: bytes) -> Ontvangst:
+    def ontvang(self, gebruiker: Gebruiker, raw: bytes | TeGroot) -> Ontvangst:
+        """One melding in, answered with its decision. A new melding's decision follows from what
+        the user sent; a duplicate's is what is stored (perhaps of other content, changed since by
+        people), so it is told only to a user who may read that melding: a resent kenmerk of a
+        melding outside their sight (another house's, a compartment's) tells nothing of it."""
         _vereist(gebruiker, "ontvangen")
         with self.schrijven:
             ontvangst = self.app.ontvang(raw)
-        metrics.ontvangst(raw, ontvangst.status, ontvangst.beslissing)
+        metrics.ontvangst(raw if isinstance(raw, bytes) else b"", ontvangst.status, ontvangst.beslissing)
         log.info("melding ontvangen", melding_id=str(ontvangst.melding_id), status=ontvangst.status,
                  outcome=ontvangst.beslissing.get("outcome"), gebruiker=gebruiker.naam)
+        if ontvangst.status != "duplicaat":
+            return ontvangst
+        melding = self.app.melding(ontvangst.melding_id)
+        if not mag_zien(gebruiker, Kenmerken.van(melding)):
+            return replace(ontvangst, beslissing=None)
         return ontvangst
 
     # One melding ------------------------------------------------------------
@@ -139,26 +151,30 @@ class Dienst:
         return melding
 
     def persoonsgegevens(
-        self, gebruiker: Gebruiker, melding_id: UUID, doel: str, *, kanaal: str = "api"
+        self, gebruiker: Gebruiker, melding_id: UUID, doel: str, *, kanaal: str = "api",
+        toelichting: str | None = None,
     ) -> dict[str, Any]:
-        """Through `Loket.persoonsgegevens`, which decides again and writes the access log."""
+        """Through `Loket.persoonsgegevens`, which checks the purpose against the register,
+        decides again and writes the access log."""
         _vereist(gebruiker, "persoonsgegevens")
-        if not doel.strip():
-            raise OngeldigVeld("doel", "a purpose is required to read personal data")
         request_id = logs.gebonden().get("request_id", "")
         with self.schrijven:
             self.melding(gebruiker, melding_id)
             try:
                 gegevens = self.app.persoonsgegevens(
-                    melding_id, actor=gebruiker.naam, doel=doel.strip(), rol=gebruiker.rol_in_logboek,
-                    compartimenten=gebruiker.compartimenten, kanaal=kanaal,
+                    melding_id, actor=gebruiker.naam, doel=doel, rol=gebruiker.rol_in_logboek,
+                    compartimenten=gebruiker.compartimenten, kanaal=kanaal, toelichting=toelichting,
                     # Our request ids are W3C trace ids when we make them; others are not passed on.
                     trace=request_id if _TRACE_ID.match(request_id) else None,
                 )
+            except OngeldigDoel as exc:
+                raise OngeldigVeld(exc.field, exc.message) from None
             except GeenToegang as exc:
                 raise Verboden(str(exc)) from None
-        # Who looked, at which melding; never what they saw, nor the purpose's free text.
-        log.info("persoonsgegevens ingezien", melding_id=str(melding_id), gebruiker=gebruiker.naam)
+        # Who looked, at which melding, for which purpose of the register; never what they saw,
+        # nor the toelichting.
+        log.info("persoonsgegevens ingezien", melding_id=str(melding_id), gebruiker=gebruiker.naam,
+                 doel=doel.strip())
         return gegevens
 
     def uitleg(self, gebruiker: Gebruiker, melding_id: UUID) -> dict[str, Any]:
@@ -192,7 +208,7 @@ class Dienst:
         log.info("handeling", handeling=handeling, melding_id=str(melding_id), status=melding.status,
                  gebruiker=gebruiker.naam)
         if handeling in ("reroute", "decide"):
-            metrics.beslissing_geteld(melding.beslissing, door="handmatig")
+            metrics.beslissing_geteld(melding.beslissing, door="handmatig", compartiment=melding.compartiment)
         return melding
 
     # -------------------------------------------------------------------------
@@ -206,13 +222,13 @@ class Stand:
         self.gebruiker, self.store, self.on, self.huizen = gebruiker, store, on, huizen
 
     def caseload(self) -> list[dict[str, Any]]:
-        return self._per_rij(caseload(self.store, self.on))
+        return self._per_rij(caseload(self.store, self.on, self.gebruiker.compartimenten))
 
     def statistiek(self, year: int) -> list[dict[str, Any]]:
-        return self._per_rij(statistiek(self.store, year))
+        return self._per_rij(statistiek(self.store, year, self.gebruiker.compartimenten))
 
     def verloop(self) -> list[dict[str, Any]]:
-        return self._per_rij(verloop(self.store))
+        return self._per_rij(verloop(self.store, self.gebruiker.compartimenten))
 
     def triage(self) -> list[dict[str, Any]]:
         _vereist(self.gebruiker, "triage")

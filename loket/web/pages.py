@@ -1,8 +1,11 @@
 """The pages for people: log in, the triage queue, one melding, caseloads, a house's queue, as-of.
 
 Plain HTML forms posted back to the server (Post/Redirect/Get), so every page works
-with the keyboard alone and without scripts. Forms carry a per-login token
-(auth.csrf) and the login cookie is SameSite=Strict: another site cannot post here.
+with the keyboard alone and without scripts. Forms carry a form token (auth.csrf, and
+for the login form auth.inlog_csrf) and the cookies are SameSite=Strict: another site
+cannot post here. Personal data is shown in answer to a POST of the purpose form, never
+to a GET: a link, a reload or the browser's history reads nothing. Success banners are
+fixed messages per action, naming the melding by what the store holds, never by the URL.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang, toegestaan
 from loket.cli_lifecycle import resolve_id
 from loket.cli import Fout
 from loket.toegang import Gebruiker
 from loket.web import grafiek
 from loket.web.api import als_moment, dienst
-from loket.web.auth import COOKIE, csrf, csrf_klopt, pagina_gebruiker
+from loket.web.auth import (
+    COOKIE, PAD, VOOR_COOKIE, csrf, csrf_klopt, inlog_csrf, inlog_csrf_klopt, pagina_gebruiker, voorsessie, zet_cookie,
+)
 from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -53,20 +59,28 @@ templates.env.filters["waarde"] = waarde
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
 
-DOELEN = ("triage", "behandeling", "doorverwijzing", "controle")
-
-# What a button says, and what the person must fill in.
+# What a button says, what the person must fill in, the key of its success banner in the
+# URL (`klaar`) and the banner itself ({melding}: the melding as the store names it).
 HANDELINGEN: dict[str, dict[str, Any]] = {
     "decide": {"titel": "Triagebesluit", "knop": "Besluit vastleggen", "velden": ("zvh", "product", "reden"),
-               "staat": "triage besluiten", "klaar": "besloten"},
+               "staat": "triage besluiten", "klaar": "besloten",
+               "bericht": "{melding} is besloten en staat niet meer in de triagewachtrij."},
     "reroute": {"titel": "Herrouteren", "knop": "Herrouteren", "velden": ("zvh", "product", "reden"),
-                "staat": "herrouteren", "klaar": "herrouteerd"},
+                "staat": "herrouteren", "klaar": "herrouteerd", "bericht": "{melding} is geherrouteerd."},
     "accept": {"titel": "Accepteren", "knop": "Accepteren", "velden": ("regisseur",),
-               "staat": "accepteren", "klaar": "geaccepteerd"},
+               "staat": "accepteren", "klaar": "geaccepteerd", "bericht": "{melding} is geaccepteerd."},
     "return": {"titel": "Terugsturen naar het loket", "knop": "Terugsturen", "velden": ("reden",),
-               "staat": "terugsturen", "klaar": "teruggestuurd"},
+               "staat": "terugsturen", "klaar": "teruggestuurd",
+               "bericht": "{melding} is teruggestuurd naar het loket."},
     "close": {"titel": "Sluiten", "knop": "Sluiten", "velden": ("resultaat",), "staat": "sluiten",
-              "klaar": "gesloten"},
+              "klaar": "gesloten", "bericht": "{melding} is gesloten."},
+}
+BERICHTEN = {h["klaar"]: h["bericht"] for h in HANDELINGEN.values()}
+
+# The purpose form's errors, at the field, in Dutch (the service says them in English for the API).
+VELDFOUTEN = {
+    "doel": "Kies een doel uit de lijst.",
+    "toelichting": f"De toelichting is te lang: ten hoogste {MAX_TOELICHTING} tekens.",
 }
 
 
@@ -90,26 +104,47 @@ def _thuis(wie: Gebruiker) -> str:
 # Logging in -------------------------------------------------------------------------
 
 
+# Before web sessions, the cookie held the API token itself: it is cleared wherever it still is.
+OUDE_COOKIE = "loket_token"
+
+
+def _inlogpagina(request: Request, status: int = 200, fout: str | None = None) -> Response:
+    voor = voorsessie(request)
+    response = render(request, "inloggen.html", status, wie=None, fout=fout, csrf=inlog_csrf(voor))
+    zet_cookie(request, response, VOOR_COOKIE, voor)
+    return response
+
+
 @router.get("/inloggen")
 def inloggen(request: Request) -> Response:
-    return render(request, "inloggen.html", wie=None, fout=None)
+    return _inlogpagina(request)
 
 
 @router.post("/inloggen")
-def inloggen_post(request: Request, token: Annotated[str, Form(max_length=300)] = "") -> Response:
-    wie = request.app.state.authenticator.gebruiker(token.strip())
+def inloggen_post(request: Request, token: Annotated[str, Form(max_length=300)] = "",
+                  csrf_token: Annotated[str, Form(alias="csrf")] = "") -> Response:
+    if not inlog_csrf_klopt(request, csrf_token):
+        return _inlogpagina(request, 403, "Het formulier is verlopen; log opnieuw in.")
+    authenticator = request.app.state.authenticator
+    sessie = authenticator.open_sessie(token.strip())
+    wie = authenticator.sessie(sessie) if sessie else None
     if wie is None:
-        return render(request, "inloggen.html", 401, wie=None, fout="Dit token is onbekend of ingetrokken.")
+        return _inlogpagina(request, 401, "Dit token is onbekend of ingetrokken.")
     response = RedirectResponse(_thuis(wie), status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+    zet_cookie(request, response, COOKIE, sessie)
+    response.delete_cookie(VOOR_COOKIE, path=PAD)
+    response.delete_cookie(OUDE_COOKIE, path="/")
     return response
 
 
 @router.post("/uitloggen")
-def uitloggen() -> Response:
+def uitloggen(request: Request, csrf_token: Annotated[str, Form(alias="csrf")] = "") -> Response:
+    if not csrf_klopt(request, csrf_token):
+        return foutpagina(request, 403, "Het formulier is verlopen; laad de pagina opnieuw.")
+    request.app.state.authenticator.sluit_sessie(request.cookies[COOKIE])
     response = RedirectResponse("/web/inloggen", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path=PAD)
+    response.delete_cookie(OUDE_COOKIE, path="/")
     return response
 
 
@@ -121,22 +156,60 @@ def thuis(wie: Wie) -> Response:
 # The triage queue and one melding ----------------------------------------------------
 
 
+def _bericht(d: Dienst, wie: Gebruiker, gedaan: str | None, melding: str | None) -> str | None:
+    """The success banner after an action: a fixed message for a known key, the melding named by
+    its stored bron:kenmerk when this user may see it. Nothing from the URL is printed."""
+    bericht = BERICHTEN.get(gedaan or "")
+    if bericht is None:
+        return None
+    try:
+        melding_id = UUID(melding or "")
+    except ValueError:
+        return None
+    try:
+        m = d.melding(wie, melding_id)
+    except NietGevonden:
+        # Returned to the loket, a melding leaves a house's sight: the banner names no melding then.
+        return bericht.format(melding="De melding")
+    return bericht.format(melding=f"Melding {m.bron}:{m.kenmerk}")
+
+
 @router.get("/triage")
 def triage(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
            gedaan: str | None = None, melding: str | None = None) -> Response:
     with d.stand(wie) as stand:
         rows = stand.triage()
-    bericht = None
-    if gedaan in {h["klaar"] for h in HANDELINGEN.values()} and melding:
-        bericht = f"Melding {melding} is {gedaan} en staat niet meer in de triagewachtrij."
-    return render(request, "triage.html", wie=wie, rows=rows, bericht=bericht)
+    return render(request, "triage.html", wie=wie, rows=rows, bericht=_bericht(d, wie, gedaan, melding))
 
 
 @router.get("/meldingen/{melding_id}")
-def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
-            doel: str | None = None, fout: str | None = None, status: int = 200) -> Response:
+def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)]) -> Response:
+    return _melding_pagina(request, melding_id, wie, d)
+
+
+@router.post("/meldingen/{melding_id}/persoonsgegevens")
+def persoonsgegevens(
+    request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+    csrf_token: Annotated[str, Form(alias="csrf")] = "", doel: Annotated[str, Form()] = "",
+    toelichting: Annotated[str, Form()] = "",
+) -> Response:
+    """Personal data in answer to the purpose form: a POST, so no link, reload or history repeats it."""
+    if not csrf_klopt(request, csrf_token):
+        return foutpagina(request, 403, "Het formulier is verlopen; laad de pagina opnieuw.")
+    try:
+        gegevens = d.persoonsgegevens(wie, melding_id, doel, kanaal="web", toelichting=toelichting or None)
+    except OngeldigVeld as exc:
+        return _melding_pagina(request, melding_id, wie, d, status=422, veldfouten={exc.field: VELDFOUTEN[exc.field]},
+                               toelichting=toelichting)
+    return _melding_pagina(request, melding_id, wie, d, persoonsgegevens=gegevens, doel=doelen()[doel.strip()])
+
+
+def _melding_pagina(
+    request: Request, melding_id: UUID, wie: Gebruiker, d: Dienst, *, status: int = 200, fout: str | None = None,
+    persoonsgegevens: dict[str, Any] | None = None, doel: Any = None, veldfouten: dict[str, str] | None = None,
+    toelichting: str = "",
+) -> Response:
     m = d.melding(wie, melding_id)
-    persoonsgegevens = d.persoonsgegevens(wie, melding_id, doel, kanaal="web") if doel else None
     uitleg = d.uitleg(wie, melding_id)
     with d.stand(wie) as stand:
         audit = d.audit(wie, melding_id, stand)
@@ -151,8 +224,9 @@ def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, D
                           if isinstance(e["details"].get("reden"), str)), None)
     return render(
         request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg, audit=audit,
-        handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten), doelen=DOELEN,
-        doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
+        handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten),
+        doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
+        veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
         mag_persoonsgegevens=wie.mag("persoonsgegevens"), laatste_reden=laatste_reden,
     )
 
@@ -174,7 +248,7 @@ def handel(
     try:
         d.handel(wie, handeling, melding_id, **kwargs)  # type: ignore[arg-type]
     except (OngeldigeOvergang, OngeldigVeld) as exc:
-        return melding(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
+        return _melding_pagina(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
             exc, OngeldigeOvergang) else 422)
     klaar = HANDELINGEN[handeling]["klaar"]
     if terug == "triage":
@@ -250,9 +324,8 @@ def wachtrij_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(die
     huis = wie.zvh if wie.rol == "zvh" else (zvh or sorted(d.huizen)[0])
     with d.stand(wie) as stand:
         rows = stand.wachtrij(huis)
-    bericht = f"Melding {melding} is {gedaan}." if gedaan and melding else None
     return render(request, "wachtrij.html", wie=wie, rows=rows, huis=huis, huizen=sorted(d.huizen),
-                  bericht=bericht)
+                  bericht=_bericht(d, wie, gedaan, melding))
 
 
 # The auditor's view -----------------------------------------------------------------

@@ -201,9 +201,10 @@ def loket(kafka_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequ
             p.kill9()
 
 
-def produce(bootstrap: str, topic: str, values: Iterable[bytes | str], *, key: bytes | None = None) -> list[Any]:
+def produce(bootstrap: str, topic: str, values: Iterable[bytes | str], *, key: bytes | None = None,
+            **config: Any) -> list[Any]:
     """Send and wait for the broker's acknowledgement; returns the record metadata."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **config)
     try:
         futures = [
             producer.send(topic, key=key, value=v.encode() if isinstance(v, str) else v) for v in values
