@@ -115,7 +115,7 @@ class InboundConsumer:
         dead = [
             Outgoing(self.topics.dlq, str(o.melding_id).encode(), dlq_value(r), dlq_headers(r, o))
             for r, o in zip(records, results, strict=True)
-            if o.beslissing["outcome"] == "rejected"
+            if (o.beslissing or {}).get("outcome") == "rejected"
         ]
         if dead:
             self.publisher.publish(dead)

@@ -17,8 +17,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from events.handelingen import HANDELINGEN, Handeling
 from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
-from events.toegang import compartiment_van
+from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, LOPEND, ONTVANGEN, OPEN, TRIAGE
+from events.toegang import Kenmerken, compartiment_van
 from routing.facts import Feiten
 
 # Seals free text about the person (field name, text) into an envelope: `Loket` supplies
@@ -47,28 +49,8 @@ class OngeldigeOvergang(Exception):
     """A lifecycle command that does not fit the melding's state; no event is recorded."""
 
 
-# Where a melding stands, and which commands each state allows.
-OPEN = "open"  # routed, waiting for the house to accept
-IN_BEHANDELING = "in-behandeling"  # accepted by the house, a regisseur named
-TRIAGE = "triage"  # a person at the loket must decide
-DOORVERWEZEN = "doorverwezen"  # outside Zuid-Limburg
-GESLOTEN = "gesloten"
-LOPEND = (OPEN, IN_BEHANDELING)  # counted in the caseload
-
-_TOEGESTAAN = {
-    "accepteren": (OPEN,),
-    "terugsturen": (OPEN, IN_BEHANDELING),
-    "herrouteren": (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
-    "triage besluiten": (TRIAGE,),
-    "Top X toekennen": (OPEN, IN_BEHANDELING),
-    "Top X afschalen": (OPEN, IN_BEHANDELING),
-    "sluiten": (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
-}
-
-
-def toegestaan(handeling: str, status: str) -> bool:
-    """Whether a lifecycle command fits a melding in this state (to offer only what can be done)."""
-    return status in _TOEGESTAAN[handeling]
+def _handeling(id: str) -> Handeling:
+    return HANDELINGEN[id]
 
 
 def _verplicht(naam: str, waarde: str) -> None:
@@ -91,6 +73,11 @@ class MetPersoonsgegevens(Aggregate):
     @event("PersoonsgegevensVernietigd")
     def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
         self.vernietigd = True
+
+    def kenmerken(self) -> Kenmerken:
+        """What access to this melding depends on (events/toegang.py): never personal data."""
+        b = getattr(self, "beslissing", None) or {}
+        return Kenmerken(getattr(self, "compartiment", None), b.get("zvh"), b.get("queue"), getattr(self, "status", ""))
 
 
 class Melding(MetPersoonsgegevens):
@@ -136,7 +123,7 @@ class Melding(MetPersoonsgegevens):
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
         self.persoonsgegevens = persoonsgegevens  # sealed: {"persoon": ..., "toelichting": ...}
-        self.status = "ontvangen"
+        self.status = ONTVANGEN
         self.beslissing: dict[str, Any] | None = None
         self.regisseur: str | None = None
         self.resultaat: dict[str, Any] | None = None  # sealed
@@ -161,15 +148,17 @@ class Melding(MetPersoonsgegevens):
 
     # Lifecycle: commands check the state first, so an illegal one leaves no event.
 
-    def _mag(self, handeling: str) -> None:
-        if self.status not in _TOEGESTAAN[handeling]:
+    def _mag(self, id: str) -> None:
+        """The action table's states for this action (events/handelingen.py), checked before any event."""
+        handeling = _handeling(id)
+        if not handeling.kan(self.status):
             raise OngeldigeOvergang(
-                f"melding {self.id} is {self.status}: {handeling} is not allowed "
-                f"(only when {' or '.join(_TOEGESTAAN[handeling])})"
+                f"melding {self.id} is {self.status}: {handeling.naam} is not allowed "
+                f"(only when {' or '.join(handeling.statussen)})"
             )
 
     def accepteer(self, *, actor: str, regisseur: str) -> None:
-        self._mag("accepteren")
+        self._mag("accept")
         _verplicht("regisseur", regisseur)
         self._geaccepteerd(actor=actor, regisseur=regisseur.strip())
 
@@ -179,7 +168,7 @@ class Melding(MetPersoonsgegevens):
         self.status = IN_BEHANDELING
 
     def retour(self, *, actor: str, reden: str, verzegel: Verzegel) -> None:
-        self._mag("terugsturen")
+        self._mag("return")
         _verplicht("reden", reden)
         self._teruggestuurd(actor=actor, reden=verzegel("reden", reden.strip()), zvh=self.beslissing["zvh"])
 
@@ -190,7 +179,7 @@ class Melding(MetPersoonsgegevens):
 
     def herrouteer(self, *, actor: str, beslissing: dict[str, Any], reden: str, verzegel: Verzegel) -> None:
         """The intake team overrides the rules; the decision records that it did."""
-        self._mag("herrouteren")
+        self._mag("reroute")
         _verplicht("reden", reden)
         self._hergerouteerd(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
 
@@ -200,7 +189,7 @@ class Melding(MetPersoonsgegevens):
         self.regisseur = None
 
     def besluit_triage(self, *, actor: str, beslissing: dict[str, Any], reden: str, verzegel: Verzegel) -> None:
-        self._mag("triage besluiten")
+        self._mag("decide")
         _verplicht("reden", reden)
         self._triage_besloten(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
 
@@ -216,14 +205,14 @@ class Melding(MetPersoonsgegevens):
         """Top X is a label on a PGA case (003); it is only scaled down through the weegtafel."""
         _verplicht("reden", reden)
         if aan:
-            self._mag("Top X toekennen")
+            self._mag("topx-aan")
             if self.beslissing.get("product") != "pga":
                 raise OngeldigeOvergang(f"melding {self.id}: Top X is a label on a PGA case only")
             if "top-x" in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is already Top X")
             self._top_x_aan(actor=actor, reden=verzegel("reden", reden.strip()))
         else:
-            self._mag("Top X afschalen")
+            self._mag("topx-af")
             if "top-x" not in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is not Top X")
             self._top_x_af(actor=actor, reden=verzegel("reden", reden.strip()), via="weegtafel")
@@ -240,7 +229,7 @@ class Melding(MetPersoonsgegevens):
         self.beslissing = {**self.beslissing, "labels": labels}
 
     def sluit(self, *, actor: str, resultaat: str, verzegel: Verzegel) -> None:
-        self._mag("sluiten")
+        self._mag("close")
         _verplicht("resultaat", resultaat)
         self._gesloten(actor=actor, resultaat=verzegel("resultaat", resultaat.strip()))
 
@@ -325,4 +314,4 @@ class AfgewezenMelding(MetPersoonsgegevens):
         self.betrokkene = betrokkene
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
-        self.status = "afgewezen"
+        self.status = AFGEWEZEN

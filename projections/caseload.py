@@ -11,14 +11,13 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from events.intake import veilige_fouten
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
 from events.toegang import compartiment_van
+from routing.tijd import routing_datum
 from projections.store import Insert, ProjectionStore, RowProjection, Update, json_list
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 def _t(e: Any) -> str:
     return e.timestamp.isoformat()
@@ -28,14 +27,12 @@ def _id(e: Any) -> str:
     return str(e.originator_id)
 
 
-def routing_datum(ontvangen_op: str) -> str:
-    return datetime.fromisoformat(ontvangen_op).astimezone(AMSTERDAM).date().isoformat()
 
 
 def _ontvangen(e: Any) -> list[Insert]:
     return [Insert(_id(e), {
         "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort, "gemeente": e.gemeente,
-        "ontvangen_op": e.ontvangen_op, "datum": routing_datum(e.ontvangen_op),
+        "ontvangen_op": e.ontvangen_op, "datum": routing_datum(e.ontvangen_op).isoformat(),
         "status": "ontvangen", "status_sinds": _t(e),
         "compartiment": e.compartiment or compartiment_van(e.soort, None),
     })]

@@ -7,12 +7,13 @@ SQLite until the caseload view moves to PostgreSQL.
 from __future__ import annotations
 
 import json
+from tests.conftest import INTAKE_ROL
 from collections import Counter
 from datetime import date
 
 from events.application import Loket
 from events.melding import LOPEND, AfgewezenMelding, Melding, melding_id
-from loket.bootstrap import bootstrap
+from loket.bootstrap import bootstrap, maak_kluis, maak_loket
 from projections.caseload import afgewezen, caseload
 from tests.conftest import line
 
@@ -58,7 +59,7 @@ def test_invalid_input_is_recorded_with_its_errors_and_raw_payload(app):
     stored = app.melding(ontvangst.melding_id)
     assert isinstance(stored, AfgewezenMelding)
     # Sealed at rest; read back through the one read path for personal data.
-    assert app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="controle")["payload"] == broken
+    assert app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="controle", rol=INTAKE_ROL)["payload"] == broken
     assert {e["field"] for e in stored.errors} == {"melding"}
     assert stored.kenmerk is None  # not even JSON: nothing to read it from
 
@@ -80,7 +81,7 @@ def test_a_corrected_resend_of_a_rejected_melding_is_accepted(app):
 def test_a_line_that_is_not_utf8_is_recorded_not_dropped(app):
     ontvangst = app.ontvang(b'{"bron": "\xff\xfe"}')
     assert ontvangst.status == "afgewezen"
-    assert "\ufffd" in app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="controle")["payload"]
+    assert "\ufffd" in app.persoonsgegevens(ontvangst.melding_id, actor="tester", doel="controle", rol=INTAKE_ROL)["payload"]
 
 
 def test_rejected_meldingen_are_listed_by_the_projection(systeem):
@@ -154,7 +155,7 @@ def test_a_stored_melding_can_be_decided_again_from_its_facts(app):
 
 def test_a_melding_stored_by_another_writer_during_a_batch_becomes_a_duplicate_and_the_rest_is_kept(store):
     """Group commit: one transaction per batch, yet a clash with another writer costs only that melding."""
-    other = Loket(env=store.event_store_env())
+    other = maak_loket(store)
 
     class Concurrent(Loket):
         name = Loket.name  # the same event store tables
@@ -164,7 +165,7 @@ def test_a_melding_stored_by_another_writer_during_a_batch_becomes_a_duplicate_a
             other.ontvang(line(kenmerk="G-2"))  # stored elsewhere after our check, before our commit
             return found
 
-    app = Concurrent(env=store.event_store_env())
+    app = Concurrent(store.event_store_env(), ruleset=other.ruleset, kluis=maak_kluis(store))
     results = app.ontvang_batch([line(kenmerk="G-1"), line(kenmerk="G-2"), "kapot", line(kenmerk="G-3")])
     assert [r.status for r in results] == ["nieuw", "duplicaat", "afgewezen", "nieuw"]
     assert [app.melding(r.melding_id).version for r in results] == [2, 2, 1, 2]  # received + routed; rejected

@@ -16,7 +16,8 @@ import pytest
 
 from loket import synthetic
 from loket.bootstrap import bootstrap
-from loket.demo import werk_het_jaar
+from loket.cli.demo import werk_het_jaar
+from loket.service import Dienst
 from projections import Projecties
 from tests.event_store import copy_store, last_position, loket_env, loket_settings
 
@@ -45,7 +46,7 @@ def worked_store(tmp_path_factory):
     lines = list(synthetic.jaar(2025, seed=11, scale=0.3))
     for i in range(0, len(lines), 400):
         systeem.app.ontvang_batch(lines[i : i + 400])
-    werk_het_jaar(systeem, 2025, seed=11)
+    werk_het_jaar(Dienst(systeem), 2025, seed=11)
     systeem.bij()
     systeem.close()
     return db

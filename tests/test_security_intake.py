@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from events.application import Loket
+from loket.bootstrap import maak_loket
 from events.intake import MeldingIn, Persoon, Signalen
 from events.melding import AfgewezenMelding, Melding, melding_id
 from tests.conftest import line, melding
@@ -263,7 +264,7 @@ def shared_loket(tmp_path_factory) -> Loket:
     from tests.event_store import loket_settings
 
     settings_ = loket_settings(tmp_path_factory.mktemp("fuzz") / "loket.sqlite")
-    loket = Loket(env=settings_.event_store_env())
+    loket = maak_loket(settings_)
     yield loket
     loket.close()
 
