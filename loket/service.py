@@ -39,7 +39,7 @@ from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
 from loket.bootstrap import Systeem
-from loket.tokens import OngeldigToken, TokenInfo
+from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
 from projections import Projecties
@@ -149,6 +149,11 @@ class Shred:
     log_geleegd: bool  # the key store's log holds no former key bytes (else: a reader held an old snapshot)
 
 
+def _vereist(wie: Gebruiker, handeling: str) -> None:
+    if not wie.mag(handeling):
+        raise Verboden(f"role {wie.rol} may not do this ({HANDELINGEN[handeling].naam})")
+
+
 def _afgewezen(o: Ontvangst) -> bool:
     return (o.beslissing or {}).get("outcome") == "rejected"
 
@@ -174,10 +179,10 @@ class Dienst:
     def producten(self) -> frozenset[str]:
         return self.ruleset.producten
 
-    def vereist(self, wie: Gebruiker, handeling: str) -> None:
+    @staticmethod
+    def vereist(wie: Gebruiker, handeling: str) -> None:
         """The action table decides: this user's role may do `handeling`, or Verboden."""
-        if not wie.mag(handeling):
-            raise Verboden(f"role {wie.rol} may not do this ({HANDELINGEN[handeling].naam})")
+        _vereist(wie, handeling)
 
     # Intake -----------------------------------------------------------------
 
@@ -514,24 +519,33 @@ class Dienst:
                 "kept_head_position": result.kept_head_position, "keyed_from": result.keyed_from,
                 "broken_at": result.broken_at, "reason": result.reason}
 
-    # Who may log in ------------------------------------------------------------
+    @property
+    def toegangsbeheer(self) -> Toegangsbeheer:
+        return Toegangsbeheer(self.systeem.tokens, self.huizen)
+
+
+class Toegangsbeheer:
+    """Who may log in: API tokens, made, listed and revoked by beheer. Needs no event store."""
+
+    def __init__(self, tokens: Tokens, huizen: frozenset[str]):
+        self.tokens, self.huizen = tokens, huizen
 
     def maak_token(self, wie: Gebruiker, naam: str, rol: str, *, zvh: str | None = None,
                    compartimenten: tuple[str, ...] = ()) -> tuple[str, TokenInfo]:
         """A new token (shown once; only its hash is kept) for a user in a role."""
-        self.vereist(wie, "beheer")
+        _vereist(wie, "beheer")
         try:
-            return self.systeem.tokens.maak(naam, rol, zvh=zvh, compartimenten=compartimenten, huizen=self.huizen)
+            return self.tokens.maak(naam, rol, zvh=zvh, compartimenten=compartimenten, huizen=self.huizen)
         except OngeldigToken as exc:
             raise OngeldigVeld("token", str(exc)) from None
 
-    def tokens(self, wie: Gebruiker) -> list[TokenInfo]:
-        self.vereist(wie, "beheer")
-        return self.systeem.tokens.lijst()
+    def lijst(self, wie: Gebruiker) -> list[TokenInfo]:
+        _vereist(wie, "beheer")
+        return self.tokens.lijst()
 
     def trek_in(self, wie: Gebruiker, token_id: str) -> None:
-        self.vereist(wie, "beheer")
-        if not self.systeem.tokens.trek_in(token_id):
+        _vereist(wie, "beheer")
+        if not self.tokens.trek_in(token_id):
             raise NietGevonden(f"no active token with id {token_id}")
 
 

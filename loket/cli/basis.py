@@ -49,9 +49,12 @@ def dienst(settings: Settings | None = None, *, bestaand: bool = False) -> Itera
 def gebruiker(d: Dienst) -> Gebruiker:
     """Who a command acts as: LOKET_USER in the role LOKET_ROLE (default beheer: the CLI is run by
     whoever runs the system), with the compartments LOKET_COMPARTMENTS."""
-    settings = d.systeem.settings
+    return gebruiker_uit(d.systeem.settings, d.huizen)
+
+
+def gebruiker_uit(settings: Settings, huizen: frozenset[str]) -> Gebruiker:
     try:
-        rol = Rol.uit_tekst(settings.role, settings.compartments, d.huizen)
+        rol = Rol.uit_tekst(settings.role, settings.compartments, huizen)
     except OngeldigeRol as exc:
         raise CommandoFout(f"LOKET_ROLE / LOKET_COMPARTMENTS: {exc}") from None
     return Gebruiker(settings.user, rol)

@@ -6,8 +6,12 @@ import argparse
 import sys
 
 from events.toegang import COMPARTIMENTEN, ROLSOORTEN
-from loket.cli.basis import dienst, emit, gebruiker
+from events.handelingen import Gebruiker
+from loket.cli.basis import emit, gebruiker_uit
+from loket.service import Toegangsbeheer
 from loket.settings import Settings
+from loket.tokens import Tokens
+from routing import load_ruleset
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -35,26 +39,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _toegangsbeheer() -> tuple[Toegangsbeheer, Gebruiker]:
+    """The token store beside LOKET_DB, without opening the event store or the key vault."""
+    settings = Settings.from_env()
+    huizen = load_ruleset().zvh_ids
+    return Toegangsbeheer(Tokens(settings.tokens_db), huizen), gebruiker_uit(settings, huizen)
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
-    with dienst() as d:
-        token, info = d.maak_token(gebruiker(d), args.user, args.role, zvh=args.zvh,
-                                   compartimenten=tuple(args.compartment))
+    beheer, wie = _toegangsbeheer()
+    token, info = beheer.maak_token(wie, args.user, args.role, zvh=args.zvh, compartimenten=tuple(args.compartment))
     print(token)
     print(f"token {info.id} for {args.user} ({info.gebruiker.rol}); shown once, only its hash is kept", file=sys.stderr)
     return 0
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    with dienst() as d:
-        for info in d.tokens(gebruiker(d)):
-            emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt,
-                  "ingetrokken": info.ingetrokken})
+    beheer, wie = _toegangsbeheer()
+    for info in beheer.lijst(wie):
+        emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt, "ingetrokken": info.ingetrokken})
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    with dienst() as d:
-        d.trek_in(gebruiker(d), args.id)
+    beheer, wie = _toegangsbeheer()
+    beheer.trek_in(wie, args.id)
     return 0
 
 
