@@ -25,7 +25,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
 
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
@@ -72,7 +72,7 @@ class Ontvangst:
 
     melding_id: UUID
     status: Status
-    beslissing: dict[str, Any] | None
+    beslissing: Beslissing | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class _Plan:
     """A new melding of a batch, decided, with whom its personal data is about; not sealed yet."""
 
     gelezen: _Gelezen
-    beslissing: dict[str, Any]
+    beslissing: Beslissing
     betrokkene: Betrokkene
     compartiment: str | None
     gegevens: dict[str, Any]  # the person as received (JSON values), or a rejected payload's JSON object
@@ -151,6 +151,20 @@ def _defect(stap: str, exc: Exception) -> Fout:
                 "the loket); it is kept as rejected and the defect is logged")
 
 
+class BeslissingAlsContract(Transcoding):
+    """A decision in an event is stored in the contract's JSON shape (DOMAIN.md), as events held
+    it as a plain dict before; read back, it is the typed value again (`Beslissing.van`)."""
+
+    type = Beslissing
+    name = "beslissing"
+
+    def encode(self, obj: Beslissing) -> dict[str, Any]:
+        return obj.as_contract()
+
+    def decode(self, data: dict[str, Any]) -> Beslissing:
+        return Beslissing.van(data)
+
+
 class Loket(Application[UUID]):
     name = "Loket"
 
@@ -161,6 +175,10 @@ class Loket(Application[UUID]):
         if isinstance(self.recorder, HashChained):
             every = int(self.env.get("LOKET_CHAIN_ANCHOR_EVERY") or 1000)
             self.recorder.anchor_with(self.kluis.anker_sleutel(), every=every)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(BeslissingAlsContract())
 
     def construct_kluis(self) -> Kluis:
         """Where personal data is sealed and opened: LOKET_KEYSTORE and the master key."""
@@ -266,14 +284,14 @@ class Loket(Application[UUID]):
                 g = self._onleesbaar(g.raw, [_defect("decide", exc)])
         data = _json_object(g.raw)
         betrokkene = self.kluis.betrokkene(data.get("persoon"), g.melding_id)
-        beslissing = self.afwijzing(g.errors).as_contract()
+        beslissing = self.afwijzing(g.errors)
         return _Plan(g, beslissing, betrokkene, compartiment_van(_hint(data, "soort"), None), data)
 
     def _plan_melding(self, g: _Gelezen, melding: MeldingIn) -> _Plan:
-        beslissing = self.ruleset.decide(melding.feiten()).as_contract()
+        beslissing = self.ruleset.decide(melding.feiten())
         persoon = melding.persoon.model_dump(mode="json")
         betrokkene = self.kluis.betrokkene(persoon, g.melding_id)
-        return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.get("product")), persoon)
+        return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.product), persoon)
 
     def _aggregaat(self, plan: _Plan, sessie: Sessie) -> Melding | AfgewezenMelding:
         if plan.gelezen.melding is None:
@@ -462,7 +480,7 @@ class Loket(Application[UUID]):
         self.save(melding)
         return melding
 
-    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> dict[str, Any]:
+    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> Beslissing:
         """A decision made by a person: it overrides the rules and says so.
 
         The person's reason is free text, so it is sealed with the event, not copied
@@ -472,22 +490,22 @@ class Loket(Application[UUID]):
             raise OngeldigeOvergang(f"unknown zvh '{zvh}' (known: {', '.join(sorted(self.ruleset.zvh_ids))})")
         if product not in self.ruleset.producten:
             raise OngeldigeOvergang(f"unknown product '{product}'")
-        vorige = melding.beslissing or {}
-        same_product = vorige.get("product") == product
+        vorige = melding.beslissing
+        same_product = vorige is not None and vorige.product == product
         queue = VIA_QUEUE if product == "via" else f"{zvh}/{product}"
         return Beslissing(
             outcome="routed",
             zvh=zvh,
             product=product,
-            gemeente=vorige.get("gemeente"),
-            labels=tuple(vorige.get("labels") or ()) if same_product else (),
-            notify=tuple(vorige.get("notify") or ()) if same_product else (),
+            gemeente=vorige.gemeente if vorige else None,
+            labels=vorige.labels if vorige and same_product else (),
+            notify=vorige.notify if vorige and same_product else (),
             queue=queue,
-            deadline=vorige.get("deadline") if same_product else None,
+            deadline=vorige.deadline if vorige and same_product else None,
             ruleset=self.ruleset.version,
             rules=(rule,),
             reasons=(f"Handmatig besloten door {actor}, in plaats van de regels (reden versleuteld bij de melding)",),
-        ).as_contract()
+        )
 
     # Reading --------------------------------------------------------------
 
@@ -530,7 +548,8 @@ class Loket(Application[UUID]):
         melding = self.melding(melding_id)
         refused = weigering(
             rol=rol, compartimenten=compartimenten, compartiment=melding.compartiment,
-            beslissing=melding.beslissing, afgewezen=isinstance(melding, AfgewezenMelding),
+            beslissing=melding.beslissing.as_contract() if melding.beslissing else None,
+            afgewezen=isinstance(melding, AfgewezenMelding),
         )
         gegevens: dict[str, Any] = {}
         if refused is None:

@@ -116,7 +116,7 @@ def ontvang(systeem: Systeem, name: str, *, quiet: bool = False) -> dict[str, in
             for ontvangst in systeem.app.ontvang_batch(batch):
                 counts[ontvangst.status] += 1
                 if ontvangst.status != "duplicaat":
-                    outcomes[ontvangst.beslissing["outcome"]] += 1
+                    outcomes[ontvangst.beslissing.outcome] += 1
             bar.advance(len(batch))
     _bijwerken(systeem, quiet=quiet)
     return {

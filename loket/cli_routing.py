@@ -186,16 +186,15 @@ def _explain_stored(args: argparse.Namespace, melding_id: UUID) -> int:
             melding = systeem.app.melding(melding_id)
         except OnbekendeMelding:
             raise Fout(f"no melding {melding_id} in the store") from None
-    recorded: dict[str, Any] = melding.beslissing or {}
     if isinstance(melding, AfgewezenMelding):
-        return _explain_rejected(args, melding_id, recorded)
+        return _explain_rejected(args, melding_id, melding.beslissing.as_contract())
     explained, trace = uitleg(melding, ruleset)
     if args.json:
         _emit(explained)
         return 0
     decided_with, changed = explained["beslist_met"], explained["verschil"]
     print(f"Melding {melding_id} ({melding.bron}:{melding.kenmerk}), status {melding.status}")
-    door_mens = [r for r in recorded.get("rules", ()) if r.startswith("handmatig.")]
+    door_mens = [r for r in melding.beslissing.rules if r.startswith("handmatig.")]
     if door_mens:
         print(f"LET OP: de huidige beslissing is door een medewerker genomen ({door_mens[0]}), "
               f"niet door de regels (wie en waarom: loket audit {melding_id}).")
@@ -215,20 +214,18 @@ def uitleg(melding: Any, ruleset: Any) -> tuple[dict[str, Any], Any]:
     the trace itself (None for a rejected melding: it was never routed)."""
     from events.melding import AfgewezenMelding
 
-    recorded: dict[str, Any] = melding.beslissing or {}
+    recorded = melding.beslissing
     if isinstance(melding, AfgewezenMelding):
-        return {"melding_id": str(melding.id), "status": "afgewezen", "opgeslagen_beslissing": recorded}, None
+        return {"melding_id": str(melding.id), "status": "afgewezen",
+                "opgeslagen_beslissing": recorded.as_contract()}, None
     trace = ruleset.explain(melding.feiten())
-    decided_with = recorded.get("ruleset")
-    now = trace.beslissing.as_contract()
-    changed = {k: (recorded.get(k), now.get(k)) for k in ("outcome", "zvh", "product", "labels",
-                                                           "notify", "queue", "deadline")
-               if recorded.get(k) != now.get(k)}
+    then, now = recorded.as_contract(), trace.beslissing.as_contract()
+    changed = {k: (then[k], now[k]) for k in recorded.verschil(trace.beslissing)}
     return {"melding_id": str(melding.id), "bron": melding.bron, "kenmerk": melding.kenmerk,
-            "status": melding.status, "beslist_met": decided_with,
-            "uitgelegd_met": ruleset.version, "andere_ruleset": decided_with != ruleset.version,
-            "door_medewerker": any(r.startswith("handmatig.") for r in recorded.get("rules", ())),
-            "opgeslagen_beslissing": recorded, "verschil": changed, "trace": trace.as_dict()}, trace
+            "status": melding.status, "beslist_met": recorded.ruleset,
+            "uitgelegd_met": ruleset.version, "andere_ruleset": recorded.ruleset != ruleset.version,
+            "door_medewerker": any(r.startswith("handmatig.") for r in recorded.rules),
+            "opgeslagen_beslissing": then, "verschil": changed, "trace": trace.as_dict()}, trace
 
 
 def _explain_rejected(args: argparse.Namespace, melding_id: UUID, recorded: dict) -> int:

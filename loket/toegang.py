@@ -85,8 +85,8 @@ class Kenmerken:
     @classmethod
     def van(cls, melding: Melding | AfgewezenMelding) -> Kenmerken:
         # The aggregate knows its compartment (a rejected one too, from what could be read of it).
-        b = melding.beslissing or {}
-        return cls(melding.compartiment, b.get("zvh"), b.get("queue"), melding.status)
+        b = melding.beslissing
+        return cls(melding.compartiment, b.zvh if b else None, b.queue if b else None, melding.status)
 
     @classmethod
     def uit_rij(cls, row: dict[str, Any]) -> Kenmerken:

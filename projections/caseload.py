@@ -17,6 +17,7 @@ from events.intake import veilige_fouten
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
 from events.toegang import compartiment_van
 from projections.store import Insert, ProjectionStore, RowProjection, Update, json_list
+from routing.decision import Beslissing
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -43,19 +44,18 @@ def _ontvangen(e: Any) -> list[Insert]:
 
 def _beslist(status: str):
     def handle(e: Any) -> list[Update]:
-        b = e.beslissing
-        labels = b.get("labels") or ()
+        b: Beslissing = e.beslissing
         values = {
-            "outcome": b["outcome"], "zvh": b.get("zvh"), "product": b.get("product"), "queue": b.get("queue"),
-            "status": status, "labels": json_list(tuple(labels)), "regisseur": None,
+            "outcome": b.outcome, "zvh": b.zvh, "product": b.product, "queue": b.queue,
+            "status": status, "labels": json_list(b.labels), "regisseur": None,
             # The decision's reasons: a person's own reason is sealed with the event (personal data).
-            "reden": "; ".join(b.get("reasons") or ()), "status_sinds": _t(e), "top_x": int("top-x" in labels),
+            "reden": "; ".join(b.reasons), "status_sinds": _t(e), "top_x": int("top-x" in b.labels),
         }
-        if b.get("gemeente") is not None:  # a decision without a gemeente keeps the melding's
-            values["gemeente"] = b["gemeente"]
+        if b.gemeente is not None:  # a decision without a gemeente keeps the melding's
+            values["gemeente"] = b.gemeente
         # Once in a compartment, always: a decision can put a melding in, never take it out
         # (as the aggregate keeps it, events/melding.py), so no list shows it outside again.
-        if (compartiment := compartiment_van(None, b.get("product"))) is not None:
+        if (compartiment := compartiment_van(None, b.product)) is not None:
             values["compartiment"] = compartiment
         return [Update(_id(e), values)]
 

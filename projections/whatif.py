@@ -84,11 +84,6 @@ def plaats(b: Beslissing) -> str:
     return text
 
 
-def _verschil(a: Beslissing, b: Beslissing) -> bool:
-    return (a.outcome, a.zvh, a.product, a.labels, a.notify, a.queue, a.deadline) != (
-        b.outcome, b.zvh, b.product, b.labels, b.notify, b.queue, b.deadline)
-
-
 def wat_als(app: Any, basis: Ruleset, voorstel: Ruleset, *, van: date | None = None,
             tot: date | None = None, page_size: int = 2_000) -> WatAls:
     """Re-decide every stored melding with a routing date in [van, tot] under both rulesets."""
@@ -109,7 +104,7 @@ def wat_als(app: Any, basis: Ruleset, voorstel: Ruleset, *, van: date | None = N
                 continue
             bekeken += 1
             oud, nieuw = basis.decide(feiten), voorstel.decide(feiten)
-            if _verschil(oud, nieuw):
+            if oud.verschil(nieuw):
                 gewijzigd.append(Verschuiving(melding.id, melding.bron, melding.kenmerk,
                                               feiten.datum, plaats(oud), plaats(nieuw)))
     return WatAls(basis.version, voorstel.version, van, tot, bekeken, tuple(gewijzigd))

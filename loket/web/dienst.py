@@ -131,7 +131,7 @@ class Dienst:
             ontvangst = self.app.ontvang(raw)
         metrics.ontvangst(raw if isinstance(raw, bytes) else b"", ontvangst.status, ontvangst.beslissing)
         log.info("melding ontvangen", melding_id=str(ontvangst.melding_id), status=ontvangst.status,
-                 outcome=ontvangst.beslissing.get("outcome"), gebruiker=gebruiker.naam)
+                 outcome=ontvangst.beslissing.outcome, gebruiker=gebruiker.naam)
         if ontvangst.status != "duplicaat":
             return ontvangst
         melding = self.app.melding(ontvangst.melding_id)
