@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from events.intake import veilige_fouten
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
 from events.toegang import compartiment_van
-from projections.store import Insert, ProjectionStore, RowProjection, Update, json_list
+from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, json_list
 from routing.decision import Beslissing
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -88,8 +88,15 @@ def _afgewezen(e: Any) -> list[Insert]:
     })]
 
 
+# Top X events carry no labels: the melding's labels after one are the aggregate's (events/melding.py),
+# the decision's labels with `top-x` added at the end or taken out, computed here from the row's own.
+_TOP_X_AAN = {"top_x": "1", "labels": "json_insert(COALESCE(labels, '[]'), '$[#]', 'top-x')"}
+_TOP_X_AF = {"top_x": "0", "labels": "(SELECT json_group_array(value) FROM json_each(labels) WHERE value != 'top-x')"}
+
+
 class Caseload(RowProjection):
     name = "caseload"
+    version = 2  # 2: the labels follow Top X (version 1 set only top_x)
     table = "caseload_meldingen"
     key = "melding_id"
     columns = (
@@ -117,8 +124,8 @@ class Caseload(RowProjection):
         Melding.TriageBesloten: _beslist(OPEN),
         Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
         Melding.MeldingTeruggestuurd: _status(TRIAGE, reden=_teruggestuurd),
-        Melding.TopXAan: lambda e: [Update(_id(e), {"top_x": 1})],
-        Melding.TopXAf: lambda e: [Update(_id(e), {"top_x": 0})],
+        Melding.TopXAan: lambda e: [Recompute(_id(e), _TOP_X_AAN)],
+        Melding.TopXAf: lambda e: [Recompute(_id(e), _TOP_X_AF)],
         # The result is free text (sealed): the column stays empty.
         Melding.MeldingGesloten: lambda e: [
             Update(_id(e), {"status": "gesloten", "status_sinds": _t(e), "resultaat": None})],

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from uuid import UUID
 
 import pytest
 
@@ -78,7 +79,7 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
     events = [app.mapper.to_domain_event(n) for n in notifications]
     assert {type(e).__name__ for e in events} >= {
         "MeldingOntvangen", "MeldingGerouteerd", "MeldingInTriage", "MeldingGeaccepteerd",
-        "MeldingTeruggestuurd", "MeldingGesloten", "MeldingAfgewezen"}
+        "MeldingTeruggestuurd", "MeldingGesloten", "MeldingAfgewezen", "TopXAan", "TopXAf"}
 
     in_turn = Projecties(Datastore(db_name=str(tmp_path / "in-turn.sqlite")))
     in_turn.create_table()
@@ -94,6 +95,20 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
     catch_up(app, at_once, page_size=len(notifications))
     assert snapshot(at_once) == snapshot(in_turn)
     assert len(snapshot(at_once)["caseload_meldingen"]) > 1_000
+    systeem.close()
+
+
+def test_the_caseload_labels_are_the_labels_of_each_melding_also_after_top_x(worked_store, tmp_path):
+    db = tmp_path / "copy.sqlite"
+    copy_store(worked_store, db)
+    systeem = bootstrap(loket_settings(db))
+    systeem.bij(page_size=97)
+    rows = systeem.projecties.rows("SELECT melding_id, labels, top_x FROM caseload_meldingen WHERE zvh IS NOT NULL")
+    top_x = [r for r in rows if r["top_x"]]
+    assert top_x and len(top_x) < len(rows)
+    for row in rows:
+        labels = tuple(systeem.app.melding(UUID(row["melding_id"])).labels)
+        assert (tuple(json.loads(row["labels"])), row["top_x"]) == (labels, int("top-x" in labels))
     systeem.close()
 
 
