@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from events.follower import lag
 from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot
 from loket.bootstrap import Systeem, bootstrap
 from loket.progress import voortgang
@@ -131,11 +132,10 @@ def ontvang(systeem: Systeem, name: str, *, quiet: bool = False) -> dict[str, in
 
 
 def _bijwerken(systeem: Systeem, *, quiet: bool = False, page_size: int = 2_000) -> int:
-    projecties = systeem.projecties
-    position = min(projecties.position(p, systeem.app.name) for p in projecties.projections)
-    last = systeem.app.recorder.max_notification_id() or 0
-    with voortgang("projecties bijwerken", last - position, quiet=quiet) as bar:
-        state = {"at": position}
+    positions = systeem.projecties.positions(systeem.app.name)
+    behind = max(lag(systeem.app, positions).values(), default=0)
+    with voortgang("projecties bijwerken", behind, quiet=quiet) as bar:
+        state = {"at": min(positions.values(), default=0)}
 
         def on_page(at: int, _last: int) -> None:
             bar.advance(at - state["at"])

@@ -236,6 +236,10 @@ class ProjectionStore(SQLiteTrackingRecorder):
     def position(self, projection: type[Projection], application_name: str) -> int:
         return self.max_tracking_id(projection.tracking_name(application_name)) or 0
 
+    def positions(self, application_name: str) -> dict[str, int]:
+        """Where each projection stands in the application's log, by name (for `events.follower.lag`)."""
+        return {p.name: self.position(p, application_name) for p in self.projections}
+
     def apply(self, writes: Sequence[tuple[Sequence[Statement], Tracking]]) -> None:
         """Run every projection's statements and record every position, in one transaction."""
         with self.datastore.transaction(commit=True) as c:

@@ -112,6 +112,26 @@ def test_the_caseload_labels_are_the_labels_of_each_melding_also_after_top_x(wor
     systeem.close()
 
 
+def test_a_follower_reads_each_event_of_its_topics_once_in_order_up_to_a_moment(worked_store):
+    from eventsourcing.utils import get_topic
+
+    from events.follower import Follower, lag
+    from events.melding import Melding
+
+    systeem = bootstrap(loket_settings(worked_store))
+    app = systeem.app
+    every = app.recorder.select_notifications(start=1, limit=10**7)
+    last, moment = every[-1].id, app.mapper.to_domain_event(every[len(every) // 2]).timestamp
+    topics = {get_topic(Melding.TopXAan), get_topic(Melding.MeldingGesloten)}
+    pages = list(Follower(app, topics).pages(size=97))
+    assert [at for page in pages for at, _ in page] == [n.id for n in every if n.topic in topics]
+    assert [page.end for page in pages] == sorted({page.end for page in pages}) and pages[-1].end == last
+    recorded = [e.timestamp for page in Follower(app, until=moment).pages(size=1_000) for _, e in page]
+    assert recorded and max(recorded) == moment and len(recorded) < len(every)
+    assert lag(app, {"new": 0, "done": last}) == {"new": last, "done": 0}
+    systeem.close()
+
+
 def _loket(args, db, **kwargs):
     env = {**os.environ, **loket_env(db)}
     return subprocess.Popen([sys.executable, "-m", "loket.cli", *args], env=env,

@@ -24,6 +24,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from events.application import OnbekendeMelding, Ontvangst
+from events.follower import lag
 from events.intake import TeGroot
 from events.logboek import OngeldigDoel
 from events.toegang import GeenToegang
@@ -96,12 +97,10 @@ class Dienst:
 
     def achterstand(self) -> dict[str, int]:
         """Events each live projection has still to process; also set as a metric."""
-        store, app = self.systeem.projecties, self.app
-        last = app.recorder.max_notification_id() or 0
-        lag = {p.name: max(0, last - store.position(p, app.name)) for p in store.projections}
-        for name, n in lag.items():
+        achter = lag(self.app, self.systeem.projecties.positions(self.app.name))
+        for name, n in achter.items():
             metrics.PROJECTIE_ACHTERSTAND.labels(projectie=name).set(n)
-        return lag
+        return achter
 
     @contextmanager
     def stand(self, gebruiker: Gebruiker, as_of: datetime | None = None) -> Iterator[Stand]:
