@@ -23,10 +23,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
 
+from events.bibliotheek import sla_op
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
 from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
@@ -364,7 +364,7 @@ class Loket(Application[UUID]):
         # Take the new events off the aggregates first: a failed save must not lose them.
         events = {aggregate_id: aggregate.collect_events() for aggregate_id, aggregate in pending.items()}
         try:
-            self._sla_op([e for per_melding in events.values() for e in per_melding])
+            sla_op(self, [e for per_melding in events.values() for e in per_melding])
             return pending, set()
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our save.
@@ -377,7 +377,7 @@ class Loket(Application[UUID]):
         failed: dict[UUID, Exception] = {}
         for aggregate_id, per_melding in events.items():
             try:
-                self._sla_op(per_melding)
+                sla_op(self, per_melding)
             except IntegrityError:
                 lost.add(aggregate_id)
             except PersistenceError:
@@ -401,29 +401,13 @@ class Loket(Application[UUID]):
         afgewezen = self._afgewezen(self._plan(g), sessie)
         sessie.bewaar()
         try:
-            self._sla_op(afgewezen.collect_events())
+            sla_op(self, afgewezen.collect_events())
         except IntegrityError:
             sessie.vergeet({afgewezen.id})
             found = self.repository.get(afgewezen.id)  # the same input was stored as rejected before
             assert isinstance(found, AfgewezenMelding)
             return found
         return afgewezen
-
-    def _sla_op(self, events: list[DomainEventProtocol[UUID]]) -> None:
-        """`save` for events already taken off their aggregates, in one transaction.
-
-        The library's `save` first asks of every object whether it is an event or an
-        aggregate, through runtime-checkable protocols; on Python 3.11 each such
-        `isinstance` walks the protocol's attributes, which cost a tenth of intake's
-        time. Here every object is an event, so they go straight to the same
-        recording and notification steps `save` takes.
-        """
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
-        processing.events.extend(events)
-        recordings = self._record(processing)
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        self.notify(processing.events)
 
     # Lifecycle ------------------------------------------------------------
     # Each command loads the melding, lets the aggregate check the transition (an

@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from events.bibliotheek import nieuw_aggregaat
 from events.intake import MeldingIn, veilige_fouten
 from events.toegang import compartiment_van
 from routing.decision import Beslissing
@@ -288,7 +289,7 @@ class Melding(MetPersoonsgegevens):
         the event); here the events are triggered directly with the same names and
         values, and the id is the one intake already computed from (bron, kenmerk).
         """
-        melding = cls._create(cls.MeldingOntvangen, id=aggregate_id, **velden)
+        melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, **velden)
         besluit = {
             "routed": cls.MeldingGerouteerd,
             "triage": cls.MeldingInTriage,

@@ -20,6 +20,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
 
+from events.bibliotheek import schrijf_tracking
+
 # SQL and its parameters: named (a dict) or positional (a tuple).
 Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
 Handler = Callable[[Any], Iterable[Statement]]
@@ -248,7 +250,7 @@ class ProjectionStore(SQLiteTrackingRecorder):
                 # order, fewer round trips (an audit page is one insert of many rows).
                 for sql, run in groupby(statements, key=itemgetter(0)):
                     c.executemany(sql, [params for _, params in run])
-                self._insert_tracking(c, tracking)
+                schrijf_tracking(self, c, tracking)
 
     def reset(self, projection: type[Projection], application_name: str) -> None:
         """Forget a projection: its rows and its position, so it is rebuilt from zero."""
