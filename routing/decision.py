@@ -52,12 +52,29 @@ class Beslissing(BaseModel):
 
         Events hold that shape in their stored state, and held it as a plain dict before the
         decision was a typed value. A stored decision was made by this class, so validating it
-        again only turns lists into tuples and the deadline into a date; pydantic's validator
-        does that faster than `model_construct` plus the conversions by hand.
+        again only turns lists into tuples and the deadline into a date (pydantic's validator
+        does that faster than `model_construct` and the conversions by hand). Catch-up reads
+        the same decision for many meldingen (house, product, rules and reasons alike), so each
+        distinct one is validated once and the value, frozen, is shared.
         """
-        return value if isinstance(value, Beslissing) else cls.model_validate(value)
+        if isinstance(value, Beslissing):
+            return value
+        if value.get("errors"):  # a rejection: its errors are objects, no key; and rejections are few
+            return cls.model_validate(value)
+        key = (tuple(value), *[tuple(v) if type(v) is list else v for v in value.values()])
+        found = _GELEZEN.get(key)
+        if found is None:
+            if len(_GELEZEN) >= _GELEZEN_MAX:
+                _GELEZEN.clear()
+            found = _GELEZEN[key] = cls.model_validate(value)
+        return found
 
     def verschil(self, other: Beslissing) -> tuple[str, ...]:
         """The fields of `PLAATS` in which `other` differs: empty when both put the melding in
         the same place, with the same labels, notifications, queue and deadline."""
         return tuple(name for name in PLAATS if getattr(self, name) != getattr(other, name))
+
+
+# Stored decisions read so far, by their stored values (`Beslissing.van`); emptied when full.
+_GELEZEN: dict[tuple[Any, ...], Beslissing] = {}
+_GELEZEN_MAX = 10_000
