@@ -156,8 +156,9 @@ def report(n: int, rounds: list[dict[str, tuple[float, int]]]) -> str:
         "What the cost is: per melding a keyed pseudonym (HMAC-SHA256), a look-up of the subject's data key "
         "in the key store (a new subject: a new key, wrapped and written in the batch's one key-store "
         "transaction), one AES-256-GCM encryption of the person and toelichting, and a base64 envelope that "
-        "makes the stored event larger; the chain adds a SHA-256 link and a row per event in the same "
-        "transaction, and an Ed25519 signature every 1000 events.",
+        "makes the stored event larger; the chain adds an HMAC-SHA256 link and a row per event in the same "
+        "transaction, an Ed25519 signature every 1000 events (and at the first commit ten minutes after the "
+        "last), and after each commit its signed head, kept in the key store.",
     ])
 
 

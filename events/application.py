@@ -174,7 +174,8 @@ class Loket(Application[UUID]):
         self.kluis = self.construct_kluis()
         if isinstance(self.recorder, HashChained):
             every = int(self.env.get("LOKET_CHAIN_ANCHOR_EVERY") or 1000)
-            self.recorder.anchor_with(self.kluis.anker_sleutel(), every=every)
+            seconds = float(self.env.get("LOKET_CHAIN_ANCHOR_SECONDS") or 600)
+            self.recorder.anchor_with(self.kluis.keten(), every=every, seconds=seconds)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

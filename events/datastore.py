@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from typing import Any
+from urllib.parse import urlsplit
 
 from eventsourcing.persistence import InterfaceError
 from eventsourcing.sqlite import (
@@ -24,18 +25,32 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from privacy.files import owner_only
 from privacy.keystore import write_ahead_log
 
 # Compiled statements kept per connection: sqlite3's own default.
 STATEMENT_CACHE = 128
 
 
+def database_file(db_name: str) -> str | None:
+    """The file behind an SQLite database name or `file:` URI; None in memory."""
+    if db_name.startswith("file:"):
+        parts = urlsplit(db_name)
+        return None if "mode=memory" in parts.query else parts.path
+    return None if db_name == ":memory:" else db_name
+
+
 class _Pool(SQLiteConnectionPool):
     def __init__(self, *, pragmas: tuple[str, ...] = (), **kwargs: Any):
         super().__init__(**kwargs)
         self.pragmas = pragmas
+        self._private = False
 
     def _create_connection(self) -> SQLiteConnection:
+        if not self._private and not self.is_sqlite_memory_mode and (path := database_file(self.db_name)):
+            # Before SQLite first opens it: its -wal and -shm then get the same mode.
+            owner_only(path, create="mode=ro" not in self.db_name)
+            self._private = True
         try:
             c = sqlite3.connect(
                 database=self.db_name,

@@ -19,11 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from routing.facts import Feiten
+from routing.signalen import vocabulaires
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -111,19 +114,73 @@ class Persoon(BaseModel):
         return bsn
 
 
+# A melding read back from the store (events/melding.py) is validated with this context: it was
+# valid when received, perhaps under an older vocabulary, and must stay readable (see
+# routing.signalen.Vocabulaires.lees_lijst).
+OPGESLAGEN = {"opgeslagen": True}
+VOCABULAIRES = vocabulaires()
+
+
+def _opgeslagen(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("opgeslagen"))
+
+
+def _signaallijst(naam: str) -> Any:
+    """A signal list of the vocabulary `naam` (routing/data/signalen.yaml), read as its ids."""
+    vocab = VOCABULAIRES[naam]
+
+    def lees(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+        return VOCABULAIRES.lees_lijst(naam, value, opgeslagen=_opgeslagen(info))
+
+    schema = {"type": "array", "maxItems": VOCABULAIRES.max_items,
+              "items": {"type": "string", "maxLength": VOCABULAIRES.max_lengte},
+              "description": f"{vocab.meervoud.capitalize()}: ids of docs/signalen.md "
+              f"({', '.join(vocab.ids)}); case, accents and spacing do not count, synonyms are "
+              f"read as their id, each id counts once; any other value is refused."}
+    return Annotated[tuple[str, ...], BeforeValidator(lees), WithJsonSchema(schema)]
+
+
+Leefgebieden = _signaallijst("leefgebieden")
+Ketens = _signaallijst("ketens")
+
+
+def _lees_delict(value: Any, info: ValidationInfo) -> str | None:
+    return VOCABULAIRES.lees_waarde("delict", value, opgeslagen=_opgeslagen(info))
+
+
+Delict = Annotated[
+    str | None,
+    BeforeValidator(_lees_delict),
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": VOCABULAIRES.max_lengte},
+                              {"type": "null"}],
+                    "description": "Delict: one id of docs/signalen.md "
+                    f"({', '.join(VOCABULAIRES.delict.ids)}); read like the signal lists; "
+                    "blank is no delict."}),
+]
+
+
 class Signalen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    leefgebieden: tuple[str, ...] = ()
-    ketens: tuple[str, ...] = ()
+    leefgebieden: Leefgebieden = ()
+    ketens: Ketens = ()
     dwang_drang: bool = False
     impact_omgeving: bool = False
     ernstig_veiligheidsprobleem: bool = False
     maatschappelijke_onrust: bool = False
     bollenmodel: Literal["I", "II", "III", "IV"] | None = None
-    delict: str | None = Field(default=None, max_length=100)
+    delict: Delict = None
     hic: bool = False
+    # 001 RIO: "(ex) gedetineerden met Multi-problematiek welke zich kenmerken door het plegen
+    # van veel delicten"
+    veelpleger: bool = Field(
+        default=False, description="The person commits many delicts (a veelpleger); docs/signalen.md.")
     kinderen_betrokken: bool = False
+    # 000 Beschermingstafel: "het verzoek dat de betrokken hulpverlener (vaak team Jeugd van
+    # de gemeente) heeft ingediend"
+    verzoek_beschermingstafel: bool = Field(
+        default=False,
+        description="The hulpverlener involved asks for the beschermingstafel; docs/signalen.md.")
 
 
 class MeldingIn(BaseModel):
@@ -182,7 +239,9 @@ class MeldingIn(BaseModel):
             bollenmodel=s.bollenmodel,
             delict=s.delict,
             hic=s.hic,
+            veelpleger=s.veelpleger,
             kinderen_betrokken=s.kinderen_betrokken,
+            verzoek_beschermingstafel=s.verzoek_beschermingstafel,
         )
 
 

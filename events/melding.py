@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from events.bibliotheek import nieuw_aggregaat
-from events.intake import MeldingIn, veilige_fouten
+from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
 from events.toegang import compartiment_van
 from routing.decision import Beslissing
 from routing.facts import Feiten
@@ -273,7 +273,8 @@ class Melding(MetPersoonsgegevens):
                 "persoon": opened.get("persoon") or {},
                 "signalen": self.signalen,
                 "toelichting": opened.get("toelichting"),
-            }
+            },
+            context=OPGESLAGEN,
         )
 
     def feiten(self) -> Feiten:

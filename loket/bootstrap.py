@@ -16,6 +16,7 @@ from eventsourcing.utils import Environment
 from events.application import Loket
 from events.datastore import Factory
 from loket.settings import Settings, postgres_env
+from privacy.files import owner_only
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
@@ -81,7 +82,8 @@ def _one_setup_at_a_time(settings: Settings) -> Iterator[None]:
     SQLite files (processes on one host share them); a PostgreSQL advisory lock
     guards the event store, which processes on other hosts share too.
     """
-    fd = os.open(f"{settings.db}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    owner_only(f"{settings.db}.lock")
+    fd = os.open(f"{settings.db}.lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed, or when the process dies
         if settings.database_url is None:

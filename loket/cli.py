@@ -16,13 +16,20 @@ from events.follower import lag
 from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot
 from loket.bootstrap import Systeem, bootstrap
 from loket.progress import voortgang
-from loket.settings import Settings
+from loket.settings import OngeldigeInstelling, Settings
+from privacy.masterkey import SleutelFout
 
 BATCH = 500
 
 
 class Fout(Exception):
     """A user error: printed as one clear line, exit code 2."""
+
+
+# Exit codes besides 0 and 1 (a command's own "no": a broken chain, rules with problems).
+USER_ERROR = 2  # a wrong argument or setting (Fout, OngeldigeInstelling)
+STORE_UNREACHABLE = 3  # the event store cannot be reached
+KEY_UNUSABLE = 4  # the master key or key store cannot be used (SleutelFout)
 
 
 def _open_input(name: str) -> IO[bytes]:
@@ -200,9 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except Fout as exc:
+    except (Fout, OngeldigeInstelling) as exc:
         print(f"loket: {exc}", file=sys.stderr)
-        return 2
+        return USER_ERROR
+    except SleutelFout as exc:
+        # Its message names the setting (LOKET_MASTER_KEY, LOKET_MASTER_KEY_FILE, the key
+        # store's path), never a key or what a key file holds.
+        print(f"loket: {exc}", file=sys.stderr)
+        return KEY_UNUSABLE
     except BrokenPipeError:
         return 0
     except Exception as exc:
@@ -211,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         # The driver's first line names the server (host, port), never a password or a melding.
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"loket: the event store cannot be reached ({type(exc).__name__}): {detail}", file=sys.stderr)
-        return 3
+        return STORE_UNREACHABLE
 
 
 def _store_unreachable(exc: BaseException) -> bool:

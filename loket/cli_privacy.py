@@ -27,6 +27,7 @@ from loket.cli import Fout, _bijwerken, _emit, _systeem
 from loket.cli_lifecycle import resolve_id
 from loket.settings import Settings
 from privacy.retention import load_bewaartermijnen, verlopen
+from privacy.vernietiging import GRONDEN
 from projections.bewaring import bewaarregels
 from projections.toegangslog import toegangslog
 
@@ -101,13 +102,29 @@ def cmd_shred(args: argparse.Namespace) -> int:
             done = systeem.app.vernietig(subject, actor=settings.user, reden=args.reason, rol=settings.role)
         except OngeldigeOvergang as exc:
             raise Fout(str(exc)) from None
+        # Shredding again, with nothing left to destroy, empties what an earlier one could not.
+        keystore = systeem.app.kluis.keystore
+        emptied = keystore.log_emptied if done.sleutels else keystore.empty_log()
         _bijwerken(systeem, quiet=True)
     _emit({"betrokkene": subject, "meldingen": [str(m) for m in done.meldingen], "sleutels": len(done.sleutels)})
     if not done.sleutels:
         print("loket: no personal data is held for this subject (nothing to destroy)", file=sys.stderr)
     elif args.bsn is not None:
         print("loket: meldingen registered without a BSN are found by --naam with --geboortedatum", file=sys.stderr)
-    return 0
+    return 0 if emptied else _log_not_emptied(keystore.path)
+
+
+def _log_not_emptied(path: str) -> int:
+    print(f"loket: another process reads an older snapshot of the key store, so the former bytes of destroyed keys "
+          f"stay in {path}-wal; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
+    return 1
+
+
+def _grond(text: str) -> str:
+    """A ground for shredding from the closed list; what was typed is never echoed (it may name the person)."""
+    if text not in GRONDEN:
+        raise argparse.ArgumentTypeError(f"give one of the grounds: {', '.join(GRONDEN)} (loket shred --help)")
+    return text
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
@@ -123,11 +140,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
                 reden = f"bewaartermijn verstreken: {v.product or 'standaard'} {v.termijn} na afloop, op {v.verlopen_op}"
                 shredded.append(systeem.app.vernietig(v.betrokkene, actor=settings.user, reden=reden, rol=settings.role))
             _bijwerken(systeem, quiet=True)
+        keystore = systeem.app.kluis.keystore
+        emptied = keystore.empty_log() if shredded else True
     rows = [{"betrokkene": v.betrokkene, "meldingen": v.meldingen, "verlopen_op": v.verlopen_op.isoformat(),
              "product": v.product, "termijn": v.termijn} for v in due]
     if args.json:
         _emit({"op": on.isoformat(), "verlopen": rows, "vernietigd": sum(len(s.meldingen) > 0 for s in shredded)})
-        return 0
+        return 0 if emptied else _log_not_emptied(keystore.path)
     table = Table(title=f"Bewaartermijn verstreken op {on.isoformat()}: {len(rows)} betrokkenen"
                         + (" (vernietigd)" if args.apply else " (loket retention --apply vernietigt)"))
     for column in ("betrokkene", "meldingen", "verlopen op", "product", "termijn"):
@@ -135,7 +154,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     for r in rows:
         table.add_row(r["betrokkene"], str(r["meldingen"]), r["verlopen_op"], r["product"] or "-", r["termijn"])
     Console().print(table)
-    return 0
+    return 0 if emptied else _log_not_emptied(keystore.path)
 
 
 def cmd_access_log(args: argparse.Namespace) -> int:
@@ -172,12 +191,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         result = recorder.verify(key)
     summary = {"intact": result.intact, "events": result.events, "anchors": result.anchors,
                "head": result.head, "head_position": result.head_position, "anchor_key": public_key_text(key),
+               "kept_head_position": result.kept_head_position, "keyed_from": result.keyed_from,
                "broken_at": result.broken_at, "reason": result.reason}
     if args.json:
         _emit(summary)
     elif result.intact:
-        print(f"intact: {result.events} events, {result.anchors} signed anchors; head {result.head} "
-              f"at position {result.head_position} (anchor key {summary['anchor_key']})")
+        keyed = "every link keyed" if result.keyed_from == 1 else f"links keyed from number {result.keyed_from}"
+        print(f"intact: {result.events} events, {result.anchors} signed anchors, {keyed}; head {result.head} "
+              f"at position {result.head_position}, kept in the key store at position {result.kept_head_position} "
+              f"(anchor key {summary['anchor_key']})")
     if not result.intact:
         print(f"loket: the event store is BROKEN at position {result.broken_at}: {result.reason}", file=sys.stderr)
         return 1
@@ -206,7 +228,8 @@ def register(command) -> None:
     who.add_argument("--subject", help="the subject's pseudonym (as loket show prints it)")
     who.add_argument("--naam", help="for meldingen without a BSN: the name, with --geboortedatum")
     sp.add_argument("--geboortedatum", help="with --naam: the birth date (ISO)")
-    sp.add_argument("--reason", required=True, help="why (a request under AVG art. 17, a decision): recorded")
+    sp.add_argument("--reason", required=True, type=_grond, metavar="GROUND",
+                    help="why, recorded: " + "; ".join(f"{k}: {v}" for k, v in GRONDEN.items()))
 
     sp = command("retention", cmd_retention, "subjects whose meldingen all ended longer ago than their term")
     sp.add_argument("--apply", action="store_true", help="shred them")

@@ -49,9 +49,13 @@ def register(command: Command) -> None:
         "check", help="lint a ruleset; exit 1 with one line per problem",
         description="Lint a ruleset directory: overlapping rows without a distinct priority, "
         "rows that can never fire, soorten without a rule on some date, unknown product, zvh, "
-        "label or gemeente ids, periods that end before they start.")
+        "label, gemeente or signal ids, periods that end before they start, rows without a "
+        "source (a seed and a quote from it, a DOMAIN.md section, or 'besluit loket').")
     check.set_defaults(handler=_clear_errors(cmd_rules_check))
     _rules_option(check, "ruleset directory (default: the shipped routing/rules)")
+    check.add_argument("--bronnen", type=Path, metavar="DIR",
+                       help="the directory holding DOMAIN.md and seeds/: every quoted phrase "
+                       "must be found in the source it names")
     check.add_argument("--json", action="store_true", help="the report as JSON")
 
     sp = command("explain", _clear_errors(cmd_explain),
@@ -121,7 +125,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
     if args.rules is not None and not args.rules.is_dir():
         raise Fout(f"ruleset directory not found: {args.rules}")
-    rapport = check(args.rules, soorten=SOORTEN)
+    if args.bronnen is not None and not (args.bronnen / "DOMAIN.md").is_file():
+        raise Fout(f"no DOMAIN.md in {args.bronnen} (--bronnen wants the directory of DOMAIN.md "
+                   f"and seeds/)")
+    rapport = check(args.rules, soorten=SOORTEN, bronnen=args.bronnen)
     if args.json:
         _emit({"directory": str(rapport.directory), "version": rapport.version,
                "ok": rapport.ok, "problemen": [str(p) for p in rapport.problemen],

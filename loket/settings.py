@@ -29,6 +29,9 @@ class Settings:
     role: str = "intake"  # LOKET_ROLE: the role CLI reads of personal data are made in
     compartments: frozenset[str] = frozenset()  # LOKET_COMPARTMENTS: comma-separated, e.g. radicalisering
     anchor_every: int = 1000  # LOKET_CHAIN_ANCHOR_EVERY: links between signed anchors (fixed per store)
+    # LOKET_CHAIN_ANCHOR_SECONDS: a commit this long after the last anchor signs one too,
+    # so a quiet store is anchored as well as a busy one (docs/privacy.md).
+    anchor_seconds: int = 600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,7 +48,8 @@ class Settings:
             master_key_file=Path(env["LOKET_MASTER_KEY_FILE"]) if env.get("LOKET_MASTER_KEY_FILE") else None,
             role=env.get("LOKET_ROLE") or "intake",
             compartments=frozenset(c.strip() for c in (env.get("LOKET_COMPARTMENTS") or "").split(",") if c.strip()),
-            anchor_every=int(env.get("LOKET_CHAIN_ANCHOR_EVERY") or 1000),
+            anchor_every=_positive(env, "LOKET_CHAIN_ANCHOR_EVERY", 1000),
+            anchor_seconds=_positive(env, "LOKET_CHAIN_ANCHOR_SECONDS", 600, zero=True),
         )
 
     def with_db(self, db: Path) -> Settings:
@@ -82,6 +86,7 @@ class Settings:
             }
         env["LOKET_KEYSTORE"] = str(self.keystore_path)
         env["LOKET_CHAIN_ANCHOR_EVERY"] = str(self.anchor_every)
+        env["LOKET_CHAIN_ANCHOR_SECONDS"] = str(self.anchor_seconds)
         if self.master_key:
             env["LOKET_MASTER_KEY"] = self.master_key
         if self.master_key_file:
@@ -91,6 +96,17 @@ class Settings:
 
 class OngeldigeInstelling(ValueError):
     """A setting that cannot be used; the message names the setting, never a password."""
+
+
+def _positive(env: Mapping[str, str], name: str, default: int, *, zero: bool = False) -> int:
+    text = env.get(name) or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        raise OngeldigeInstelling(f"{name} must be a whole number") from None
+    if value < 0 or (value == 0 and not zero):
+        raise OngeldigeInstelling(f"{name} must be {'zero or more' if zero else 'one or more'}")
+    return value
 
 
 # Query parameters of LOKET_DATABASE_URL that tune the eventsourcing library's connection pool.

@@ -5,7 +5,9 @@ had 140 PGA cases, 11 radicalisering, 13 huisverboden and 215
 detentiemeldingen for about 145,000 inhabitants; the other houses are scaled
 by population, and VIA adds about a dozen police meldingen a day for the
 whole region. A small share of lines is resent (duplicates), broken, from
-outside the region or without a gemeente, as real intake is.
+outside the region or without a gemeente, as real intake is. Signal values are
+words of the vocabularies (routing/data/signalen.yaml), now and then spelled
+the way a partner writes them ("Financiën", "schulden").
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ BUITEN_REGIO = ["Venlo", "Roermond", "Weert", "Eindhoven", "Echt-Susteren"]
 
 LEEFGEBIEDEN = ["wonen", "financien", "psychisch", "verslaving", "werk", "gezin", "justitie", "gezondheid"]
 KETENS = ["zorg", "straf", "veiligheid", "jeugd", "sociaal"]
+# The five basisvoorwaarden of nazorg (002), as leefgebieden, and what often comes with them.
+NAZORG_LEEFGEBIEDEN = ["wonen", "werk", "financien", "gezondheid", "id-bewijs", "verslaving"]
+# A young person's delicts (002 Preventie met Gezag, 004 ZSM).
+DELICTEN_JONG = ["diefstal", "vernieling", "drugs", "overval", "wapens", "woninginbraak"]
+# How partners write some ids; the contract reads each as its id.
+SPELLINGEN = {"financien": ["Financiën", "schulden"], "wonen": ["Wonen", "huisvesting"],
+              "psychisch": ["GGZ", "Psychisch"], "verslaving": ["middelengebruik"],
+              "zorg": ["Zorg", "hulpverlening"], "straf": ["strafrecht"], "zwaar-geweld": ["zwaar geweld"],
+              "zeden": ["zedendelict"]}
 
 # Yearly volume per soort for the whole region (see module doc for the derivation).
 VOLUMES: dict[str, int] = {
@@ -98,14 +109,22 @@ class _Jaar:
             return self.rng.choice(PLAATSNAMEN[naam])
         return naam
 
-    def geboortedatum(self, moment: datetime, soort: str) -> str:
+    def leeftijd(self, soort: str) -> int:
         ages = {"jpp": (10, 17), "detentie-in": (16, 60), "detentie-uit": (16, 60), "art18": (19, 65)}
         low, high = ages.get(soort, (14, 80))
-        age = self.rng.randint(low, high)
+        return self.rng.randint(low, high)
+
+    def geboortedatum(self, moment: datetime, age: int) -> str:
         born = moment.date() - timedelta(days=age * 365 + self.rng.randrange(365))
         return born.isoformat()
 
-    def signalen(self, soort: str) -> dict:
+    def gespeld(self, woord: str) -> str:
+        """Mostly the id; now and then the way a partner writes it."""
+        if woord in SPELLINGEN and self.rng.random() < 0.08:
+            return self.rng.choice(SPELLINGEN[woord])
+        return woord
+
+    def signalen(self, soort: str, leeftijd: int) -> dict:
         rng = self.rng
         s: dict = {}
         if soort in ("aanmelding", "zsm-buikpijn", "vt-routeertafel"):
@@ -118,17 +137,41 @@ class _Jaar:
             s["ernstig_veiligheidsprobleem"] = rng.random() < 0.04
             s["maatschappelijke_onrust"] = complex_case and rng.random() < 0.05
             s["kinderen_betrokken"] = soort == "vt-routeertafel" or rng.random() < 0.2
+            if soort == "aanmelding":
+                s.update(self.aanmelding(leeftijd))
         elif soort == "via":
             s["bollenmodel"] = rng.choices(["I", "II", "III", "IV"], [40, 35, 18, 7])[0]
         elif soort in ("detentie-in", "detentie-uit", "art18"):
             s["hic"] = rng.random() < 0.2
+            s["leefgebieden"] = rng.sample(NAZORG_LEEFGEBIEDEN, rng.randint(0, 3))
+            s["veelpleger"] = rng.random() < 0.15
             if soort == "art18":
                 s["delict"] = rng.choice(DELICTEN_ART18)
+        for lijst in ("leefgebieden", "ketens"):
+            if lijst in s:
+                s[lijst] = [self.gespeld(w) for w in s[lijst]]
+        if "delict" in s:
+            s["delict"] = self.gespeld(s["delict"])
+        return s
+
+    def aanmelding(self, leeftijd: int) -> dict:
+        """What an aanmelding says beyond the criteria: a young person's delict, a hulpverlener
+        asking for the beschermingstafel, verward gedrag in the bollenmodel."""
+        rng = self.rng
+        s: dict = {}
+        if leeftijd <= 27 and rng.random() < 0.25:
+            s["delict"] = rng.choice(DELICTEN_JONG)
+            s["hic"] = rng.random() < 0.3
+        if leeftijd < 18 and rng.random() < 0.3:
+            s["verzoek_beschermingstafel"] = True
+        if rng.random() < 0.08:
+            s["bollenmodel"] = rng.choice(["III", "IV"])
         return s
 
     def melding(self, soort: str, nummer: int) -> dict:
         moment = self.moment()
         bron = BRON[soort] or self.rng.choice(AANMELDERS)
+        leeftijd = self.leeftijd(soort)
         melding = {
             "bron": bron,
             "soort": soort,
@@ -138,9 +181,9 @@ class _Jaar:
             "persoon": {
                 "bsn": bsn(self.rng),
                 "naam": f"Persoon {nummer}",
-                "geboortedatum": self.geboortedatum(moment, soort),
+                "geboortedatum": self.geboortedatum(moment, leeftijd),
             },
-            "signalen": self.signalen(soort),
+            "signalen": self.signalen(soort, leeftijd),
             "toelichting": "synthetische melding",
         }
         return melding

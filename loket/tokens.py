@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from loket.toegang import COMPARTIMENTEN, ROLLEN, Gebruiker
+from privacy.files import owner_only
 
 PREFIX = "loket_"
 SESSIE_INACTIEF = timedelta(minutes=30)
@@ -64,6 +65,7 @@ class Tokens:
         self.path = path
         self.klok = klok
         self._lokaal = threading.local()
+        owner_only(path)  # who may log in, as hashes: nobody else's to read
         with self._db() as db:
             db.execute(
                 """CREATE TABLE IF NOT EXISTS tokens (

@@ -7,18 +7,23 @@ master key) for data of a restricted compartment. A compartment's data keys
 are handed out for reading only to callers that hold the compartment.
 
 Destroying a subject's keys (crypto-shredding) deletes their rows with
-`secure_delete` on and checkpoints the write-ahead log, so the wrapped key
-bytes are overwritten in the file rather than left in free pages; a tombstone
-row records which key went, when and why.
+`secure_delete` on and empties the write-ahead log into the file, so the wrapped
+key bytes are overwritten rather than left in free pages or older log frames; a
+tombstone row records which key went, when and on which ground. A reader of an
+older snapshot keeps the log from being emptied: that is waited for, and said.
+
+It also keeps the signed head of the events' hash chain (events/hashchain.py):
+apart from the events, so that cutting events off their end shows.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +31,12 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privacy.files import owner_only
 from privacy.masterkey import KEY_BYTES, SleutelFout, derive
 
 GEEN = ""  # the compartment of ordinary (not restricted) data
+BUSY_TIMEOUT = 30  # seconds a write waits for another process's
+log = logging.getLogger("loket.privacy")
 _CHUNK = 900  # bound parameters per statement (SQLite builds before 3.32 allow 999)
 
 _SCHEMA = (
@@ -48,7 +56,14 @@ _SCHEMA = (
     # The same by subject, as key stores wrote it before key_meldingen: still read, no longer written.
     """CREATE TABLE IF NOT EXISTS key_usage (
         subject TEXT NOT NULL, melding_id TEXT NOT NULL, PRIMARY KEY (subject, melding_id)) WITHOUT ROWID""",
+    # The head of the events' hash chain (events/hashchain.py), signed: out of reach of whoever
+    # can write the events, so cutting events off the end shows.
+    """CREATE TABLE IF NOT EXISTS chain_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1), keyed_from INTEGER NOT NULL, base BLOB NOT NULL,
+        seq INTEGER NOT NULL, position INTEGER NOT NULL, link BLOB NOT NULL, signed_at TEXT NOT NULL,
+        signature BLOB NOT NULL)""",
 )
+_HEAD = "keyed_from, base, seq, position, link, signed_at, signature"
 
 
 def write_ahead_log(db: sqlite3.Connection, *, timeout: float) -> bool:
@@ -105,13 +120,15 @@ def _unwrap(kek: bytes, wrapped: bytes, aad: str) -> bytes:
 
 
 class KeyStore:
-    def __init__(self, path: str | Path, master: bytes):
+    log_wait = 60.0  # seconds `empty_log` waits for readers of an older snapshot
+    log_emptied = True  # whether the last shredding left no former key bytes in the log
+
+    def __init__(self, path: str | Path, master: bytes, *, master_source: str = "the master key"):
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
-            Path(self.path).touch(mode=0o600, exist_ok=True)
-            os.chmod(self.path, 0o600)  # SQLite gives its -wal and -shm files the same mode
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            owner_only(self.path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
         self._lock = threading.RLock()
         self._kek = derive(master, "keystore/v1")
         self._check = derive(master, "keystore-check/v1")
@@ -127,13 +144,27 @@ class KeyStore:
                 row = c.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
                 if row is None:
                     c.execute("INSERT INTO meta VALUES ('check', ?)", (self._check,))
-                elif bytes(row[0]) != self._check:
-                    raise SleutelFout(f"the master key does not open the key store at {self.path}")
+        if row is not None and bytes(row[0]) != self._check:
+            self._db.close()
+            raise SleutelFout(f"{master_source} does not open the key store at {self.path}")
+        self._head_db = self._db
+        if not self._memory:
+            self._head_db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                            timeout=BUSY_TIMEOUT)
+            self._head_db.execute("PRAGMA synchronous=NORMAL")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction; inside one of this thread's own (the lock is re-entrant), a part of it.
+
+        Shredding saves its events inside the transaction that destroys the keys, and the
+        chain keeps its new head in the key store as those events commit: that head then
+        commits with the destruction, or not at all (a head that lags is allowed)."""
         with self._lock:
             c = self._db.cursor()
+            if self._db.in_transaction:
+                yield c
+                return
             c.execute("BEGIN IMMEDIATE")
             try:
                 yield c
@@ -144,6 +175,8 @@ class KeyStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._head_db is not self._db:
+                self._head_db.close()
             self._db.close()
 
     # Compartments ---------------------------------------------------------------
@@ -161,6 +194,44 @@ class KeyStore:
                 kek = _unwrap(self._kek, bytes(row[0]), aad)
             self._compartment_keks[compartment] = kek
         return self._compartment_keks[compartment]
+
+    # The head of the events' hash chain ---------------------------------------------
+    # Rows as the chain writes them: (keyed_from, base, seq, position, link, signed_at, signature).
+
+    def chain_head(self) -> tuple | None:
+        with self._lock:
+            return self._db.execute(f"SELECT {_HEAD} FROM chain_head WHERE id = 1").fetchone()
+
+    def start_chain(self, first: Callable[[], tuple]) -> tuple:
+        """The head kept, or `first()` kept and returned when there is none yet (one process at a
+        time: two opening a store together agree on one)."""
+        with self._transaction() as c:
+            row = c.execute(f"SELECT {_HEAD} FROM chain_head WHERE id = 1").fetchone()
+            if row is None:
+                row = first()
+                c.execute(f"INSERT INTO chain_head (id, {_HEAD}) VALUES (1, ?, ?, ?, ?, ?, ?, ?)", row)
+            return row
+
+    def advance_chain(self, row: tuple) -> None:
+        """Keep this head if it is further along than the one kept.
+
+        After every commit of events, so on a connection of its own that does not wait
+        for the disk (`synchronous=NORMAL`): a head lost in a power cut only lags, which
+        is allowed. Inside this thread's own transaction (shredding) it joins that one.
+        """
+        keyed_from, base, seq, position, link, signed_at, signature = row
+        with self._lock:
+            db = self._db if self._db.in_transaction else self._head_db
+            try:
+                db.execute(
+                    "UPDATE chain_head SET seq = ?, position = ?, link = ?, signed_at = ?, signature = ? "
+                    "WHERE id = 1 AND seq < ? AND keyed_from = ? AND base = ?",
+                    (seq, position, link, signed_at, signature, seq, keyed_from, base),
+                )
+            except sqlite3.OperationalError as e:
+                # The events are committed already: failing their save now would say they were
+                # not. The head lags until the next commit keeps one.
+                log.warning("the hash chain's head was not kept in the key store at %s: %s", self.path, e)
 
     # Data keys ------------------------------------------------------------------
 
@@ -274,7 +345,32 @@ class KeyStore:
             )
             c.execute("DELETE FROM data_keys WHERE subject = ?", (subject,))
             yield [r[0] for r in rows]
-        if not self._memory:
+        self.log_emptied = self.empty_log()
+        if not self.log_emptied:
+            log.warning("keys destroyed, but a reader of the key store at %s holds an older snapshot: the destroyed "
+                        "keys' former bytes stay in its write-ahead log until the log is emptied", self.path)
+
+    def empty_log(self, *, wait: float | None = None) -> bool:
+        """Copy the write-ahead log into the main file and cut it to nothing; False when a reader
+        still holds an older snapshot after `wait` seconds (default `log_wait`).
+
+        After shredding: the pages that held the destroyed keys are then overwritten in the
+        main file (`secure_delete`), and no older copy of them is left in the log. While
+        another connection reads an older snapshot, SQLite must keep the log for it.
+        """
+        if self._memory:
+            return True
+        deadline = time.monotonic() + (self.log_wait if wait is None else wait)
+        while True:
             with self._lock:
-                # Move the overwritten pages into the main file and empty the log.
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # Ask without waiting in SQLite's busy handler (30 s): the wait is ours.
+                self._db.execute("PRAGMA busy_timeout = 100")
+                try:
+                    busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)

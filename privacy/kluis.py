@@ -12,6 +12,7 @@ import base64
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keystore import GEEN, KeyStore, new_key_id
-from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key
+from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key, master_key_source
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
@@ -113,6 +114,16 @@ class Sessie:
         self._stored_keys -= keys
 
 
+@dataclass(frozen=True, slots=True)
+class Ketensleutels:
+    """What keeps the hash chain over the events (events/hashchain.py): the key that signs its
+    anchors and head, the key its links are made with, and where its head is kept."""
+
+    anker: Ed25519PrivateKey
+    schakel: bytes
+    koppen: KeyStore
+
+
 class Kluis:
     """Pseudonyms, data keys and envelopes: everything that touches personal data in the clear."""
 
@@ -120,6 +131,7 @@ class Kluis:
         self.keystore = keystore
         self.pseudoniemen = Pseudonimiseerder(derive(master, "pseudoniem/v1"))
         self._anchor_seed = derive(master, "keten-anker/v1")
+        self._link_key = derive(master, "keten-schakel/v2")
 
     @classmethod
     def uit_env(cls, env: Mapping[str, str]) -> Kluis:
@@ -140,8 +152,9 @@ class Kluis:
             if persistence not in SQLITE_MODULES:
                 raise SleutelFout("LOKET_KEYSTORE is required: where the data keys are kept")
             path = f"{dbname}.keys"
-        master = load_master_key(env, Path(f"{path}.master-key"))
-        return cls(KeyStore(path, master), master)
+        development = Path(f"{path}.master-key")
+        master = load_master_key(env, development)
+        return cls(KeyStore(path, master, master_source=master_key_source(env, development)), master)
 
     def betrokkene(self, persoon: dict[str, Any] | None, melding_id: UUID) -> Betrokkene:
         return self.pseudoniemen.van(persoon, melding_id)
@@ -166,6 +179,10 @@ class Kluis:
     def anker_sleutel(self) -> Ed25519PrivateKey:
         """Signs the hash chain's anchors; its public half lets anyone check them."""
         return Ed25519PrivateKey.from_private_bytes(self._anchor_seed)
+
+    def keten(self) -> Ketensleutels:
+        """The keys of the hash chain, and the key store that keeps its head apart from the events."""
+        return Ketensleutels(self.anker_sleutel(), self._link_key, self.keystore)
 
     def close(self) -> None:
         self.keystore.close()

@@ -27,7 +27,11 @@ log = logging.getLogger("loket.privacy")
 
 
 class SleutelFout(Exception):
-    """A master key or key store that cannot be used; the message names the setting, never a key."""
+    """A master key or key store that cannot be used; the message names the setting, never a key.
+
+    The command line ends on it with one line and exit code 4 (loket/cli.py): a
+    deployment whose key is wrong must say which setting to fix, not show a traceback.
+    """
 
 
 def _decode(text: str, where: str) -> bytes:
@@ -45,9 +49,17 @@ def _read_private_file(path: Path, where: str) -> bytes:
         mode = path.stat().st_mode
     except FileNotFoundError:
         raise SleutelFout(f"{where}: no file at {path}") from None
+    except OSError as e:
+        raise SleutelFout(f"{where}: cannot read {path} ({e.strerror or type(e).__name__})") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SleutelFout(f"{where}: {path} is readable by others; chmod 600 it")
-    return _decode(path.read_text(encoding="ascii"), where)
+    try:
+        text = path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise SleutelFout(f"{where} is not base64 text") from None
+    except OSError as e:  # a directory, a file we may not read
+        raise SleutelFout(f"{where}: cannot read {path} ({e.strerror or type(e).__name__})") from None
+    return _decode(text, where)
 
 
 def generate_key_file(path: Path) -> bytes:
@@ -67,6 +79,15 @@ def generate_key_file(path: Path) -> bytes:
     finally:
         os.unlink(temporary)
     return key
+
+
+def master_key_source(env: Mapping[str, str], development_file: Path) -> str:
+    """Where the master key comes from, for messages: the setting, never the key."""
+    if env.get("LOKET_MASTER_KEY"):
+        return "LOKET_MASTER_KEY"
+    if env.get("LOKET_MASTER_KEY_FILE"):
+        return "LOKET_MASTER_KEY_FILE"
+    return f"the development master key {development_file}"
 
 
 def load_master_key(env: Mapping[str, str], development_file: Path) -> bytes:

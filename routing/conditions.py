@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 
+from routing.deelname import Deelname
 from routing.facts import Feiten
 from routing.gemeenten import ONTBREEKT, GemeenteUitslag
 from routing.schema import Als
 
 BOOLEAN_SIGNALS = ("dwang_drang", "impact_omgeving", "ernstig_veiligheidsprobleem",
-                   "maatschappelijke_onrust", "hic", "kinderen_betrokken")
+                   "maatschappelijke_onrust", "hic", "veelpleger", "kinderen_betrokken",
+                   "verzoek_beschermingstafel")
 
 
 def plaats(uitslag: GemeenteUitslag) -> str:
@@ -36,7 +38,14 @@ _READS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A participation column (`deelname: {jpp: ja}`) compiles to a check named "deelname jpp".
+_DEELNAME = "deelname "
+
+
 def reads(check: Check) -> tuple[str, ...]:
+    if check.column.startswith(_DEELNAME):
+        # the gemeente is part of every decision's key; the answer also depends on the date
+        return ("datum",)
     return _READS.get(check.column, ())
 
 
@@ -44,9 +53,10 @@ class Situatie:
     """What the rules look at for one melding: the facts plus what routing derived from them."""
 
     __slots__ = ("feiten", "ordinal", "uitslag", "status", "zvh", "plaats", "gemeente", "product",
-                 "trace", "derived", "_kenmerken", "_derive")
+                 "trace", "derived", "deelname", "_kenmerken", "_derive")
 
-    def __init__(self, feiten: Feiten, uitslag: GemeenteUitslag, derive, trace: list | None):
+    def __init__(self, feiten: Feiten, uitslag: GemeenteUitslag, derive, trace: list | None,
+                 deelname: Deelname | None = None):
         self.feiten = feiten
         self.ordinal = feiten.datum.toordinal()
         self.uitslag = uitslag
@@ -57,8 +67,15 @@ class Situatie:
         self.product: str | None = None
         self.trace = trace
         self.derived: list | None = None  # derivation rows that fired, in order
+        self.deelname = deelname
         self._kenmerken: frozenset[str] | None = None
         self._derive = derive
+
+    def deelname_van(self, product: str) -> str:
+        """Does the residence's gemeente take part in `product` on the melding's date."""
+        if self.deelname is None:
+            return "onbekend"
+        return self.deelname.antwoord(product, self.gemeente, self.feiten.datum)
 
     def kenmerken(self) -> frozenset[str]:
         """Derived on first use: most meldingen (VIA, detentie) never need the criteria."""
@@ -118,6 +135,8 @@ def compile_als(als: Als) -> tuple[Check, ...]:
         checks.append(_one_of("delict", [v.casefold() for v in als.delict], _delict))
     if als.delict_bekend is not None:
         checks.append(_is("delict_bekend", als.delict_bekend, lambda s: _delict(s) is not None))
+    for product, antwoorden in (als.deelname or {}).items():
+        checks.append(_one_of(f"{_DEELNAME}{product}", antwoorden, _deelname(product)))
     for kenmerk, expected in (als.kenmerken or {}).items():
         checks.append(_is(f"kenmerk {kenmerk}", expected, _has_kenmerk(kenmerk)))
     if als.product is not None:
@@ -196,6 +215,13 @@ def _delict(s: Situatie) -> str | None:
         return None
     folded = value.strip().casefold()
     return folded or None
+
+
+def _deelname(product: str):
+    def get(s: Situatie) -> str:
+        return s.deelname_van(product)
+
+    return get
 
 
 def _has_kenmerk(kenmerk: str):

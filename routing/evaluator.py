@@ -51,7 +51,8 @@ _BUITEN_KALENDER = "De termijn valt buiten de kalender; een medewerker beoordeel
 # The Feiten field behind a reden placeholder; the others come from the gemeente resolution
 # (zvh, zvh_naam, regio) or from the rows fired (product).
 _PLACEHOLDER_READS = {"gemeente": "gemeente", "invoer": "gemeente", "soort": "soort",
-                      "bron": "bron", "leeftijd": "leeftijd", "datum": "datum", "delict": "delict"}
+                      "bron": "bron", "leeftijd": "leeftijd", "datum": "datum", "delict": "delict",
+                      "bollenmodel": "bollenmodel"}
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity: a row is itself, also as a cache key
@@ -224,6 +225,7 @@ class Ruleset:
         self.name = source.name
         self.version = source.version
         self.register: GemeenteRegister = source.register
+        self.deelname = source.deelname
         self.files = source.files
         zvh_ids = frozenset(source.register.zvh_namen)
         self.zvh_ids: frozenset[str] = zvh_ids
@@ -284,7 +286,7 @@ class Ruleset:
         return index
 
     def _evaluate(self, feiten: Feiten, uitslag, trace: list | None) -> tuple[Beslissing, Situatie]:
-        s = Situatie(feiten, uitslag, self._derive, trace)
+        s = Situatie(feiten, uitslag, self._derive, trace, self.deelname)
         if trace is None:
             select, first, collect = _Table.rules_for, _first, _collect
         else:
@@ -405,6 +407,7 @@ _VALUES = {
     "leeftijd": lambda s, reg: "onbekend" if s.feiten.leeftijd is None else s.feiten.leeftijd,
     "datum": lambda s, reg: s.feiten.datum.isoformat(),
     "delict": lambda s, reg: s.feiten.delict or "-",
+    "bollenmodel": lambda s, reg: (s.feiten.bollenmodel or "-").strip().upper(),
     "product": lambda s, reg: s.product or "-",
 }
 

@@ -1,7 +1,8 @@
 """The facts routing decides on: what a melding says, minus the person.
 
 Routing never sees personal data. The event side turns a validated melding
-into `Feiten` (age instead of birth date, no name, no BSN, no free text).
+into `Feiten` (age instead of birth date, no name, no BSN, no free text); the signal
+values are the ids of routing/data/signalen.yaml.
 """
 
 from __future__ import annotations
@@ -26,4 +27,6 @@ class Feiten:
     bollenmodel: str | None = None
     delict: str | None = None
     hic: bool = False
+    veelpleger: bool = False  # commits many delicts (001 RIO's second target group)
     kinderen_betrokken: bool = False
+    verzoek_beschermingstafel: bool = False  # a hulpverlener asks for the beschermingstafel

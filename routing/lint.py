@@ -8,7 +8,12 @@ melding, rows without a priority, ...), the lint finds what loads but cannot be 
   earlier row holds for every melding it holds for, on every date it is in force;
 - a soort without a deciding row on some date of the ruleset's span (from its earliest to its
   latest validity date): such meldingen would fall to a catch-all row;
-- a soort the caller expects (the intake contract's) that the ruleset does not route.
+- a soort the caller expects (the intake contract's) that the ruleset does not route;
+- a row without a source: every row cites a seed (with a quoted phrase), a DOMAIN.md section or
+  "besluit loket", and a "besluit loket" that decides without a person needs DOMAIN.md behind it
+  (routing/bronnen.py); with `bronnen` (the directory of DOMAIN.md and seeds/) every quoted
+  phrase must be found in the source it names. The participation data and the signal
+  vocabularies are held to the same.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from routing import bronnen as bron_check
 from routing.loader import (
+    DEELNAME,
     MANIFEST,
     DEFAULT_DIRECTORY,
     LoadedRule,
@@ -27,6 +34,9 @@ from routing.loader import (
     inspect_ruleset,
 )
 from routing.overlap import can_meet, covers, period
+from routing.schema import Rule
+from routing.signalen import DEFAULT_PATH as VOCABULAIRES_PATH
+from routing.signalen import VELDEN, vocabulaires
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +51,11 @@ class Rapport:
         return not self.problemen
 
 
-def check(directory: Path | None = None, *, soorten: Iterable[str] = ()) -> Rapport:
+def check(directory: Path | None = None, *, soorten: Iterable[str] = (),
+          bronnen: Path | None = None) -> Rapport:
     """Lint a ruleset directory; `soorten` are soorten the ruleset must route (e.g. the intake
-    contract's), on top of those its manifest declares."""
+    contract's), on top of those its manifest declares; `bronnen`: the directory holding
+    DOMAIN.md and seeds/, to find every quoted phrase in its source."""
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
     inspectie = inspect_ruleset(directory)
     source = inspectie.source
@@ -54,6 +66,7 @@ def check(directory: Path | None = None, *, soorten: Iterable[str] = ()) -> Rapp
         problemen.append(Probleem(MANIFEST, None, f"soort {soort!r} of the intake contract is "
                                   f"not among the soorten of this ruleset"))
     problemen += _never_firing(source)
+    problemen += _sources(source, bronnen)
     span = _span(source)
     problemen += _gaps(source, sorted(source.soorten | set(soorten)), span)
     return Rapport(directory, source.version, tuple(problemen), _summary(source, span))
@@ -80,6 +93,45 @@ def _never_firing(source: RulesetSource) -> list[Probleem]:
                         f"and holds for every melding this rule holds for"))
             earlier.append(loaded)
     return found
+
+
+def _sources(source: RulesetSource, bronnen: Path | None) -> list[Probleem]:
+    """Every row, participation entry and vocabulary value names where it comes from."""
+    found = []
+    for table in source.tables:
+        for loaded in table.rules:
+            rule = loaded.rule
+            fouten = bron_check.problemen(rule.bron, beslist=_beslist(rule),
+                                          triage=rule.dan.outcome == "triage")
+            if bronnen is not None:
+                fouten += bron_check.controleer(rule.bron, bronnen)
+            found += [Probleem(loaded.bestand, rule.id, f"bron: {fout}") for fout in fouten]
+    deelname = source.deelname
+    entries = [(f"deelname of {p}", b) for p, b in sorted(deelname.bronnen.items())]
+    entries += [(f"deelname of {r.product} in {r.gemeente}", r.bron) for r in deelname.regels]
+    found += _data_sources(DEELNAME, entries, bronnen)
+    vocab = vocabulaires()
+    entries = [(f"{naam} {w.id!r}", w.bron) for naam in VELDEN for w in vocab[naam].waarden]
+    found += _data_sources(VOCABULAIRES_PATH.name, entries, bronnen)
+    return found
+
+
+def _data_sources(bestand: str, entries: list[tuple[str, str]],
+                  bronnen: Path | None) -> list[Probleem]:
+    found = []
+    for wat, bron in entries:
+        fouten = bron_check.verwijzingen(bron)[1]
+        if bronnen is not None:
+            fouten += bron_check.controleer(bron, bronnen)
+        found += [Probleem(bestand, None, f"{wat}: bron: {fout}") for fout in fouten]
+    return found
+
+
+def _beslist(rule: Rule) -> bool:
+    """Does the row decide something a person would otherwise decide?"""
+    dan = rule.dan
+    return bool(dan.product or dan.labels or dan.notify or dan.queue or dan.kenmerken
+                or dan.deadline_dagen is not None or dan.outcome in ("routed", "doorverwijzen"))
 
 
 def _span(source: RulesetSource) -> tuple[date, date] | None:

@@ -1,7 +1,7 @@
 """Read a ruleset directory, validate it as a whole, and fingerprint it.
 
 The version is `<ruleset name>@<12 hex of sha256>` over every file that can change a decision:
-the manifest, the rule files and the gemeente register. Two loket instances with the same version
+the manifest, the rule files, the gemeente register and the participation per gemeente. Two loket instances with the same version
 decide identically; an audit can tell which rules were in force by the version on the decision.
 
 `inspect_ruleset` reads as much as it can and returns every problem it found (for
@@ -17,14 +17,20 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from routing.deelname import DEFAULT_PATH as DEFAULT_DEELNAME
+from routing.deelname import Deelname, DeelnameFout
 from routing.gemeenten import DEFAULT_PATH as DEFAULT_REGISTER
 from routing.gemeenten import GemeenteRegister, RegisterError
 from routing.overlap import can_meet
 from routing.schema import Manifest, Rule, RuleFile, TableSpec
+from routing.signalen import onbekende_ids
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "rules"
 MANIFEST = "ruleset.yaml"
 REGISTER = "gemeenten.yaml"
+DEELNAME = "deelname.yaml"
+# Data files a ruleset directory may carry to replace the shipped ones; not rule files.
+DATA_FILES = (MANIFEST, REGISTER, DEELNAME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class RulesetSource:
     version: str
     tables: tuple[LoadedTable, ...]
     register: GemeenteRegister
+    deelname: Deelname
     producten: frozenset[str]
     labels: frozenset[str]
     soorten: frozenset[str]  # declared in the manifest, or else every soort a rule names
@@ -120,8 +127,13 @@ def _read(directory: Path, problemen: list[Probleem]) -> RulesetSource:
         register = GemeenteRegister.from_yaml(register_path)
     except RegisterError as exc:
         raise _Fataal(Probleem(REGISTER, None, str(exc))) from exc
+    deelname_path = directory / DEELNAME if (directory / DEELNAME).is_file() else DEFAULT_DEELNAME
+    try:
+        deelname = Deelname.from_yaml(deelname_path)
+    except DeelnameFout as exc:
+        raise _Fataal(Probleem(DEELNAME, None, str(exc))) from exc
 
-    rule_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in (MANIFEST, REGISTER))
+    rule_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in DATA_FILES)
     if not rule_paths:
         raise _Fataal(Probleem(str(directory), None, "no rule files"))
     specs = {t.naam: t for t in manifest.tabellen}
@@ -136,15 +148,18 @@ def _read(directory: Path, problemen: list[Probleem]) -> RulesetSource:
     named = {s for t in tables for r in t.rules for s in r.rule.als.soort or ()}
     source = RulesetSource(
         name=manifest.ruleset,
-        version=f"{manifest.ruleset}@{_fingerprint([manifest_path, *rule_paths, register_path])}",
+        version=f"{manifest.ruleset}@"
+                f"{_fingerprint([manifest_path, *rule_paths, register_path, deelname_path])}",
         tables=tables,
         register=register,
+        deelname=deelname,
         producten=frozenset(manifest.producten),
         labels=frozenset(manifest.labels),
         soorten=frozenset(manifest.soorten if manifest.soorten is not None else named),
         files=tuple(p.name for p in rule_paths),
     )
     _validate(source, declared_soorten=manifest.soorten is not None, problemen=problemen)
+    problemen.extend(_validate_deelname(source))
     return source
 
 
@@ -262,6 +277,24 @@ def _validate_rule(loaded, table, source, zl_gemeenten, produced, fout) -> None:
     for kenmerk in als.kenmerken or {}:
         if kenmerk not in produced:
             fout(f"kenmerk {kenmerk!r} is not derived by an earlier table")
+    for product in als.deelname or {}:
+        if product not in source.deelname.producten:
+            fout(f"deelname: {product!r} is not a product of {DEELNAME}")
+    for naam, values in (("leefgebieden", als.leefgebieden_bevat), ("ketens", als.ketens_bevat),
+                         ("delict", als.delict)):
+        for value in onbekende_ids(naam, values or ()):
+            fout(f"{value!r} is not an id of the {naam} vocabulary (routing/data/signalen.yaml)")
+
+
+def _validate_deelname(source: RulesetSource) -> list[Probleem]:
+    problemen = []
+    zl_gemeenten = source.register.zuid_limburg_gemeenten()
+    for product in sorted(source.deelname.producten - source.producten):
+        problemen.append(Probleem(DEELNAME, None, f"unknown product {product!r}"))
+    for gemeente in sorted(source.deelname.gemeenten() - zl_gemeenten):
+        problemen.append(Probleem(DEELNAME, None, f"{gemeente!r} is not a Zuid-Limburg gemeente "
+                                  f"in the register"))
+    return problemen
 
 
 def _ambiguous_priorities(table: LoadedTable) -> list[Probleem]:

@@ -18,8 +18,8 @@ _SET_COLUMNS = {
     "bollenmodel": str.upper, "delict": str.casefold, "product": str,
 }
 _FLAG_COLUMNS = ("leeftijd_bekend", "delict_bekend", "dwang_drang", "impact_omgeving",
-                 "ernstig_veiligheidsprobleem", "maatschappelijke_onrust", "hic",
-                 "kinderen_betrokken")
+                 "ernstig_veiligheidsprobleem", "maatschappelijke_onrust", "hic", "veelpleger",
+                 "kinderen_betrokken", "verzoek_beschermingstafel")
 
 
 def period(rule: Rule) -> tuple[date, date]:
@@ -98,6 +98,9 @@ def _disjoint(a: Als, b: Als) -> bool:
     ra, rb = _age(a), _age(b)
     if ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0]):
         return True
+    da, db = a.deelname or {}, b.deelname or {}
+    if any(p in db and not set(da[p]) & set(db[p]) for p in da):
+        return True
     ka, kb = a.kenmerken or {}, b.kenmerken or {}
     return any(k in kb and kb[k] != v for k, v in ka.items())
 
@@ -127,5 +130,9 @@ def _implies(narrow: Als, wide: Als) -> bool:
             have_all = {v.casefold() for v in getattr(narrow, column) or ()}
             if not {v.casefold() for v in need_all} <= have_all:
                 return False
+    narrow_deelname = narrow.deelname or {}
+    for product, antwoorden in (wide.deelname or {}).items():
+        if product not in narrow_deelname or not set(narrow_deelname[product]) <= set(antwoorden):
+            return False
     narrow_kenmerken = narrow.kenmerken or {}
     return all(narrow_kenmerken.get(k) == v for k, v in (wide.kenmerken or {}).items())

@@ -2,8 +2,9 @@
 
 A ruleset directory holds `ruleset.yaml` (name, tables in evaluation order with their hit policy,
 the product and label vocabulary) and one or more rule files, each `tabel: <name>` with rows.
-A row is `id`, `bron` (the seed and section, or "besluit loket"), a validity period, a `priority`
-within its table, `als` (condition columns, all must hold) and `dan` (the outcome).
+A row is `id`, `bron` (a seed and a quote from it, a DOMAIN.md section, or "besluit loket"), a
+validity period, a `priority` within its table, `als` (condition columns, all must hold) and
+`dan` (the outcome).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 HitPolicy = Literal["FIRST", "COLLECT"]
+Deelname = Literal["ja", "nee", "onbekend"]
 GemeenteStatus = Literal["ontbreekt", "onbekend", "buiten-regio", "zuid-limburg"]
 Notify = Literal["burgemeester", "lokale-driehoek", "gemeente"]
 
 # Placeholders a `reden` or `queue` template may use; filled from the melding's situation.
 REDEN_PLACEHOLDERS = frozenset(
     {"gemeente", "invoer", "zvh", "zvh_naam", "regio", "soort", "bron", "leeftijd", "datum",
-     "delict", "product"}
+     "delict", "bollenmodel", "product"}
 )
 QUEUE_PLACEHOLDERS = frozenset({"zvh", "product"})
 
@@ -74,11 +76,16 @@ class Als(_Strict):
     ernstig_veiligheidsprobleem: bool | None = None
     maatschappelijke_onrust: bool | None = None
     hic: bool | None = None
+    veelpleger: bool | None = None
     kinderen_betrokken: bool | None = None
+    verzoek_beschermingstafel: bool | None = None
     bollenmodel: Names | None = None
     delict: Names | None = None
     delict_bekend: bool | None = None
     kenmerken: dict[str, bool] | None = None
+    # Does the residence's gemeente take part in a product (routing/data/deelname.yaml) on the
+    # melding's date: {jpp: ja}, {jpp: onbekend}, {jpp: [nee, onbekend]}.
+    deelname: dict[str, Annotated[tuple[Deelname, ...], BeforeValidator(_as_tuple)]] | None = None
     product: Names | None = None
 
 
@@ -104,9 +111,18 @@ class Dan(_Strict):
         return self
 
 
+def _references(value):
+    """`bron` may be written as a list of references; it is kept as one text, joined by "; "."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "; ".join(v.strip() for v in value)
+    return value
+
+
 class Rule(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
-    bron: str = Field(min_length=1)
+    # Where the rule comes from: references separated by "; ", each a seed (its file number
+    # and a quoted phrase), a DOMAIN.md section, or "besluit loket" (routing/bronnen.py).
+    bron: Annotated[str, BeforeValidator(_references)] = Field(min_length=1)
     geldig_van: date | None = None
     geldig_tot: date | None = None  # inclusive
     priority: int

@@ -59,10 +59,10 @@ def test_reading_personal_data_through_the_cli_is_recorded_and_the_compartment_h
 def test_shredding_by_bsn_leaves_the_events_reads_as_removed_and_never_writes_the_bsn(tmp_path):
     db = tmp_path / "l.sqlite"
     ingest(db)
-    bad = loket(["shred", "--bsn", "123456789", "--reason", "verzoek"], db, code=2)
+    bad = loket(["shred", "--bsn", "123456789", "--reason", "verzoek-betrokkene"], db, code=2)
     assert "123456789" not in bad.stderr
 
-    done = loket(["shred", "--bsn", "-", "--reason", "verzoek art. 17 AVG"], db, stdin=BSN + "\n")
+    done = loket(["shred", "--bsn", "-", "--reason", "verzoek-betrokkene"], db, stdin=BSN + "\n")
     out = json.loads(done.stdout)
     assert len(out["meldingen"]) == 1 and out["sleutels"] == 1 and BSN not in done.stdout + done.stderr
 
@@ -70,9 +70,9 @@ def test_shredding_by_bsn_leaves_the_events_reads_as_removed_and_never_writes_th
     assert shown["persoon"] == shown["toelichting"] == {"verwijderd": True}
     trail = json.loads(loket(["audit", "--kenmerk", "gemeente:V-1", "--json"], db).stdout)
     assert [e["gebeurtenis"] for e in trail] == ["MeldingOntvangen", "MeldingGerouteerd", "PersoonsgegevensVernietigd"]
-    assert (trail[-1]["actor"], trail[-1]["details"]["reden"]) == ("tester", "verzoek art. 17 AVG")
+    assert (trail[-1]["actor"], trail[-1]["details"]["reden"]) == ("tester", "verzoek-betrokkene")
     assert json.loads(loket(["caseload", "--json"], db).stdout)[0]["count"] == 1  # still counted
-    again = loket(["shred", "--subject", out["betrokkene"], "--reason", "nogmaals"], db)
+    again = loket(["shred", "--subject", out["betrokkene"], "--reason", "verzoek-betrokkene"], db)
     assert json.loads(again.stdout)["sleutels"] == 0 and "nothing to destroy" in again.stderr
     for path in tmp_path.iterdir():
         assert BSN.encode() not in path.read_bytes(), path.name

@@ -49,6 +49,12 @@ def test_routing_date_is_the_dutch_calendar_day():
         ({"persoon": {"bsn": "12345"}}, "persoon.bsn"),
         ({"signalen": {"bollenmodel": "V"}}, "signalen.bollenmodel"),
         ({"signalen": {"hic": "misschien"}}, "signalen.hic"),
+        ({"signalen": {"leefgebieden": ["wonen", "iets onbekends"]}}, "signalen.leefgebieden"),
+        ({"signalen": {"ketens": ["zorg", "iets onbekends"]}}, "signalen.ketens"),
+        ({"signalen": {"delict": "iets onbekends"}}, "signalen.delict"),
+        # security: a 900 KB list item was accepted and stored in the clear (signal lists are bounded)
+        ({"signalen": {"leefgebieden": ["x" * 900_000]}}, "signalen.leefgebieden"),
+        ({"signalen": {"ketens": ["zorg"] * 1_000}}, "signalen.ketens"),
         # A key the contract does not know is never named: it may be a name or a BSN.
         ({"onbekend_veld": 1}, "(onbekend veld)"),
     ],

@@ -14,11 +14,20 @@ from hypothesis import strategies as st
 from events.application import Loket
 from events.intake import AMSTERDAM, BRONNEN, SOORTEN
 from routing import load_ruleset
+from routing.signalen import vocabulaires
 
 RULESET = load_ruleset()
 GEMEENTEN = ["Heerlen", "Kerkrade", "Beekdaelen", "Schinnen", "Nuth", "Sittard-Geleen", "Stein",
              "Maastricht", "Eijsden", "Venlo", "Bergen", "'s-Hertogenbosch", "GULPEN-WITTEM"]
-WOORDEN = ["wonen", "financien", "psychisch", "verslaving", "zorg", "straf", "veiligheid"]
+VOCAB = vocabulaires()
+
+
+def _gespeld(naam: str):
+    """A word of the vocabulary `naam` (id or synonym) as a partner might write it."""
+    woorden = [woord for w in VOCAB[naam].waarden for woord in (w.id, *w.synoniemen)]
+    spelling = st.sampled_from([str, str.upper, str.title, lambda s: f" {s} ",
+                                lambda s: s.replace("-", " ")])
+    return st.tuples(st.sampled_from(woorden), spelling).map(lambda t: t[1](t[0]))
 ZONES = [timezone.utc, AMSTERDAM, ZoneInfo("America/Curacao"), timezone(timedelta(hours=14)),
          timezone(timedelta(hours=-12))]
 
@@ -48,16 +57,18 @@ def geldige_melding(draw) -> dict:
         "persoon": {"bsn": bsn, "naam": draw(st.none() | tekst),
                     "geboortedatum": born.isoformat() if born else None},
         "signalen": {
-            "leefgebieden": draw(st.lists(st.sampled_from(WOORDEN) | tekst, max_size=5)),
-            "ketens": draw(st.lists(st.sampled_from(WOORDEN) | tekst, max_size=5)),
+            "leefgebieden": draw(st.lists(_gespeld("leefgebieden"), max_size=VOCAB.max_items)),
+            "ketens": draw(st.lists(_gespeld("ketens"), max_size=6)),
             "dwang_drang": draw(st.booleans()),
             "impact_omgeving": draw(st.booleans()),
             "ernstig_veiligheidsprobleem": draw(st.booleans()),
             "maatschappelijke_onrust": draw(st.booleans()),
             "bollenmodel": draw(st.sampled_from([None, "I", "II", "III", "IV"])),
-            "delict": draw(st.none() | st.sampled_from(["zeden", "zwaar-geweld", "tbs"]) | tekst),
+            "delict": draw(st.none() | _gespeld("delict") | st.just("  ")),
             "hic": draw(st.booleans()),
+            "veelpleger": draw(st.booleans()),
             "kinderen_betrokken": draw(st.booleans()),
+            "verzoek_beschermingstafel": draw(st.booleans()),
         },
         "toelichting": draw(st.none() | tekst),
     }

@@ -18,7 +18,8 @@ BRONNEN = ["politie", "zsm", "veilig-thuis", "dji", "gemeente", "om", "reclasser
 GEMEENTEN = ["Heerlen", "Kerkrade", "Beekdaelen", "Schinnen", "Nuth", "Sittard-Geleen", "Stein",
              "Beek", "Maastricht", "Vaals", "Eijsden-Margraten", "Venlo", "Echt-Susteren",
              "Amsterdam", "Bergen", "Hoensbroek", "Geleen", "Valkenburg"]
-WOORDEN = ["wonen", "financien", "psychisch", "verslaving", "zorg", "straf", "veiligheid"]
+WOORDEN = ["wonen", "financien", "psychisch", "verstandelijke-beperking", "verslaving", "zorg",
+           "straf", "veiligheid"]
 
 
 def _text_or(choices: list[str]):
@@ -41,7 +42,9 @@ feiten = st.builds(
     bollenmodel=st.one_of(st.none(), _text_or(["I", "II", "III", "IV", "iii"])),
     delict=st.one_of(st.none(), _text_or(["zeden", "zwaar-geweld", "tbs", "diefstal"])),
     hic=st.booleans(),
+    veelpleger=st.booleans(),
     kinderen_betrokken=st.booleans(),
+    verzoek_beschermingstafel=st.booleans(),
 )
 
 
@@ -109,6 +112,8 @@ tweeling = st.fixed_dictionaries({}, optional={
     "ernstig_veiligheidsprobleem": st.booleans(), "maatschappelijke_onrust": st.booleans(),
     "bollenmodel": st.sampled_from([None, "I", "III"]),
     "delict": st.sampled_from([None, "zeden", "diefstal", ""]), "hic": st.booleans(),
+    "veelpleger": st.booleans(), "kinderen_betrokken": st.booleans(),
+    "verzoek_beschermingstafel": st.booleans(),
 })
 
 
@@ -129,18 +134,21 @@ GRENSWAARDEN = {
     "soort": SOORTEN + ["onbekend"],
     "bron": BRONNEN,
     "datum": [date(2018, 6, 1), date(2019, 7, 31), date(2019, 8, 1), date(2019, 12, 31),
-              date(2020, 1, 1), date(2020, 10, 1), date(2024, 12, 31), date(2025, 1, 1),
+              date(2020, 1, 1), date(2020, 10, 1), date(2024, 7, 31), date(2024, 8, 1),
+              date(2024, 12, 31), date(2025, 1, 1),
               date(2026, 12, 31), date(2027, 1, 1)],
     "gemeente": [None, "Schinnen", "Venlo", "Atlantis", "Heerlen", "Stein", "Sittard-Geleen",
                  "Maastricht", "Kerkrade"],
     "leeftijd": [None, 7, 8, 17, 18, 27, 28, 60],
-    "leefgebieden": [frozenset(), frozenset({"psychisch"}), frozenset({"psychisch", "wonen"})],
+    "leefgebieden": [frozenset(), frozenset({"psychisch"}), frozenset({"psychisch", "wonen"}),
+                     frozenset({"verstandelijke-beperking"})],
     "ketens": [frozenset(), frozenset({"zorg"}), frozenset({"zorg", "straf"})],
-    "bollenmodel": [None, "III", "IV"],
+    "bollenmodel": [None, "II", "III", "IV"],
     "delict": [None, "zeden", "tbs", "diefstal"],
     **{signaal: [False, True] for signaal in ("dwang_drang", "impact_omgeving",
                                               "ernstig_veiligheidsprobleem",
-                                              "maatschappelijke_onrust", "hic")},
+                                              "maatschappelijke_onrust", "hic", "veelpleger",
+                                              "kinderen_betrokken", "verzoek_beschermingstafel")},
 }
 
 

@@ -106,7 +106,7 @@ def test_beekdaelen_before_the_merger_is_unknown() -> None:
     [
         (CRITERIA_A, "pga"),
         ({"ernstig_veiligheidsprobleem": True}, "pga"),
-        ({"maatschappelijke_onrust": True}, "pga"),
+        ({"maatschappelijke_onrust": True}, "c-en-a"),  # unrest alone is not (b)
         ({}, "c-en-a"),
         ({**CRITERIA_A, "leefgebieden": frozenset({"wonen"})}, "c-en-a"),
         ({**CRITERIA_A, "ketens": frozenset({"zorg"})}, "c-en-a"),
@@ -136,7 +136,8 @@ def test_pga_with_social_unrest_is_top_x_and_the_lokale_driehoek_is_informed() -
 
 
 def test_zsm_pga_with_social_unrest_is_top_x_too() -> None:
-    b = decide(soort="zsm-buikpijn", bron="zsm", gemeente="Vaals", maatschappelijke_onrust=True)
+    b = decide(soort="zsm-buikpijn", bron="zsm", gemeente="Vaals", maatschappelijke_onrust=True,
+               **CRITERIA_A)
     assert_routed(b, "maastricht-heuvelland", "pga")
     assert (b.labels, b.notify) == (("top-x",), ("lokale-driehoek",))
 
@@ -175,10 +176,11 @@ def test_bollenmodel_is_matched_case_insensitively() -> None:
 @pytest.mark.parametrize(
     ("gemeente", "signalen", "product"),
     [
-        ("Sittard-Geleen", KETENVELDNORM, "c-en-a"),  # Parkstad only
-        ("Heerlen", {**KETENVELDNORM, "delict": "bedreiging"}, "c-en-a"),  # has a criminal title
-        ("Heerlen", {**KETENVELDNORM, "bollenmodel": "IV"}, "c-en-a"),
-        ("Heerlen", {**KETENVELDNORM, "leefgebieden": frozenset({"wonen"})}, "c-en-a"),
+        ("Sittard-Geleen", KETENVELDNORM, "pga"),  # Parkstad only; elsewhere III is PGA
+        ("Heerlen", {**KETENVELDNORM, "bollenmodel": "IV"}, "pga"),  # a criminal title
+        ("Heerlen", {**KETENVELDNORM, "leefgebieden": frozenset({"wonen"})}, "pga"),
+        ("Heerlen", {**KETENVELDNORM, "bollenmodel": "II"}, "c-en-a"),
+        ("Heerlen", {**KETENVELDNORM, "delict": "bedreiging"}, "ketenveldnorm"),  # a delict is no title
     ],
 )
 def test_no_ketenveldnorm_outside_its_conditions(gemeente, signalen, product) -> None:
@@ -195,14 +197,17 @@ def test_no_ketenveldnorm_outside_its_conditions(gemeente, signalen, product) ->
         ("Geleen", 20, {"hic": True}, D2025, "preventie-met-gezag"),  # place name in Sittard-Geleen
         ("Sittard-Geleen", 28, {"hic": True}, D2025, "c-en-a"),
         ("Sittard-Geleen", 7, {"hic": True}, D2025, "c-en-a"),
-        ("Heerlen", 7, {"hic": True}, D2025, "beschermingstafel"),
+        ("Heerlen", 7, {"hic": True}, D2025, "c-en-a"),
         ("Heerlen", 20, {}, D2025, "c-en-a"),  # no hic and no delict
-        ("Kerkrade", 20, {"hic": True}, D2025, "c-en-a"),  # not Heerlen or Sittard-Geleen
-        ("Sittard-Geleen", 20, {"hic": True}, date(2024, 12, 31), "c-en-a"),  # before 2025
+        ("Kerkrade", 20, {"hic": True}, D2025, None),  # "enkele gemeenten in Parkstad": triage
+        ("Stein", 20, {"hic": True}, D2025, "c-en-a"),  # Westelijke Mijnstreek: Sittard-Geleen only
+        ("Sittard-Geleen", 20, {"hic": True}, date(2024, 8, 1), "preventie-met-gezag"),
+        ("Sittard-Geleen", 20, {"hic": True}, date(2024, 7, 31), "c-en-a"),
+        ("Heerlen", 20, {"hic": True}, date(2024, 12, 31), None),  # Heerlen from 2025: triage
         ("Heerlen", 20, {"hic": True, **CRITERIA_A}, D2025, "pga"),  # criteria met: pga
     ],
 )
-def test_preventie_met_gezag_for_ages_8_to_27_in_heerlen_and_sittard_geleen_from_2025(
+def test_preventie_met_gezag_for_ages_8_to_27_in_the_gemeenten_that_run_it(
     gemeente, leeftijd, signalen, datum, product
 ) -> None:
     assert decide(gemeente=gemeente, leeftijd=leeftijd, datum=datum, **signalen).product == product
@@ -214,20 +219,21 @@ def test_preventie_met_gezag_queue_is_the_residence_house() -> None:
 
 
 @pytest.mark.parametrize(
-    ("gemeente", "leeftijd", "product"),
+    ("gemeente", "leeftijd", "signalen", "outcome", "product"),
     [
-        ("Kerkrade", 15, "beschermingstafel"),
-        ("Brunssum", 0, "beschermingstafel"),
-        ("Kerkrade", 17, "beschermingstafel"),
-        ("Kerkrade", 18, "c-en-a"),
-        ("Kerkrade", None, "c-en-a"),
-        ("Maastricht", 15, "c-en-a"),  # beschermingstafel is Parkstad's
+        ("Kerkrade", 15, {"verzoek_beschermingstafel": True}, "routed", "beschermingstafel"),
+        ("Brunssum", 0, {"verzoek_beschermingstafel": True}, "routed", "beschermingstafel"),
+        ("Kerkrade", None, {"verzoek_beschermingstafel": True}, "routed", "beschermingstafel"),
+        ("Kerkrade", 15, {}, "routed", "c-en-a"),  # no request: no beschermingstafel
+        ("Maastricht", 15, {"verzoek_beschermingstafel": True}, "triage", None),  # Parkstad's table
+        ("Stein", 15, {"verzoek_beschermingstafel": True}, "triage", None),
     ],
 )
-def test_minor_in_parkstad_without_criteria_goes_to_the_beschermingstafel(
-    gemeente, leeftijd, product
+def test_the_beschermingstafel_is_for_a_hulpverleners_request_in_parkstad(
+    gemeente, leeftijd, signalen, outcome, product
 ) -> None:
-    assert decide(gemeente=gemeente, leeftijd=leeftijd).product == product
+    b = decide(gemeente=gemeente, leeftijd=leeftijd, **signalen)
+    assert (b.outcome, b.product) == (outcome, product)
 
 
 def test_minor_in_parkstad_with_criteria_met_gets_pga() -> None:
@@ -281,9 +287,10 @@ def test_minor_detainee_is_for_the_raad_and_adult_detainee_gets_nazorg(soort, le
                   "maastricht-heuvelland", product)
 
 
-@pytest.mark.parametrize("soort", ["detentie-in", "detentie-uit", "art18"])
-def test_detainee_of_unknown_age_goes_to_triage(soort) -> None:
-    b = decide(soort=soort, bron="dji", gemeente="Heerlen", leeftijd=None, delict="zeden", hic=True)
+@pytest.mark.parametrize(("soort", "delict"), [("detentie-in", "zeden"), ("detentie-uit", "zeden"),
+                                               ("art18", None), ("art18", "diefstal")])
+def test_detainee_of_unknown_age_goes_to_triage(soort, delict) -> None:
+    b = decide(soort=soort, bron="dji", gemeente="Heerlen", leeftijd=None, delict=delict, hic=True)
     assert_triage(b, "parkstad")
 
 
@@ -295,8 +302,8 @@ def test_art18_release_after_heavy_crime_gets_bij_and_the_burgemeester_is_inform
     assert b.labels == ()
 
 
-def test_art18_for_a_minor_is_for_the_raad_even_after_zeden() -> None:
-    assert decide(soort="art18", bron="dji", leeftijd=16, delict="zeden").product == "rvdk"
+def test_art18_for_a_minor_without_a_bij_delict_is_for_the_raad() -> None:
+    assert decide(soort="art18", bron="dji", leeftijd=16, delict="diefstal").product == "rvdk"
 
 
 @pytest.mark.parametrize("delict", [None, "diefstal"])
@@ -318,7 +325,7 @@ def test_detainee_aged_22_from_heerlen_gets_rio_in_2025() -> None:
                datum=date(2025, 4, 1))
     assert_routed(b, "parkstad", "nazorg")
     assert b.labels == ("rio",)
-    assert b.rules[-1] == "nazorg.rio"
+    assert b.rules[-1] == "rio.hic"
 
 
 @pytest.mark.parametrize(
@@ -338,7 +345,7 @@ def test_detainee_aged_22_from_heerlen_gets_rio_in_2025() -> None:
         ({"hic": False}, False),
         ({"soort": "detentie-in"}, False),  # RIO is after detention
         ({"soort": "art18"}, True),
-        ({"soort": "art18", "delict": "zeden"}, False),  # that is BIJ, not nazorg
+        ({"soort": "art18", "delict": "zeden"}, True),  # BIJ, and still after detention
     ],
 )
 def test_rio_is_for_parkstad_18_to_27_after_detention_for_hic_in_2025_and_2026(changes, rio) -> None:
@@ -423,7 +430,7 @@ def test_huisverbod_has_a_ten_day_deadline() -> None:
 
 def test_mensenhandel_goes_to_the_zorgcoordinator() -> None:
     assert_routed(decide(soort="mensenhandel", bron="politie", gemeente="Vaals"),
-                  "maastricht-heuvelland", "zoco")
+                  "maastricht-heuvelland", "zoco", queue="parkstad/zoco")
 
 
 def test_radicalisering_is_routed_to_the_restricted_compartment() -> None:
@@ -438,13 +445,14 @@ def test_radicalisering_is_routed_to_the_restricted_compartment() -> None:
         ("Heerlen", 14, "routed", "jpp"),
         ("Heerlen", 0, "routed", "jpp"),
         ("Heerlen", 17, "routed", "jpp"),
-        ("Maastricht", 14, "routed", "lokaal-veld"),
-        ("Stein", 17, "routed", "lokaal-veld"),
+        ("Kerkrade", 14, "triage", None),  # not every Parkstad gemeente uses it
+        ("Maastricht", 14, "triage", None),
+        ("Stein", 17, "triage", None),
         ("Heerlen", 18, "triage", None),
         ("Heerlen", None, "triage", None),
     ],
 )
-def test_jpp_is_for_minors_in_parkstad(gemeente, leeftijd, outcome, product) -> None:
+def test_jpp_is_for_minors_in_the_parkstad_gemeenten_that_use_it(gemeente, leeftijd, outcome, product) -> None:
     b = decide(soort="jpp", bron="politie", gemeente=gemeente, leeftijd=leeftijd)
     assert (b.outcome, b.product) == (outcome, product)
 
@@ -454,7 +462,7 @@ def test_jpp_is_for_minors_in_parkstad(gemeente, leeftijd, outcome, product) -> 
 
 @pytest.mark.parametrize(
     ("soort", "datum"),
-    [("onbekend", D2025), ("", D2025), ("huisverbod", date(2008, 12, 31))],
+    [("onbekend", D2025), ("", D2025), ("verkeerd", date(2008, 12, 31))],
 )
 def test_soort_without_a_rule_in_force_goes_to_triage_with_a_reason(soort, datum) -> None:
     b = decide(soort=soort, gemeente="Heerlen", datum=datum)

@@ -97,7 +97,7 @@ def test_decision_uses_the_rules_in_force_on_the_melding_date() -> None:
 def test_all_rule_ids_are_unique_and_stable() -> None:
     ids = RULESET.rule_ids
     assert len(ids) == len(set(ids))
-    assert {"gemeente.buiten-regio", "detentie.nazorg", "nazorg.rio", "art18.bij", "pga.top-x",
+    assert {"gemeente.buiten-regio", "detentie.nazorg", "rio.hic", "art18.bij", "pga.top-x",
             "wvggz.westelijke-mijnstreek", "via.team", "product.geen-regel"} <= set(ids)
 
 
@@ -192,9 +192,9 @@ def test_explain_gives_the_same_decision_as_decide() -> None:
 def test_explain_lists_each_rule_considered_with_its_conditions_and_source() -> None:
     trace = RULESET.explain(RIO_CASE)
     fired = {c.rule: c for c in trace.fired}
-    assert list(fired) == ["gemeente.zuid-limburg", "detentie.nazorg", "nazorg.rio"]
-    assert fired["nazorg.rio"].bron.startswith("001")
-    assert fired["nazorg.rio"].geldig == "2025-01-01..2026-12-31"
+    assert list(fired) == ["gemeente.zuid-limburg", "detentie.nazorg", "rio.hic"]
+    assert fired["rio.hic"].bron.startswith("001")
+    assert fired["rio.hic"].geldig == "2025-01-01..2026-12-31"
     minor = next(c for c in trace.considered if c.rule == "detentie.minderjarig")
     assert not minor.fired
     failed = [c for c in minor.conditions if not c.matched]
@@ -215,9 +215,9 @@ def test_trace_as_dict_is_json_and_render_is_readable() -> None:
     data = json.loads(json.dumps(trace.as_dict()))
     assert data["beslissing"]["labels"] == ["rio"]
     assert data["feiten"]["datum"] == "2025-04-01"
-    assert any(c["rule"] == "nazorg.rio" and c["fired"] for c in data["considered"])
+    assert any(c["rule"] == "rio.hic" and c["fired"] for c in data["considered"])
     text = trace.render()
-    assert "nazorg.rio" in text and "FIRED" in text and "001 Re-integratie Officier" in text
+    assert "rio.hic" in text and "FIRED" in text and "001 Re-integratie Officier" in text
     assert "Beekdaelen" in text and "routed" in text
 
 

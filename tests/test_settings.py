@@ -48,3 +48,25 @@ def test_an_unusable_database_url_is_a_clear_error_without_the_password(url, say
         store_env(LOKET_DATABASE_URL=url)
     assert says in str(raised.value)
     assert "geheim" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"LOKET_CHAIN_ANCHOR_EVERY": "duizend"}, "LOKET_CHAIN_ANCHOR_EVERY must be a whole number"),
+        ({"LOKET_CHAIN_ANCHOR_EVERY": "0"}, "LOKET_CHAIN_ANCHOR_EVERY must be one or more"),
+        ({"LOKET_CHAIN_ANCHOR_SECONDS": "-1"}, "LOKET_CHAIN_ANCHOR_SECONDS must be zero or more"),
+        ({"LOKET_DATABASE_URL": "mysql://loket:geheim@db/loket"}, "LOKET_DATABASE_URL must start with postgresql://"),
+    ],
+)
+def test_an_unusable_setting_ends_a_command_in_one_line_naming_it(tmp_path, env, says):
+    import os
+    import subprocess
+    import sys
+
+    full = {**{k: v for k, v in os.environ.items() if not k.startswith("LOKET_")},
+            "LOKET_DB": str(tmp_path / "l.sqlite"), **env}
+    result = subprocess.run([sys.executable, "-m", "loket.cli", "ontvang", "-"], input="", capture_output=True,
+                            text=True, env=full, timeout=120)
+    assert result.returncode == 2 and result.stderr.strip() == f"loket: {says}"
+    assert "geheim" not in result.stderr

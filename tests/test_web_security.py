@@ -1,7 +1,7 @@
 """The web pages and the API against the probe of the security issue: purposes from one list,
 personal data only through a POST, security headers, server-side web sessions, fixed banners.
 
-Each test here failed on the code before its fix (docs/security-web.md names them per finding).
+Each test here failed on the code before its fix (docs/security.md names them per finding).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 from consumers import clients
 from consumers.inbound import InboundConsumer
 from consumers.messages import event_id
+from events.intake import Ongeldig, parse
 from events.melding import Melding
 from loket import synthetic
 from loket.bootstrap import bootstrap
@@ -37,8 +38,9 @@ def meldingen(prefix: str, n: int) -> list[str]:
     for line in synthetic.jaar(2025, seed=21, scale=0.1):
         try:
             data = json.loads(line)
-        except ValueError:
-            continue  # a cut-off line: not what this test is about
+            parse(line)
+        except (ValueError, Ongeldig):
+            continue  # a cut-off or broken line: not what this test is about
         out.append(json.dumps({**data, "kenmerk": f"{prefix}-{len(out)}"}))
         if len(out) == n:
             return out
