@@ -74,7 +74,7 @@ def where_the_time_goes(settings: Settings, lines: list[str]) -> str:
                 "events/application.py", "_aggregaat"),
             "of which sealing personal data": ("privacy/kluis.py", "verzegel"),
             "storing new data keys": ("privacy/kluis.py", "bewaar"),
-            "storing the events (`_sla_op`)": ("events/application.py", "_sla_op"),
+            "storing the events (`sla_op`)": ("events/bibliotheek.py", "sla_op"),
             "of which the hash chain and the SQL inserts": ("events/hashchain.py", "_insert_events"),
         },
     )

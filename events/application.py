@@ -23,11 +23,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
 from eventsourcing.utils import Environment
 
+from events.bibliotheek import sla_op
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
 from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
@@ -71,7 +71,7 @@ class Ontvangst:
 
     melding_id: UUID
     status: Status
-    beslissing: dict[str, Any] | None
+    beslissing: Beslissing | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class _Plan:
     """A new melding of a batch, decided, with whom its personal data is about; not sealed yet."""
 
     gelezen: _Gelezen
-    beslissing: dict[str, Any]
+    beslissing: Beslissing
     betrokkene: Betrokkene
     compartiment: str | None
     gegevens: dict[str, Any]  # the person as received (JSON values), or a rejected payload's JSON object
@@ -150,6 +150,20 @@ def _defect(stap: str, exc: Exception) -> Fout:
                 "the loket); it is kept as rejected and the defect is logged")
 
 
+class BeslissingAlsContract(Transcoding):
+    """A decision in an event is stored in the contract's JSON shape (DOMAIN.md), as events held
+    it as a plain dict before; read back, it is the typed value again (`Beslissing.van`)."""
+
+    type = Beslissing
+    name = "beslissing"
+
+    def encode(self, obj: Beslissing) -> dict[str, Any]:
+        return obj.as_contract()
+
+    def decode(self, data: dict[str, Any]) -> Beslissing:
+        return Beslissing.van(data)
+
+
 class Loket(Application[UUID]):
     """The use cases on meldingen. Built by the composition root (loket/bootstrap.py), which
     gives it the persistence environment, the ruleset and the key vault: nothing here reads the
@@ -164,6 +178,10 @@ class Loket(Application[UUID]):
         self.kluis = kluis
         if isinstance(self.recorder, HashChained):
             self.recorder.anchor_with(self.kluis.keten(), every=anker_elke, seconds=anker_seconden)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(BeslissingAlsContract())
 
     @classmethod
     def in_geheugen(cls, ruleset: Ruleset) -> Loket:
@@ -276,14 +294,14 @@ class Loket(Application[UUID]):
                 g = self._onleesbaar(g.raw, [_defect("decide", exc)])
         data = _json_object(g.raw)
         betrokkene = self.kluis.betrokkene(data.get("persoon"), g.melding_id)
-        beslissing = self.afwijzing(g.errors).as_contract()
+        beslissing = self.afwijzing(g.errors)
         return _Plan(g, beslissing, betrokkene, compartiment_van(_hint(data, "soort"), None), data)
 
     def _plan_melding(self, g: _Gelezen, melding: MeldingIn) -> _Plan:
-        beslissing = self.ruleset.decide(melding.feiten()).as_contract()
+        beslissing = self.ruleset.decide(melding.feiten())
         persoon = melding.persoon.model_dump(mode="json")
         betrokkene = self.kluis.betrokkene(persoon, g.melding_id)
-        return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.get("product")), persoon)
+        return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.product), persoon)
 
     def _aggregaat(self, plan: _Plan, sessie: Sessie) -> Melding | AfgewezenMelding:
         if plan.gelezen.melding is None:
@@ -356,7 +374,7 @@ class Loket(Application[UUID]):
         # Take the new events off the aggregates first: a failed save must not lose them.
         events = {aggregate_id: aggregate.collect_events() for aggregate_id, aggregate in pending.items()}
         try:
-            self._sla_op([e for per_melding in events.values() for e in per_melding])
+            sla_op(self, [e for per_melding in events.values() for e in per_melding])
             return pending, set()
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our save.
@@ -369,7 +387,7 @@ class Loket(Application[UUID]):
         failed: dict[UUID, Exception] = {}
         for aggregate_id, per_melding in events.items():
             try:
-                self._sla_op(per_melding)
+                sla_op(self, per_melding)
             except IntegrityError:
                 lost.add(aggregate_id)
             except PersistenceError:
@@ -393,29 +411,13 @@ class Loket(Application[UUID]):
         afgewezen = self._afgewezen(self._plan(g), sessie)
         sessie.bewaar()
         try:
-            self._sla_op(afgewezen.collect_events())
+            sla_op(self, afgewezen.collect_events())
         except IntegrityError:
             sessie.vergeet({afgewezen.id})
             found = self.repository.get(afgewezen.id)  # the same input was stored as rejected before
             assert isinstance(found, AfgewezenMelding)
             return found
         return afgewezen
-
-    def _sla_op(self, events: list[DomainEventProtocol[UUID]]) -> None:
-        """`save` for events already taken off their aggregates, in one transaction.
-
-        The library's `save` first asks of every object whether it is an event or an
-        aggregate, through runtime-checkable protocols; on Python 3.11 each such
-        `isinstance` walks the protocol's attributes, which cost a tenth of intake's
-        time. Here every object is an event, so they go straight to the same
-        recording and notification steps `save` takes.
-        """
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
-        processing.events.extend(events)
-        recordings = self._record(processing)
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        self.notify(processing.events)
 
     # Lifecycle ------------------------------------------------------------
     # `handel` does any action of the action table (events/handelingen.py) on a melding: the
@@ -480,7 +482,7 @@ class Loket(Application[UUID]):
         self.save(melding)
         return melding
 
-    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> dict[str, Any]:
+    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> Beslissing:
         """A decision made by a person: it overrides the rules and says so.
 
         The person's reason is free text, so it is sealed with the event, not copied
@@ -490,22 +492,22 @@ class Loket(Application[UUID]):
             raise OngeldigeOvergang(f"unknown zvh '{zvh}' (known: {', '.join(sorted(self.ruleset.zvh_ids))})")
         if product not in self.ruleset.producten:
             raise OngeldigeOvergang(f"unknown product '{product}'")
-        vorige = melding.beslissing or {}
-        same_product = vorige.get("product") == product
+        vorige = melding.beslissing
+        same_product = vorige is not None and vorige.product == product
         queue = self.ruleset.queue_voor(zvh, product)
         return Beslissing(
             outcome="routed",
             zvh=zvh,
             product=product,
-            gemeente=vorige.get("gemeente"),
-            labels=tuple(vorige.get("labels") or ()) if same_product else (),
-            notify=tuple(vorige.get("notify") or ()) if same_product else (),
+            gemeente=vorige.gemeente if vorige else None,
+            labels=vorige.labels if vorige and same_product else (),
+            notify=vorige.notify if vorige and same_product else (),
             queue=queue,
-            deadline=vorige.get("deadline") if same_product else None,
+            deadline=vorige.deadline if vorige and same_product else None,
             ruleset=self.ruleset.version,
             rules=(rule,),
             reasons=(f"Handmatig besloten door {actor}, in plaats van de regels (reden versleuteld bij de melding)",),
-        ).as_contract()
+        )
 
     # Reading --------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from events.application import Beoordeling, Loket, OnbekendeMelding, Ontvangst, Vernietiging
+from events.follower import lag
 from events.handelingen import HANDELINGEN, Gebruiker
 from events.hashchain import HashChained, public_key_text
 from events.intake import SOORTEN, Ongeldig, Persoon, TeGroot, parse
@@ -155,7 +156,7 @@ def _vereist(wie: Gebruiker, handeling: str) -> None:
 
 
 def _afgewezen(o: Ontvangst) -> bool:
-    return (o.beslissing or {}).get("outcome") == "rejected"
+    return o.beslissing is not None and o.beslissing.outcome == "rejected"
 
 
 class Dienst:
@@ -211,11 +212,12 @@ class Dienst:
         with self.schrijven:
             ontvangsten = self.app.ontvang_batch(raws)
         for raw, o in zip(raws, ontvangsten, strict=True):
-            metrics.ontvangst(raw if isinstance(raw, bytes) else b"", o.status, o.beslissing or {})
+            if o.beslissing is not None:
+                metrics.ontvangst(raw if isinstance(raw, bytes) else b"", o.status, o.beslissing)
         if len(ontvangsten) == 1:
             [o] = ontvangsten
             log.info("melding ontvangen", melding_id=str(o.melding_id), status=o.status,
-                     outcome=(o.beslissing or {}).get("outcome"), gebruiker=wie.naam)
+                     outcome=o.beslissing.outcome if o.beslissing else None, gebruiker=wie.naam)
         else:
             counts = Counter(o.status for o in ontvangsten)
             log.info("meldingen ontvangen", meldingen=len(ontvangsten), nieuw=counts["nieuw"],
@@ -237,7 +239,7 @@ class Dienst:
             for o in self.ontvang_batch(wie, batch):
                 counts[o.status] += 1
                 if o.status != "duplicaat" and o.beslissing is not None:
-                    outcomes[o.beslissing["outcome"]] += 1
+                    outcomes[o.beslissing.outcome] += 1
             if na_batch is not None:
                 na_batch(len(batch))
             batch.clear()
@@ -326,21 +328,19 @@ class Dienst:
         self.vereist(wie, "lezen")
         found = self.melding(wie, melding_id)
         ruleset = ruleset or self.ruleset
-        recorded: dict[str, Any] = found.beslissing or {}
+        recorded = found.beslissing
         if isinstance(found, AfgewezenMelding):
-            return Uitleg({"melding_id": str(found.id), "status": "afgewezen", "opgeslagen_beslissing": recorded}, None)
+            return Uitleg({"melding_id": str(found.id), "status": "afgewezen",
+                           "opgeslagen_beslissing": recorded.as_contract()}, None)
         trace = ruleset.explain(found.feiten())
-        decided_with = recorded.get("ruleset")
-        now = trace.beslissing.as_contract()
-        changed = {k: (recorded.get(k), now.get(k)) for k in ("outcome", "zvh", "product", "labels",
-                                                               "notify", "queue", "deadline")
-                   if recorded.get(k) != now.get(k)}
+        then, now = recorded.as_contract(), trace.beslissing.as_contract()
         return Uitleg({
             "melding_id": str(found.id), "bron": found.bron, "kenmerk": found.kenmerk, "status": found.status,
-            "beslist_met": decided_with, "uitgelegd_met": ruleset.version,
-            "andere_ruleset": decided_with != ruleset.version,
-            "door_medewerker": any(r.startswith("handmatig.") for r in recorded.get("rules", ())),
-            "opgeslagen_beslissing": recorded, "verschil": changed, "trace": trace.as_dict(),
+            "beslist_met": recorded.ruleset, "uitgelegd_met": ruleset.version,
+            "andere_ruleset": recorded.ruleset != ruleset.version,
+            "door_medewerker": any(r.startswith("handmatig.") for r in recorded.rules),
+            "opgeslagen_beslissing": then, "verschil": {k: (then[k], now[k]) for k in recorded.verschil(trace.beslissing)},
+            "trace": trace.as_dict(),
         }, trace)
 
     @staticmethod
@@ -393,12 +393,10 @@ class Dienst:
 
     def achterstand(self) -> dict[str, int]:
         """Events each live projection has still to process; also set as a metric."""
-        store, app = self.systeem.projecties, self.app
-        last = app.recorder.max_notification_id() or 0
-        lag = {p.name: max(0, last - store.position(p, app.name)) for p in store.projections}
-        for name, n in lag.items():
+        achter = lag(self.app, self.systeem.projecties.positions(self.app.name))
+        for name, n in achter.items():
             metrics.PROJECTIE_ACHTERSTAND.labels(projectie=name).set(n)
-        return lag
+        return achter
 
     @contextmanager
     def overzicht(self, wie: Gebruiker, as_of: datetime | None = None) -> Iterator[Overzicht]:

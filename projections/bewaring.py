@@ -35,7 +35,7 @@ def _zet(**values: Any):
 
 
 def _product(e: Any) -> str | None:
-    return e.beslissing.get("product")
+    return e.beslissing.product
 
 
 class Bewaring(RowProjection):

@@ -63,23 +63,23 @@ def test_a_triage_decision_routes_the_melding_by_hand(systeem):
     m = systeem.app.besluit_triage(waiting, actor="intake-1", zvh="maastricht-heuvelland",
                                    product="pga", reden="Woont in Maastricht, nagevraagd")
     assert m.status == OPEN
-    assert m.beslissing["rules"] == ["handmatig.triage"]
-    assert "intake-1" in m.beslissing["reasons"][0]
-    assert m.beslissing["queue"] == "maastricht-heuvelland/pga"
+    assert m.beslissing.rules == ("handmatig.triage",)
+    assert "intake-1" in m.beslissing.reasons[0]
+    assert m.beslissing.queue == "maastricht-heuvelland/pga"
 
 
 def test_a_reroute_overrides_the_rules_and_says_so(systeem, routed):
     m = systeem.app.herrouteer(routed, actor="intake-2", zvh="westelijke-mijnstreek",
                                product="via", reden="Bekend bij het VIA-team")
-    assert (m.beslissing["zvh"], m.beslissing["product"]) == ("westelijke-mijnstreek", "via")
-    assert m.beslissing["queue"] == "westelijke-mijnstreek/via"
-    assert m.beslissing["rules"] == ["handmatig.herrouteerd"]
-    assert "in plaats van de regels" in m.beslissing["reasons"][0]
+    assert (m.beslissing.zvh, m.beslissing.product) == ("westelijke-mijnstreek", "via")
+    assert m.beslissing.queue == "westelijke-mijnstreek/via"
+    assert m.beslissing.rules == ("handmatig.herrouteerd",)
+    assert "in plaats van de regels" in m.beslissing.reasons[0]
 
 
 def test_top_x_on_a_pga_case_informs_the_driehoek_and_is_scaled_down_by_the_weegtafel(systeem, routed):
     m = systeem.app.top_x(routed, actor="intake-3", aan=True, reden="Onrust in de wijk")
-    assert "top-x" in m.labels and "lokale-driehoek" in m.beslissing["notify"]
+    assert "top-x" in m.labels and "lokale-driehoek" in m.beslissing.notify
     systeem.bij()
     [review] = [d for d in open_deadlines(systeem.projecties, date.today()) if d["soort"] == "top-x-review"]
     m = systeem.app.top_x(routed, actor="weegtafel-voorzitter", aan=False, reden="Afgeschaald naar PGA")

@@ -17,9 +17,9 @@ OPTIES = {"regisseur": "--regisseur", "reden": "--reason", "resultaat": "--resul
 
 
 def samenvatting(m: Melding) -> dict[str, Any]:
-    b = m.beslissing or {}
+    b = m.beslissing
     return {"melding_id": str(m.id), "bron": m.bron, "kenmerk": m.kenmerk, "status": m.status,
-            "zvh": b.get("zvh"), "product": b.get("product"), "labels": b.get("labels", []),
+            "zvh": b.zvh if b else None, "product": b.product if b else None, "labels": list(m.labels),
             "regisseur": m.regisseur, "versie": m.version}
 
 

@@ -195,9 +195,10 @@ async def _body(request: Request) -> bytes | TeGroot:
 async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
     raw = await _body(request)
     o = await run_in_threadpool(d.ontvang, wie, raw)
-    body = {"melding_id": str(o.melding_id), "status": o.status, "beslissing": o.beslissing}
-    if o.beslissing is not None and o.beslissing.get("outcome") == "rejected":
-        errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.get("errors", ())]
+    body = {"melding_id": str(o.melding_id), "status": o.status,
+            "beslissing": o.beslissing.as_contract() if o.beslissing is not None else None}
+    if o.beslissing is not None and o.beslissing.outcome == "rejected":
+        errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.errors]
         if isinstance(raw, TeGroot):
             return JSONResponse({**body, "detail": f"a melding is at most {MAX_BODY} bytes; its beginning is "
                                  "recorded as rejected", "errors": errors}, status_code=413)
@@ -213,10 +214,11 @@ async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
 def melding_uit(m: Melding | AfgewezenMelding) -> dict[str, Any]:
     if isinstance(m, AfgewezenMelding):
         return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk,
-                "beslissing": m.beslissing, "versie": m.version,
+                "beslissing": m.beslissing.as_contract(), "versie": m.version,
                 "errors": [{"field": e["field"], "message": e["message"]} for e in m.errors]}
     return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk, "soort": m.soort,
-            "gemeente": m.gemeente, "ontvangen_op": m.ontvangen_op, "beslissing": m.beslissing or {},
+            "gemeente": m.gemeente, "ontvangen_op": m.ontvangen_op,
+            "beslissing": m.beslissing.as_contract() if m.beslissing else {},
             "regisseur": m.regisseur, "gesloten": m.resultaat is not None, "versie": m.version}
 
 
