@@ -27,8 +27,9 @@ from pathlib import Path
 from scale import interleaved, lines, machine, options, profile_shares, store
 
 from events.application import Loket
+from loket.bootstrap import maak_loket
 from events.datastore import Datastore
-from loket.cli import BATCH
+from loket.service import BATCH
 from loket.settings import Settings
 from projections import Projecties
 from projections.caseload import Caseload
@@ -40,7 +41,7 @@ PAGE = 2_000  # catch_up's default page size
 
 
 def fill(settings: Settings, raws: list[str]) -> Loket:
-    app = Loket(env=settings.event_store_env())
+    app = maak_loket(settings)
     for i in range(0, len(raws), BATCH):
         app.ontvang_batch(raws[i : i + BATCH])
     return app

@@ -30,8 +30,9 @@ from catchup import fresh_store, select_and_decode
 from scale import machine, options, profile_seconds, store
 
 from events.application import Loket
+from loket.bootstrap import maak_loket
 from loket import synthetic
-from loket.cli import BATCH
+from loket.service import BATCH
 from projections import Projecties
 from projections.runner import catch_up
 from results import write_section
@@ -156,7 +157,7 @@ def main() -> None:
 
     def new_store() -> Loket:
         settings = store(tmp, f"s{next(stores)}", server.new_database() if server else None)
-        return Loket(env=settings.event_store_env())
+        return maak_loket(settings)
 
     batches = meldingen()
     try:

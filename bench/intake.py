@@ -26,7 +26,8 @@ from pathlib import Path
 from scale import interleaved, lines, machine, options, profile_shares, store
 
 from events.application import Loket
-from loket.cli import BATCH
+from loket.bootstrap import maak_loket
+from loket.service import BATCH
 from loket.settings import Settings
 from results import write_section
 from tests.pgserver import PostgresServer, bin_dir
@@ -46,7 +47,7 @@ def key(line: str) -> tuple[str, str]:
 
 def pipeline(settings: Settings, lines: list[str]) -> float:
     """Seconds to receive every line into the store of `settings`."""
-    app = Loket(env=settings.event_store_env())
+    app = maak_loket(settings)
     started = time.perf_counter()
     receive(app, lines)
     seconds = time.perf_counter() - started
@@ -60,7 +61,7 @@ def receive(app: Loket, lines: list[str]) -> None:
 
 
 def where_the_time_goes(settings: Settings, lines: list[str]) -> str:
-    app = Loket(env=settings.event_store_env())
+    app = maak_loket(settings)
     shares = profile_shares(
         lambda: receive(app, lines),
         {
@@ -73,7 +74,7 @@ def where_the_time_goes(settings: Settings, lines: list[str]) -> str:
                 "events/application.py", "_aggregaat"),
             "of which sealing personal data": ("privacy/kluis.py", "verzegel"),
             "storing new data keys": ("privacy/kluis.py", "bewaar"),
-            "storing the events (`_sla_op`)": ("events/application.py", "_sla_op"),
+            "storing the events (`sla_op`)": ("events/bibliotheek.py", "sla_op"),
             "of which the hash chain and the SQL inserts": ("events/hashchain.py", "_insert_events"),
         },
     )

@@ -44,8 +44,9 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 from bench.results import arguments, write_section  # noqa: E402
 from consumers import clients  # noqa: E402
 from consumers.messages import Outgoing  # noqa: E402
-from consumers.topics import Topics  # noqa: E402
-from events.application import Loket  # noqa: E402
+from consumers.topics import Topics
+from routing import load_ruleset  # noqa: E402
+from loket.bootstrap import maak_loket  # noqa: E402
 from events.intake import Ongeldig, parse  # noqa: E402
 from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
@@ -217,7 +218,7 @@ def end_to_end(
     bootstrap: str, broker_pid: int, values: list[bytes], decisions: int, workdir: Path
 ) -> tuple[float, dict[str, float]]:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
-    topics = Topics(prefix)
+    topics = Topics(prefix, huizen=tuple(sorted(load_ruleset().zvh_ids)))
     clients.ensure_topics(bootstrap, topics.all)
     env = {**os.environ, "LOKET_KAFKA": bootstrap, "LOKET_KAFKA_TOPIC_PREFIX": prefix,
            "LOKET_DB": str(workdir / f"{prefix}sqlite"), "LOKET_LOG_FORMAT": "json",
@@ -248,7 +249,7 @@ def store_alone(values: list[bytes], workdir: Path) -> float:
     """The application as `loket consume` builds it (same store settings), without Kafka."""
     db = workdir / f"alone-{uuid.uuid4().hex[:8]}.sqlite"
     key = base64.b64encode(os.urandom(32)).decode()
-    app = Loket(env=Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": key}).event_store_env())
+    app = maak_loket(Settings.from_env({"LOKET_DB": str(db), "LOKET_MASTER_KEY": key}))
     started = time.perf_counter()
     for i in range(0, len(values), 500):
         app.ontvang_batch(values[i : i + 500])

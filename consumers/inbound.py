@@ -41,7 +41,8 @@ class LagGauge(Protocol):
 def dlq_headers(record: Any, ontvangst: Ontvangst) -> list[tuple[str, bytes]]:
     """Where the message came from and what is wrong with it. Contract errors name the
     field and never echo its value, so no personal data reaches the headers."""
-    errors = "; ".join(f"{e['field']}: {e['message']}" for e in (ontvangst.beslissing or {}).get("errors", []))
+    fouten = ontvangst.beslissing.errors if ontvangst.beslissing else ()
+    errors = "; ".join(f"{e['field']}: {e['message']}" for e in fouten)
     headers = [
         ("loket-error", errors.encode()),
         ("loket-source-topic", record.topic.encode()),
@@ -115,7 +116,7 @@ class InboundConsumer:
         dead = [
             Outgoing(self.topics.dlq, str(o.melding_id).encode(), dlq_value(r), dlq_headers(r, o))
             for r, o in zip(records, results, strict=True)
-            if o.beslissing["outcome"] == "rejected"
+            if o.beslissing is not None and o.beslissing.outcome == "rejected"
         ]
         if dead:
             self.publisher.publish(dead)

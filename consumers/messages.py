@@ -60,10 +60,9 @@ class Stand:
 
     @classmethod
     def of(cls, melding: Melding) -> Stand:
-        beslissing = melding.beslissing or {}
         return cls(
             melding.bron, melding.kenmerk, melding.soort, melding.gemeente, melding.ontvangen_op,
-            beslissing.get("queue"),
+            melding.beslissing.queue if melding.beslissing else None,
         )
 
 
@@ -75,7 +74,7 @@ TRIAGE_QUEUE = "loket/triage"
 
 def decision_queue(event: Any, stand: Stand) -> tuple[str, ...]:
     """Where the decision sends the work."""
-    return (event.beslissing["queue"],)
+    return (event.beslissing.queue,)
 
 
 def current_queue(event: Any, stand: Stand) -> tuple[str, ...]:
@@ -97,7 +96,7 @@ def _stays(event: Any) -> str | None:
 
 
 def _to_decided_queue(event: Any) -> str | None:
-    return event.beslissing["queue"]
+    return event.beslissing.queue
 
 
 def _to_triage(event: Any) -> str | None:
@@ -136,7 +135,8 @@ MESSAGES: dict[type, MessageType] = {
 
 def _carried(name: str, value: Any) -> Any:
     if name == "beslissing":
-        return {k: value.get(k) for k in DECISION_FIELDS}
+        contract = value.as_contract()
+        return {k: contract[k] for k in DECISION_FIELDS}
     return value
 
 

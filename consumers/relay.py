@@ -1,7 +1,7 @@
 """`loket relay`: the outbox relay from the event store to the house topics.
 
 The event store is the outbox. The relay follows its notification log in pages, as
-the projections do (projections/runner.py), and keeps its position in a tracking
+the projections do (events/follower.py), and keeps its position in a tracking
 record in the same store; but where a projection writes a page's rows and position in
 one transaction, the relay moves its position only after the broker acknowledged
 every message of the page (`acks=all`). Killed at any point, it starts again from
@@ -21,6 +21,7 @@ from consumers.clients import Publisher, run_until
 from consumers.messages import MESSAGES, Stand, outgoing
 from consumers.topics import Topics
 from events.application import Loket
+from events.follower import PAGE_SIZE, Follower, lag
 from events.melding import Melding
 
 NAME = "outbox-relay"
@@ -38,6 +39,7 @@ class OutboxRelay:
         self.publisher = publisher
         self.kafka_topics = topics
         self.published = 0
+        self.follower = Follower(app, self.topics)
         # The tracking table is shared with the projections; like theirs, the row carries our name.
         self.tracking_name = f"{NAME}@{app.name}"
 
@@ -45,20 +47,20 @@ class OutboxRelay:
         return self.recorder.max_tracking_id(self.tracking_name) or 0
 
     def caught_up(self) -> bool:
-        return self.position() >= (self.app.recorder.max_notification_id() or 0)
+        return lag(self.app, {NAME: self.position()})[NAME] == 0
 
-    def step(self, page_size: int = 2_000) -> int:
+    def step(self, page_size: int = PAGE_SIZE) -> int:
         """Publish one page after the position, then move the position. Returns events read."""
         position = self.position()
-        last = self.app.recorder.max_notification_id() or 0
+        last = self.follower.last()
         if position >= last:
             return 0
-        events, page_end = self._page(position, last, page_size)
-        self.published += self.publisher.publish(outgoing(events, self.kafka_topics, self._stand_before))
-        self.recorder.insert_tracking(Tracking(self.tracking_name, page_end))  # only after the broker's ack
-        return len(events)
+        page = self.follower.page(position, last, size=page_size)
+        self.published += self.publisher.publish(outgoing(page.events(), self.kafka_topics, self._stand_before))
+        self.recorder.insert_tracking(Tracking(self.tracking_name, page.end))  # only after the broker's ack
+        return len(page)
 
-    def run(self, stop: threading.Event, *, page_size: int = 2_000) -> int:
+    def run(self, stop: threading.Event, *, page_size: int = PAGE_SIZE) -> int:
         """Follow the log until `stop` is set; a page in hand is finished first."""
 
         def step_or_rest() -> None:
@@ -70,23 +72,13 @@ class OutboxRelay:
         run_until(stop, step_or_rest)
         return self.published
 
-    def replay(self, start: int, *, page_size: int = 2_000) -> int:
+    def replay(self, start: int, *, page_size: int = PAGE_SIZE) -> int:
         """Publish again everything after notification `start` up to the tracked position,
         without moving it: for houses whose broker lost messages it had acknowledged."""
-        tracked, sent = self.position(), 0
-        while start < tracked:
-            events, start = self._page(start, tracked, page_size)
-            sent += self.publisher.publish(outgoing(events, self.kafka_topics, self._stand_before))
+        sent = 0
+        for page in self.follower.pages(start, self.position(), size=page_size):
+            sent += self.publisher.publish(outgoing(page.events(), self.kafka_topics, self._stand_before))
         return sent
-
-    def _page(self, after: int, last: int, page_size: int) -> tuple[list[Any], int]:
-        """The events of interest in one page after `after`, and where the page ends."""
-        notifications = self.app.recorder.select_notifications(
-            start=after, limit=page_size, stop=last, topics=self.topics, inclusive_of_start=False
-        )
-        # No events of interest up to `last`: the page ends there all the same.
-        page_end = notifications[-1].id if notifications else last
-        return [self.app.mapper.to_domain_event(n) for n in notifications], page_end
 
     def _stand_before(self, event: Any) -> Stand:
         melding = self.app.repository.get(event.originator_id, version=event.originator_version - 1)

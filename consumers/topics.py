@@ -11,20 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routing.gemeenten import default_register
-
 # The four inbound streams (DOMAIN.md): police VIA, ZSM buikpijn, Veilig Thuis, DJI detention.
 STREAMS = ("via", "zsm", "veilig-thuis", "dji")
 
 
-def zvh_ids() -> tuple[str, ...]:
-    """The houses that have a queue topic (from the gemeente register, not from code)."""
-    return tuple(default_register().zvh_namen)
-
-
 @dataclass(frozen=True, slots=True)
 class Topics:
+    """The topic names of one installation. `huizen`: the houses that have a queue topic, as the
+    ruleset knows them (given by the composition root, loket/bootstrap.py)."""
+
     prefix: str = ""
+    huizen: tuple[str, ...] = ()
 
     @property
     def meldingen(self) -> str:
@@ -56,7 +53,7 @@ class Topics:
 
     @property
     def outbound(self) -> tuple[str, ...]:
-        return (self.triage, *(self.zvh(z) for z in zvh_ids()))
+        return (self.triage, *(self.zvh(z) for z in self.huizen))
 
     @property
     def all(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -23,10 +23,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
+from eventsourcing.utils import Environment
 
+from events.bibliotheek import sla_op
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
 from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
@@ -40,18 +41,16 @@ from events.melding import (
     melding_id,
     payload_hash,
 )
-from events.toegang import INTAKE, GeenToegang, compartiment_van, weigering
+from events.toegang import GeenToegang, Rol, compartiment_van, weigering
 from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.keystore import CompartimentGesloten
 from privacy.pseudonym import Betrokkene
-from routing import Ruleset, load_ruleset
+from routing import Ruleset
 from routing.decision import Beslissing
 
 Status = Literal["nieuw", "duplicaat", "afgewezen"]
 log = structlog.get_logger(__name__)
 
-# The one VIA team works for the whole region from Westelijke Mijnstreek (002, 003).
-VIA_QUEUE = "westelijke-mijnstreek/via"
 
 
 class OnbekendeMelding(LookupError):
@@ -72,7 +71,7 @@ class Ontvangst:
 
     melding_id: UUID
     status: Status
-    beslissing: dict[str, Any] | None
+    beslissing: Beslissing | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +99,7 @@ class _Plan:
     """A new melding of a batch, decided, with whom its personal data is about; not sealed yet."""
 
     gelezen: _Gelezen
-    beslissing: dict[str, Any]
+    beslissing: Beslissing
     betrokkene: Betrokkene
     compartiment: str | None
     gegevens: dict[str, Any]  # the person as received (JSON values), or a rejected payload's JSON object
@@ -151,21 +150,49 @@ def _defect(stap: str, exc: Exception) -> Fout:
                 "the loket); it is kept as rejected and the defect is logged")
 
 
+class BeslissingAlsContract(Transcoding):
+    """A decision in an event is stored in the contract's JSON shape (DOMAIN.md), as events held
+    it as a plain dict before; read back, it is the typed value again (`Beslissing.van`)."""
+
+    type = Beslissing
+    name = "beslissing"
+
+    def encode(self, obj: Beslissing) -> dict[str, Any]:
+        return obj.as_contract()
+
+    def decode(self, data: dict[str, Any]) -> Beslissing:
+        return Beslissing.van(data)
+
+
 class Loket(Application[UUID]):
+    """The use cases on meldingen. Built by the composition root (loket/bootstrap.py), which
+    gives it the persistence environment, the ruleset and the key vault: nothing here reads the
+    process's environment."""
+
     name = "Loket"
 
-    def __init__(self, env: dict[str, str] | None = None, ruleset: Ruleset | None = None):
-        super().__init__(env)
-        self.ruleset = ruleset or load_ruleset()
-        self.kluis = self.construct_kluis()
+    def __init__(self, env: Mapping[str, str], *, ruleset: Ruleset, kluis: Kluis, anker_elke: int = 1000,
+                 anker_seconden: float = 600) -> None:
+        super().__init__(dict(env))
+        self.ruleset = ruleset
+        self.kluis = kluis
         if isinstance(self.recorder, HashChained):
-            every = int(self.env.get("LOKET_CHAIN_ANCHOR_EVERY") or 1000)
-            seconds = float(self.env.get("LOKET_CHAIN_ANCHOR_SECONDS") or 600)
-            self.recorder.anchor_with(self.kluis.keten(), every=every, seconds=seconds)
+            self.recorder.anchor_with(self.kluis.keten(), every=anker_elke, seconds=anker_seconden)
 
-    def construct_kluis(self) -> Kluis:
-        """Where personal data is sealed and opened: LOKET_KEYSTORE and the master key."""
-        return Kluis.uit_env(self.env)
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(BeslissingAlsContract())
+
+    @classmethod
+    def in_geheugen(cls, ruleset: Ruleset) -> Loket:
+        """A loket that keeps nothing: events in memory, keys that live as long as the process
+        (`loket route`, property tests)."""
+        return cls({"PERSISTENCE_MODULE": "eventsourcing.popo"}, ruleset=ruleset, kluis=Kluis.in_geheugen())
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """The persistence environment as given, without the process's own: the composition root
+        decides where events go (the library would read os.environ here)."""
+        return Environment(name, {**type(self).env, **(env or {})})
 
     def close(self) -> None:
         super().close()
@@ -267,14 +294,14 @@ class Loket(Application[UUID]):
                 g = self._onleesbaar(g.raw, [_defect("decide", exc)])
         data = _json_object(g.raw)
         betrokkene = self.kluis.betrokkene(data.get("persoon"), g.melding_id)
-        beslissing = self.afwijzing(g.errors).as_contract()
+        beslissing = self.afwijzing(g.errors)
         return _Plan(g, beslissing, betrokkene, compartiment_van(_hint(data, "soort"), None), data)
 
     def _plan_melding(self, g: _Gelezen, melding: MeldingIn) -> _Plan:
-        beslissing = self.ruleset.decide(melding.feiten()).as_contract()
+        beslissing = self.ruleset.decide(melding.feiten())
         persoon = melding.persoon.model_dump(mode="json")
         betrokkene = self.kluis.betrokkene(persoon, g.melding_id)
-        return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.get("product")), persoon)
+        return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.product), persoon)
 
     def _aggregaat(self, plan: _Plan, sessie: Sessie) -> Melding | AfgewezenMelding:
         if plan.gelezen.melding is None:
@@ -347,7 +374,7 @@ class Loket(Application[UUID]):
         # Take the new events off the aggregates first: a failed save must not lose them.
         events = {aggregate_id: aggregate.collect_events() for aggregate_id, aggregate in pending.items()}
         try:
-            self._sla_op([e for per_melding in events.values() for e in per_melding])
+            sla_op(self, [e for per_melding in events.values() for e in per_melding])
             return pending, set()
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our save.
@@ -360,7 +387,7 @@ class Loket(Application[UUID]):
         failed: dict[UUID, Exception] = {}
         for aggregate_id, per_melding in events.items():
             try:
-                self._sla_op(per_melding)
+                sla_op(self, per_melding)
             except IntegrityError:
                 lost.add(aggregate_id)
             except PersistenceError:
@@ -384,7 +411,7 @@ class Loket(Application[UUID]):
         afgewezen = self._afgewezen(self._plan(g), sessie)
         sessie.bewaar()
         try:
-            self._sla_op(afgewezen.collect_events())
+            sla_op(self, afgewezen.collect_events())
         except IntegrityError:
             sessie.vergeet({afgewezen.id})
             found = self.repository.get(afgewezen.id)  # the same input was stored as rejected before
@@ -392,65 +419,57 @@ class Loket(Application[UUID]):
             return found
         return afgewezen
 
-    def _sla_op(self, events: list[DomainEventProtocol[UUID]]) -> None:
-        """`save` for events already taken off their aggregates, in one transaction.
-
-        The library's `save` first asks of every object whether it is an event or an
-        aggregate, through runtime-checkable protocols; on Python 3.11 each such
-        `isinstance` walks the protocol's attributes, which cost a tenth of intake's
-        time. Here every object is an event, so they go straight to the same
-        recording and notification steps `save` takes.
-        """
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
-        processing.events.extend(events)
-        recordings = self._record(processing)
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        self.notify(processing.events)
-
     # Lifecycle ------------------------------------------------------------
-    # Each command loads the melding, lets the aggregate check the transition (an
-    # illegal one raises OngeldigeOvergang and records nothing), and saves. Free text
-    # is sealed under the melding's subject (and compartment) key on the way in.
+    # `handel` does any action of the action table (events/handelingen.py) on a melding: the
+    # aggregate checks the transition (an illegal one raises OngeldigeOvergang and records
+    # nothing), free text is sealed under the melding's subject (and compartment) key on the
+    # way in, and the melding is saved. The named methods are the same, by melding id.
 
-    def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m, _: m.accepteer(actor=actor, regisseur=regisseur))
-
-    def retour(self, melding_id: UUID, *, actor: str, reden: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m, v: m.retour(actor=actor, reden=reden, verzegel=v))
-
-    def herrouteer(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
-        def command(m: Melding, verzegel: Verzegel) -> None:
-            beslissing = self._handmatig(m, zvh, product, actor, "handmatig.herrouteerd")
-            m.herrouteer(actor=actor, beslissing=beslissing, reden=reden, verzegel=verzegel)
-
-        return self._doe(melding_id, actor, command, product=product)
-
-    def besluit_triage(
-        self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str
-    ) -> Melding:
-        def command(m: Melding, verzegel: Verzegel) -> None:
-            beslissing = self._handmatig(m, zvh, product, actor, "handmatig.triage")
-            m.besluit_triage(actor=actor, beslissing=beslissing, reden=reden, verzegel=verzegel)
-
-        return self._doe(melding_id, actor, command, product=product)
-
-    def top_x(self, melding_id: UUID, *, actor: str, aan: bool, reden: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m, v: m.top_x(actor=actor, aan=aan, reden=reden, verzegel=v))
-
-    def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
-        return self._doe(melding_id, actor, lambda m, v: m.sluit(actor=actor, resultaat=resultaat, verzegel=v))
-
-    def _doe(
-        self, melding_id: UUID, actor: str, command: Callable[[Melding, Verzegel], None], product: str | None = None
-    ) -> Melding:
+    def handel(self, melding: Melding | AfgewezenMelding, handeling: str, *, actor: str, **velden: str) -> Melding:
+        """Do `handeling` (an id of the action table) on a loaded melding, with its fields."""
         if not actor or not actor.strip():
             raise OngeldigeOvergang("an actor is required: who does this (LOKET_USER)")
-        melding = self.melding(melding_id)
         if isinstance(melding, AfgewezenMelding):
-            raise OngeldigeOvergang(
-                f"melding {melding_id} was rejected at intake: send a corrected melding instead"
-            )
+            raise OngeldigeOvergang(f"melding {melding.id} was rejected at intake: send a corrected melding instead")
+        match handeling:
+            case "accept":
+                command: Callable[[Melding, Verzegel], None] = lambda m, _: m.accepteer(
+                    actor=actor, regisseur=velden["regisseur"])
+            case "return":
+                command = lambda m, v: m.retour(actor=actor, reden=velden["reden"], verzegel=v)
+            case "reroute" | "decide":
+                regel = "handmatig.herrouteerd" if handeling == "reroute" else "handmatig.triage"
+                beslissing = self._handmatig(melding, velden["zvh"], velden["product"], actor, regel)
+                doe = Melding.herrouteer if handeling == "reroute" else Melding.besluit_triage
+                command = lambda m, v: doe(m, actor=actor, beslissing=beslissing, reden=velden["reden"], verzegel=v)
+            case "topx-aan" | "topx-af":
+                command = lambda m, v: m.top_x(actor=actor, aan=handeling == "topx-aan", reden=velden["reden"],
+                                               verzegel=v)
+            case "close":
+                command = lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v)
+            case _:
+                raise OngeldigeOvergang(f"no such action on a melding: {handeling}")
+        return self._doe(melding, command, product=velden.get("product"))
+
+    def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
+        return self.handel(self.melding(melding_id), "accept", actor=actor, regisseur=regisseur)
+
+    def retour(self, melding_id: UUID, *, actor: str, reden: str) -> Melding:
+        return self.handel(self.melding(melding_id), "return", actor=actor, reden=reden)
+
+    def herrouteer(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
+        return self.handel(self.melding(melding_id), "reroute", actor=actor, zvh=zvh, product=product, reden=reden)
+
+    def besluit_triage(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
+        return self.handel(self.melding(melding_id), "decide", actor=actor, zvh=zvh, product=product, reden=reden)
+
+    def top_x(self, melding_id: UUID, *, actor: str, aan: bool, reden: str) -> Melding:
+        return self.handel(self.melding(melding_id), "topx-aan" if aan else "topx-af", actor=actor, reden=reden)
+
+    def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
+        return self.handel(self.melding(melding_id), "close", actor=actor, resultaat=resultaat)
+
+    def _doe(self, melding: Melding, command: Callable[[Melding, Verzegel], None], product: str | None = None) -> Melding:
         sessie = self.kluis.sessie()
         # Text that comes with a move into a compartment is already sealed there.
         compartiment = melding.compartiment or compartiment_van(None, product)
@@ -463,7 +482,7 @@ class Loket(Application[UUID]):
         self.save(melding)
         return melding
 
-    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> dict[str, Any]:
+    def _handmatig(self, melding: Melding, zvh: str, product: str, actor: str, rule: str) -> Beslissing:
         """A decision made by a person: it overrides the rules and says so.
 
         The person's reason is free text, so it is sealed with the event, not copied
@@ -473,22 +492,22 @@ class Loket(Application[UUID]):
             raise OngeldigeOvergang(f"unknown zvh '{zvh}' (known: {', '.join(sorted(self.ruleset.zvh_ids))})")
         if product not in self.ruleset.producten:
             raise OngeldigeOvergang(f"unknown product '{product}'")
-        vorige = melding.beslissing or {}
-        same_product = vorige.get("product") == product
-        queue = VIA_QUEUE if product == "via" else f"{zvh}/{product}"
+        vorige = melding.beslissing
+        same_product = vorige is not None and vorige.product == product
+        queue = self.ruleset.queue_voor(zvh, product)
         return Beslissing(
             outcome="routed",
             zvh=zvh,
             product=product,
-            gemeente=vorige.get("gemeente"),
-            labels=tuple(vorige.get("labels") or ()) if same_product else (),
-            notify=tuple(vorige.get("notify") or ()) if same_product else (),
+            gemeente=vorige.gemeente if vorige else None,
+            labels=vorige.labels if vorige and same_product else (),
+            notify=vorige.notify if vorige and same_product else (),
             queue=queue,
-            deadline=vorige.get("deadline") if same_product else None,
+            deadline=vorige.deadline if vorige and same_product else None,
             ruleset=self.ruleset.version,
             rules=(rule,),
             reasons=(f"Handmatig besloten door {actor}, in plaats van de regels (reden versleuteld bij de melding)",),
-        ).as_contract()
+        )
 
     # Reading --------------------------------------------------------------
 
@@ -504,8 +523,7 @@ class Loket(Application[UUID]):
         *,
         actor: str,
         doel: str,
-        rol: str = INTAKE,
-        compartimenten: frozenset[str] = frozenset(),
+        rol: Rol,
         kanaal: str = "api",
         trace: str | None = None,
         parent_span: str | None = None,
@@ -518,7 +536,7 @@ class Loket(Application[UUID]):
         rejected melding. Shredded values read `{"verwijderd": true}`.
         `doel` is a purpose of the register (doelbinding, events/logboek.py);
         `toelichting`, the reader's own words on it, is sealed into the log line.
-        The caller's role and compartments decide (`events.toegang`); granted or
+        The caller's role decides (`events.toegang.weigering`); granted or
         refused, the read is written to the Logboek Dataverwerkingen before
         anything is returned. `trace`/`parent_span` carry the caller's W3C trace.
         Raises OngeldigDoel for a purpose outside the register (nothing is read or
@@ -529,14 +547,11 @@ class Loket(Application[UUID]):
         gekozen, toegelicht = doel_uit_register(doel), doel_toelichting(toelichting)
         begin = _now()
         melding = self.melding(melding_id)
-        refused = weigering(
-            rol=rol, compartimenten=compartimenten, compartiment=melding.compartiment,
-            beslissing=melding.beslissing, afgewezen=isinstance(melding, AfgewezenMelding),
-        )
+        refused = weigering(rol, melding.kenmerken(), persoonsgegevens=True)
         gegevens: dict[str, Any] = {}
         if refused is None:
             try:
-                gegevens = self._open(melding, compartimenten)
+                gegevens = self._open(melding, rol.compartimenten)
             except CompartimentGesloten:
                 refused = "the melding lies in a restricted compartment the caller does not hold"
         verzegeld = None
@@ -546,7 +561,7 @@ class Loket(Application[UUID]):
                                         toegelicht)
             sessie.bewaar()
         self.save(self._logregel(
-            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=rol, doel=gekozen.code,
+            melding, activiteit=INZAGE, naam="persoonsgegevens inzien", actor=actor, rol=str(rol), doel=gekozen.code,
             kanaal=kanaal, begin=begin, trace=trace, parent_span=parent_span, weigering=refused,
             doel_toelichting=verzegeld,
         ))
@@ -598,7 +613,7 @@ class Loket(Application[UUID]):
         return self.kluis.pseudoniemen.naam_geboortedatum(naam, geboortedatum).id
 
     def vernietig(
-        self, betrokkene: str, *, actor: str, reden: str, rol: str = "beheer", kanaal: str = "cli",
+        self, betrokkene: str, *, actor: str, reden: str, rol: Rol, kanaal: str = "cli",
         trace: str | None = None,
     ) -> Vernietiging:
         """Crypto-shredding: destroy every data key of a subject.
@@ -624,7 +639,7 @@ class Loket(Application[UUID]):
                 m.vernietig(actor=actor, reden=reden.strip(), betrokkene=betrokkene)
             lines = [
                 self._logregel(m, activiteit=VERNIETIGING, naam="persoonsgegevens vernietigen", actor=actor,
-                               rol=rol, doel=reden.strip(), kanaal=kanaal, begin=begin, trace=shared_trace,
+                               rol=str(rol), doel=reden.strip(), kanaal=kanaal, begin=begin, trace=shared_trace,
                                parent_span=None)
                 for m in meldingen
             ]

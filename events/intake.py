@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -26,9 +25,9 @@ from pydantic import (
 )
 
 from routing.facts import Feiten
+from routing.tijd import routing_datum
 from routing.signalen import vocabulaires
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # One melding is a few kilobytes; every entry point (API, CLI, Kafka) refuses more than this.
 MAX_MELDING_BYTES = 1 << 20
@@ -69,7 +68,7 @@ def _iso_datetime_with_zone(value: Any) -> datetime:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must carry a time zone offset, e.g. +01:00 or Z")
     try:
-        parsed.astimezone(AMSTERDAM)  # the routing date must exist
+        routing_datum(parsed)  # the routing date must exist
     except OverflowError:
         raise ValueError("lies outside the calendar in the Netherlands' time zone") from None
     return parsed
@@ -212,7 +211,7 @@ class MeldingIn(BaseModel):
     @property
     def routing_date(self) -> date:
         """The day the melding is routed on: ontvangen_op as a date in the Netherlands."""
-        return self.ontvangen_op.astimezone(AMSTERDAM).date()
+        return routing_datum(self.ontvangen_op)
 
     @property
     def leeftijd(self) -> int | None:

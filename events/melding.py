@@ -17,8 +17,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from events.bibliotheek import nieuw_aggregaat
+from events.handelingen import HANDELINGEN, Handeling
 from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
-from events.toegang import compartiment_van
+from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, LOPEND, ONTVANGEN, OPEN, TRIAGE
+from events.toegang import Kenmerken, compartiment_van
+from routing.decision import Beslissing
 from routing.facts import Feiten
 
 # Seals free text about the person (field name, text) into an envelope: `Loket` supplies
@@ -47,28 +51,8 @@ class OngeldigeOvergang(Exception):
     """A lifecycle command that does not fit the melding's state; no event is recorded."""
 
 
-# Where a melding stands, and which commands each state allows.
-OPEN = "open"  # routed, waiting for the house to accept
-IN_BEHANDELING = "in-behandeling"  # accepted by the house, a regisseur named
-TRIAGE = "triage"  # a person at the loket must decide
-DOORVERWEZEN = "doorverwezen"  # outside Zuid-Limburg
-GESLOTEN = "gesloten"
-LOPEND = (OPEN, IN_BEHANDELING)  # counted in the caseload
-
-_TOEGESTAAN = {
-    "accepteren": (OPEN,),
-    "terugsturen": (OPEN, IN_BEHANDELING),
-    "herrouteren": (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
-    "triage besluiten": (TRIAGE,),
-    "Top X toekennen": (OPEN, IN_BEHANDELING),
-    "Top X afschalen": (OPEN, IN_BEHANDELING),
-    "sluiten": (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
-}
-
-
-def toegestaan(handeling: str, status: str) -> bool:
-    """Whether a lifecycle command fits a melding in this state (to offer only what can be done)."""
-    return status in _TOEGESTAAN[handeling]
+def _handeling(id: str) -> Handeling:
+    return HANDELINGEN[id]
 
 
 def _verplicht(naam: str, waarde: str) -> None:
@@ -91,6 +75,12 @@ class MetPersoonsgegevens(Aggregate):
     @event("PersoonsgegevensVernietigd")
     def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
         self.vernietigd = True
+
+    def kenmerken(self) -> Kenmerken:
+        """What access to this melding depends on (events/toegang.py): never personal data."""
+        b: Beslissing | None = getattr(self, "beslissing", None)
+        return Kenmerken(getattr(self, "compartiment", None), b.zvh if b else None, b.queue if b else None,
+                         getattr(self, "status", ""))
 
 
 class Melding(MetPersoonsgegevens):
@@ -136,40 +126,42 @@ class Melding(MetPersoonsgegevens):
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
         self.persoonsgegevens = persoonsgegevens  # sealed: {"persoon": ..., "toelichting": ...}
-        self.status = "ontvangen"
-        self.beslissing: dict[str, Any] | None = None
+        self.status = ONTVANGEN
+        self.beslissing: Beslissing | None = None
         self.regisseur: str | None = None
         self.resultaat: dict[str, Any] | None = None  # sealed
 
-    def _besloten(self, beslissing: dict[str, Any], status: str) -> None:
+    def _besloten(self, beslissing: Beslissing, status: str) -> None:
         self.beslissing = beslissing
         self.status = status
         # Once a melding is restricted it stays so: what was read under the convenant stays under it.
-        self.compartiment = self.compartiment or compartiment_van(None, beslissing.get("product"))
+        self.compartiment = self.compartiment or compartiment_van(None, beslissing.product)
 
     @event("MeldingGerouteerd")
-    def gerouteerd(self, beslissing: dict[str, Any]) -> None:
+    def gerouteerd(self, beslissing: Beslissing) -> None:
         self._besloten(beslissing, OPEN)
 
     @event("MeldingInTriage")
-    def in_triage(self, beslissing: dict[str, Any]) -> None:
+    def in_triage(self, beslissing: Beslissing) -> None:
         self._besloten(beslissing, TRIAGE)
 
     @event("MeldingDoorverwezen")
-    def doorverwezen(self, beslissing: dict[str, Any]) -> None:
+    def doorverwezen(self, beslissing: Beslissing) -> None:
         self._besloten(beslissing, DOORVERWEZEN)
 
     # Lifecycle: commands check the state first, so an illegal one leaves no event.
 
-    def _mag(self, handeling: str) -> None:
-        if self.status not in _TOEGESTAAN[handeling]:
+    def _mag(self, id: str) -> None:
+        """The action table's states for this action (events/handelingen.py), checked before any event."""
+        handeling = _handeling(id)
+        if not handeling.kan(self.status):
             raise OngeldigeOvergang(
-                f"melding {self.id} is {self.status}: {handeling} is not allowed "
-                f"(only when {' or '.join(_TOEGESTAAN[handeling])})"
+                f"melding {self.id} is {self.status}: {handeling.naam} is not allowed "
+                f"(only when {' or '.join(handeling.statussen)})"
             )
 
     def accepteer(self, *, actor: str, regisseur: str) -> None:
-        self._mag("accepteren")
+        self._mag("accept")
         _verplicht("regisseur", regisseur)
         self._geaccepteerd(actor=actor, regisseur=regisseur.strip())
 
@@ -179,68 +171,73 @@ class Melding(MetPersoonsgegevens):
         self.status = IN_BEHANDELING
 
     def retour(self, *, actor: str, reden: str, verzegel: Verzegel) -> None:
-        self._mag("terugsturen")
+        self._mag("return")
         _verplicht("reden", reden)
-        self._teruggestuurd(actor=actor, reden=verzegel("reden", reden.strip()), zvh=self.beslissing["zvh"])
+        self._teruggestuurd(actor=actor, reden=verzegel("reden", reden.strip()), zvh=self._beslist.zvh)
 
     @event("MeldingTeruggestuurd")
     def _teruggestuurd(self, actor: str, reden: dict[str, Any], zvh: str | None) -> None:
         self.regisseur = None
         self.status = TRIAGE
 
-    def herrouteer(self, *, actor: str, beslissing: dict[str, Any], reden: str, verzegel: Verzegel) -> None:
+    def herrouteer(self, *, actor: str, beslissing: Beslissing, reden: str, verzegel: Verzegel) -> None:
         """The intake team overrides the rules; the decision records that it did."""
-        self._mag("herrouteren")
+        self._mag("reroute")
         _verplicht("reden", reden)
         self._hergerouteerd(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
 
     @event("MeldingHergerouteerd")
-    def _hergerouteerd(self, actor: str, beslissing: dict[str, Any], reden: dict[str, Any]) -> None:
+    def _hergerouteerd(self, actor: str, beslissing: Beslissing, reden: dict[str, Any]) -> None:
         self._besloten(beslissing, OPEN)
         self.regisseur = None
 
-    def besluit_triage(self, *, actor: str, beslissing: dict[str, Any], reden: str, verzegel: Verzegel) -> None:
-        self._mag("triage besluiten")
+    def besluit_triage(self, *, actor: str, beslissing: Beslissing, reden: str, verzegel: Verzegel) -> None:
+        self._mag("decide")
         _verplicht("reden", reden)
         self._triage_besloten(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
 
     @event("TriageBesloten")
-    def _triage_besloten(self, actor: str, beslissing: dict[str, Any], reden: dict[str, Any]) -> None:
+    def _triage_besloten(self, actor: str, beslissing: Beslissing, reden: dict[str, Any]) -> None:
         self._besloten(beslissing, OPEN)
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.beslissing.get("labels") or ()) if self.beslissing else ()
+        return self.beslissing.labels if self.beslissing else ()
+
+    @property
+    def _beslist(self) -> Beslissing:
+        """The decision of a melding past intake (every lifecycle command comes after one)."""
+        assert self.beslissing is not None, f"melding {self.id} has no decision"
+        return self.beslissing
 
     def top_x(self, *, actor: str, aan: bool, reden: str, verzegel: Verzegel) -> None:
         """Top X is a label on a PGA case (003); it is only scaled down through the weegtafel."""
         _verplicht("reden", reden)
         if aan:
-            self._mag("Top X toekennen")
-            if self.beslissing.get("product") != "pga":
+            self._mag("topx-aan")
+            if self._beslist.product != "pga":
                 raise OngeldigeOvergang(f"melding {self.id}: Top X is a label on a PGA case only")
             if "top-x" in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is already Top X")
             self._top_x_aan(actor=actor, reden=verzegel("reden", reden.strip()))
         else:
-            self._mag("Top X afschalen")
+            self._mag("topx-af")
             if "top-x" not in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is not Top X")
             self._top_x_af(actor=actor, reden=verzegel("reden", reden.strip()), via="weegtafel")
 
     @event("TopXAan")
     def _top_x_aan(self, actor: str, reden: dict[str, Any]) -> None:
-        labels = [*self.labels, "top-x"]
-        notify = list(dict.fromkeys([*self.beslissing.get("notify", []), "lokale-driehoek"]))
-        self.beslissing = {**self.beslissing, "labels": labels, "notify": notify}
+        notify = tuple(dict.fromkeys((*self._beslist.notify, "lokale-driehoek")))
+        self.beslissing = self._beslist.model_copy(update={"labels": (*self.labels, "top-x"), "notify": notify})
 
     @event("TopXAf")
     def _top_x_af(self, actor: str, reden: dict[str, Any], via: str) -> None:
-        labels = [label for label in self.labels if label != "top-x"]
-        self.beslissing = {**self.beslissing, "labels": labels}
+        labels = tuple(label for label in self.labels if label != "top-x")
+        self.beslissing = self._beslist.model_copy(update={"labels": labels})
 
     def sluit(self, *, actor: str, resultaat: str, verzegel: Verzegel) -> None:
-        self._mag("sluiten")
+        self._mag("close")
         _verplicht("resultaat", resultaat)
         self._gesloten(actor=actor, resultaat=verzegel("resultaat", resultaat.strip()))
 
@@ -275,7 +272,7 @@ class Melding(MetPersoonsgegevens):
         return replace(self.intake().feiten(), leeftijd=self.leeftijd)
 
     @classmethod
-    def ontvangen(cls, aggregate_id: UUID, beslissing: dict[str, Any], **velden: Any) -> Melding:
+    def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, **velden: Any) -> Melding:
         """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome).
 
         Intake builds thousands of meldingen a batch. The decorators match every
@@ -283,12 +280,12 @@ class Melding(MetPersoonsgegevens):
         the event); here the events are triggered directly with the same names and
         values, and the id is the one intake already computed from (bron, kenmerk).
         """
-        melding = cls._create(cls.MeldingOntvangen, id=aggregate_id, **velden)
+        melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, **velden)
         besluit = {
             "routed": cls.MeldingGerouteerd,
             "triage": cls.MeldingInTriage,
             "doorverwijzen": cls.MeldingDoorverwezen,
-        }[beslissing["outcome"]]
+        }[beslissing.outcome]
         melding.trigger_event(besluit, beslissing=beslissing)
         return melding
 
@@ -308,7 +305,7 @@ class AfgewezenMelding(MetPersoonsgegevens):
         errors: list[dict[str, str]],
         bron: str | None,
         kenmerk: str | None,
-        beslissing: dict[str, Any],
+        beslissing: Beslissing,
         betrokkene: str,
         betrokkene_soort: str,
         compartiment: str | None,
@@ -321,8 +318,22 @@ class AfgewezenMelding(MetPersoonsgegevens):
         self.errors = veilige_fouten(errors)
         self.bron = bron
         self.kenmerk = kenmerk
-        self.beslissing = {**beslissing, "errors": veilige_fouten(beslissing.get("errors") or [])}
+        self.beslissing = beslissing.model_copy(update={"errors": tuple(veilige_fouten(list(beslissing.errors)))})
         self.betrokkene = betrokkene
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
-        self.status = "afgewezen"
+        self.status = AFGEWEZEN
+
+
+def _beslissing_als_waarde(state: dict[str, Any]) -> None:
+    state["beslissing"] = Beslissing.van(state["beslissing"])
+
+
+# The events that carry a decision hold a `Beslissing` from their class version 2 on (stored
+# through its transcoding, events/application.py). Those stored before hold the contract's
+# JSON object: the library's mapper upcasts them as it reads them, so the aggregate, the
+# projections and the relay get the value whatever the event's age.
+for _besluit in (Melding.MeldingGerouteerd, Melding.MeldingInTriage, Melding.MeldingDoorverwezen,
+                 Melding.MeldingHergerouteerd, Melding.TriageBesloten, AfgewezenMelding.MeldingAfgewezen):
+    setattr(_besluit, "class_version", 2)
+    setattr(_besluit, "upcast_v1_v2", staticmethod(_beslissing_als_waarde))

@@ -1,4 +1,9 @@
-"""The composition root: builds the application and its projections from settings."""
+"""The composition root: builds everything from settings, once, and hands it down.
+
+The key vault (key store and master key), the ruleset, the event store, the projections, the
+tokens and the Kafka topics are made here from `Settings`, the one reader of the
+environment; nothing below reads it.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,24 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.utils import Environment
 
+from consumers.topics import Topics
 from events.application import Loket
 from events.datastore import Factory
 from loket.settings import Settings, postgres_env
+from loket.tokens import Tokens
 from privacy.files import owner_only
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
-from routing import Ruleset
+from privacy.kluis import Kluis
+from routing import Ruleset, load_ruleset
 
 
 @dataclass
@@ -29,6 +38,20 @@ class Systeem:
     app: Loket
     projecties: Projecties
     views: InfrastructureFactory
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self.app.ruleset
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        """Who may log in to the API and the pages (the tokens file beside LOKET_DB)."""
+        return Tokens(self.settings.tokens_db)
+
+    @cached_property
+    def topics(self) -> Topics:
+        """The Kafka topics of this installation: its prefix, and a queue topic per house of the ruleset."""
+        return Topics(self.settings.kafka_topic_prefix, huizen=tuple(sorted(self.ruleset.zvh_ids)))
 
     def bij(self, **kwargs: Any) -> int:
         """Bring the projections up to date with the event store."""
@@ -52,10 +75,22 @@ class Systeem:
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) -> Systeem:
     settings = settings or Settings.from_env()
     with _one_setup_at_a_time(settings):
-        app = Loket(env=settings.event_store_env(), ruleset=ruleset)
+        app = maak_loket(settings, ruleset)
         views = _views(app, settings)
         projecties = views.tracking_recorder(Projecties)
     return Systeem(settings=settings, app=app, projecties=projecties, views=views)
+
+
+def maak_kluis(settings: Settings) -> Kluis:
+    """The key vault of these settings: LOKET_KEYSTORE under LOKET_MASTER_KEY(_FILE)."""
+    return Kluis.openen(settings.keystore_path, master_key=settings.master_key,
+                        master_key_file=settings.master_key_file)
+
+
+def maak_loket(settings: Settings, ruleset: Ruleset | None = None) -> Loket:
+    """The application on the event store of these settings, with its vault and ruleset."""
+    return Loket(settings.event_store_env(), ruleset=ruleset or load_ruleset(), kluis=maak_kluis(settings),
+                 anker_elke=settings.anchor_every, anker_seconden=settings.anchor_seconds)
 
 
 def _views(app: Loket, settings: Settings) -> InfrastructureFactory:

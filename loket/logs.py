@@ -30,15 +30,31 @@ def _renderer(log_format: str) -> Any:
     )
 
 
+class _Stderr:
+    """Whatever sys.stderr is when a line is written, not when logging was set up: a test (or a
+    command run in-process) may swap it for a while and close it after."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self) -> None:
+        super().__init__(_Stderr())  # type: ignore[arg-type]
+
+
 def configure(log_format: str = "console", level: int = logging.INFO) -> None:
     tail = [structlog.processors.format_exc_info] if log_format == "json" else []
     structlog.configure(
         processors=[*_SHARED, *tail, _renderer(log_format)],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name],

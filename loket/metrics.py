@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from events.intake import BRONNEN, SOORTEN, veilig_veld, veldpaden
 from events.toegang import compartiment_van
+from routing.decision import Beslissing
 
 REGISTRY = CollectorRegistry()
 
@@ -96,13 +97,13 @@ def afwijzingsreden(field: str) -> str:
     return path if path in _VELDPADEN and "(" not in path else ONBEKEND_VELD
 
 
-def ontvangst(raw: bytes, status: str, beslissing: dict[str, Any]) -> None:
+def ontvangst(raw: bytes, status: str, beslissing: Beslissing) -> None:
     """Count one melding taken in by `Loket.ontvang`: received, decided or rejected."""
     if status == "duplicaat":
         DUPLICATEN.inc()
         return
-    if beslissing.get("outcome") == "rejected":
-        for reden in sorted({afwijzingsreden(e.get("field", "")) for e in beslissing.get("errors", ())}):
+    if beslissing.outcome == "rejected":
+        for reden in sorted({afwijzingsreden(e.get("field", "")) for e in beslissing.errors}):
             AFGEWEZEN.labels(reden=reden).inc()
         return
     try:
@@ -116,19 +117,19 @@ def ontvangst(raw: bytes, status: str, beslissing: dict[str, Any]) -> None:
     beslissing_geteld(beslissing, door="regels")
 
 
-def in_compartiment(soort: Any, beslissing: dict[str, Any]) -> bool:
+def in_compartiment(soort: Any, beslissing: Beslissing) -> bool:
     """Meldingen of a restricted compartment are counted nowhere here: /metrics is read without a
     token, and the radicalisering casuïstiek is shared only under its own convenant (seed 003)."""
-    return compartiment_van(soort if isinstance(soort, str) else None, beslissing.get("product")) is not None
+    return compartiment_van(soort if isinstance(soort, str) else None, beslissing.product) is not None
 
 
-def beslissing_geteld(beslissing: dict[str, Any], *, door: str, compartiment: str | None = None) -> None:
+def beslissing_geteld(beslissing: Beslissing, *, door: str, compartiment: str | None = None) -> None:
     if compartiment is not None or in_compartiment(None, beslissing):
         return
     BESLISSINGEN.labels(
-        zvh=beslissing.get("zvh") or "-",
-        product=beslissing.get("product") or "-",
-        outcome=beslissing.get("outcome") or "-",
+        zvh=beslissing.zvh or "-",
+        product=beslissing.product or "-",
+        outcome=beslissing.outcome,
         door=door,
     ).inc()
 

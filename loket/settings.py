@@ -26,7 +26,7 @@ class Settings:
     keystore: Path | None = None
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
-    role: str = "intake"  # LOKET_ROLE: the role CLI reads of personal data are made in
+    role: str = "beheer"  # LOKET_ROLE: the role CLI commands act in (intake, zvh:<house>, auditor, beheer)
     compartments: frozenset[str] = frozenset()  # LOKET_COMPARTMENTS: comma-separated, e.g. radicalisering
     anchor_every: int = 1000  # LOKET_CHAIN_ANCHOR_EVERY: links between signed anchors (fixed per store)
     # LOKET_CHAIN_ANCHOR_SECONDS: a commit this long after the last anchor signs one too,
@@ -46,7 +46,7 @@ class Settings:
             keystore=Path(env["LOKET_KEYSTORE"]) if env.get("LOKET_KEYSTORE") else None,
             master_key=env.get("LOKET_MASTER_KEY") or None,
             master_key_file=Path(env["LOKET_MASTER_KEY_FILE"]) if env.get("LOKET_MASTER_KEY_FILE") else None,
-            role=env.get("LOKET_ROLE") or "intake",
+            role=env.get("LOKET_ROLE") or "beheer",
             compartments=frozenset(c.strip() for c in (env.get("LOKET_COMPARTMENTS") or "").split(",") if c.strip()),
             anchor_every=_positive(env, "LOKET_CHAIN_ANCHOR_EVERY", 1000),
             anchor_seconds=_positive(env, "LOKET_CHAIN_ANCHOR_SECONDS", 600, zero=True),
@@ -69,8 +69,8 @@ class Settings:
 
         The recorder keeps the hash chain in the insert's own transaction
         (events/hashchain.py) and answers, for a whole intake batch, which meldingen
-        are stored already (events/recorders.py); the key store and master key travel
-        with it, so `Loket(env=...)` seals and opens personal data wherever it is built.
+        are stored already (events/recorders.py). The key vault and the chain's anchors
+        are given to the application by the composition root (loket/bootstrap.py).
         """
         if self.database_url:
             env = {
@@ -84,13 +84,6 @@ class Settings:
                 "APPLICATION_RECORDER_TOPIC": "events.hashchain:SQLiteChainRecorder",
                 "SQLITE_DBNAME": str(self.db),
             }
-        env["LOKET_KEYSTORE"] = str(self.keystore_path)
-        env["LOKET_CHAIN_ANCHOR_EVERY"] = str(self.anchor_every)
-        env["LOKET_CHAIN_ANCHOR_SECONDS"] = str(self.anchor_seconds)
-        if self.master_key:
-            env["LOKET_MASTER_KEY"] = self.master_key
-        if self.master_key_file:
-            env["LOKET_MASTER_KEY_FILE"] = str(self.master_key_file)
         return env
 
 

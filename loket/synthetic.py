@@ -16,9 +16,8 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from routing.tijd import NL
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # Inhabitants: Parkstad from seed 001 (CBS 2024); the others rounded CBS figures.
 INWONERS: dict[str, int] = {
@@ -94,7 +93,7 @@ class _Jaar:
         days = (date(self.year + 1, 1, 1) - start).days
         day = start + timedelta(days=self.rng.randrange(days))
         clock = time(self.rng.randint(7, 20), self.rng.randrange(60))
-        return datetime.combine(day, clock, AMSTERDAM)
+        return datetime.combine(day, clock, NL)
 
     def gemeente(self, soort: str) -> str | None:
         r = self.rng.random()

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from loket.toegang import COMPARTIMENTEN, ROLLEN, Gebruiker
+from events.handelingen import Gebruiker
+from events.toegang import OngeldigeRol, Rol
 from privacy.files import owner_only
 
 PREFIX = "loket_"
@@ -53,7 +54,8 @@ def _hash(token: str) -> str:
 
 
 def _gebruiker(naam: str, rol: str, zvh: str | None, compartimenten: str) -> Gebruiker:
-    return Gebruiker(naam, rol, zvh, frozenset(c for c in compartimenten.split(",") if c))  # type: ignore[arg-type]
+    # Tokens made before the role kinds got one vocabulary may say "admin": Rol.maak reads it as beheer.
+    return Gebruiker(naam, Rol.maak(rol, zvh=zvh, compartimenten=(c for c in compartimenten.split(",") if c)))
 
 
 def _nu() -> datetime:
@@ -96,24 +98,19 @@ class Tokens:
         naam = naam.strip()
         if not naam:
             raise OngeldigToken("a user name is required")
-        if rol not in ROLLEN:
-            raise OngeldigToken(f"unknown role '{rol}' (known: {', '.join(ROLLEN)})")
-        if (rol == "zvh") != (zvh is not None):
-            raise OngeldigToken("--zvh is required for role zvh, and only for it")
-        if zvh is not None and zvh not in huizen:
-            raise OngeldigToken(f"unknown zvh '{zvh}' (known: {', '.join(sorted(huizen))})")
-        for c in compartimenten:
-            if c not in COMPARTIMENTEN:
-                raise OngeldigToken(f"unknown compartment '{c}' (known: {', '.join(COMPARTIMENTEN)})")
+        try:
+            gekozen = Rol.maak(rol, zvh=zvh, compartimenten=compartimenten, huizen=huizen)
+        except OngeldigeRol as exc:
+            raise OngeldigToken(str(exc)) from None
         token = PREFIX + secrets.token_urlsafe(32)
         token_id = secrets.token_hex(4)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._db() as db:
             db.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                (token_id, _hash(token), naam, rol, zvh, ",".join(sorted(set(compartimenten))), now),
+                (token_id, _hash(token), naam, gekozen.soort, zvh, ",".join(sorted(gekozen.compartimenten)), now),
             )
-        gebruiker = Gebruiker(naam, rol, zvh, frozenset(compartimenten))  # type: ignore[arg-type]
+        gebruiker = Gebruiker(naam, gekozen)
         return token, TokenInfo(token_id, gebruiker, now, None)
 
     def gebruiker(self, token: str) -> Gebruiker | None:

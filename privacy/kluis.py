@@ -26,8 +26,6 @@ from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key, m
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
-# The persistence modules whose store is an SQLite file (the key store defaults to beside it).
-SQLITE_MODULES = ("eventsourcing.sqlite", "events.datastore:Factory")
 VERWIJDERD: dict[str, bool] = {"verwijderd": True}  # how shredded personal data reads
 
 
@@ -134,27 +132,21 @@ class Kluis:
         self._link_key = derive(master, "keten-schakel/v2")
 
     @classmethod
-    def uit_env(cls, env: Mapping[str, str]) -> Kluis:
-        """From the application's environment: LOKET_KEYSTORE and LOKET_MASTER_KEY(_FILE).
+    def in_geheugen(cls) -> Kluis:
+        """A vault that keeps nothing: an in-memory key store and a key that lives as long as the
+        process (for a loket that stores nothing either)."""
+        return cls(KeyStore(":memory:", os.urandom(KEY_BYTES)), os.urandom(KEY_BYTES))
 
-        An in-memory event store gets an in-memory key store with a key that lives
-        as long as the process (nothing is kept, so nothing needs to be opened later).
-        """
-        persistence = env.get("PERSISTENCE_MODULE") or "eventsourcing.popo"
-        dbname = env.get("SQLITE_DBNAME") or ""
-        in_memory = persistence == "eventsourcing.popo" or (
-            persistence in SQLITE_MODULES and (dbname == ":memory:" or "mode=memory" in dbname)
-        )
-        path = env.get("LOKET_KEYSTORE")
-        if in_memory and not path:
-            return cls(KeyStore(":memory:", os.urandom(KEY_BYTES)), os.urandom(KEY_BYTES))
-        if not path:
-            if persistence not in SQLITE_MODULES:
-                raise SleutelFout("LOKET_KEYSTORE is required: where the data keys are kept")
-            path = f"{dbname}.keys"
-        development = Path(f"{path}.master-key")
-        master = load_master_key(env, development)
-        return cls(KeyStore(path, master, master_source=master_key_source(env, development)), master)
+    @classmethod
+    def openen(cls, pad: Path, *, master_key: str | None = None, master_key_file: Path | None = None) -> Kluis:
+        """The key store at `pad`, under the master key given (LOKET_MASTER_KEY, base64) or kept in
+        a file (LOKET_MASTER_KEY_FILE); with neither, a development key beside the key store,
+        generated when missing, loudly. Raises SleutelFout naming the setting, never the key."""
+        given = {"LOKET_MASTER_KEY": master_key, "LOKET_MASTER_KEY_FILE": str(master_key_file) if master_key_file else None}
+        settings = {name: value for name, value in given.items() if value}
+        development = Path(f"{pad}.master-key")
+        master = load_master_key(settings, development)
+        return cls(KeyStore(pad, master, master_source=master_key_source(settings, development)), master)
 
     def betrokkene(self, persoon: dict[str, Any] | None, melding_id: UUID) -> Betrokkene:
         return self.pseudoniemen.van(persoon, melding_id)

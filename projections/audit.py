@@ -17,6 +17,7 @@ from events.intake import veilige_fouten
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from privacy.kluis import VERWIJDERD, is_envelope
 from projections.store import Projection, ProjectionStore, Statement, json_list
+from routing.decision import Beslissing
 
 VERSLEUTELD = {"versleuteld": True}
 
@@ -25,23 +26,29 @@ _INSERT = """INSERT INTO audit_trail
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (melding_id, versie) DO NOTHING"""
 
-# Decision fields an auditor needs; the decision is free of personal data by design.
 _BESLISSING = ("outcome", "zvh", "product", "gemeente", "queue", "labels", "notify", "deadline", "reasons")
 
 
-def _entry(e: Any, actor: str, details: dict[str, Any], beslissing: dict[str, Any] | None = None) -> list[Statement]:
+def _entry(e: Any, actor: str, details: dict[str, Any], beslissing: Beslissing | None = None) -> list[Statement]:
     if beslissing is not None:
-        details = {**details, **{k: beslissing.get(k) for k in _BESLISSING}}
+        details = {**details, **_besluit(beslissing)}
     return [(_INSERT, (
         str(e.originator_id),
         e.originator_version,
         e.timestamp.isoformat(),
         type(e).__name__,
         actor,
-        beslissing.get("ruleset") if beslissing else None,
-        json_list(tuple(beslissing.get("rules") or ())) if beslissing else None,
+        beslissing.ruleset if beslissing else None,
+        json_list(beslissing.rules) if beslissing else None,
         json.dumps(details, ensure_ascii=False),
     ))]
+
+
+def _besluit(b: Beslissing) -> dict[str, Any]:
+    """The decision's fields an auditor needs, in the contract's JSON shape; the decision is free of
+    personal data by design (the ruleset and the rule ids have columns of their own)."""
+    contract = b.as_contract()
+    return {k: contract[k] for k in _BESLISSING}
 
 
 def _afgeschermd(value: Any) -> Any:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from projections.store import Insert, ProjectionStore, RowProjection, Update
+from routing.tijd import NL
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 def _dag(e: Any) -> str:
-    return e.timestamp.astimezone(AMSTERDAM).date().isoformat()
+    return e.timestamp.astimezone(NL).date().isoformat()
 
 
 def _nieuw(e: Any, **values: Any) -> list[Insert]:
@@ -36,7 +35,7 @@ def _zet(**values: Any):
 
 
 def _product(e: Any) -> str | None:
-    return e.beslissing.get("product")
+    return e.beslissing.product
 
 
 class Bewaring(RowProjection):

@@ -11,14 +11,14 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from events.intake import veilige_fouten
 from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
 from events.toegang import compartiment_van
-from projections.store import Insert, ProjectionStore, RowProjection, Update, json_list
+from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, json_list
+from routing.decision import Beslissing
+from routing.tijd import routing_datum
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 def _t(e: Any) -> str:
     return e.timestamp.isoformat()
@@ -28,14 +28,12 @@ def _id(e: Any) -> str:
     return str(e.originator_id)
 
 
-def routing_datum(ontvangen_op: str) -> str:
-    return datetime.fromisoformat(ontvangen_op).astimezone(AMSTERDAM).date().isoformat()
 
 
 def _ontvangen(e: Any) -> list[Insert]:
     return [Insert(_id(e), {
         "bron": e.bron, "kenmerk": e.kenmerk, "soort": e.soort, "gemeente": e.gemeente,
-        "ontvangen_op": e.ontvangen_op, "datum": routing_datum(e.ontvangen_op),
+        "ontvangen_op": e.ontvangen_op, "datum": routing_datum(e.ontvangen_op).isoformat(),
         "status": "ontvangen", "status_sinds": _t(e),
         "compartiment": e.compartiment or compartiment_van(e.soort, None),
     })]
@@ -43,19 +41,18 @@ def _ontvangen(e: Any) -> list[Insert]:
 
 def _beslist(status: str):
     def handle(e: Any) -> list[Update]:
-        b = e.beslissing
-        labels = b.get("labels") or ()
+        b: Beslissing = e.beslissing
         values = {
-            "outcome": b["outcome"], "zvh": b.get("zvh"), "product": b.get("product"), "queue": b.get("queue"),
-            "status": status, "labels": json_list(tuple(labels)), "regisseur": None,
+            "outcome": b.outcome, "zvh": b.zvh, "product": b.product, "queue": b.queue,
+            "status": status, "labels": json_list(b.labels), "regisseur": None,
             # The decision's reasons: a person's own reason is sealed with the event (personal data).
-            "reden": "; ".join(b.get("reasons") or ()), "status_sinds": _t(e), "top_x": int("top-x" in labels),
+            "reden": "; ".join(b.reasons), "status_sinds": _t(e), "top_x": int("top-x" in b.labels),
         }
-        if b.get("gemeente") is not None:  # a decision without a gemeente keeps the melding's
-            values["gemeente"] = b["gemeente"]
+        if b.gemeente is not None:  # a decision without a gemeente keeps the melding's
+            values["gemeente"] = b.gemeente
         # Once in a compartment, always: a decision can put a melding in, never take it out
         # (as the aggregate keeps it, events/melding.py), so no list shows it outside again.
-        if (compartiment := compartiment_van(None, b.get("product"))) is not None:
+        if (compartiment := compartiment_van(None, b.product)) is not None:
             values["compartiment"] = compartiment
         return [Update(_id(e), values)]
 
@@ -88,8 +85,15 @@ def _afgewezen(e: Any) -> list[Insert]:
     })]
 
 
+# Top X events carry no labels: the melding's labels after one are the aggregate's (events/melding.py),
+# the decision's labels with `top-x` added at the end or taken out, computed here from the row's own.
+_TOP_X_AAN = {"top_x": "1", "labels": "json_insert(COALESCE(labels, '[]'), '$[#]', 'top-x')"}
+_TOP_X_AF = {"top_x": "0", "labels": "(SELECT json_group_array(value) FROM json_each(labels) WHERE value != 'top-x')"}
+
+
 class Caseload(RowProjection):
     name = "caseload"
+    version = 2  # 2: the labels follow Top X (version 1 set only top_x)
     table = "caseload_meldingen"
     key = "melding_id"
     columns = (
@@ -117,8 +121,8 @@ class Caseload(RowProjection):
         Melding.TriageBesloten: _beslist(OPEN),
         Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
         Melding.MeldingTeruggestuurd: _status(TRIAGE, reden=_teruggestuurd),
-        Melding.TopXAan: lambda e: [Update(_id(e), {"top_x": 1})],
-        Melding.TopXAf: lambda e: [Update(_id(e), {"top_x": 0})],
+        Melding.TopXAan: lambda e: [Recompute(_id(e), _TOP_X_AAN)],
+        Melding.TopXAf: lambda e: [Recompute(_id(e), _TOP_X_AF)],
         # The result is free text (sealed): the column stays empty.
         Melding.MeldingGesloten: lambda e: [
             Update(_id(e), {"status": "gesloten", "status_sinds": _t(e), "resultaat": None})],

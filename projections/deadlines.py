@@ -14,6 +14,7 @@ from typing import Any
 
 from events.melding import Melding
 from projections.store import Projection, ProjectionStore, Statement
+from routing.decision import Beslissing
 
 TOP_X_REVIEW_DAGEN = 90
 REGIE_NA_HUISVERBOD = 365
@@ -29,19 +30,19 @@ _DONE = "UPDATE deadlines SET afgehandeld = 1 WHERE melding_id = :id AND (:soort
 def _from_decision(e: Any, *, first: bool = False) -> list[Statement]:
     """A new decision replaces the deadlines that came from the previous one; the first
     decision (intake's MeldingGerouteerd) has none to replace."""
-    b = e.beslissing
+    b: Beslissing = e.beslissing
     melding = str(e.originator_id)
     out: list[Statement] = [] if first else [(_CLEAR_DECISION, {"id": melding})]
-    if b.get("outcome") != "routed" or not b.get("deadline"):
+    if b.outcome != "routed" or b.deadline is None:
         return out
-    due = date.fromisoformat(b["deadline"])
-    common = {"id": melding, "zvh": b.get("zvh"), "product": b.get("product")}
-    if b.get("product") == "huisverbod":
+    due = b.deadline
+    common = {"id": melding, "zvh": b.zvh, "product": b.product}
+    if b.product == "huisverbod":
         out.append((_ADD, {**common, "soort": "huisverbod-einde", "vervalt_op": due.isoformat()}))
         regie = due + timedelta(days=REGIE_NA_HUISVERBOD)
         out.append((_ADD, {**common, "soort": "regie-na-huisverbod", "vervalt_op": regie.isoformat()}))
     else:
-        out.append((_ADD, {**common, "soort": f"{b.get('product')}-termijn", "vervalt_op": due.isoformat()}))
+        out.append((_ADD, {**common, "soort": f"{b.product}-termijn", "vervalt_op": due.isoformat()}))
     return out
 
 

@@ -1,8 +1,6 @@
 """Catching projections up with the application's notification log.
 
-The eventsourcing library's ProjectionRunner processes one event per
-transaction and needs a recorder with subscriptions (SQLite has none). Here the
-notification log is read once, in large pages, for all projections of a store,
+The log is read once, in large pages (events/follower.py), for all projections of a store,
 and each page is written with every projection's position in one transaction.
 """
 
@@ -17,6 +15,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from events.follower import PAGE_SIZE, Follower
 from projections.store import Projection, ProjectionStore
 
 
@@ -25,7 +24,7 @@ def catch_up(
     store: ProjectionStore,
     projections: Sequence[type[Projection]] | None = None,
     *,
-    page_size: int = 2_000,
+    page_size: int = PAGE_SIZE,
     stop: int | None = None,
     until: datetime | None = None,
     on_page: Callable[[int, int], None] | None = None,
@@ -38,33 +37,24 @@ def catch_up(
     """
     projections = tuple(projections or store.projections)
     positions = {p: store.position(p, app.name) for p in projections}
-    last = app.recorder.max_notification_id() or 0
+    follower = Follower(app, {t for p in projections for t in p.topics()}, until=until)
+    last = follower.last()
     if stop is not None:
         last = min(last, stop)
     position = min(positions.values(), default=last)
-    topics = tuple(sorted({t for p in projections for t in p.topics()}))
     read = 0
     while position < last:
-        notifications = app.recorder.select_notifications(
-            start=position, limit=page_size, stop=last, topics=topics, inclusive_of_start=False
-        )
-        # No more events of interest up to `last`: positions move there all the same.
-        page_end = notifications[-1].id if notifications else last
-        behind = [(p, positions[p], p.page()) for p in projections if positions[p] < page_end]
+        page = follower.page(position, last, size=page_size)
+        behind = [(p, positions[p], p.page()) for p in projections if positions[p] < page.end]
         with _no_cycle_collection():
-            # Each event is decoded once and handed to every projection that has not seen it,
-            # then let go: a page's events are never all held at once.
-            decode = app.mapper.to_domain_event
-            for n in notifications:
-                event = decode(n)
-                if until is not None and event.timestamp > until:
-                    continue
-                for _, seen_up_to, page in behind:
-                    if n.id > seen_up_to:
-                        page.add(event)
+            # Each event is handed to every projection that has not seen it, then let go.
+            for at, event in page:
+                for _, seen_up_to, rows in behind:
+                    if at > seen_up_to:
+                        rows.add(event)
             try:
-                store.apply([(page.statements(), Tracking(p.tracking_name(app.name), page_end))
-                             for p, _, page in behind])
+                store.apply([(rows.statements(), Tracking(p.tracking_name(app.name), page.end))
+                             for p, _, rows in behind])
             except IntegrityError:
                 # Another process (a second `loket ontvang`, the worker) wrote this page first:
                 # nothing of ours was written. Step aside: go on from where the projections are now.
@@ -74,9 +64,9 @@ def catch_up(
                 positions, position = now, min(now.values())
                 continue
         for p, _, _ in behind:
-            positions[p] = page_end
-        position = page_end
-        read += len(notifications)
+            positions[p] = page.end
+        position = page.end
+        read += len(page)
         if on_page is not None:
             on_page(position, last)
     return read

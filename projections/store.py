@@ -20,6 +20,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
 
+from events.bibliotheek import schrijf_tracking
+
 # SQL and its parameters: named (a dict) or positional (a tuple).
 Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
 Handler = Callable[[Any], Iterable[Statement]]
@@ -39,6 +41,9 @@ class Projection:
     tables: ClassVar[tuple[str, ...]]
     create: ClassVar[tuple[str, ...]]
     handlers: ClassVar[dict[type, Handler]]
+    # Raised when what the handlers make of the events changes: a store whose rows were written
+    # by another version drops them, and catch-up builds them again from the events.
+    version: ClassVar[int] = 1
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
@@ -95,14 +100,24 @@ class Update(NamedTuple):
     values: dict[str, Any]
 
 
+class Recompute(NamedTuple):
+    """Columns of an existing row set by SQL expressions over the row as stored (e.g. a label added
+    to its JSON list): for an event that changes what only the row knows."""
+
+    key: str
+    expressions: dict[str, str]
+
+
 class RowProjection(Projection):
     """One row per key in one table; an event inserts a row or sets some of its columns.
 
-    Handlers return `Insert` and `Update` changes instead of SQL. Within a page, a row
-    inserted in that page takes its later changes before it is written: a melding that
+    Handlers return `Insert`, `Update` and `Recompute` changes instead of SQL. Within a page, a
+    row inserted in that page takes its later updates before it is written: a melding that
     is received and routed in the same page becomes one INSERT instead of an INSERT and
     an UPDATE, and a page's inserts run together. Each row is inserted by exactly one
     event (a melding's first), so the page's result equals running every change in turn.
+    A `Recompute` runs as SQL on the row as written: a row inserted in the page is written
+    with its changes up to then, and its later changes in the page follow as SQL, in order.
     Rows go to SQLite as positional parameters, in the order of `columns`; a column no
     change sets gets its value from `defaults` (else NULL).
     """
@@ -132,11 +147,16 @@ class RowProjection(Projection):
     def update(cls, columns: tuple[str, ...]) -> str:
         return f"UPDATE {cls.table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {cls.key} = ?"
 
+    @classmethod
+    @cache
+    def recompute(cls, expressions: tuple[tuple[str, str], ...]) -> str:
+        return f"UPDATE {cls.table} SET {', '.join(f'{c} = {e}' for c, e in expressions)} WHERE {cls.key} = ?"
+
 
 class RowPage:
     """A page of a RowProjection: the rows it inserts, folded, then its updates in order."""
 
-    __slots__ = ("projection", "handlers", "key", "blank", "new", "updates")
+    __slots__ = ("projection", "handlers", "key", "blank", "new", "updates", "in_sql")
 
     def __init__(self, projection: type[RowProjection]):
         self.projection = projection
@@ -145,6 +165,7 @@ class RowPage:
         self.blank = projection.blank()
         self.new: dict[str, dict[str, Any]] = {}
         self.updates: list[Statement] = []
+        self.in_sql: set[str] = set()  # rows of `new` whose later changes run as SQL (after a Recompute)
 
     def add(self, event: Any) -> None:
         handler = self.handlers.get(type(event))
@@ -153,16 +174,23 @@ class RowPage:
         new = self.new
         for change in handler(event):
             row = new.get(change.key)
-            if type(change) is Insert:
+            kind = type(change)
+            if kind is Insert:
                 if row is None:
                     row = new[change.key] = self.blank.copy()
                     row[self.key] = change.key
                     row.update(change.values)
-            elif row is not None:
-                row.update(change.values)
+            elif kind is Update:
+                if row is not None and change.key not in self.in_sql:
+                    row.update(change.values)
+                else:
+                    sql = self.projection.update(tuple(change.values))
+                    self.updates.append((sql, (*change.values.values(), change.key)))
             else:
-                sql = self.projection.update(tuple(change.values))
-                self.updates.append((sql, (*change.values.values(), change.key)))
+                if row is not None:
+                    self.in_sql.add(change.key)
+                sql = self.projection.recompute(tuple(change.expressions.items()))
+                self.updates.append((sql, (change.key,)))
 
     def statements(self) -> list[Statement]:
         insert = self.projection.insert()
@@ -176,28 +204,43 @@ class ProjectionStore(SQLiteTrackingRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
+        self.create_table_statements.append(
+            "CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
         for projection in self.projections:
             self.create_table_statements.extend(projection.create)
 
     def create_table(self) -> None:
-        """Create what is missing; a row projection whose table lacks a column it now has (written
-        by an older version) is dropped with its position, so catch-up rebuilds it from the events."""
+        """Create what is missing. A projection whose rows were written by another version of it
+        (stores from before versions were kept count as version 1), or a row projection whose table
+        lacks a column it now has, is dropped with its position: catch-up rebuilds it from the events."""
         super().create_table()
         with self.datastore.transaction(commit=True) as c:
+            c.execute("SELECT name, version FROM projection_versions")
+            written = {row[0]: row[1] for row in c.fetchall()}
             for projection in self.projections:
-                if not issubclass(projection, RowProjection):
-                    continue
-                c.execute(f"PRAGMA table_info({projection.table})")
-                present = {row[1] for row in c.fetchall()}
-                if not set(projection.columns) <= present:
+                if written.get(projection.name, 1) != projection.version or self._lacks_a_column(c, projection):
                     for table in projection.tables:
                         c.execute(f"DROP TABLE IF EXISTS {table}")
                     c.execute("DELETE FROM tracking WHERE application_name LIKE ?", (f"{projection.name}@%",))
                     for statement in projection.create:
                         c.execute(statement)
+                c.execute("INSERT INTO projection_versions (name, version) VALUES (?, ?) "
+                          "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                          (projection.name, projection.version))
+
+    @staticmethod
+    def _lacks_a_column(c: Any, projection: type[Projection]) -> bool:
+        if not issubclass(projection, RowProjection):
+            return False
+        c.execute(f"PRAGMA table_info({projection.table})")
+        return not set(projection.columns) <= {row[1] for row in c.fetchall()}
 
     def position(self, projection: type[Projection], application_name: str) -> int:
         return self.max_tracking_id(projection.tracking_name(application_name)) or 0
+
+    def positions(self, application_name: str) -> dict[str, int]:
+        """Where each projection stands in the application's log, by name (for `events.follower.lag`)."""
+        return {p.name: self.position(p, application_name) for p in self.projections}
 
     def apply(self, writes: Sequence[tuple[Sequence[Statement], Tracking]]) -> None:
         """Run every projection's statements and record every position, in one transaction."""
@@ -207,7 +250,7 @@ class ProjectionStore(SQLiteTrackingRecorder):
                 # order, fewer round trips (an audit page is one insert of many rows).
                 for sql, run in groupby(statements, key=itemgetter(0)):
                     c.executemany(sql, [params for _, params in run])
-                self._insert_tracking(c, tracking)
+                schrijf_tracking(self, c, tracking)
 
     def reset(self, projection: type[Projection], application_name: str) -> None:
         """Forget a projection: its rows and its position, so it is rebuilt from zero."""

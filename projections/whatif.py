@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from events.follower import PAGE_SIZE, Follower
 from events.melding import Melding
 from routing import Beslissing, Ruleset
 
@@ -84,32 +85,20 @@ def plaats(b: Beslissing) -> str:
     return text
 
 
-def _verschil(a: Beslissing, b: Beslissing) -> bool:
-    return (a.outcome, a.zvh, a.product, a.labels, a.notify, a.queue, a.deadline) != (
-        b.outcome, b.zvh, b.product, b.labels, b.notify, b.queue, b.deadline)
-
-
 def wat_als(app: Any, basis: Ruleset, voorstel: Ruleset, *, van: date | None = None,
-            tot: date | None = None, page_size: int = 2_000) -> WatAls:
+            tot: date | None = None, page_size: int = PAGE_SIZE) -> WatAls:
     """Re-decide every stored melding with a routing date in [van, tot] under both rulesets."""
-    recorder = app.recorder
-    last = recorder.max_notification_id() or 0
-    position, bekeken = 0, 0
+    bekeken = 0
     gewijzigd: list[Verschuiving] = []
-    while position < last:
-        page = recorder.select_notifications(start=position, limit=page_size, stop=last,
-                                             topics=[_ONTVANGEN], inclusive_of_start=False)
-        if not page:
-            break
-        position = page[-1].id
-        for notification in page:
-            melding: Melding = app.mapper.to_domain_event(notification).mutate(None)
+    for page in Follower(app, [_ONTVANGEN]).pages(size=page_size):
+        for _, ontvangen in page:
+            melding: Melding = ontvangen.mutate(None)
             feiten = melding.feiten()
             if (van and feiten.datum < van) or (tot and feiten.datum > tot):
                 continue
             bekeken += 1
             oud, nieuw = basis.decide(feiten), voorstel.decide(feiten)
-            if _verschil(oud, nieuw):
+            if oud.verschil(nieuw):
                 gewijzigd.append(Verschuiving(melding.id, melding.bron, melding.kenmerk,
                                               feiten.datum, plaats(oud), plaats(nieuw)))
     return WatAls(basis.version, voorstel.version, van, tot, bekeken, tuple(gewijzigd))

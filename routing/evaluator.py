@@ -246,6 +246,20 @@ class Ruleset:
     def rules(self) -> tuple[CompiledRule, ...]:
         return tuple(r for t in (*self._derivations, *self._tables) for r in t.rules)
 
+    @property
+    def triage_queue(self) -> str:
+        """Where what waits for a person at the loket lands."""
+        return _DEFAULT_QUEUE["triage"]
+
+    def queue_voor(self, zvh: str, product: str) -> str:
+        """Where a house's work in a product lands when a person routes it by hand: as the rules
+        route it, so a product whose rows name one queue for the whole region (the one VIA team,
+        the one ZOCO coordinator) lands there, and any other in the house's own queue."""
+        queues = {r.queue for r in self.rules() if r.product == product and r.queue is not None}
+        if len(queues) == 1:
+            return next(iter(queues)).format(zvh=zvh, product=product)
+        return f"{zvh}/{product}"
+
     # -- public -------------------------------------------------------------------------------
 
     def decide(self, feiten: Feiten) -> Beslissing:

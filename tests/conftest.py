@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from events.application import Loket
-from loket.bootstrap import Systeem, bootstrap
+from events.toegang import Rol
+from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from tests.event_store import (
     DATABASES, EVENT_STORE, EVENT_STORES, ON_POSTGRESQL, loket_settings, sqlite_event_stores,
@@ -25,6 +26,9 @@ from tests.event_store import (
 from tests.pgserver import PostgresServer, bin_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# The roles the application's own tests act in (the service takes them from a token or LOKET_ROLE).
+INTAKE_ROL = Rol("intake")
+BEHEER_ROL = Rol("beheer")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -149,7 +153,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(store: Settings) -> Iterator[Loket]:
     """The loket application on each event store."""
-    loket = Loket(env=store.event_store_env())
+    loket = maak_loket(store)
     yield loket
     loket.close()
 

@@ -147,6 +147,27 @@ def test_the_intake_team_decides_a_triage_item_and_it_leaves_the_queue(loketten)
     assert (trail[-1]["gebeurtenis"], trail[-1]["actor"]) == ("TriageBesloten", "anna")
 
 
+def test_the_house_queue_shows_the_top_x_label_after_topx_on_and_not_after_off(loketten):
+    intake = loketten.token("anna", "intake")
+    parkstad = loketten.token("piet", "zvh", zvh="parkstad")
+    mid = post(loketten, intake, kenmerk="X-1").json()["melding_id"]  # routed to parkstad/pga
+
+    def labels() -> list[str]:
+        [row] = loketten.client.get("/wachtrij", headers=loketten.als(parkstad)).json()
+        assert row["melding_id"] == mid
+        return row["labels"]
+
+    assert labels() == []
+    on = loketten.client.post(f"/meldingen/{mid}/topx", json={"aan": True, "reden": "hoog risico"},
+                              headers=loketten.als(intake))
+    assert on.status_code == 200 and "top-x" in on.json()["beslissing"]["labels"]
+    assert labels() == ["top-x"]
+    off = loketten.client.post(f"/meldingen/{mid}/topx", json={"aan": False, "reden": "afgeschaald"},
+                               headers=loketten.als(intake))
+    assert off.status_code == 200 and off.json()["beslissing"]["labels"] == []
+    assert labels() == []
+
+
 def test_an_illegal_transition_is_409_with_the_reason_and_records_nothing(loketten):
     intake = loketten.token("anna", "intake")
     admin = loketten.token("root", "admin")

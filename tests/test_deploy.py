@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from loket.cli import parser
-from loket.cli_web import cmd_serve
+from loket.cli.web import cmd_serve
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from tests.conftest import INTAKE_ROL
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -19,7 +20,7 @@ from uuid import UUID
 import pytest
 
 from events.hashchain import Schakels, Verificatie, anchor_message, link
-from loket.bootstrap import Systeem, bootstrap
+from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from projections.caseload import caseload
 from tests.conftest import line
@@ -39,7 +40,7 @@ def chained(tmp_path: Path) -> Iterator[Systeem]:
     first = results[0].melding_id
     s.app.retour(first, actor="zvh-parkstad", reden="Hoort in Maastricht")
     s.app.accepteer(results[1].melding_id, actor="zvh-parkstad", regisseur="A. Janssen")
-    s.app.persoonsgegevens(first, actor="intake-1", doel="triage")
+    s.app.persoonsgegevens(first, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     yield s
     s.close()
 
@@ -177,7 +178,7 @@ def small(store: Settings) -> Iterator[Systeem]:
     s = bootstrap(store)
     results = s.app.ontvang_batch([line(kenmerk=f"K-{i}") for i in range(3)])
     s.app.accepteer(results[0].melding_id, actor="zvh-parkstad", regisseur="A. Janssen")
-    s.app.persoonsgegevens(results[1].melding_id, actor="intake-1", doel="triage")
+    s.app.persoonsgegevens(results[1].melding_id, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     yield s
     s.close()
 
@@ -307,7 +308,7 @@ def older(store: Settings) -> Settings:
     s = bootstrap(settings)
     results = s.app.ontvang_batch([line(kenmerk=f"O-{i}") for i in range(6)])
     s.app.retour(results[0].melding_id, actor="zvh-parkstad", reden="Hoort in Maastricht")
-    s.app.persoonsgegevens(results[1].melding_id, actor="intake-1", doel="triage")
+    s.app.persoonsgegevens(results[1].melding_id, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     as_written_before_keyed_links(s)
     return settings
 
@@ -385,7 +386,7 @@ def test_a_store_file_written_before_keyed_links_opens_reads_replays_and_verifie
         before = verify(s)
         assert before.intact and (before.events, before.anchors, before.keyed_from) == (14, 3, 15), before.reason
         melding = s.app.zoek("gemeente", "V1-1").id
-        assert s.app.persoonsgegevens(melding, actor="tester", doel="controle")["toelichting"] == \
+        assert s.app.persoonsgegevens(melding, actor="tester", doel="controle", rol=INTAKE_ROL)["toelichting"] == \
             "geschreven voor de sleutels"
         assert rebuilt(s) == counted(s) and counted(s)
         s.app.ontvang(line(kenmerk="V2-1"))
@@ -450,22 +451,18 @@ def postgres_url() -> Iterator[str]:
 def pg_chained(postgres_url: str, tmp_path: Path) -> Iterator:
     import psycopg
 
-    from events.application import Loket
-
     host, port = postgres_url.split(":")
     name = f"chain_{tmp_path.name[-20:].replace('-', '_').lower()}"
     with psycopg.connect(f"postgresql://loket@{postgres_url}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": name, "POSTGRES_HOST": host,
-        "POSTGRES_PORT": port, "POSTGRES_USER": "loket", "POSTGRES_PASSWORD": "",
-        "APPLICATION_RECORDER_TOPIC": "events.hashchain:PostgresChainRecorder",
+    env = Settings.from_env({
+        "LOKET_DATABASE_URL": f"postgresql://loket@{host}:{port}/{name}", "LOKET_DB": str(tmp_path / "loket.sqlite"),
         "LOKET_KEYSTORE": str(tmp_path / "loket.keys"), "LOKET_CHAIN_ANCHOR_EVERY": str(EVERY),
-    }
-    app = Loket(env=env)
+    })
+    app = maak_loket(env)
     results = app.ontvang_batch([line(kenmerk=f"P-{i}") for i in range(5)] + ["{kapot"])
     app.retour(results[0].melding_id, actor="zvh-parkstad", reden="Hoort in Maastricht")
-    app.persoonsgegevens(results[0].melding_id, actor="intake-1", doel="triage")
+    app.persoonsgegevens(results[0].melding_id, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     with psycopg.connect(f"postgresql://loket@{postgres_url}/{name}", autocommit=True) as sql_:
         yield app, sql_, env
     app.close()
@@ -500,11 +497,9 @@ def test_on_postgresql_the_chain_verifies_and_finds_a_flipped_byte_and_a_deleted
 def test_on_postgresql_writers_in_parallel_keep_one_unbroken_chain(pg_chained):
     from concurrent.futures import ThreadPoolExecutor
 
-    from events.application import Loket
-
     app, _, env = pg_chained
     before = app.recorder.verify(app.kluis.anker_sleutel().public_key()).events
-    writers = [Loket(env=env) for _ in range(3)]
+    writers = [maak_loket(env) for _ in range(3)]
 
     def write(n: int) -> None:
         for batch in range(4):

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.application import Loket
-from events.intake import AMSTERDAM, BRONNEN, SOORTEN
+from events.intake import BRONNEN, SOORTEN
+from routing.tijd import NL as AMSTERDAM
 from routing import load_ruleset
 from routing.signalen import vocabulaires
 
@@ -75,7 +76,7 @@ def geldige_melding(draw) -> dict:
 
 
 def _loket() -> Loket:
-    return Loket(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, ruleset=RULESET)
+    return Loket.in_geheugen(RULESET)
 
 
 LOKET = _loket()

@@ -5,6 +5,7 @@ Every command is an event with its actor; an illegal one is refused and leaves n
 
 from __future__ import annotations
 
+from tests.conftest import INTAKE_ROL
 from datetime import date
 
 import pytest
@@ -41,7 +42,7 @@ def test_a_returned_melding_goes_back_to_the_triage_queue_with_its_reason(systee
     assert item["melding_id"] == str(routed)
     # Who sent it back is in the queue; what they wrote is sealed, read through the one read path.
     assert "zvh-parkstad" in item["reden"] and "Geen PGA" not in item["reden"]
-    [notitie] = systeem.app.persoonsgegevens(routed, actor="intake-1", doel="triage")["notities"]
+    [notitie] = systeem.app.persoonsgegevens(routed, actor="intake-1", doel="triage", rol=INTAKE_ROL)["notities"]
     assert notitie["reden"] == "Geen PGA: hoort bij het lokale veld"
     assert caseload(systeem.projecties, date(2025, 3, 4)) == []
 
@@ -62,23 +63,23 @@ def test_a_triage_decision_routes_the_melding_by_hand(systeem):
     m = systeem.app.besluit_triage(waiting, actor="intake-1", zvh="maastricht-heuvelland",
                                    product="pga", reden="Woont in Maastricht, nagevraagd")
     assert m.status == OPEN
-    assert m.beslissing["rules"] == ["handmatig.triage"]
-    assert "intake-1" in m.beslissing["reasons"][0]
-    assert m.beslissing["queue"] == "maastricht-heuvelland/pga"
+    assert m.beslissing.rules == ("handmatig.triage",)
+    assert "intake-1" in m.beslissing.reasons[0]
+    assert m.beslissing.queue == "maastricht-heuvelland/pga"
 
 
 def test_a_reroute_overrides_the_rules_and_says_so(systeem, routed):
     m = systeem.app.herrouteer(routed, actor="intake-2", zvh="westelijke-mijnstreek",
                                product="via", reden="Bekend bij het VIA-team")
-    assert (m.beslissing["zvh"], m.beslissing["product"]) == ("westelijke-mijnstreek", "via")
-    assert m.beslissing["queue"] == "westelijke-mijnstreek/via"
-    assert m.beslissing["rules"] == ["handmatig.herrouteerd"]
-    assert "in plaats van de regels" in m.beslissing["reasons"][0]
+    assert (m.beslissing.zvh, m.beslissing.product) == ("westelijke-mijnstreek", "via")
+    assert m.beslissing.queue == "westelijke-mijnstreek/via"
+    assert m.beslissing.rules == ("handmatig.herrouteerd",)
+    assert "in plaats van de regels" in m.beslissing.reasons[0]
 
 
 def test_top_x_on_a_pga_case_informs_the_driehoek_and_is_scaled_down_by_the_weegtafel(systeem, routed):
     m = systeem.app.top_x(routed, actor="intake-3", aan=True, reden="Onrust in de wijk")
-    assert "top-x" in m.labels and "lokale-driehoek" in m.beslissing["notify"]
+    assert "top-x" in m.labels and "lokale-driehoek" in m.beslissing.notify
     systeem.bij()
     [review] = [d for d in open_deadlines(systeem.projecties, date.today()) if d["soort"] == "top-x-review"]
     m = systeem.app.top_x(routed, actor="weegtafel-voorzitter", aan=False, reden="Afgeschaald naar PGA")
@@ -203,7 +204,7 @@ def test_the_audit_trail_shows_return_reroute_and_accept_with_actors_and_reasons
     assert entries[4]["details"]["product"] == "c-en-a" and entries[4]["rules"] == ["handmatig.herrouteerd"]
     assert entries[5]["details"]["regisseur"] == "C. Hermans"
     assert entries[6]["details"]["resultaat"] == {"versleuteld": True}
-    notities = app.persoonsgegevens(routed, actor="auditor-1", doel="controle")["notities"]
+    notities = app.persoonsgegevens(routed, actor="auditor-1", doel="controle", rol=INTAKE_ROL)["notities"]
     assert [(n["versie"], n.get("reden") or n.get("resultaat")) for n in notities] == [
         (3, "Hoort in Maastricht"), (4, "Verhuisd naar Maastricht"), (5, "Toch geen PGA"), (7, "Advies gegeven"),
     ]

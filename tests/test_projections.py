@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from uuid import UUID
 
 import pytest
 
 from loket import synthetic
 from loket.bootstrap import bootstrap
-from loket.demo import werk_het_jaar
+from loket.cli.demo import werk_het_jaar
+from loket.service import Dienst
 from projections import Projecties
 from tests.event_store import copy_store, last_position, loket_env, loket_settings
 
@@ -45,7 +47,7 @@ def worked_store(tmp_path_factory):
     lines = list(synthetic.jaar(2025, seed=11, scale=0.3))
     for i in range(0, len(lines), 400):
         systeem.app.ontvang_batch(lines[i : i + 400])
-    werk_het_jaar(systeem, 2025, seed=11)
+    werk_het_jaar(Dienst(systeem), 2025, seed=11)
     systeem.bij()
     systeem.close()
     return db
@@ -78,7 +80,7 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
     events = [app.mapper.to_domain_event(n) for n in notifications]
     assert {type(e).__name__ for e in events} >= {
         "MeldingOntvangen", "MeldingGerouteerd", "MeldingInTriage", "MeldingGeaccepteerd",
-        "MeldingTeruggestuurd", "MeldingGesloten", "MeldingAfgewezen"}
+        "MeldingTeruggestuurd", "MeldingGesloten", "MeldingAfgewezen", "TopXAan", "TopXAf"}
 
     in_turn = Projecties(Datastore(db_name=str(tmp_path / "in-turn.sqlite")))
     in_turn.create_table()
@@ -94,6 +96,40 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
     catch_up(app, at_once, page_size=len(notifications))
     assert snapshot(at_once) == snapshot(in_turn)
     assert len(snapshot(at_once)["caseload_meldingen"]) > 1_000
+    systeem.close()
+
+
+def test_the_caseload_labels_are_the_labels_of_each_melding_also_after_top_x(worked_store, tmp_path):
+    db = tmp_path / "copy.sqlite"
+    copy_store(worked_store, db)
+    systeem = bootstrap(loket_settings(db))
+    systeem.bij(page_size=97)
+    rows = systeem.projecties.rows("SELECT melding_id, labels, top_x FROM caseload_meldingen WHERE zvh IS NOT NULL")
+    top_x = [r for r in rows if r["top_x"]]
+    assert top_x and len(top_x) < len(rows)
+    for row in rows:
+        labels = tuple(systeem.app.melding(UUID(row["melding_id"])).labels)
+        assert (tuple(json.loads(row["labels"])), row["top_x"]) == (labels, int("top-x" in labels))
+    systeem.close()
+
+
+def test_a_follower_reads_each_event_of_its_topics_once_in_order_up_to_a_moment(worked_store):
+    from eventsourcing.utils import get_topic
+
+    from events.follower import Follower, lag
+    from events.melding import Melding
+
+    systeem = bootstrap(loket_settings(worked_store))
+    app = systeem.app
+    every = app.recorder.select_notifications(start=1, limit=10**7)
+    last, moment = every[-1].id, app.mapper.to_domain_event(every[len(every) // 2]).timestamp
+    topics = {get_topic(Melding.TopXAan), get_topic(Melding.MeldingGesloten)}
+    pages = list(Follower(app, topics).pages(size=97))
+    assert [at for page in pages for at, _ in page] == [n.id for n in every if n.topic in topics]
+    assert [page.end for page in pages] == sorted({page.end for page in pages}) and pages[-1].end == last
+    recorded = [e.timestamp for page in Follower(app, until=moment).pages(size=1_000) for _, e in page]
+    assert recorded and max(recorded) == moment and len(recorded) < len(every)
+    assert lag(app, {"new": 0, "done": last}) == {"new": last, "done": 0}
     systeem.close()
 
 

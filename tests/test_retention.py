@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from tests.conftest import BEHEER_ROL
+from datetime import date, timedelta
 
 from privacy.retention import Termijn, load_bewaartermijnen, verlopen
 from projections.bewaring import bewaarregels
 from routing import load_ruleset
+from routing.tijd import vandaag
 from tests.conftest import line
 
 
@@ -53,7 +54,7 @@ def test_closing_referring_out_or_rejecting_ends_a_melding_and_reopening_does_no
     app.ontvang('{"kapot')
     systeem.bij()
     rows = bewaarregels(systeem.projecties)
-    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()  # a melding ends on its Dutch calendar day
+    today = vandaag()  # a melding ends on its Dutch calendar day
     ended = {r["product"]: r["einde"] for r in rows if r["einde"]}
     assert ended == {"pga": today, "doorverwezen": today, "afgewezen": today}
     assert [r["einde"] for r in rows if r["melding_id"] == str(reopened)] == [None]
@@ -61,6 +62,6 @@ def test_closing_referring_out_or_rejecting_ends_a_melding_and_reopening_does_no
     assert {v.betrokkene for v in due} == {app.betrokkene_met_bsn("123456782"),
                                             app.melding(app.ontvang('{"kapot').melding_id).betrokkene}
     # Once shredded, a subject holds nothing more to shred.
-    app.vernietig(app.betrokkene_met_bsn("123456782"), actor="fg", reden="bewaartermijn")
+    app.vernietig(app.betrokkene_met_bsn("123456782"), actor="fg", reden="bewaartermijn", rol=BEHEER_ROL)
     systeem.bij()
     assert app.betrokkene_met_bsn("123456782") not in {r["betrokkene"] for r in bewaarregels(systeem.projecties)}

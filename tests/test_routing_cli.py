@@ -244,7 +244,7 @@ def test_explain_of_a_melding_on_stdin_needs_no_store(loket, monkeypatch, tmp_pa
 def test_explain_of_an_unknown_melding_is_a_clear_error(loket):
     code, out, err = loket("explain", "--kenmerk", "politie:BESTAAT-NIET")
     assert code == 2 and out == ""
-    assert err.strip() == f"loket: no melding {melding_id('politie', 'BESTAAT-NIET')} in the store"
+    assert err.strip() == f"loket: no melding with id {melding_id('politie', 'BESTAAT-NIET')}"
 
 
 def test_explain_without_a_store_is_a_clear_error_and_creates_none(loket, monkeypatch, tmp_path):
@@ -275,7 +275,7 @@ def test_explain_of_an_invalid_melding_on_stdin_lists_the_errors_and_exits_2(tmp
                             env={**os.environ, **loket_env(tmp_path / "x.sqlite")})
     assert result.returncode == 2 and result.stdout == ""
     [message] = result.stderr.strip().splitlines()  # one line, no traceback
-    assert message.startswith("loket: the melding breaks the intake contract: ")
+    assert message.startswith("loket: melding: breaks the intake contract: ")
     for field in ("bron:", "ontvangen_op:", "persoon.bsn:"):
         assert field in message
     assert "123456789" not in message and "Jan Testpersoon" not in message

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from routing import Feiten, load_ruleset
+from routing.tijd import NL as AMSTERDAM
 
 EXAMPLES = Path(__file__).parent / "fixtures" / "meldingen.jsonl"
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RULESET = load_ruleset()
 
 

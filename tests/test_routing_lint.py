@@ -162,7 +162,7 @@ def test_rules_check_exits_1_with_a_line_per_problem_on_a_broken_ruleset(tmp_pat
 def test_rules_check_of_a_directory_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
     result = loket("rules", "check", "--rules", str(tmp_path / "nergens"))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"loket: ruleset directory not found: {tmp_path / 'nergens'}"
+    assert result.stderr.strip() == f"loket: rules: ruleset directory not found: {tmp_path / 'nergens'}"
 
 
 # -- sources: every rule names one, and what it quotes is in it -----------------------------

@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from events.application import Loket
+from loket.bootstrap import maak_loket
 from events.intake import MeldingIn, Persoon, Signalen
 from events.melding import AfgewezenMelding, Melding, melding_id
+from routing.decision import Beslissing
 from tests.conftest import line, melding
 from tests.event_store import loket_env, stored_events
 from tests.web_fixtures import Loketten, loketten  # noqa: F401  (fixture)
@@ -263,7 +265,7 @@ def shared_loket(tmp_path_factory) -> Loket:
     from tests.event_store import loket_settings
 
     settings_ = loket_settings(tmp_path_factory.mktemp("fuzz") / "loket.sqlite")
-    loket = Loket(env=settings_.event_store_env())
+    loket = maak_loket(settings_)
     yield loket
     loket.close()
 
@@ -356,15 +358,16 @@ def test_a_made_up_key_in_a_rejection_stored_before_is_not_shown_by_any_read_mod
         payload=sessie.verzegel("s" * 64, None, UUID(int=7), "payload", "{}"), payload_sha256="0" * 64,
         errors=[{"field": "persoon.Zwartbles 999990019 Kwakkelstraat", "message": "Extra inputs are not permitted"}],
         bron="gemeente", kenmerk="OUD-1",
-        beslissing={"outcome": "rejected", "errors": [{"field": "persoon.Zwartbles 999990019 Kwakkelstraat",
-                                                       "message": "Extra inputs are not permitted"}]},
+        # As an earlier version stored it (events/melding.py reads that dict as the value).
+        beslissing=Beslissing.van({"outcome": "rejected", "ruleset": "zl-routing@oud", "errors": [
+            {"field": "persoon.Zwartbles 999990019 Kwakkelstraat", "message": "Extra inputs are not permitted"}]}),
         betrokkene="s" * 64, betrokkene_soort="melding", compartiment=None,
     )
     sessie.bewaar()
     app.save(old)
     systeem.bij()
     shown = [
-        json.dumps(app.melding(old.id).errors), json.dumps(app.melding(old.id).beslissing),
+        json.dumps(app.melding(old.id).errors), json.dumps(app.melding(old.id).beslissing.as_contract()),
         json.dumps(afgewezen(systeem.projecties)), json.dumps(trail(systeem.projecties, str(old.id))),
     ]
     for text in shown:

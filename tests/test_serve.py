@@ -102,7 +102,7 @@ def test_a_token_is_printed_once_and_only_its_hash_is_kept(tmp_path):
 def test_token_requests_that_cannot_be_granted_are_one_line_errors(tmp_path):
     env = {**loket_env(tmp_path / "l.sqlite"), "PATH": "/usr/bin:/bin"}
     for args, message in [
-        (["--user", "piet", "--role", "zvh"], "--zvh is required"),
+        (["--user", "piet", "--role", "zvh"], "a house is required for role zvh"),
         (["--user", "piet", "--role", "zvh", "--zvh", "venlo"], "unknown zvh"),
         (["--user", "anna", "--role", "intake", "--zvh", "parkstad"], "only for it"),
         (["--user", " ", "--role", "intake"], "user name is required"),

@@ -7,6 +7,7 @@ known ids and never echoed; a refused melding is still recorded; the lists are b
 from __future__ import annotations
 
 import json
+from tests.conftest import INTAKE_ROL
 from pathlib import Path
 
 import pytest
@@ -195,7 +196,7 @@ def test_a_melding_with_an_unknown_signal_is_recorded_as_rejected_and_the_rest_o
     assert (stored.bron, stored.kenmerk) == ("gemeente", "S-2")
     assert [e["field"] for e in stored.errors] == ["signalen.leefgebieden"]
     assert "Jan Jansen" not in json.dumps(stored.errors)
-    payload = app.persoonsgegevens(results[1].melding_id, actor="tester", doel="controle")["payload"]
+    payload = app.persoonsgegevens(results[1].melding_id, actor="tester", doel="controle", rol=INTAKE_ROL)["payload"]
     assert json.loads(payload) == onbekend  # nothing lost: the whole melding, sealed
 
 

@@ -12,16 +12,16 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from tests.conftest import INTAKE_ROL, BEHEER_ROL
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from loket.bootstrap import bootstrap
+from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import Settings
 from loket.tokens import Tokens
-from privacy.kluis import Kluis
 from tests.conftest import line
 from tests.test_cli import LOKET
 
@@ -50,8 +50,8 @@ def cli_env(store: Settings) -> dict[str, str]:
     return env
 
 
-def cli(store: Settings, args: list[str], *, stdin: str | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(LOKET + args, input=stdin, capture_output=True, text=True, env=cli_env(store),
+def cli(store: Settings, args: list[str], *, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(LOKET + args, input=stdin, capture_output=True, text=True, env={**cli_env(store), **env},
                             timeout=300)
     assert result.returncode == 0, result.stderr
     return result
@@ -61,7 +61,7 @@ def test_every_file_of_an_open_store_is_the_owners_alone(store, tmp_path, umask_
     systeem = bootstrap(store)
     try:
         melding = systeem.app.ontvang(line(kenmerk="F-1")).melding_id
-        systeem.app.persoonsgegevens(melding, actor="tester", doel="triage")
+        systeem.app.persoonsgegevens(melding, actor="tester", doel="triage", rol=INTAKE_ROL)
         systeem.bij()
         Tokens(store.tokens_db).maak("tester", "intake", zvh=None, compartimenten=(), huizen=frozenset())
         found = modes(tmp_path)  # while open: the -wal and -shm files are there
@@ -142,7 +142,7 @@ class Holder:
 
 def key_material(store: Settings) -> dict[str, bytes]:
     """The person's data keys, wrapped as the key store keeps them and unwrapped."""
-    kluis = Kluis.uit_env(store.event_store_env())
+    kluis = maak_kluis(store)
     try:
         subject = kluis.pseudoniemen.bsn(BSN).id
         key_ids = kluis.keystore.live_key_ids(subject)
@@ -165,7 +165,7 @@ def test_after_shredding_no_file_of_the_store_holds_the_persons_data_or_their_ke
              line(kenmerk="Z-4")]  # someone else
     cli(store, ["ontvang", "-"], stdin="\n".join(lines) + "\n")
     cli(store, ["return", "gemeente:Z-1", "--reason", REDEN])
-    cli(store, ["show", "gemeente:Z-1", "--purpose", "triage"])
+    cli(store, ["show", "gemeente:Z-1", "--purpose", "triage"], LOKET_ROLE="intake")
     holder.catch_up()
     needles = {s: s.encode() for s in SECRETS} | key_material(store)
 
@@ -201,9 +201,9 @@ def test_a_reader_holding_an_old_snapshot_of_the_key_store_delays_emptying_its_l
             assert reader.stdout.readline().strip() == "reading"
             keystore = s.app.kluis.keystore
             keystore.log_wait = 0.5
-            s.app.vernietig(subject, actor="fg", reden="verzoek-betrokkene")
+            s.app.vernietig(subject, actor="fg", reden="verzoek-betrokkene", rol=BEHEER_ROL)
             assert keystore.log_emptied is False  # said, not silently left
-            assert s.app.persoonsgegevens(s.app.zoek("gemeente", "R-1").id, actor="t", doel="controle")["persoon"] == {
+            assert s.app.persoonsgegevens(s.app.zoek("gemeente", "R-1").id, actor="t", doel="controle", rol=INTAKE_ROL)["persoon"] == {
                 "verwijderd": True}  # destroyed all the same
             reader.stdin.write("\n")
             reader.stdin.flush()

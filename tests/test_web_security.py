@@ -102,7 +102,7 @@ def test_an_unknown_purpose_is_refused_alike_by_the_api_and_the_page_and_never_r
 
 def test_the_cli_takes_its_purpose_from_the_same_list(tmp_path):
     db = tmp_path / "l.sqlite"
-    env = {**os.environ, **loket_env(db, LOKET_USER="tester")}
+    env = {**os.environ, **loket_env(db, LOKET_USER="tester", LOKET_ROLE="intake")}
     loket = [sys.executable, "-m", "loket.cli"]
     line = '{"bron": "gemeente", "kenmerk": "C-1", "soort": "aanmelding", "ontvangen_op": "2025-03-01T09:00:00+01:00", ' \
            '"gemeente": "Heerlen", "persoon": {"bsn": "123456782"}, "toelichting": "geheim-cli"}\n'

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from loket.bootstrap import bootstrap
 from loket.settings import Settings
 from loket.tokens import Tokens
+from loket.service import Dienst
 from loket.web.app import maak_app
 from routing import load_ruleset
 from tests.event_store import loket_env
@@ -57,7 +58,7 @@ def formuliertoken(page: str) -> str:
 def loketten(settings: Settings) -> Iterator[Loketten]:
     systeem = bootstrap(settings)
     tokens = Tokens(settings.tokens_db)
-    with TestClient(maak_app(systeem, tokens)) as client:
+    with TestClient(maak_app(Dienst(systeem), tokens)) as client:
         yield Loketten(client, tokens, settings)
     systeem.close()
 

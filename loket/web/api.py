@@ -10,8 +10,7 @@ with a toelichting in words goes in a POST body, since free text never belongs i
 
 from __future__ import annotations
 
-import argparse
-from datetime import date, datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,13 +19,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from events.handelingen import Gebruiker
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
-from loket.cli_projections import parse_moment
-from loket.toegang import Gebruiker
+from loket.service import Dienst
+from loket.service import moment as lees_moment
+from routing.tijd import vandaag
 from loket.web.auth import api_gebruiker
-from loket.web.dienst import Dienst, OngeldigVeld
 
 MAX_BODY = MAX_MELDING_BYTES  # the limit of every entry point
 
@@ -44,12 +44,7 @@ Diensten = Annotated[Dienst, Depends(dienst)]
 
 def als_moment(text: str) -> datetime:
     """An as-of moment as `loket --as-of` reads it; the error does not repeat what was sent."""
-    try:
-        parsed = parse_moment(text)  # a moment near year 1 or 9999 may not exist in UTC or Dutch time
-    except argparse.ArgumentTypeError:
-        raise OngeldigVeld("as_of", "not an ISO date or date-time (e.g. 2025-06-30 or "
-                           "2025-06-30T17:00:00+02:00)") from None
-    return parsed
+    return lees_moment(text, "as_of")
 
 
 async def moment(
@@ -200,9 +195,10 @@ async def _body(request: Request) -> bytes | TeGroot:
 async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
     raw = await _body(request)
     o = await run_in_threadpool(d.ontvang, wie, raw)
-    body = {"melding_id": str(o.melding_id), "status": o.status, "beslissing": o.beslissing}
-    if o.beslissing is not None and o.beslissing.get("outcome") == "rejected":
-        errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.get("errors", ())]
+    body = {"melding_id": str(o.melding_id), "status": o.status,
+            "beslissing": o.beslissing.as_contract() if o.beslissing is not None else None}
+    if o.beslissing is not None and o.beslissing.outcome == "rejected":
+        errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.errors]
         if isinstance(raw, TeGroot):
             return JSONResponse({**body, "detail": f"a melding is at most {MAX_BODY} bytes; its beginning is "
                                  "recorded as rejected", "errors": errors}, status_code=413)
@@ -218,10 +214,11 @@ async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
 def melding_uit(m: Melding | AfgewezenMelding) -> dict[str, Any]:
     if isinstance(m, AfgewezenMelding):
         return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk,
-                "beslissing": m.beslissing, "versie": m.version,
+                "beslissing": m.beslissing.as_contract(), "versie": m.version,
                 "errors": [{"field": e["field"], "message": e["message"]} for e in m.errors]}
     return {"melding_id": m.id, "status": m.status, "bron": m.bron, "kenmerk": m.kenmerk, "soort": m.soort,
-            "gemeente": m.gemeente, "ontvangen_op": m.ontvangen_op, "beslissing": m.beslissing or {},
+            "gemeente": m.gemeente, "ontvangen_op": m.ontvangen_op,
+            "beslissing": m.beslissing.as_contract() if m.beslissing else {},
             "regisseur": m.regisseur, "gesloten": m.resultaat is not None, "versie": m.version}
 
 
@@ -239,7 +236,7 @@ def lees(
 ) -> dict[str, Any]:
     uit = melding_uit(d.melding(wie, melding_id))
     if doel is not None:
-        uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, doel)
+        uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, doel, kanaal="api")
     return uit
 
 
@@ -248,21 +245,24 @@ def lees(
              summary="A melding with its personal data, for a purpose with a toelichting (sealed in the access log)")
 def lees_met_toelichting(melding_id: UUID, body: Inzage, wie: Wie, d: Diensten) -> dict[str, Any]:
     uit = melding_uit(d.melding(wie, melding_id))
-    uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, body.doel, toelichting=body.toelichting)
+    uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, body.doel, kanaal="api", toelichting=body.toelichting)
     return uit
 
 
 @router.get("/meldingen/{melding_id}/audit", tags=["meldingen"], responses={**NIET_GEVONDEN, **ONGELDIG},
             summary="Every event of a melding: time, actor, ruleset, rules (as_of: as recorded then)")
 def audit(melding_id: UUID, wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        return d.audit(wie, melding_id, stand)
+    with d.overzicht(wie, as_of) as o:
+        return o.audit(melding_id)
 
 
 @router.get("/meldingen/{melding_id}/explain", tags=["meldingen"], responses={**NIET_GEVONDEN},
             summary="Why the rules decide what they decide for this melding (every rule, every condition)")
 def explain(melding_id: UUID, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return d.uitleg(wie, melding_id)
+    uitleg = d.uitleg(wie, melding_id)
+    if uitleg.trace is None:
+        return uitleg.gegevens
+    return {**uitleg.gegevens, "tekst": uitleg.trace.render()}
 
 
 LIFECYCLE = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
@@ -296,7 +296,7 @@ def decide(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten) -> dict[str
 @router.post("/meldingen/{melding_id}/topx", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="Give a PGA case the Top X label, or scale it down through the weegtafel")
 def topx(melding_id: UUID, body: TopX, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "topx", melding_id, aan=body.aan, reden=body.reden))
+    return melding_uit(d.handel(wie, "topx-aan" if body.aan else "topx-af", melding_id, reden=body.reden))
 
 
 @router.post("/meldingen/{melding_id}/close", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
@@ -311,30 +311,29 @@ def close(melding_id: UUID, body: Sluit, wie: Wie, d: Diensten) -> dict[str, Any
 @router.get("/caseload", tags=["overzichten"], responses={**ONGELDIG},
             summary="Open meldingen per zvh, product, gemeente and status, with their age")
 def caseload(wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        return stand.caseload()
+    with d.overzicht(wie, as_of) as o:
+        return o.caseload()
 
 
 @router.get("/caseload/verloop", tags=["overzichten"], responses={**ONGELDIG},
             summary="Instroom and uitstroom per house, product and month (the caseload over time)")
 def caseload_verloop(wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        return stand.verloop()
+    with d.overzicht(wie, as_of) as o:
+        return o.verloop()
 
 
 @router.get("/triage", tags=["overzichten"], responses={**VERBODEN, **ONGELDIG},
             summary="The triage queue: what waits for a person at the loket, oldest first")
 def triage(wie: Wie, d: Diensten, as_of: AsOf) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        return stand.triage()
+    with d.overzicht(wie, as_of) as o:
+        return o.triage()
 
 
 @router.get("/deadlines", tags=["overzichten"], responses={**ONGELDIG},
             summary="Open deadlines (Wvggz, huisverbod, Top X review), overdue ones flagged")
 def deadlines(wie: Wie, d: Diensten, as_of: AsOf, overdue: bool = False) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        rows = stand.deadlines()
-    return [r for r in rows if r["te_laat"]] if overdue else rows
+    with d.overzicht(wie, as_of) as o:
+        return o.deadlines(overdue=overdue)
 
 
 @router.get("/stats", tags=["overzichten"], responses={**ONGELDIG},
@@ -342,8 +341,8 @@ def deadlines(wie: Wie, d: Diensten, as_of: AsOf, overdue: bool = False) -> list
 def stats(wie: Wie, d: Diensten, as_of: AsOf,
           year: Annotated[int | None, Query(ge=1900, le=9999, description="default: this year")] = None,
           ) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        return stand.statistiek(year or date.today().year)
+    with d.overzicht(wie, as_of) as o:
+        return o.statistiek(year or vandaag().year)
 
 
 @router.get("/wachtrij", tags=["overzichten"], responses={**ONGELDIG},
@@ -351,8 +350,8 @@ def stats(wie: Wie, d: Diensten, as_of: AsOf,
 def queue(wie: Wie, d: Diensten, as_of: AsOf,
           zvh: Annotated[str | None, Query(max_length=100, description="the house (a zvh user gets their own)")] = None,
           ) -> list[dict[str, Any]]:
-    with d.stand(wie, as_of) as stand:
-        return stand.wachtrij(zvh)
+    with d.overzicht(wie, as_of) as o:
+        return o.wachtrij(zvh)
 
 
 @router.get("/ik", tags=["toegang"], summary="Who this token belongs to, and what it may do")

@@ -31,10 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
-from loket.bootstrap import Systeem
+from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
 from loket.web import api, pages
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
-from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld, Verboden
 
 HERE = Path(__file__).parent
 SWAGGER_UI = files("fastapi_offline") / "static"  # swagger-ui-bundle.js, swagger-ui.css
@@ -145,7 +144,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description,
                              routes=app.routes)
-        ruleset = app.state.dienst.app.ruleset
+        ruleset = app.state.dienst.ruleset
         known = {"zvh": sorted(ruleset.zvh_ids), "product": sorted(ruleset.producten)}
         for name, values in known.items():
             schema["components"]["schemas"]["Handmatig"]["properties"][name]["enum"] = values
@@ -156,7 +155,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
+def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     app = FastAPI(
         # FastAPI's own /docs and /redoc load their scripts (and fonts) from public CDNs.
         docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
@@ -166,7 +165,7 @@ def maak_app(systeem: Systeem, authenticator: Authenticator) -> FastAPI:
         "meldingen in, routing decisions, lifecycle, caseloads and audit trails out. "
         "Authenticate with `Authorization: Bearer <token>` (`loket token create`).",
     )
-    app.state.dienst = Dienst(systeem)
+    app.state.dienst = dienst
     app.state.authenticator = authenticator
 
     @app.exception_handler(NietGevonden)

@@ -20,7 +20,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from loket.toegang import Gebruiker
+from events.handelingen import Gebruiker
 
 COOKIE = "loket_sessie"
 VOOR_COOKIE = "loket_inloggen"  # before login: what the login form's token is derived from

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,25 +20,23 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
-from events.melding import AfgewezenMelding, OngeldigeOvergang, toegestaan
-from loket.cli_lifecycle import resolve_id
-from loket.cli import Fout
-from loket.toegang import Gebruiker
+from events.melding import AfgewezenMelding, OngeldigeOvergang
+from loket.service import Dienst, NietGevonden, OngeldigVeld, melding_id_van
 from loket.web import grafiek
 from loket.web.api import als_moment, dienst
 from loket.web.auth import (
     COOKIE, PAD, VOOR_COOKIE, csrf, csrf_klopt, inlog_csrf, inlog_csrf_klopt, pagina_gebruiker, voorsessie, zet_cookie,
 )
-from loket.web.dienst import Dienst, NietGevonden, OngeldigVeld
+from routing.tijd import NL
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def lokale_tijd(tijdstip: str) -> str:
     """A recorded UTC timestamp as Dutch local time, as people read it (and type it for as-of)."""
-    return datetime.fromisoformat(tijdstip).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromisoformat(tijdstip).astimezone(NL).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def waarde(value: Any) -> str:
@@ -59,23 +56,10 @@ templates.env.filters["waarde"] = waarde
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
 
-# What a button says, what the person must fill in, the key of its success banner in the
-# URL (`klaar`) and the banner itself ({melding}: the melding as the store names it).
-HANDELINGEN: dict[str, dict[str, Any]] = {
-    "decide": {"titel": "Triagebesluit", "knop": "Besluit vastleggen", "velden": ("zvh", "product", "reden"),
-               "staat": "triage besluiten", "klaar": "besloten",
-               "bericht": "{melding} is besloten en staat niet meer in de triagewachtrij."},
-    "reroute": {"titel": "Herrouteren", "knop": "Herrouteren", "velden": ("zvh", "product", "reden"),
-                "staat": "herrouteren", "klaar": "herrouteerd", "bericht": "{melding} is geherrouteerd."},
-    "accept": {"titel": "Accepteren", "knop": "Accepteren", "velden": ("regisseur",),
-               "staat": "accepteren", "klaar": "geaccepteerd", "bericht": "{melding} is geaccepteerd."},
-    "return": {"titel": "Terugsturen naar het loket", "knop": "Terugsturen", "velden": ("reden",),
-               "staat": "terugsturen", "klaar": "teruggestuurd",
-               "bericht": "{melding} is teruggestuurd naar het loket."},
-    "close": {"titel": "Sluiten", "knop": "Sluiten", "velden": ("resultaat",), "staat": "sluiten",
-              "klaar": "gesloten", "bericht": "{melding} is gesloten."},
-}
-BERICHTEN = {h["klaar"]: h["bericht"] for h in HANDELINGEN.values()}
+# The actions a page offers as forms: the lifecycle rows of the action table, but Top X (its
+# own control comes with the regie pages).
+FORMULIEREN = {h.id: h for h in LEVENSLOOP if not h.id.startswith("topx-")}
+BERICHTEN = {h.klaar: h.bericht for h in LEVENSLOOP}
 
 # The purpose form's errors, at the field, in Dutch (the service says them in English for the API).
 VELDFOUTEN = {
@@ -98,7 +82,7 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def _thuis(wie: Gebruiker) -> str:
-    return {"zvh": "/web/wachtrij", "auditor": "/web/audit"}.get(wie.rol, "/web/triage")
+    return {"zvh": "/web/wachtrij", "auditor": "/web/audit"}.get(wie.soort, "/web/triage")
 
 
 # Logging in -------------------------------------------------------------------------
@@ -177,8 +161,8 @@ def _bericht(d: Dienst, wie: Gebruiker, gedaan: str | None, melding: str | None)
 @router.get("/triage")
 def triage(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
            gedaan: str | None = None, melding: str | None = None) -> Response:
-    with d.stand(wie) as stand:
-        rows = stand.triage()
+    with d.overzicht(wie) as o:
+        rows = o.triage()
     return render(request, "triage.html", wie=wie, rows=rows, bericht=_bericht(d, wie, gedaan, melding))
 
 
@@ -211,19 +195,20 @@ def _melding_pagina(
 ) -> Response:
     m = d.melding(wie, melding_id)
     uitleg = d.uitleg(wie, melding_id)
-    with d.stand(wie) as stand:
-        audit = d.audit(wie, melding_id, stand)
+    uitleg_dict = {**uitleg.gegevens, "tekst": uitleg.trace.render()} if uitleg.trace else uitleg.gegevens
+    with d.overzicht(wie) as o:
+        audit = o.audit(melding_id)
     afgewezen = isinstance(m, AfgewezenMelding)
     mogelijk = [] if afgewezen else [
-        (naam, h) for naam, h in HANDELINGEN.items()
-        if wie.mag(naam) and toegestaan(h["staat"], m.status)  # type: ignore[arg-type]
+        (naam, h) for naam, h in FORMULIEREN.items()
+        if wie.mag(naam) and h.kan(m.status)
         # In triage the decision is the one routing by hand that is asked for.
         and not (naam == "reroute" and m.status == "triage")
     ]
     laatste_reden = next((e["details"]["reden"] for e in reversed(audit)
                           if isinstance(e["details"].get("reden"), str)), None)
     return render(
-        request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg, audit=audit,
+        request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg_dict, audit=audit,
         handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten),
         doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
@@ -239,18 +224,18 @@ def handel(
     reden: Annotated[str, Form(max_length=2000)] = "", regisseur: Annotated[str, Form(max_length=200)] = "",
     resultaat: Annotated[str, Form(max_length=2000)] = "", terug: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    if handeling not in HANDELINGEN:
+    if handeling not in FORMULIEREN:
         raise NietGevonden(f"no such action: {handeling}")
     if not csrf_klopt(request, csrf_token):
         return foutpagina(request, 403, "Het formulier is verlopen; laad de pagina opnieuw.")
     values = {"zvh": zvh, "product": product, "reden": reden, "regisseur": regisseur, "resultaat": resultaat}
-    kwargs = {veld: values[veld] for veld in HANDELINGEN[handeling]["velden"]}
+    kwargs = {veld: values[veld] for veld in FORMULIEREN[handeling].velden}
     try:
-        d.handel(wie, handeling, melding_id, **kwargs)  # type: ignore[arg-type]
+        d.handel(wie, handeling, melding_id, **kwargs)
     except (OngeldigeOvergang, OngeldigVeld) as exc:
         return _melding_pagina(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
             exc, OngeldigeOvergang) else 422)
-    klaar = HANDELINGEN[handeling]["klaar"]
+    klaar = FORMULIEREN[handeling].klaar
     if terug == "triage":
         return RedirectResponse(f"/web/triage?gedaan={klaar}&melding={melding_id}", status_code=303)
     if terug == "wachtrij":
@@ -261,10 +246,7 @@ def handel(
 @router.get("/zoek")
 def zoek(wie: Wie, q: str = "") -> Response:
     """A melding by its id, or by BRON:KENMERK as the source knows it."""
-    try:
-        found = resolve_id(q.strip())
-    except Fout:
-        raise OngeldigVeld("q", "give a melding id or BRON:KENMERK") from None
+    found = melding_id_van(q, "q")
     return RedirectResponse(f"/web/meldingen/{found}", status_code=303)
 
 
@@ -311,8 +293,8 @@ def _lopend_per_maand(flow: list[dict[str, Any]], tot: date, aantal: int = 36) -
 def caseload_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
                     as_of: str | None = None) -> Response:
     moment = _moment(as_of)
-    with d.stand(wie, moment) as stand:
-        rows, flow, on = stand.caseload(), stand.verloop(), stand.on
+    with d.overzicht(wie, moment) as o:
+        rows, flow, on = o.caseload(), o.verloop(), o.on
     series = _lopend_per_maand(flow, on)
     svg = grafiek.lijnen(series, titel="Lopende meldingen per huis, eind van de maand")
     return render(request, "caseload.html", wie=wie, huizen=_per_huis(rows), grafiek=svg, as_of=as_of)
@@ -321,9 +303,9 @@ def caseload_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(die
 @router.get("/wachtrij")
 def wachtrij_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
                     zvh: str | None = None, gedaan: str | None = None, melding: str | None = None) -> Response:
-    huis = wie.zvh if wie.rol == "zvh" else (zvh or sorted(d.huizen)[0])
-    with d.stand(wie) as stand:
-        rows = stand.wachtrij(huis)
+    huis = wie.zvh if wie.soort == "zvh" else (zvh or sorted(d.huizen)[0])
+    with d.overzicht(wie) as o:
+        rows = o.wachtrij(huis)
     return render(request, "wachtrij.html", wie=wie, rows=rows, huis=huis, huizen=sorted(d.huizen),
                   bericht=_bericht(d, wie, gedaan, melding))
 
@@ -340,15 +322,15 @@ def audit_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst
     triage: list[dict[str, Any]] = []
     melding_id: UUID | None = None
     fout = None
-    with d.stand(wie, moment) as stand:
+    with d.overzicht(wie, moment) as o:
         if moment is not None:
-            rows = stand.caseload()
-            triage = stand.triage() if wie.mag("triage") else []
+            rows = o.caseload()
+            triage = o.triage() if wie.mag("triage") else []
         if melding:
             try:
-                melding_id = resolve_id(melding.strip())
-                trail = d.audit(wie, melding_id, stand)
-            except Fout:
+                melding_id = melding_id_van(melding, "melding")
+                trail = o.audit(melding_id)
+            except OngeldigVeld:
                 fout = "Geef een melding-id of BRON:KENMERK."
             except NietGevonden:
                 fout = "Geen melding gevonden" + (" op dat moment." if moment else ".")

@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from consumers.topics import Topics
+from routing import load_ruleset
 from loket.settings import Settings
 from tests.event_store import loket_env
 
@@ -118,7 +119,7 @@ def kafka_settings(kafka_env: dict[str, str]) -> Settings:
 
 @pytest.fixture
 def topics(kafka_settings: Settings) -> Topics:
-    return Topics(kafka_settings.kafka_topic_prefix)
+    return Topics(kafka_settings.kafka_topic_prefix, huizen=tuple(sorted(load_ruleset().zvh_ids)))
 
 
 class Loket:

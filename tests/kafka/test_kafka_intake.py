@@ -56,7 +56,7 @@ def test_meldingen_from_every_inbound_stream_are_stored_and_the_consumer_stops_c
                               ("veilig-thuis", "VT-1"), ("dji", "DJI-1")]:
             stored = systeem.app.melding(melding_id(bron, kenmerk))
             assert isinstance(stored, Melding)
-            assert stored.beslissing["outcome"] in {"routed", "triage", "doorverwijzen"}
+            assert stored.beslissing.outcome in {"routed", "triage", "doorverwijzen"}
     finally:
         systeem.close()
 

@@ -100,8 +100,8 @@ def test_every_decision_reaches_the_house_where_the_work_lands_without_personal_
             "event_id": message["event_id"].encode(),
         }
         assert (message["bron"], message["kenmerk"]) == (melding.bron, melding.kenmerk)
-        assert message["beslissing"]["outcome"] == melding.beslissing["outcome"]
-        house = melding.beslissing["queue"].split("/")[0]
+        assert message["beslissing"]["outcome"] == melding.beslissing.outcome
+        house = melding.beslissing.queue.split("/")[0]
         assert record.topic == (topics.triage if house == "loket" else topics.zvh(house))
 
     by_kenmerk = {json.loads(r.value)["kenmerk"]: r for r in records}

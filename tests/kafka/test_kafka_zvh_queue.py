@@ -25,7 +25,7 @@ def _publish(kafka_settings, topics, lines: list[str]) -> dict[str, dict]:
         while not relay.caught_up():
             relay.step()
         relay.replay(0)
-        return {systeem.app.melding(o.melding_id).kenmerk: o.beslissing for o in ontvangsten}
+        return {systeem.app.melding(o.melding_id).kenmerk: o.beslissing.as_contract() for o in ontvangsten}
     finally:
         publisher.close()
         systeem.close()

@@ -1,70 +1,35 @@
-"""Read commands: caseload, triage queue, deadlines, statistics, audit trail; and rebuilds.
+"""Read commands: caseload, rejected meldingen, triage queue, deadlines, statistics, audit trail;
+and the projections' upkeep.
 
-Each brings the live projections up to date first, or with --as-of replays the
-event store into a fresh store as it stood then (the live projections stay untouched).
+Each brings the live projections up to date first, or with --as-of replays the event store
+into a fresh store as it stood then (the live projections stay untouched). What is shown is
+what the role LOKET_ROLE with LOKET_COMPARTMENTS may see, as on the web.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import signal
 import sys
+import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, time, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
-from loket.bootstrap import Systeem
-from loket.cli import Fout, _bijwerken, _emit, _systeem
-from loket.cli_lifecycle import resolve_id
+from loket.cli.basis import CommandoFout, bijwerken_voortgang, dienst, emit, gebruiker
+from loket.service import OngeldigVeld, melding_id_van, moment
 from projections import Projecties
-from projections.audit import trail
-from projections.caseload import afgewezen, caseload, statistiek, triage_queue
-from projections.deadlines import open_deadlines
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def parse_moment(text: str) -> datetime:
-    """--as-of: an ISO date-time (without a zone: Dutch time), or a date (its end, Dutch time).
-
-    The moment must exist both in UTC (how events are recorded) and in Dutch time (how days
-    are counted): 9999-12-31T23:30:00Z is a date in the year 10000 in Amsterdam."""
+def als_op(text: str) -> Any:
+    """--as-of: an ISO date or date-time (Dutch time without a zone), within the calendar."""
     try:
-        if len(text) == 10:
-            moment = datetime.combine(date.fromisoformat(text), time.max, AMSTERDAM)
-        else:
-            moment = datetime.fromisoformat(text)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)
-        moment.astimezone(timezone.utc)
-        moment.astimezone(AMSTERDAM)
-    except (ValueError, OverflowError):
-        raise argparse.ArgumentTypeError(
-            f"not an ISO date or date-time within the calendar: {text[:40]} (e.g. 2025-06-30 or "
-            "2025-06-30T17:00:00+02:00)"
-        ) from None
-    return moment
-
-
-@contextmanager
-def _view(args: argparse.Namespace) -> Iterator[tuple[Systeem, Projecties, date]]:
-    """The projections to read: live and up to date, or as they stood at --as-of."""
-    with _systeem() as systeem:
-        moment = getattr(args, "as_of", None)
-        if moment is None:
-            _bijwerken(systeem, quiet=True)
-            yield systeem, systeem.projecties, datetime.now(AMSTERDAM).date()
-        else:
-            store = systeem.als_op(moment)
-            try:
-                yield systeem, store, moment.astimezone(AMSTERDAM).date()
-            finally:
-                store.datastore.close()
+        return moment(text)
+    except OngeldigVeld as exc:
+        raise argparse.ArgumentTypeError(f"{text[:40]}: {exc.message}") from None
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -93,10 +58,10 @@ def caseload_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 
 def cmd_caseload(args: argparse.Namespace) -> int:
-    with _view(args) as (_, store, on):
-        rows = caseload(store, on)
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        rows = o.caseload()
     if args.json:
-        _emit(rows)
+        emit(rows)
     else:
         when = f" op {args.as_of.isoformat()}" if args.as_of else ""
         Console().print(caseload_table(rows, f"Caseload{when}: lopende meldingen per ZVH en product"))
@@ -104,10 +69,10 @@ def cmd_caseload(args: argparse.Namespace) -> int:
 
 
 def cmd_afgewezen(args: argparse.Namespace) -> int:
-    with _view(args) as (_, store, _on):
-        rows = afgewezen(store)
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        rows = o.afgewezen()
     if args.json:
-        _emit(rows)
+        emit(rows)
         return 0
     _table(
         f"Afgewezen meldingen ({len(rows)})",
@@ -119,10 +84,10 @@ def cmd_afgewezen(args: argparse.Namespace) -> int:
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
-    with _view(args) as (_, store, _on):
-        rows = triage_queue(store)
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        rows = o.triage()
     if args.json:
-        _emit(rows)
+        emit(rows)
         return 0
     _table(
         f"Triage: {len(rows)} meldingen wachten op een besluit (oudste eerst)",
@@ -134,12 +99,10 @@ def cmd_triage(args: argparse.Namespace) -> int:
 
 
 def cmd_deadlines(args: argparse.Namespace) -> int:
-    with _view(args) as (_, store, on):
-        rows = open_deadlines(store, on)
-    if args.overdue:
-        rows = [r for r in rows if r["te_laat"]]
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        rows, on = o.deadlines(overdue=args.overdue), o.on
     if args.json:
-        _emit(rows)
+        emit(rows)
         return 0
     _table(
         f"Termijnen op {on.isoformat()}: {len(rows)} open, {sum(r['te_laat'] for r in rows)} te laat",
@@ -151,8 +114,8 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with _view(args) as (_, store, _on):
-        rows = statistiek(store, args.year)
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        rows = o.statistiek(args.year)
     prev, year = str(args.year - 1), str(args.year)
     if args.csv:
         writer = csv.writer(sys.stdout)
@@ -161,7 +124,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             writer.writerow([r["zvh"], r["product"], r["gemeente"], r["vorig_jaar"], r["dit_jaar"], r["gesloten"]])
         return 0
     if args.json:
-        _emit(rows)
+        emit(rows)
         return 0
     console = Console()
     per_product: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -181,14 +144,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     if (args.id is None) == (args.kenmerk is None):
-        raise Fout("give a melding id, or --kenmerk BRON:KENMERK")
-    melding = resolve_id(args.id or args.kenmerk)
-    with _view(args) as (_, store, _on):
-        rows = trail(store, str(melding))
-    if not rows:
-        raise Fout(f"no melding {args.id or args.kenmerk} recorded" + (" by then" if args.as_of else ""))
+        raise CommandoFout("give a melding id, or --kenmerk BRON:KENMERK")
+    melding = melding_id_van(args.id or args.kenmerk)
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        rows = o.audit(melding)
     if args.json:
-        _emit(rows)
+        emit(rows)
         return 0
     _table(
         f"Audit trail van melding {melding}",
@@ -200,47 +161,33 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    with _systeem() as systeem:
-        chosen = [p for p in systeem.projecties.projections if not args.only or p.name in args.only]
-        for projection in chosen:
-            systeem.projecties.reset(projection, systeem.app.name)
-        read = _bijwerken(systeem, page_size=args.page_size)
-    _emit({"rebuilt": [p.name for p in chosen], "events": read})
+    with dienst() as d, bijwerken_voortgang(d) as na_pagina:
+        rebuilt, read = d.herbouw(gebruiker(d), args.only or (), na_pagina=na_pagina, page_size=args.page_size)
+    emit({"rebuilt": rebuilt, "events": read})
     return 0
 
 
 def cmd_catch_up(args: argparse.Namespace) -> int:
-    with _systeem() as systeem:
-        read = _bijwerken(systeem, page_size=args.page_size, quiet=args.follow)
+    with dienst() as d:
+        wie = gebruiker(d)
+        d.vereist(wie, "beheer")
+        with bijwerken_voortgang(d, quiet=args.follow) as na_pagina:
+            read = d.bij(na_pagina=na_pagina, page_size=args.page_size)
         if args.follow:
-            read += _follow(systeem, args)
-    _emit({"events": read})
+            stop = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            read += d.volg(wie, stop, interval=args.interval, page_size=args.page_size)
+    emit({"events": read})
     return 0
 
 
-def _follow(systeem: Systeem, args: argparse.Namespace) -> int:
-    """The projection worker: keep catching up until SIGTERM or SIGINT, then finish the page."""
-    import signal
-    import threading
-
-    stopping = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
-    read = 0
-    while not stopping.is_set():
-        read += systeem.bij(page_size=args.page_size)
-        stopping.wait(args.interval)
-    return read
-
-
 def register(command) -> None:
-    def reader(name: str, handler, help: str, as_of: bool = True, json: bool = True) -> argparse.ArgumentParser:
+    def reader(name: str, handler, help: str) -> argparse.ArgumentParser:
         sp = command(name, handler, help)
-        if json:
-            sp.add_argument("--json", action="store_true", help="machine-readable output")
-        if as_of:
-            sp.add_argument("--as-of", type=parse_moment, default=None, metavar="DATETIME",
-                            help="as it stood then (ISO date or date-time); replays, writes nothing")
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+        sp.add_argument("--as-of", type=als_op, default=None, metavar="DATETIME",
+                        help="as it stood then (ISO date or date-time); replays, writes nothing")
         return sp
 
     reader("caseload", cmd_caseload, "open meldingen per zvh, product, gemeente and status, with their age")

@@ -21,12 +21,13 @@ import structlog
 from rich.console import Console
 from rich.table import Table
 
-from consumers.topics import Topics, zvh_ids
+from consumers.topics import Topics
 from loket import logs
-from loket.bootstrap import Systeem
-from loket.cli import Fout, _emit, _systeem
+from loket.cli.basis import CommandoFout, dienst, emit, gebruiker
 from loket.metrics import CONSUMER_LAG, REGISTRY
+from loket.service import Dienst, Inname, melding_id_van
 from loket.settings import Settings
+from routing.gemeenten import default_register
 
 log = structlog.get_logger(__name__)
 
@@ -60,12 +61,13 @@ def _when_broker_answers(make: Callable[[], T], stop: threading.Event) -> T | No
     return None
 
 
-def _topics(settings: Settings, stop: threading.Event) -> Topics | None:
+def _topics(d: Dienst, stop: threading.Event) -> Topics | None:
     """The topics, created where missing; None if stopped before the broker answered."""
     from consumers import clients
 
+    settings = d.systeem.settings
     logs.configure(settings.log_format)
-    topics = Topics(settings.kafka_topic_prefix)
+    topics = d.systeem.topics
     created = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
     return topics if created else None
 
@@ -80,9 +82,14 @@ def _positive(value: str) -> int:
     return number
 
 
+def _huizen() -> tuple[str, ...]:
+    """The houses of the gemeente register: those that have a queue."""
+    return tuple(default_register().zvh_namen)
+
+
 def _zvh(value: str) -> str:
-    if value not in zvh_ids():
-        raise argparse.ArgumentTypeError(f"unknown zvh {value!r} (one of: {', '.join(zvh_ids())})")
+    if value not in _huizen():
+        raise argparse.ArgumentTypeError(f"unknown zvh {value!r} (one of: {', '.join(_huizen())})")
     return value
 
 
@@ -92,7 +99,7 @@ class _Proces:
 
     settings: Settings
     stop: threading.Event
-    systeem: Systeem
+    dienst: Dienst
     topics: Topics
     publisher: Any
 
@@ -103,14 +110,14 @@ def _proces() -> Iterator[_Proces | None]:
     from consumers import clients
 
     settings = Settings.from_env()
-    with _until_signal() as stop, _systeem(settings) as systeem:
-        topics = _topics(settings, stop)
+    with _until_signal() as stop, dienst(settings) as d:
+        topics = _topics(d, stop)
         if topics is None:
             yield None
             return
         publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
         try:
-            yield _Proces(settings, stop, systeem, topics, publisher)
+            yield _Proces(settings, stop, d, topics, publisher)
         finally:
             publisher.close()
 
@@ -133,12 +140,13 @@ def cmd_consume(args: argparse.Namespace) -> int:
         consumer = _when_broker_answers(lambda: clients.consumer(p.settings.kafka, group=group), p.stop)
         if consumer is None:
             return 0
-        inbound = InboundConsumer(p.systeem.app, consumer, p.publisher, p.topics, batch=args.batch, lag=CONSUMER_LAG)
+        inname = Inname(p.dienst, gebruiker(p.dienst))
+        inbound = InboundConsumer(inname, consumer, p.publisher, p.topics, batch=args.batch, lag=CONSUMER_LAG)
         try:
             counts = inbound.run(p.stop)
         finally:
             consumer.close(autocommit=False)
-    _emit({
+    emit({
         "received": counts.total(),
         "new": counts["nieuw"],
         "duplicates": counts["duplicaat"],
@@ -157,12 +165,12 @@ def cmd_relay(args: argparse.Namespace) -> int:
     with _proces() as p:
         if p is None:
             return 0
-        relay = OutboxRelay(p.systeem.app, p.systeem.tracking_recorder(), p.publisher, p.topics)
+        relay = OutboxRelay(p.dienst.app, p.dienst.systeem.tracking_recorder(), p.publisher, p.topics)
         replayed = 0
         if args.replay_from is not None:
             replayed = _when_broker_answers(lambda: relay.replay(args.replay_from), p.stop) or 0
         relay.run(p.stop, page_size=args.page)
-        _emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
+        emit({"published": relay.published, "replayed": replayed, "position": relay.position()})
     return 0
 
 
@@ -197,36 +205,31 @@ def cmd_zvh_queue(args: argparse.Namespace) -> int:
     finally:
         view.close()
     if args.json:
-        _emit(rows)
+        emit(rows)
     else:
         Console().print(_queue_table(args.zvh, rows))
     return 0
 
 
 def _act(args: argparse.Namespace, settings: Settings, view: Any) -> int:
-    """A worker of the house accepts or returns a melding of its queue (actor: LOKET_USER).
+    """A worker of the house accepts or returns a melding of its queue (as LOKET_USER in LOKET_ROLE).
 
     The house's view changes when the relay's message about it comes back on the topic."""
-    from events.application import OnbekendeMelding
-    from events.melding import OngeldigeOvergang
-    from loket.cli_lifecycle import _summary, resolve_id
+    from loket.cli.levensloop import samenvatting
 
     if args.accept and not args.regisseur:
-        raise Fout("--accept needs --regisseur: who takes procesregie")
+        raise CommandoFout("--accept needs --regisseur: who takes procesregie")
     if args.return_ and not args.reason:
-        raise Fout("--return needs --reason: why the house sends it back")
-    melding = resolve_id(args.accept or args.return_)
+        raise CommandoFout("--return needs --reason: why the house sends it back")
+    melding = melding_id_van(args.accept or args.return_)
     if not view.in_queue(str(melding)):
-        raise Fout(f"melding {melding} is not open in the queue of {view.zvh} (read the topic first: --sync)")
-    with _systeem(settings) as systeem:
-        try:
-            if args.accept:
-                done = systeem.app.accepteer(melding, actor=settings.user, regisseur=args.regisseur)
-            else:
-                done = systeem.app.retour(melding, actor=settings.user, reden=args.reason)
-        except (OngeldigeOvergang, OnbekendeMelding) as exc:
-            raise Fout(str(exc)) from None
-    _emit(_summary(done))
+        raise CommandoFout(f"melding {melding} is not open in the queue of {view.zvh} (read the topic first: --sync)")
+    with dienst(settings) as d:
+        if args.accept:
+            done = d.handel(gebruiker(d), "accept", melding, regisseur=args.regisseur)
+        else:
+            done = d.handel(gebruiker(d), "return", melding, reden=args.reason)
+    emit(samenvatting(done))
     return 0
 
 
@@ -234,7 +237,7 @@ def _read_topic(settings: Settings, view: Any, *, follow: bool) -> None:
     from consumers import clients
     from consumers.zvh_queue import ZvhQueueConsumer
 
-    topics = Topics(settings.kafka_topic_prefix)
+    topics = Topics(settings.kafka_topic_prefix, huizen=_huizen())
     with _until_signal() as stop:
         logs.configure(settings.log_format)
         consumer = _when_broker_answers(
@@ -250,7 +253,7 @@ def _read_topic(settings: Settings, view: Any, *, follow: bool) -> None:
                 try:
                     reader.sync()
                 except TimeoutError as exc:
-                    raise Fout(str(exc)) from None
+                    raise CommandoFout(str(exc)) from None
             log.info("zvh-queue.read", zvh=view.zvh, applied=reader.applied, duplicates=reader.duplicates)
         finally:
             consumer.close(autocommit=False)
@@ -281,7 +284,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     )
 
     sp = command("zvh-queue", cmd_zvh_queue, "a ZVH's own queue of routed meldingen, read from its topic")
-    sp.add_argument("--zvh", type=_zvh, required=True, help="the house: " + ", ".join(zvh_ids()))
+    sp.add_argument("--zvh", type=_zvh, required=True, help="the house: " + ", ".join(_huizen()))
     sp.add_argument("--queue-db", help="the house's own queue file (default zvh-queue-<zvh>.sqlite)")
     what = sp.add_mutually_exclusive_group()
     what.add_argument("--sync", action="store_true", help="read the topic up to now, then list")

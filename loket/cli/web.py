@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from loket.cli import Fout, _emit
+from events.toegang import COMPARTIMENTEN, ROLSOORTEN
+from events.handelingen import Gebruiker
+from loket.cli.basis import emit, gebruiker_uit
+from loket.service import Toegangsbeheer
 from loket.settings import Settings
-from loket.toegang import COMPARTIMENTEN, ROLLEN
-from loket.tokens import OngeldigToken, Tokens
+from loket.tokens import Tokens
+from routing import load_ruleset
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -17,6 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from loket import logs
     from loket.bootstrap import bootstrap
     from loket.metrics import GemetenRuleset
+    from loket.service import Dienst
     from loket.web.app import maak_app
     from routing import load_ruleset
 
@@ -24,8 +28,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(settings.log_format)
     systeem = bootstrap(settings, ruleset=GemetenRuleset(load_ruleset()))
     try:
-        systeem.bij()
-        app = maak_app(systeem, Tokens(settings.tokens_db))
+        d = Dienst(systeem)
+        d.bij()
+        app = maak_app(d, systeem.tokens)
         logs.logger("loket.serve").info("luistert", host=args.host, port=args.port, db=str(settings.db))
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
                     limit_concurrency=args.max_requests)
@@ -34,34 +39,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _huizen() -> frozenset[str]:
-    from routing import load_ruleset
-
-    return load_ruleset().zvh_ids
+def _toegangsbeheer() -> tuple[Toegangsbeheer, Gebruiker]:
+    """The token store beside LOKET_DB, without opening the event store or the key vault."""
+    settings = Settings.from_env()
+    huizen = load_ruleset().zvh_ids
+    return Toegangsbeheer(Tokens(settings.tokens_db), huizen), gebruiker_uit(settings, huizen)
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    tokens = Tokens(Settings.from_env().tokens_db)
-    try:
-        token, info = tokens.maak(args.user, args.role, zvh=args.zvh, compartimenten=tuple(args.compartment),
-                                  huizen=_huizen())
-    except OngeldigToken as exc:
-        raise Fout(str(exc)) from None
+    beheer, wie = _toegangsbeheer()
+    token, info = beheer.maak_token(wie, args.user, args.role, zvh=args.zvh, compartimenten=tuple(args.compartment))
     print(token)
-    print(f"token {info.id} for {args.user} ({args.role}); shown once, only its hash is kept", file=sys.stderr)
+    print(f"token {info.id} for {args.user} ({info.gebruiker.rol}); shown once, only its hash is kept", file=sys.stderr)
     return 0
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
-    for info in Tokens(Settings.from_env().tokens_db).lijst():
-        _emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt,
-               "ingetrokken": info.ingetrokken})
+    beheer, wie = _toegangsbeheer()
+    for info in beheer.lijst(wie):
+        emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt, "ingetrokken": info.ingetrokken})
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    if not Tokens(Settings.from_env().tokens_db).trek_in(args.id):
-        raise Fout(f"no active token with id {args.id}")
+    beheer, wie = _toegangsbeheer()
+    beheer.trek_in(wie, args.id)
     return 0
 
 
@@ -75,9 +77,10 @@ def register(command) -> None:
     sub = sp.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="a new token for a user; printed once, only its hash is kept")
     create.add_argument("--user", required=True)
-    create.add_argument("--role", required=True, choices=ROLLEN)
+    create.add_argument("--role", required=True, choices=[*ROLSOORTEN, "admin"],
+                        help="the kind of role (admin: the earlier name of beheer)")
     create.add_argument("--zvh", help="the house, for role zvh")
-    create.add_argument("--compartment", action="append", default=[], choices=COMPARTIMENTEN,
+    create.add_argument("--compartment", action="append", default=[], choices=sorted(COMPARTIMENTEN),
                         help="a restricted compartment this user may see (repeatable)")
     create.set_defaults(token_handler=cmd_token_create)
     listing = sub.add_parser("list", help="tokens (never the tokens themselves): id, user, role, house")

@@ -1,0 +1,173 @@
+"""Privacy and integrity commands: read personal data, shred, retention, access log, verify.
+
+Reads of personal data are made as LOKET_USER in the role LOKET_ROLE (intake, or zvh:<house>)
+with the compartments LOKET_COMPARTMENTS, and recorded in the access log like any API read. A
+BSN given to `shred` is turned into its pseudonym at once: it is never stored, logged or printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from events.logboek import MAX_TOELICHTING, doelen
+from loket.cli.basis import dienst, emit, gebruiker
+from loket.service import OngeldigVeld, melding_id_van
+from privacy.vernietiging import GRONDEN
+
+
+def _print_persoonsgegevens(melding_id: str, data: dict[str, Any]) -> None:
+    print(f"melding {melding_id}, betrokkene {data['betrokkene']}")
+    if "payload" in data:
+        print(f"payload (afgewezen): {data['payload']}")
+        return
+    print(f"persoon: {data['persoon']}")
+    print(f"toelichting: {data['toelichting']}")
+    for n in data["notities"]:
+        tekst = n.get("reden", n.get("resultaat"))
+        print(f"  v{n['versie']} {n['tijdstip']} {n['gebeurtenis']} door {n['actor']}: {tekst}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    melding_id = melding_id_van(args.id)
+    with dienst() as d:
+        wie = gebruiker(d)
+        try:
+            data = d.persoonsgegevens(wie, melding_id, args.purpose, kanaal="cli", toelichting=args.note)
+        except OngeldigVeld as exc:
+            # The command line's names for the fields; the message lists the purposes, never the value.
+            raise OngeldigVeld("--purpose" if exc.field == "doel" else "--note", exc.message) from None
+    if args.json:
+        emit({"melding_id": str(melding_id), **data})
+    else:
+        _print_persoonsgegevens(str(melding_id), data)
+        print(f"(recorded in the access log: {wie.naam} as {wie.rol}, doel: {args.purpose.strip()}"
+              + (", with the note sealed" if args.note else "") + ")", file=sys.stderr)
+    return 0
+
+
+def _log_not_emptied(path: str) -> int:
+    print(f"loket: another process reads an older snapshot of the key store, so the former bytes of destroyed keys "
+          f"stay in {path}-wal; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
+    return 1
+
+
+def _grond(text: str) -> str:
+    """A ground for shredding from the closed list; what was typed is never echoed (it may name the person)."""
+    if text not in GRONDEN:
+        raise argparse.ArgumentTypeError(f"give one of the grounds: {', '.join(GRONDEN)} (loket shred --help)")
+    return text
+
+
+def cmd_shred(args: argparse.Namespace) -> int:
+    with dienst() as d:
+        wie = gebruiker(d)
+        bsn = sys.stdin.readline() if args.bsn == "-" else args.bsn
+        subject = d.betrokkene(wie, bsn=bsn, naam=args.naam, geboortedatum=args.geboortedatum, pseudoniem=args.subject)
+        done = d.vernietig(wie, subject, args.reason)
+        keystore_path = d.app.kluis.keystore.path
+    v = done.vernietiging
+    emit({"betrokkene": subject, "meldingen": [str(m) for m in v.meldingen], "sleutels": len(v.sleutels)})
+    if not v.sleutels:
+        print("loket: no personal data is held for this subject (nothing to destroy)", file=sys.stderr)
+    elif args.bsn is not None:
+        print("loket: meldingen registered without a BSN are found by --naam with --geboortedatum", file=sys.stderr)
+    return 0 if done.log_geleegd else _log_not_emptied(keystore_path)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    with dienst() as d:
+        bewaring = d.bewaartermijnen(gebruiker(d), args.as_of, toepassen=args.apply)
+        keystore_path = d.app.kluis.keystore.path
+    code = 0 if bewaring.log_geleegd else _log_not_emptied(keystore_path)
+    if args.json:
+        emit({"op": bewaring.op.isoformat(), "verlopen": bewaring.verlopen, "vernietigd": bewaring.vernietigd})
+        return code
+    table = Table(title=f"Bewaartermijn verstreken op {bewaring.op.isoformat()}: {len(bewaring.verlopen)} betrokkenen"
+                        + (" (vernietigd)" if args.apply else " (loket retention --apply vernietigt)"))
+    for column in ("betrokkene", "meldingen", "verlopen op", "product", "termijn"):
+        table.add_column(column)
+    for r in bewaring.verlopen:
+        table.add_row(r["betrokkene"], str(r["meldingen"]), r["verlopen_op"], r["product"] or "-", r["termijn"])
+    Console().print(table)
+    return code
+
+
+def cmd_access_log(args: argparse.Namespace) -> int:
+    melding = melding_id_van(args.melding) if args.melding else None
+    with dienst() as d:
+        rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor)
+    if args.json:
+        emit(rows)
+        return 0
+    table = Table(title=f"Logboek dataverwerkingen: {len(rows)} regels")
+    for column in ("begin", "actor", "rol", "melding", "doel", "handeling", "toegang", "kanaal", "trace"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["begin"], r["actor"], r["rol"], r["melding_id"], r["doel"], r["naam"],
+                      r["toegang"] + (f" ({r['weigering']})" if r["weigering"] else ""), r["kanaal"], r["trace_id"])
+    Console().print(table)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with dienst() as d:
+        summary = d.verifieer(gebruiker(d), args.public_key)
+    if args.json:
+        emit(summary)
+    elif summary["intact"]:
+        keyed = ("every link keyed" if summary["keyed_from"] == 1
+                 else f"links keyed from number {summary['keyed_from']}")
+        print(f"intact: {summary['events']} events, {summary['anchors']} signed anchors, {keyed}; head "
+              f"{summary['head']} at position {summary['head_position']}, kept in the key store at position "
+              f"{summary['kept_head_position']} (anchor key {summary['anchor_key']})")
+    if not summary["intact"]:
+        print(f"loket: the event store is BROKEN at position {summary['broken_at']}: {summary['reason']}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _as_of_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {text} (e.g. 2031-01-01)") from None
+
+
+def register(command) -> None:
+    sp = command("show", cmd_show, "read a melding's personal data (recorded in the access log)")
+    sp.add_argument("id", help="melding id, or BRON:KENMERK")
+    sp.add_argument("--purpose", required=True, metavar="DOEL",
+                    help=f"why you read it, a purpose of the register: {', '.join(doelen())}; recorded with the read")
+    sp.add_argument("--note", metavar="TEXT", help=f"a toelichting on the purpose (at most {MAX_TOELICHTING} "
+                    "characters); sealed in the access log, never kept in the clear")
+    sp.add_argument("--json", action="store_true")
+
+    sp = command("shred", cmd_shred, "destroy a subject's keys: their personal data reads as removed, events stay")
+    who = sp.add_mutually_exclusive_group(required=True)
+    who.add_argument("--bsn", help="the subject's BSN, or - to read it from stdin (keeps it out of ps and history)")
+    who.add_argument("--subject", help="the subject's pseudonym (as loket show prints it)")
+    who.add_argument("--naam", help="for meldingen without a BSN: the name, with --geboortedatum")
+    sp.add_argument("--geboortedatum", help="with --naam: the birth date (ISO)")
+    sp.add_argument("--reason", required=True, type=_grond, metavar="GROUND",
+                    help="why, recorded: " + "; ".join(f"{k}: {v}" for k, v in GRONDEN.items()))
+
+    sp = command("retention", cmd_retention, "subjects whose meldingen all ended longer ago than their term")
+    sp.add_argument("--apply", action="store_true", help="shred them")
+    sp.add_argument("--as-of", type=_as_of_date, default=None, metavar="DATE", help="judge on this day (default today)")
+    sp.add_argument("--json", action="store_true")
+
+    sp = command("access-log", cmd_access_log, "who read or destroyed which personal data, when, why (auditors)")
+    sp.add_argument("--melding", metavar="ID", help="melding id, or BRON:KENMERK")
+    sp.add_argument("--actor", metavar="NAME")
+    sp.add_argument("--json", action="store_true")
+
+    sp = command("verify", cmd_verify, "walk the hash chain over the events; exit 1 at the first broken position")
+    sp.add_argument("--public-key", metavar="HEX", help="the anchor key to check against (default: from the master key)")
+    sp.add_argument("--json", action="store_true")

@@ -1,0 +1,57 @@
+"""The eventsourcing library's internals the loket relies on (events/bibliotheek.py) are still there.
+
+An upgrade of the library that renames or changes one fails here, naming it, before intake,
+catch-up or the hash chain fail in some less telling way.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from events.bibliotheek import afwijkingen
+from loket.settings import postgres_env
+
+ROOT = Path(__file__).parent.parent
+
+
+def voorbeelden(tmp_path: Path) -> list[object]:
+    """Instances of the library's own SQLite classes, made as it makes them."""
+    sqlite = SQLiteDatastore(str(tmp_path / "events.sqlite"))
+    return [ProcessingEvent(), sqlite, sqlite.pool]
+
+
+def test_every_internal_the_loket_uses_is_in_the_installed_library_as_it_is_used(tmp_path, postgres):
+    env = postgres_env(postgres.new_database())
+    datastore = PostgresDatastore(env["POSTGRES_DBNAME"], env["POSTGRES_HOST"], env["POSTGRES_PORT"],
+                                  env["POSTGRES_USER"], env["POSTGRES_PASSWORD"])
+    try:
+        assert afwijkingen([*voorbeelden(tmp_path), datastore, PostgresApplicationRecorder(datastore)]) == []
+    finally:
+        datastore.close()
+
+
+def test_a_changed_internal_is_named_with_what_changed(tmp_path, monkeypatch):
+    def _insert_tracking(self, cursor, tracking, extra):  # as a later version of the library might have it
+        raise AssertionError
+
+    monkeypatch.setattr(SQLiteTrackingRecorder, "_insert_tracking", _insert_tracking)
+    monkeypatch.delattr(ProcessingEvent, "__init__")  # its instances would no longer have `events`
+    found = afwijkingen(voorbeelden(tmp_path))
+    assert found[:2] == [
+        "ProcessingEvent.events (used by sla_op): gone",
+        "SQLiteTrackingRecorder._insert_tracking (used by schrijf_tracking): parameters are now "
+        "('self', 'cursor', 'tracking', 'extra'), not ('self', 'c', 'tracking')",
+    ]
+    # Without PostgreSQL instances to look on, their attributes are not taken as there.
+    assert [a.split(" (")[0] for a in found[2:]] == [
+        "PostgresApplicationRecorder.sql_create_statements", "PostgresDatastore.enable_db_functions"]
+
+
+def test_the_library_is_pinned_to_the_series_these_internals_were_checked_on():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "eventsourcing~=9.5.6" in dependencies
