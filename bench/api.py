@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -162,7 +163,7 @@ def run(n: int, rounds: int) -> dict:
         for _ in range(rounds):
             for name, work in contenders.items():
                 lines = next(batches)
-                keep_best(name, lambda: work(lines))
+                keep_best(name, partial(work, lines))
         # Reads of the same meldingen from the same store: in-process, and over HTTP.
         served = bootstrap(Settings.from_env({"LOKET_DB": str(tmp / "served.sqlite")}))
         read_ids = ids[:n]
@@ -216,8 +217,8 @@ def report(r: dict) -> str:
         f"{(best['HTTP'] - best['baseline']) / n * 1000:.2f} ms per melding to what the application "
         f"does for the same write. {CLIENTS} clients at once take "
         f"{best[f'HTTP, {CLIENTS} clients'] / best['HTTP']:.2f}× the time of one client: their HTTP work "
-        f"overlaps while their writes take turns at the one write lock. For bulk loads, `loket ontvang` (group commit per 500) remains the "
-        f"fast path.",
+        f"overlaps while their writes take turns at the one write lock. For bulk loads, `loket ontvang` "
+        f"(group commit per 500) remains the fast path.",
     ]
     return "\n".join(lines) + "\n"
 

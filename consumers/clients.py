@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
 from eventsourcing.persistence import InterfaceError, OperationalError
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from consumers.messages import Outgoing
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 log = structlog.get_logger(__name__)
 

@@ -31,7 +31,8 @@ from events.bibliotheek import sla_op
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
 from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
-from events.logboek import doel as doel_uit_register, toelichting as doel_toelichting
+from events.logboek import doel as doel_uit_register
+from events.logboek import toelichting as doel_toelichting
 from events.melding import (
     AfgewezenMelding,
     Melding,
@@ -42,8 +43,8 @@ from events.melding import (
     payload_hash,
 )
 from events.toegang import GeenToegang, Rol, compartiment_van, weigering
-from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.keystore import CompartimentGesloten
+from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.pseudonym import Betrokkene
 from routing import Ruleset
 from routing.decision import Beslissing
@@ -433,23 +434,22 @@ class Loket(Application[UUID]):
             raise OngeldigeOvergang(f"melding {melding.id} was rejected at intake: send a corrected melding instead")
         match handeling:
             case "accept":
-                command: Callable[[Melding, Verzegel], None] = lambda m, _: m.accepteer(
-                    actor=actor, regisseur=velden["regisseur"])
+                return self._doe(melding, lambda m, _: m.accepteer(actor=actor, regisseur=velden["regisseur"]))
             case "return":
-                command = lambda m, v: m.retour(actor=actor, reden=velden["reden"], verzegel=v)
+                return self._doe(melding, lambda m, v: m.retour(actor=actor, reden=velden["reden"], verzegel=v))
             case "reroute" | "decide":
                 regel = "handmatig.herrouteerd" if handeling == "reroute" else "handmatig.triage"
                 beslissing = self._handmatig(melding, velden["zvh"], velden["product"], actor, regel)
                 doe = Melding.herrouteer if handeling == "reroute" else Melding.besluit_triage
-                command = lambda m, v: doe(m, actor=actor, beslissing=beslissing, reden=velden["reden"], verzegel=v)
+                return self._doe(melding, lambda m, v: doe(m, actor=actor, beslissing=beslissing, reden=velden["reden"],
+                                                           verzegel=v), product=velden["product"])
             case "topx-aan" | "topx-af":
-                command = lambda m, v: m.top_x(actor=actor, aan=handeling == "topx-aan", reden=velden["reden"],
-                                               verzegel=v)
+                aan = handeling == "topx-aan"
+                return self._doe(melding, lambda m, v: m.top_x(actor=actor, aan=aan, reden=velden["reden"], verzegel=v))
             case "close":
-                command = lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v)
+                return self._doe(melding, lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v))
             case _:
                 raise OngeldigeOvergang(f"no such action on a melding: {handeling}")
-        return self._doe(melding, command, product=velden.get("product"))
 
     def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
         return self.handel(self.melding(melding_id), "accept", actor=actor, regisseur=regisseur)
@@ -469,7 +469,8 @@ class Loket(Application[UUID]):
     def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
         return self.handel(self.melding(melding_id), "close", actor=actor, resultaat=resultaat)
 
-    def _doe(self, melding: Melding, command: Callable[[Melding, Verzegel], None], product: str | None = None) -> Melding:
+    def _doe(self, melding: Melding, command: Callable[[Melding, Verzegel], None],
+             product: str | None = None) -> Melding:
         sessie = self.kluis.sessie()
         # Text that comes with a move into a compartment is already sealed there.
         compartiment = melding.compartiment or compartiment_van(None, product)

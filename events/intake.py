@@ -25,9 +25,8 @@ from pydantic import (
 )
 
 from routing.facts import Feiten
-from routing.tijd import routing_datum
 from routing.signalen import vocabulaires
-
+from routing.tijd import routing_datum
 
 # One melding is a few kilobytes; every entry point (API, CLI, Kafka) refuses more than this.
 MAX_MELDING_BYTES = 1 << 20
@@ -400,7 +399,8 @@ def _decode(raw: str | bytes) -> Any:
     except _DubbelVeld as exc:
         raise Ongeldig([_dubbel_veld(exc.naam)]) from None
     except json.JSONDecodeError as exc:
-        raise Ongeldig([Fout(field="melding", message=f"not valid JSON (line {exc.lineno}, column {exc.colno})")]) from None
+        waar = f"line {exc.lineno}, column {exc.colno}"
+        raise Ongeldig([Fout(field="melding", message=f"not valid JSON ({waar})")]) from None
     except UnicodeDecodeError:
         raise Ongeldig([Fout(field="melding", message="not valid UTF-8 text")]) from None
     except RecursionError:

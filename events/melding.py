@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from events.bibliotheek import nieuw_aggregaat
 from events.handelingen import HANDELINGEN, Handeling
 from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
-from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, LOPEND, ONTVANGEN, OPEN, TRIAGE
+from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, ONTVANGEN, OPEN, TRIAGE
 from events.toegang import Kenmerken, compartiment_van
 from routing.decision import Beslissing
 from routing.facts import Feiten
@@ -335,5 +335,5 @@ def _beslissing_als_waarde(state: dict[str, Any]) -> None:
 # projections and the relay get the value whatever the event's age.
 for _besluit in (Melding.MeldingGerouteerd, Melding.MeldingInTriage, Melding.MeldingDoorverwezen,
                  Melding.MeldingHergerouteerd, Melding.TriageBesloten, AfgewezenMelding.MeldingAfgewezen):
-    setattr(_besluit, "class_version", 2)
-    setattr(_besluit, "upcast_v1_v2", staticmethod(_beslissing_als_waarde))
+    _besluit.class_version = 2
+    _besluit.upcast_v1_v2 = staticmethod(_beslissing_als_waarde)

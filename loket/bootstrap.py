@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
@@ -25,10 +25,10 @@ from events.datastore import Factory
 from loket.settings import Settings, postgres_env
 from loket.tokens import Tokens
 from privacy.files import owner_only
+from privacy.kluis import Kluis
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
-from privacy.kluis import Kluis
 from routing import Ruleset, load_ruleset
 
 

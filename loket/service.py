@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -86,7 +86,7 @@ def moment(text: str, field: str = "as_of") -> datetime:
         else:
             parsed = datetime.fromisoformat(text)
             found = parsed if parsed.tzinfo else parsed.replace(tzinfo=NL)
-        found.astimezone(timezone.utc)
+        found.astimezone(UTC)
         found.astimezone(NL)
     except (ValueError, OverflowError):
         raise OngeldigVeld(field, "not an ISO date or date-time within the calendar (e.g. 2025-06-30 or "
@@ -339,7 +339,8 @@ class Dienst:
             "beslist_met": recorded.ruleset, "uitgelegd_met": ruleset.version,
             "andere_ruleset": recorded.ruleset != ruleset.version,
             "door_medewerker": any(r.startswith("handmatig.") for r in recorded.rules),
-            "opgeslagen_beslissing": then, "verschil": {k: (then[k], now[k]) for k in recorded.verschil(trace.beslissing)},
+            "opgeslagen_beslissing": then,
+            "verschil": {k: (then[k], now[k]) for k in recorded.verschil(trace.beslissing)},
             "trace": trace.as_dict(),
         }, trace)
 
@@ -492,7 +493,8 @@ class Dienst:
         return Bewaring(op, rows, sum(len(s.vernietiging.meldingen) > 0 for s in shredded),
                         all(s.log_geleegd for s in shredded))
 
-    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None) -> list[dict[str, Any]]:
+    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None,
+                    actor: str | None = None) -> list[dict[str, Any]]:
         """Who read or destroyed which personal data, when, in which role, for which purpose."""
         self.vereist(wie, "toegangslog")
         self.bij()

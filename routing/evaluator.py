@@ -344,7 +344,7 @@ class Ruleset:
         beslissing = self._cache.get(key)
         if beslissing is None:
             beslissing = self._build(pad, rules, key[1], deadline, key[3],
-                                     dict(zip(pad.velden, values)), gemeente)
+                                     dict(zip(pad.velden, values, strict=True)), gemeente)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = beslissing

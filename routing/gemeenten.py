@@ -15,6 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -174,7 +175,7 @@ class GemeenteRegister:
     def _check(self, entries: list[_Entry]) -> None:
         for key, same_name in self._by_key.items():
             ordered = sorted(same_name, key=lambda e: e.van)
-            for before, after in zip(ordered, ordered[1:]):
+            for before, after in pairwise(ordered):
                 if after.van <= before.tot:
                     raise RegisterError(
                         f"{self.source}: {before.id} and {after.id} overlap: "

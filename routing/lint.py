@@ -26,8 +26,8 @@ from pathlib import Path
 from routing import bronnen as bron_check
 from routing.loader import (
     DEELNAME,
-    MANIFEST,
     DEFAULT_DIRECTORY,
+    MANIFEST,
     LoadedRule,
     Probleem,
     RulesetSource,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from tests.conftest import INTAKE_ROL
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -23,7 +22,7 @@ from events.hashchain import Schakels, Verificatie, anchor_message, link
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from projections.caseload import caseload
-from tests.conftest import line
+from tests.conftest import INTAKE_ROL, line
 from tests.event_store import EventSQL, event_sql, loket_settings
 
 # The master key the store in tests/fixtures/store-v1 was written with (a test key, nothing else).

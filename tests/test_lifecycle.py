@@ -5,17 +5,17 @@ Every command is an event with its actor; an illegal one is refused and leaves n
 
 from __future__ import annotations
 
-from tests.conftest import INTAKE_ROL
 from datetime import date
 
 import pytest
 
 from events.application import OnbekendeMelding
-from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, OngeldigeOvergang
+from events.melding import OngeldigeOvergang
+from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
 from projections.audit import trail
 from projections.caseload import caseload, triage_queue
 from projections.deadlines import open_deadlines
-from tests.conftest import line
+from tests.conftest import INTAKE_ROL, line
 
 
 @pytest.fixture

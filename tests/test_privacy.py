@@ -12,17 +12,15 @@ import os
 import sqlite3
 import stat
 import time
-from tests.conftest import BEHEER_ROL
 from datetime import date
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from events.toegang import Rol
 from events.application import Loket
 from events.logboek import INZAGE, OngeldigDoel, verwerkingsactiviteiten
-from events.toegang import ROLSOORTEN, GeenToegang, OngeldigeRol
+from events.toegang import ROLSOORTEN, GeenToegang, OngeldigeRol, Rol
 from loket.bootstrap import bootstrap
 from privacy.keystore import CompartimentGesloten
 from privacy.kluis import Kluis
@@ -30,7 +28,7 @@ from privacy.masterkey import SleutelFout
 from projections.audit import trail
 from projections.caseload import caseload, statistiek
 from projections.toegangslog import toegangslog
-from tests.conftest import line, melding, run_together
+from tests.conftest import BEHEER_ROL, line, melding, run_together
 from tests.event_store import event_sql, loket_settings
 
 BSN = "111222333"
@@ -147,7 +145,8 @@ def test_shredding_makes_a_persons_data_unreadable_everywhere_while_every_event_
     for m in (first, second):
         opened = lees(app, m)
         assert opened["persoon"] == opened["toelichting"] == {"verwijderd": True}
-        assert all(v == {"verwijderd": True} for n in opened["notities"] for k, v in n.items() if k in ("reden", "resultaat"))
+        assert all(v == {"verwijderd": True}
+                   for n in opened["notities"] for k, v in n.items() if k in ("reden", "resultaat"))
         assert len(app.recorder.select_events(m)) == events_before[m] + 1  # every event stays, one is added
     assert lees(app, other)["toelichting"] == TOELICHTING  # someone else's data is untouched
     # Counts and statistics stay, now and after rebuilding every projection from the events.
@@ -236,7 +235,8 @@ def test_the_radicalisering_compartment_holds_against_every_role(systeem):
             lees(app, restricted, rol=rol)
         for secret in SECRETS:
             assert secret not in str(refused.value)
-    assert lees(app, restricted, rol="intake", compartimenten=frozenset({"radicalisering"}))["toelichting"] == TOELICHTING
+    opened = lees(app, restricted, rol="intake", compartimenten=frozenset({"radicalisering"}))
+    assert opened["toelichting"] == TOELICHTING
     # The key store holds too: a compartment's data key is not handed out without the compartment.
     key_id = app.melding(restricted).persoonsgegevens["sleutel"]
     with pytest.raises(CompartimentGesloten):
@@ -289,13 +289,15 @@ def test_every_read_through_the_api_hook_is_in_the_access_log_granted_or_refused
         app.persoonsgegevens(restricted, actor="web:j.jansen", doel="behandeling", rol=Rol.uit_tekst("zvh:parkstad"))
     systeem.bij()
     granted, refused = toegangslog(systeem.projecties, actor="web:j.jansen")
-    assert (granted["melding_id"], granted["toegang"], granted["status"]) == (str(ordinary), "verleend", "STATUS_CODE_OK")
+    assert (granted["melding_id"], granted["toegang"], granted["status"]) == (
+        str(ordinary), "verleend", "STATUS_CODE_OK")
     assert (granted["trace_id"], granted["parent_span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
     assert len(bytes.fromhex(granted["span_id"])) == 8
     assert (granted["rol"], granted["doel"], granted["kanaal"]) == ("intake", "triage", "api")
     assert granted["verwerkingsactiviteit"] == INZAGE and INZAGE in verwerkingsactiviteiten()
     assert granted["betrokkene"] == app.betrokkene_met_bsn(BSN) and granted["betrokkene_type"] == "loket-pseudoniem:bsn"
-    assert (refused["melding_id"], refused["toegang"], refused["status"]) == (str(restricted), "geweigerd", "STATUS_CODE_UNSET")
+    assert (refused["melding_id"], refused["toegang"], refused["status"]) == (
+        str(restricted), "geweigerd", "STATUS_CODE_UNSET")
     assert "compartment" in refused["weigering"]
     assert toegangslog(systeem.projecties, melding_id=str(restricted)) == [refused]
 
@@ -341,7 +343,8 @@ def test_processes_starting_together_on_a_fresh_directory_share_one_development_
     keystore = tmp_path / "l.sqlite.keys"
     # Each opens the key store (generating the development master key when it finds
     # none) and seals a value; what any of them sealed must open for all.
-    setup = f"import json, os, uuid\nfrom pathlib import Path\nfrom privacy.kluis import Kluis\nkeystore = Path({str(keystore)!r})"
+    setup = ("import json, os, uuid\nfrom pathlib import Path\nfrom privacy.kluis import Kluis\n"
+             f"keystore = Path({str(keystore)!r})")
     work = f"""
 kluis = Kluis.openen(keystore)
 sessie = kluis.sessie()

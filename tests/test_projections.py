@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -180,7 +180,7 @@ def test_as_of_equals_a_snapshot_taken_at_that_moment(tmp_path):
     app.retour(first[1], actor="b", reden="terug")
     systeem.bij()
     then_snapshot = snapshot(systeem.projecties)
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     time.sleep(0.01)
 
     app.sluit(first[0], actor="a", resultaat="klaar")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from tests.conftest import BEHEER_ROL
 from datetime import date, timedelta
 
 from privacy.retention import Termijn, load_bewaartermijnen, verlopen
 from projections.bewaring import bewaarregels
 from routing import load_ruleset
 from routing.tijd import vandaag
-from tests.conftest import line
+from tests.conftest import BEHEER_ROL, line
 
 
 def test_every_product_routing_can_choose_has_its_own_term_with_a_reason():

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable
 
 from events.melding import OngeldigeOvergang
+from loket import logs
 from loket.cli import demo, intake, kafka, levensloop, overzichten, privacy, routing, web
 from loket.cli.basis import KEY_UNUSABLE, STORE_UNREACHABLE, USER_ERROR, CommandoFout
 from loket.service import NietGevonden, OngeldigVeld, Verboden
-from loket import logs
 from loket.settings import OngeldigeInstelling, Settings
 from privacy.masterkey import SleutelFout
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from events.toegang import COMPARTIMENTEN, ROLSOORTEN
 from events.handelingen import Gebruiker
+from events.toegang import COMPARTIMENTEN, ROLSOORTEN
 from loket.cli.basis import emit, gebruiker_uit
 from loket.service import Toegangsbeheer
 from loket.settings import Settings
@@ -57,7 +57,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     beheer, wie = _toegangsbeheer()
     for info in beheer.lijst(wie):
-        emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt, "ingetrokken": info.ingetrokken})
+        emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt,
+              "ingetrokken": info.ingetrokken})
     return 0
 
 

@@ -25,8 +25,8 @@ from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
 from loket.service import Dienst
 from loket.service import moment as lees_moment
-from routing.tijd import vandaag
 from loket.web.auth import api_gebruiker
+from routing.tijd import vandaag
 
 MAX_BODY = MAX_MELDING_BYTES  # the limit of every entry point
 
@@ -119,7 +119,8 @@ class Inzage(Strikt):
     # the schema only tells clients what it will take.
     doel: Annotated[str, Field(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})]
     toelichting: Annotated[str | None, Field(
-        description=f"optional, at most {MAX_TOELICHTING} characters: sealed in the access log, never kept in the clear",
+        description=f"optional, at most {MAX_TOELICHTING} characters: sealed in the access log, "
+                    "never kept in the clear",
     )] = None
 
 

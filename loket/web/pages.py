@@ -27,7 +27,16 @@ from loket.service import Dienst, NietGevonden, OngeldigVeld, melding_id_van
 from loket.web import grafiek
 from loket.web.api import als_moment, dienst
 from loket.web.auth import (
-    COOKIE, PAD, VOOR_COOKIE, csrf, csrf_klopt, inlog_csrf, inlog_csrf_klopt, pagina_gebruiker, voorsessie, zet_cookie,
+    COOKIE,
+    PAD,
+    VOOR_COOKIE,
+    csrf,
+    csrf_klopt,
+    inlog_csrf,
+    inlog_csrf_klopt,
+    pagina_gebruiker,
+    voorsessie,
+    zet_cookie,
 )
 from routing.tijd import NL
 
@@ -335,5 +344,6 @@ def audit_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst
             except NietGevonden:
                 fout = "Geen melding gevonden" + (" op dat moment." if moment else ".")
     moment_tekst = lokale_tijd(moment.isoformat()) if moment else None
-    return render(request, "audit.html", wie=wie, as_of=as_of, moment=moment, moment_tekst=moment_tekst, melding=melding,
-                  melding_id=melding_id, trail=trail, fout=fout, huizen=_per_huis(rows), triage=triage)
+    return render(request, "audit.html", wie=wie, as_of=as_of, moment=moment, moment_tekst=moment_tekst,
+                  melding=melding, melding_id=melding_id, trail=trail, fout=fout, huizen=_per_huis(rows),
+                  triage=triage)

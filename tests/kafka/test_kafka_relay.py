@@ -109,7 +109,7 @@ def test_every_decision_reaches_the_house_where_the_work_lands_without_personal_
     assert json.loads(by_kenmerk["ONBEKEND-1"].value)["event_type"] == "MeldingInTriage"
     messages = [json.loads(r.value) for r in records]
     # the one VIA team, whatever the residence
-    via = [r for r, m in zip(records, messages) if m["beslissing"]["product"] == "via"]
+    via = [r for r, m in zip(records, messages, strict=True) if m["beslissing"]["product"] == "via"]
     assert via and {r.topic for r in via} == {topics.zvh("westelijke-mijnstreek")}
 
     personal = set()
