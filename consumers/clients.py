@@ -105,7 +105,7 @@ class Publisher:
         # topic it learnt from the bootstrap metadata drops out at the next refresh, and its
         # records wait for a leader until they expire. So every topic we write is tracked.
         for topic in topics - self._tracked:
-            producer._sender.add_topic(topic)
+            producer._sender.add_topic(topic)  # type: ignore[attr-defined]  # private: see above
             self._tracked.add(topic)
 
     def close(self) -> None:

@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 
 
 class Intake(Protocol):
-    def ontvang_batch(self, raws: Iterable[str | bytes | TeGroot]) -> list[Ontvangst]: ...
+    def ontvang_batch(self, raws: Iterable[bytes | TeGroot]) -> list[Ontvangst]: ...
 
 
 class LagGauge(Protocol):

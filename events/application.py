@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
 from eventsourcing.utils import Environment
 
@@ -398,11 +399,11 @@ class Loket(Application[UUID]):
         # No key-store row may point at a melding that has no events.
         sessie.vergeet(lost | set(failed))
         stored = {i: a for i, a in pending.items() if i not in lost and i not in failed}
-        for aggregate_id, exc in failed.items():
+        for aggregate_id, oorzaak in failed.items():
             if isinstance(pending[aggregate_id], AfgewezenMelding):
                 # A rejection is built to be storable whatever the input: this is a defect to see.
-                raise RuntimeError("a rejected melding could not be stored") from exc
-            stored[aggregate_id] = self._vervang(raws[aggregate_id], exc)
+                raise RuntimeError("a rejected melding could not be stored") from oorzaak
+            stored[aggregate_id] = self._vervang(raws[aggregate_id], oorzaak)
         return stored, lost
 
     def _vervang(self, raw: bytes, exc: Exception) -> AfgewezenMelding:
@@ -415,7 +416,7 @@ class Loket(Application[UUID]):
             sla_op(self, afgewezen.collect_events())
         except IntegrityError:
             sessie.vergeet({afgewezen.id})
-            found = self.repository.get(afgewezen.id)  # the same input was stored as rejected before
+            found = self.melding(afgewezen.id)  # the same input was stored as rejected before
             assert isinstance(found, AfgewezenMelding)
             return found
         return afgewezen
@@ -578,7 +579,8 @@ class Loket(Application[UUID]):
         if opened == VERWIJDERD:
             opened = {"persoon": dict(VERWIJDERD), "toelichting": dict(VERWIJDERD)}
         notities = []
-        for e in self.repository.event_store.get(melding.id):
+        # The library types stored events by a protocol without a timestamp; a melding's are all Aggregate.Events.
+        for e in cast(Iterable[Aggregate.Event], self.repository.event_store.get(melding.id)):
             for veld in ("reden", "resultaat"):
                 if is_envelope(getattr(e, veld, None)):
                     notities.append({
@@ -656,4 +658,6 @@ class Loket(Application[UUID]):
 
     def zoek(self, bron: str, kenmerk: str) -> Melding:
         """A melding by its identity at the source (only valid meldingen have one)."""
-        return self.melding(melding_id(bron, kenmerk))
+        found = self.melding(melding_id(bron, kenmerk))
+        assert isinstance(found, Melding), "a rejected melding's id comes from its payload, never (bron, kenmerk)"
+        return found

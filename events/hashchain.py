@@ -545,7 +545,9 @@ class PostgresChainRecorder(HashChained, PostgresLoketRecorder):
             curs.execute(SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT (name) DO NOTHING").format(
                 self._t[self.meta_table]), (name, str(proposed)))
             curs.execute(SQL("SELECT value FROM {} WHERE name = %s").format(self._t[self.meta_table]), (name,))
-            return int(curs.fetchone()["value"])
+            row = curs.fetchone()
+            assert row is not None, f"{name} was inserted just before"
+            return int(row["value"])
 
     def _last_anchor_signed_at(self) -> str | None:
         with self.datastore.transaction(commit=False) as curs:

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -138,8 +138,12 @@ def _signaallijst(naam: str) -> Any:
     return Annotated[tuple[str, ...], BeforeValidator(lees), WithJsonSchema(schema)]
 
 
-Leefgebieden = _signaallijst("leefgebieden")
-Ketens = _signaallijst("ketens")
+if TYPE_CHECKING:  # what the validators make of them; the type checker cannot read a type built at run time
+    Leefgebieden = tuple[str, ...]
+    Ketens = tuple[str, ...]
+else:
+    Leefgebieden = _signaallijst("leefgebieden")
+    Ketens = _signaallijst("ketens")
 
 
 def _lees_delict(value: Any, info: ValidationInfo) -> str | None:
@@ -399,8 +403,8 @@ def _decode(raw: str | bytes) -> Any:
     except _DubbelVeld as exc:
         raise Ongeldig([_dubbel_veld(exc.naam)]) from None
     except json.JSONDecodeError as exc:
-        waar = f"line {exc.lineno}, column {exc.colno}"
-        raise Ongeldig([Fout(field="melding", message=f"not valid JSON ({waar})")]) from None
+        plek = f"line {exc.lineno}, column {exc.colno}"
+        raise Ongeldig([Fout(field="melding", message=f"not valid JSON ({plek})")]) from None
     except UnicodeDecodeError:
         raise Ongeldig([Fout(field="melding", message="not valid UTF-8 text")]) from None
     except RecursionError:

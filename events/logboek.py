@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 import yaml
@@ -111,6 +111,9 @@ def span_id() -> str:
 
 class Dataverwerking(Aggregate):
     """One line of the Logboek Dataverwerkingen."""
+
+    if TYPE_CHECKING:  # made by the @event decorator below (events/melding.py says why this is here)
+        DataverwerkingVastgelegd: ClassVar[type[Aggregate.Created]]
 
     @event("DataverwerkingVastgelegd")
     def __init__(

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
@@ -37,7 +37,7 @@ class Systeem:
     settings: Settings
     app: Loket
     projecties: Projecties
-    views: InfrastructureFactory
+    views: Factory
 
     @property
     def ruleset(self) -> Ruleset:
@@ -78,6 +78,7 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) 
         app = maak_loket(settings, ruleset)
         views = _views(app, settings)
         projecties = views.tracking_recorder(Projecties)
+        assert isinstance(projecties, Projecties)  # the library types it as the base class it was asked for
     return Systeem(settings=settings, app=app, projecties=projecties, views=views)
 
 
@@ -93,7 +94,7 @@ def maak_loket(settings: Settings, ruleset: Ruleset | None = None) -> Loket:
                  anker_elke=settings.anchor_every, anker_seconden=settings.anchor_seconds)
 
 
-def _views(app: Loket, settings: Settings) -> InfrastructureFactory:
+def _views(app: Loket, settings: Settings) -> Factory:
     """Where the projections keep their rows and tracking positions.
 
     With SQLite, in the events' file LOKET_DB; with PostgreSQL as event store, in

@@ -301,7 +301,7 @@ class Dienst:
         """The one way to read personal data: the purpose from the register, the role decided by
         the application, and the read, granted or refused, written to the access log."""
         self.vereist(wie, "persoonsgegevens")
-        request_id = logs.gebonden().get("request_id", "")
+        request_id = str(logs.gebonden().get("request_id", ""))
         with self.schrijven:
             try:
                 gegevens = self.app.persoonsgegevens(
@@ -328,10 +328,11 @@ class Dienst:
         self.vereist(wie, "lezen")
         found = self.melding(wie, melding_id)
         ruleset = ruleset or self.ruleset
-        recorded = found.beslissing
         if isinstance(found, AfgewezenMelding):
             return Uitleg({"melding_id": str(found.id), "status": "afgewezen",
-                           "opgeslagen_beslissing": recorded.as_contract()}, None)
+                           "opgeslagen_beslissing": found.beslissing.as_contract()}, None)
+        recorded = found.beslissing
+        assert recorded is not None, "a melding is stored together with its decision"
         trace = ruleset.explain(found.feiten())
         then, now = recorded.as_contract(), trace.beslissing.as_contract()
         return Uitleg({

@@ -64,7 +64,9 @@ def verwijzingen(bron: str) -> tuple[list[Verwijzing], list[str]]:
 
 def _delen(bron: str) -> list[str]:
     """Split on "; " outside quotes."""
-    delen, huidig, in_citaat = [], [], False
+    delen: list[str] = []
+    huidig: list[str] = []
+    in_citaat = False
     for teken in bron:
         if teken == '"':
             in_citaat = not in_citaat
@@ -129,6 +131,7 @@ def _vlak(tekst: str) -> str:
 def _tekst(map_: Path, bron: str) -> str | None:
     """The source as comparable text; twice, the second with words hyphenated across a line
     break joined again ("Multi-\nproblematiek" reads "Multi-problematiek")."""
+    path: Path | None
     if bron == "DOMAIN":
         path = map_ / "DOMAIN.md"
     else:

@@ -353,7 +353,7 @@ class Ruleset:
     def _pad(self, rules: tuple[CompiledRule, ...]) -> _Pad:
         terminal = next((r for r in rules if r.outcome in _DEFAULT_QUEUE), None)
         product = next((r.product for r in reversed(rules) if r.product is not None), None)
-        outcome = terminal.outcome if terminal else ("routed" if product else "triage")
+        outcome = terminal.outcome if terminal and terminal.outcome else ("routed" if product else "triage")
         queue = next((r.queue for r in reversed(rules) if r.queue is not None), None)
         labels: dict[str, None] = {}
         notify: dict[str, None] = {}
@@ -468,6 +468,7 @@ def _traced(rule: CompiledRule, s: Situatie) -> bool:
         for c in rule.checks
     )
     fired = all(c.matched for c in checks)
+    assert s.trace is not None, "traced evaluation keeps a trace"
     s.trace.append(RuleCheck(rule.table, rule.hit_policy, rule.id, rule.bron, rule.priority,
                              rule.geldig(), checks, fired))
     return fired

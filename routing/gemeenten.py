@@ -223,7 +223,7 @@ class GemeenteRegister:
             if entry is None:
                 known = self._by_key[key]
                 periods = ", ".join(f"{_iso(e.van)}..{_iso(e.tot)}" for e in known)
-                note = f"{known[0].naam} staat op die datum niet in het register (wel: {periods})."
+                note: str | None = f"{known[0].naam} staat op die datum niet in het register (wel: {periods})."
                 return GemeenteUitslag("onbekend", None, entries=tuple(used), note=note)
             used.append(entry.id)
             if entry.soort == "gemeente":

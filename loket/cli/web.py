@@ -22,11 +22,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from loket.metrics import GemetenRuleset
     from loket.service import Dienst
     from loket.web.app import maak_app
-    from routing import load_ruleset
+    from routing.loader import read_ruleset
 
     settings = Settings.from_env()
     logs.configure(settings.log_format)
-    systeem = bootstrap(settings, ruleset=GemetenRuleset(load_ruleset()))
+    systeem = bootstrap(settings, ruleset=GemetenRuleset(read_ruleset()))
     try:
         d = Dienst(systeem)
         d.bij()

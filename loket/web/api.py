@@ -223,9 +223,12 @@ def melding_uit(m: Melding | AfgewezenMelding) -> dict[str, Any]:
             "regisseur": m.regisseur, "gesloten": m.resultaat is not None, "versie": m.version}
 
 
-NIET_GEVONDEN = {404: {"model": FoutAntwoord, "description": "no such melding, or not one this user may see"}}
-VERBODEN = {403: {"model": FoutAntwoord, "description": "the user's role does not allow this"}}
-ONGELDIG = {422: {"model": FoutAntwoord, "description": "a bad parameter or body field, each named"}}
+# FastAPI's `responses`: per status code, the model and description of the answer.
+Antwoorden = dict[int | str, dict[str, Any]]
+NIET_GEVONDEN: Antwoorden = {
+    404: {"model": FoutAntwoord, "description": "no such melding, or not one this user may see"}}
+VERBODEN: Antwoorden = {403: {"model": FoutAntwoord, "description": "the user's role does not allow this"}}
+ONGELDIG: Antwoorden = {422: {"model": FoutAntwoord, "description": "a bad parameter or body field, each named"}}
 
 
 @router.get("/meldingen/{melding_id}", tags=["meldingen"], response_model=MeldingUit,
@@ -266,7 +269,7 @@ def explain(melding_id: UUID, wie: Wie, d: Diensten) -> dict[str, Any]:
     return {**uitleg.gegevens, "tekst": uitleg.trace.render()}
 
 
-LIFECYCLE = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
+LIFECYCLE: Antwoorden = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
              409: {"model": FoutAntwoord, "description": "not allowed in the melding's present state"}}
 
 
