@@ -23,23 +23,14 @@ from events.handelingen import Gebruiker
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
-from loket.service import Dienst
 from loket.service import moment as lees_moment
-from loket.web.auth import api_gebruiker
+from loket.web.auth import Diensten, api_gebruiker
 from routing.tijd import vandaag
 
 MAX_BODY = MAX_MELDING_BYTES  # the limit of every entry point
 
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(api_gebruiker)]
-
-
-# Dependencies that do no I/O are async: a sync one costs a trip through the thread pool.
-async def dienst(request: Request) -> Dienst:
-    return request.app.state.dienst
-
-
-Diensten = Annotated[Dienst, Depends(dienst)]
 
 
 def als_moment(text: str) -> datetime:
