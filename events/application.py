@@ -30,10 +30,18 @@ from eventsourcing.utils import Environment
 
 from events.bibliotheek import sla_op
 from events.hashchain import HashChained
-from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
-from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
-from events.logboek import doel as doel_uit_register
-from events.logboek import toelichting as doel_toelichting
+from events.intake import MAX_MELDING_BYTES, MeldingIn, Ongeldig, TeGroot, VeldFout, parse
+from events.logboek import (
+    INZAGE,
+    STATUS_OK,
+    STATUS_UNSET,
+    VERNIETIGING,
+    Dataverwerking,
+    doel_uit_register,
+    lees_toelichting,
+    span_id,
+    trace_id,
+)
 from events.melding import (
     AfgewezenMelding,
     Melding,
@@ -92,7 +100,7 @@ class _Gelezen:
     raw: bytes
     melding_id: UUID
     melding: MeldingIn | None
-    errors: tuple[Fout, ...] = ()
+    errors: tuple[VeldFout, ...] = ()
     sha256: str = ""
 
 
@@ -144,16 +152,16 @@ def _now() -> datetime:
 _STAPPEN = {"read": "read", "decide": "decided", "seal": "sealed", "store": "stored"}
 
 
-def _defect(stap: str, exc: Exception) -> Fout:
+def _defect(stap: str, exc: Exception) -> VeldFout:
     """A melding that a defect of ours kept from being read, decided, sealed or stored: it is kept
     as rejected, and the defect is logged by its type only (its message may quote the input)."""
     log.error("intake.defect", stap=stap, fout=type(exc).__name__)
-    return Fout(field="melding", message=f"could not be {_STAPPEN[stap]} ({type(exc).__name__}, a defect of "
+    return VeldFout(field="melding", message=f"could not be {_STAPPEN[stap]} ({type(exc).__name__}, a defect of "
                 "the loket); it is kept as rejected and the defect is logged")
 
 
 class BeslissingAlsContract(Transcoding):
-    """A decision in an event is stored in the contract's JSON shape (DOMAIN.md), as events held
+    """A decision in an event is stored in the contract's JSON shape (routing/decision.py), as events held
     it as a plain dict before; read back, it is the typed value again (`Beslissing.van`)."""
 
     type = Beslissing
@@ -202,7 +210,7 @@ class Loket(Application[UUID]):
 
     # Deciding -------------------------------------------------------------
 
-    def afwijzing(self, errors: Sequence[Fout]) -> Beslissing:
+    def afwijzing(self, errors: Sequence[VeldFout]) -> Beslissing:
         return Beslissing(
             outcome="rejected",
             ruleset=self.ruleset.version,
@@ -266,7 +274,7 @@ class Loket(Application[UUID]):
 
     def _lees(self, raw: bytes | TeGroot) -> _Gelezen:
         if isinstance(raw, TeGroot):
-            fout = Fout(field="melding", message=f"is larger than the limit of {MAX_MELDING_BYTES} bytes; "
+            fout = VeldFout(field="melding", message=f"is larger than the limit of {MAX_MELDING_BYTES} bytes; "
                         f"only its first {len(raw.begin)} bytes are kept")
             return _Gelezen(raw.begin, afgewezen_id(raw.sha256), None, (fout,), raw.sha256)
         try:
@@ -278,7 +286,7 @@ class Loket(Application[UUID]):
         return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
 
     @staticmethod
-    def _onleesbaar(raw: bytes, errors: Sequence[Fout]) -> _Gelezen:
+    def _onleesbaar(raw: bytes, errors: Sequence[VeldFout]) -> _Gelezen:
         sha = payload_hash(raw)
         return _Gelezen(raw, afgewezen_id(sha), None, tuple(errors), sha)
 
@@ -546,7 +554,7 @@ class Loket(Application[UUID]):
         """
         if not actor or not actor.strip():
             raise GeenToegang("an actor is required: who reads the personal data")
-        gekozen, toegelicht = doel_uit_register(doel), doel_toelichting(toelichting)
+        gekozen, toegelicht = doel_uit_register(doel), lees_toelichting(toelichting)
         begin = _now()
         melding = self.melding(melding_id)
         refused = weigering(rol, melding.kenmerken(), persoonsgegevens=True)

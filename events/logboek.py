@@ -79,7 +79,7 @@ def doelen(activiteit: str = INZAGE) -> dict[str, Doel]:
             for d in verwerkingsactiviteiten()[activiteit].get("doelen", ())}
 
 
-def doel(code: Any, activiteit: str = INZAGE) -> Doel:
+def doel_uit_register(code: Any, activiteit: str = INZAGE) -> Doel:
     """The purpose a reader gave, if the register knows it."""
     known = doelen(activiteit)
     found = known.get(code.strip()) if isinstance(code, str) else None
@@ -89,7 +89,7 @@ def doel(code: Any, activiteit: str = INZAGE) -> Doel:
     return found
 
 
-def toelichting(tekst: Any) -> str | None:
+def lees_toelichting(tekst: Any) -> str | None:
     """The reader's free-text addition to the purpose: None when there is none."""
     if tekst is None:
         return None

@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.utils import Environment
 
@@ -149,8 +150,6 @@ def store_exists(settings: Settings) -> bool:
 
 @contextmanager
 def _postgres(url: str) -> Iterator[Any]:
-    import psycopg  # only with PostgreSQL: the SQLite commands start without it
-
     env = postgres_env(url)
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],

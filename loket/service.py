@@ -370,8 +370,9 @@ class Dienst:
 
     @staticmethod
     def regels_controleren(directory: Path | None, bronnen: Path | None = None) -> Rapport:
-        """Lint a ruleset directory (None: the shipped rules); with `bronnen` (the directory of
-        DOMAIN.md and seeds/) every quoted phrase must be found in the source it names."""
+        """Lint a ruleset directory (None: the shipped rules); with `bronnen` (the sources beside the
+        repository: the domain brief as DOMAIN.md, and seeds/) every quoted phrase must be found in
+        the source it names."""
         if directory is not None and not directory.is_dir():
             raise OngeldigVeld("rules", f"ruleset directory not found: {directory}")
         if bronnen is not None and not (bronnen / "DOMAIN.md").is_file():

@@ -4,7 +4,8 @@ A rule's `bron` is one or more references separated by "; ":
 
 - a seed: its file number (000 to 004) and at least one phrase quoted from it in double quotes,
   e.g. `000 Beschermingstafel "het verzoek dat de betrokken hulpverlener"`;
-- a section of DOMAIN.md: `DOMAIN <words of its heading>`, e.g. `DOMAIN gemeenten and houses`,
+- a section of the domain brief (DOMAIN.md, which lives beside the repository with the seeds, in
+  ../shared, not in it): `DOMAIN <words of its heading>`, e.g. `DOMAIN gemeenten and houses`,
   with quoted phrases where it helps;
 - `besluit loket`: the loket's own choice where the sources are silent. Such a choice sends the
   melding to a person (outcome triage) unless DOMAIN.md states it.

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from events.handelingen import Gebruiker
-from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot
+from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
 from loket.service import moment as lees_moment
@@ -55,27 +55,22 @@ AsOf = Annotated[datetime | None, Depends(moment)]
 # Models -------------------------------------------------------------------------
 
 
-class Fout(BaseModel):
-    field: str
-    message: str
-
-
 class FoutAntwoord(BaseModel):
     detail: str
-    errors: list[Fout] = []
+    errors: list[VeldFout] = []
 
 
 class Ontvangen(BaseModel):
     melding_id: UUID
     status: Literal["nieuw", "duplicaat", "afgewezen"]
     beslissing: dict[str, Any] | None = Field(
-        description="the decision contract of DOMAIN.md; null when the melding lies outside what this "
-        "user may read (another house's, or a restricted compartment's): it is stored all the same")
+        description="the decision contract (docs/messages.md, `beslissing`); null when the melding lies "
+        "outside what this user may read (another house's, or a restricted compartment's): it is stored all the same")
 
 
 class Afgewezen(Ontvangen):
     detail: str
-    errors: list[Fout]
+    errors: list[VeldFout]
 
 
 class MeldingUit(BaseModel):
@@ -90,7 +85,7 @@ class MeldingUit(BaseModel):
     regisseur: str | None = None
     gesloten: bool = Field(False, description="closed; the result is free text, read with ?doel= (notities)")
     versie: int
-    errors: list[Fout] | None = Field(None, description="only for a rejected melding")
+    errors: list[VeldFout] | None = Field(None, description="only for a rejected melding")
     persoonsgegevens: dict[str, Any] | None = Field(
         None, description="only when asked for with a purpose (doel); the read is recorded"
     )
