@@ -433,7 +433,7 @@ class Loket(Application[UUID]):
     # `handel` does any action of the action table (events/handelingen.py) on a melding: the
     # aggregate checks the transition (an illegal one raises OngeldigeOvergang and records
     # nothing), free text is sealed under the melding's subject (and compartment) key on the
-    # way in, and the melding is saved. The named methods are the same, by melding id.
+    # way in, and the melding is saved.
 
     def handel(self, melding: Melding | AfgewezenMelding, handeling: str, *, actor: str, **velden: str) -> Melding:
         """Do `handeling` (an id of the action table) on a loaded melding, with its fields."""
@@ -459,24 +459,6 @@ class Loket(Application[UUID]):
                 return self._doe(melding, lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v))
             case _:
                 raise OngeldigeOvergang(f"no such action on a melding: {handeling}")
-
-    def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
-        return self.handel(self.melding(melding_id), "accept", actor=actor, regisseur=regisseur)
-
-    def retour(self, melding_id: UUID, *, actor: str, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "return", actor=actor, reden=reden)
-
-    def herrouteer(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "reroute", actor=actor, zvh=zvh, product=product, reden=reden)
-
-    def besluit_triage(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "decide", actor=actor, zvh=zvh, product=product, reden=reden)
-
-    def top_x(self, melding_id: UUID, *, actor: str, aan: bool, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "topx-aan" if aan else "topx-af", actor=actor, reden=reden)
-
-    def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
-        return self.handel(self.melding(melding_id), "close", actor=actor, resultaat=resultaat)
 
     def _doe(self, melding: Melding, command: Callable[[Melding, Verzegel], None],
              product: str | None = None) -> Melding:
@@ -663,9 +645,3 @@ class Loket(Application[UUID]):
             return self.melding(UUID(aggregate_id))
         except OnbekendeMelding:
             return None
-
-    def zoek(self, bron: str, kenmerk: str) -> Melding:
-        """A melding by its identity at the source (only valid meldingen have one)."""
-        found = self.melding(melding_id(bron, kenmerk))
-        assert isinstance(found, Melding), "a rejected melding's id comes from its payload, never (bron, kenmerk)"
-        return found

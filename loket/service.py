@@ -521,10 +521,6 @@ class Dienst:
                 "kept_head_position": result.kept_head_position, "keyed_from": result.keyed_from,
                 "broken_at": result.broken_at, "reason": result.reason}
 
-    @property
-    def toegangsbeheer(self) -> Toegangsbeheer:
-        return Toegangsbeheer(self.systeem.tokens, self.huizen)
-
 
 class Toegangsbeheer:
     """Who may log in: API tokens, made, listed and revoked by beheer. Needs no event store."""

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SEEDS = ("000", "001", "002", "003", "004")
 BESLUIT_LOKET = "besluit loket"
 _CITAAT = re.compile(r'"([^"]+)"')
 _SEED = re.compile(r"^(00[0-4])(?:\s|$)")

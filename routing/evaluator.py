@@ -239,10 +239,6 @@ class Ruleset:
         self._plans: dict[tuple[str | None, str], _DateIndex] = {}
         self._memo: dict[tuple, Beslissing] = {}
 
-    @property
-    def rule_ids(self) -> tuple[str, ...]:
-        return tuple(r.id for t in (*self._derivations, *self._tables) for r in t.rules)
-
     def rules(self) -> tuple[CompiledRule, ...]:
         return tuple(r for t in (*self._derivations, *self._tables) for r in t.rules)
 

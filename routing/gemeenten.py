@@ -133,11 +133,6 @@ class GemeenteRegister:
             e.naam for es in self._by_key.values() for e in es if e.soort == "gemeente"
         )
 
-    def buiten_regio_gemeenten(self) -> frozenset[str]:
-        return frozenset(
-            e.naam for es in self._by_key.values() for e in es if e.soort == "buiten-regio"
-        )
-
     # -- loading ------------------------------------------------------------------------------
 
     def _read_entries(self, data: dict):

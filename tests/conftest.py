@@ -13,10 +13,12 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from events.application import Loket
+from events.melding import Melding
 from events.toegang import Rol
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
@@ -108,6 +110,11 @@ def melding(**overrides) -> dict:
 
 def line(**overrides) -> str:
     return json.dumps(melding(**overrides))
+
+
+def handel(app: Loket, melding_id: UUID, handeling: str, *, actor: str, **velden: str) -> Melding:
+    """An action of the action table (events/handelingen.py) on a stored melding, by its id."""
+    return app.handel(app.melding(melding_id), handeling, actor=actor, **velden)
 
 
 def run_together(setup: str, work: str, env: Mapping[str, str],

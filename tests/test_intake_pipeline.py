@@ -12,7 +12,7 @@ from datetime import date
 
 from events.application import Loket
 from events.melding import AfgewezenMelding, Melding, melding_id
-from events.status import LOPEND
+from events.status import IN_BEHANDELING, OPEN
 from loket.bootstrap import bootstrap, maak_kluis, maak_loket
 from projections.caseload import afgewezen, caseload
 from routing.decision import Beslissing
@@ -102,7 +102,7 @@ def _recount(systeem) -> Counter:
     notifications = systeem.app.recorder.select_notifications(start=1, limit=1_000_000)
     for originator_id in {n.originator_id for n in notifications}:
         m = systeem.app.melding(originator_id)
-        if isinstance(m, Melding) and m.status in LOPEND:
+        if isinstance(m, Melding) and m.status in (OPEN, IN_BEHANDELING):  # what the caseload counts
             b = m.beslissing
             counts[(b.zvh, b.product, b.gemeente or m.gemeente)] += 1
     return counts

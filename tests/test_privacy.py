@@ -28,7 +28,7 @@ from privacy.masterkey import SleutelFout
 from projections.audit import trail
 from projections.caseload import caseload, statistiek
 from projections.toegangslog import toegangslog
-from tests.conftest import BEHEER_ROL, line, melding, run_together
+from tests.conftest import BEHEER_ROL, handel, line, melding, run_together
 from tests.event_store import event_sql, loket_settings
 
 BSN = "111222333"
@@ -61,9 +61,9 @@ def test_no_sqlite_file_holds_a_bsn_name_birth_date_or_free_text_in_the_clear(sy
     valid = app.ontvang(persoonlijk("P-1")).melding_id
     rejected = app.ontvang(json.dumps({**melding(kenmerk="P-2", ontvangen_op="gisteren"),
                                        "persoon": {"bsn": BSN}, "toelichting": PAYLOAD_GEHEIM})).melding_id
-    app.retour(valid, actor="zvh-parkstad", reden=REDEN)
-    app.besluit_triage(valid, actor="intake", zvh="parkstad", product="pga", reden=REDEN)
-    app.sluit(valid, actor="zvh-parkstad", resultaat=RESULTAAT)
+    handel(app, valid, "return", actor="zvh-parkstad", reden=REDEN)
+    handel(app, valid, "decide", actor="intake", zvh="parkstad", product="pga", reden=REDEN)
+    handel(app, valid, "close", actor="zvh-parkstad", resultaat=RESULTAAT)
     systeem.bij()
     files = raw_files(tmp_path)
     assert {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite.keys", "loket.sqlite.keys-wal"} <= set(files)
@@ -119,9 +119,9 @@ def shredded_store(systeem):
     app = systeem.app
     first, second = (app.ontvang(persoonlijk(k)).melding_id for k in ("S-1", "S-2"))
     other = app.ontvang(persoonlijk("S-3", bsn="123456782")).melding_id
-    app.retour(first, actor="zvh-parkstad", reden=REDEN)
-    app.accepteer(second, actor="zvh-parkstad", regisseur="A. Janssen")
-    app.sluit(second, actor="zvh-parkstad", resultaat=RESULTAAT)
+    handel(app, first, "return", actor="zvh-parkstad", reden=REDEN)
+    handel(app, second, "accept", actor="zvh-parkstad", regisseur="A. Janssen")
+    handel(app, second, "close", actor="zvh-parkstad", resultaat=RESULTAAT)
     systeem.bij()
     return first, second, other
 
@@ -249,7 +249,7 @@ def test_the_radicalisering_compartment_holds_against_every_role(systeem):
 def test_moving_a_melding_into_radicalisering_restricts_it_and_seals_its_reason_there(systeem):
     app = systeem.app
     ordinary = app.ontvang(persoonlijk("R-2")).melding_id
-    app.herrouteer(ordinary, actor="intake", zvh="parkstad", product="radicalisering", reden=REDEN)
+    handel(app, ordinary, "reroute", actor="intake", zvh="parkstad", product="radicalisering", reden=REDEN)
     with pytest.raises(GeenToegang):
         lees(app, ordinary)
     notities = lees(app, ordinary, compartimenten=frozenset({"radicalisering"}))["notities"]
