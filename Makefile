@@ -1,14 +1,21 @@
 # The two set-up commands of the README: `make demo` and `make test`.
-# Both install what they need from this repository's own files first.
+# Both install what they need from this repository's own files first: the exact versions of
+# requirements-dev.lock (hashes checked), then the project itself without dependencies.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PIP := $(VENV)/bin/pip --quiet --disable-pip-version-check
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
+# One resolution for Linux, macOS and Windows from Python 3.11 on; the dev lock keeps every
+# version the runtime lock has, so tests run on what the image runs.
+COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' pyproject.toml
 
-.PHONY: demo test install system-packages bench
+.PHONY: demo test lint lock install system-packages bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -19,11 +26,24 @@ system-packages:
 demo: $(STAMP)
 	$(VENV)/bin/loket demo
 
-# The suite twice: with the events in SQLite (the default), then in PostgreSQL, the production
-# event store, on a server the tests start (tests/event_store.py).
-test: $(STAMP) system-packages
+# Style and likely bugs (ruff), types (mypy), and the README's package table (import-linter);
+# all three are configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+
+# The code is checked first, then the suite twice: with the events in SQLite (the default),
+# then in PostgreSQL, the production event store, on a server the tests start (tests/event_store.py).
+test: lint system-packages
 	$(VENV)/bin/pytest
 	LOKET_TEST_EVENT_STORE=postgresql $(VENV)/bin/pytest
+
+# After a change to the dependencies in pyproject.toml: versions already locked are kept where
+# they still fit (`--upgrade` in UV_ARGS moves them all to the newest that fit).
+lock: $(STAMP)
+	$(COMPILE) $(UV_ARGS) -o requirements.lock
+	$(COMPILE) $(UV_ARGS) --extra test --extra lint -c requirements.lock -o requirements-dev.lock
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done

@@ -26,9 +26,12 @@ from pathlib import Path
 
 from scale import interleaved, lines, machine, options, profile_shares, store
 
+# scale has put this working copy first on sys.path: the project's imports come after it.
+# isort: split
+
 from events.application import Loket
-from loket.bootstrap import maak_loket
 from events.datastore import Datastore
+from loket.bootstrap import maak_loket
 from loket.service import BATCH
 from loket.settings import Settings
 from projections import Projecties

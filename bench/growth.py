@@ -24,14 +24,18 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from catchup import fresh_store, select_and_decode
 from scale import machine, options, profile_seconds, store
 
+# scale has put this working copy first on sys.path: the project's imports come after it.
+# isort: split
+
 from events.application import Loket
-from loket.bootstrap import maak_loket
 from loket import synthetic
+from loket.bootstrap import maak_loket
 from loket.service import BATCH
 from projections import Projecties
 from projections.runner import catch_up
@@ -94,7 +98,8 @@ def receive(app: Loket, batches: Iterator[list[str]], events: int) -> tuple[int,
     return now - start, wall, cpu, written_bytes() - written
 
 
-def probe(apps: dict[int, Loket], batches: Iterator[list[str]], events: int) -> dict[int, tuple[int, float, float, int]]:
+def probe(apps: dict[int, Loket], batches: Iterator[list[str]],
+          events: int) -> dict[int, tuple[int, float, float, int]]:
     """Every store receives about `events` more events, one batch each in turn.
 
     Batch by batch rather than store after store: this machine is shared, and its slow
@@ -132,13 +137,18 @@ PARTS = {
 }
 
 
+def _probe(received: list[int], app: Loket, batches: Iterator[list[str]], events: int) -> None:
+    received.append(receive(app, batches, events)[0])
+
+
 def where_it_grows(small: Loket, large: Loket, batches: Iterator[list[str]], events: int) -> list[str]:
     """cProfile a probe on the smallest and the largest store: each part's µs per event on both."""
     per: list[dict[str, float]] = []
     for app in (small, large):
         received: list[int] = []
-        total, seconds = profile_seconds(lambda: received.append(receive(app, batches, events)[0]), PARTS)
-        per.append({"all of intake": total / received[0] * 1e6, **{k: v / received[0] * 1e6 for k, v in seconds.items()}})
+        total, seconds = profile_seconds(partial(_probe, received, app, batches, events), PARTS)
+        per.append({"all of intake": total / received[0] * 1e6,
+                    **{k: v / received[0] * 1e6 for k, v in seconds.items()}})
     return [f"{label} {per[0][label]:.0f} → {per[1][label]:.0f}" for label in per[0]]
 
 
@@ -267,8 +277,8 @@ def main() -> None:
             f"SQLite file (the events are written by the server).{why}",
             "",
             "Catch-up at each size: every projection (`loket projections rebuild`: "
-            f"{', '.join(p.name for p in Projecties.projections)}) from zero into a fresh SQLite projection store, in the library's "
-            "default pages, against selecting and decoding the same notifications; once per store.",
+            f"{', '.join(p.name for p in Projecties.projections)}) from zero into a fresh SQLite projection store, "
+            "in the library's default pages, against selecting and decoding the same notifications; once per store.",
             "",
             *catch_up_table,
         ]

@@ -14,7 +14,6 @@ Rounds are interleaved and the best round of each counts. Writes the
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
@@ -24,6 +23,9 @@ import time
 from pathlib import Path
 
 from scale import interleaved, lines, machine, options, profile_shares, store
+
+# scale has put this working copy first on sys.path: the project's imports come after it.
+# isort: split
 
 from events.application import Loket
 from loket.bootstrap import maak_loket

@@ -44,12 +44,12 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 from bench.results import arguments, write_section  # noqa: E402
 from consumers import clients  # noqa: E402
 from consumers.messages import Outgoing  # noqa: E402
-from consumers.topics import Topics
-from routing import load_ruleset  # noqa: E402
-from loket.bootstrap import maak_loket  # noqa: E402
+from consumers.topics import Topics  # noqa: E402
 from events.intake import Ongeldig, parse  # noqa: E402
+from loket.bootstrap import maak_loket  # noqa: E402
 from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
+from routing import load_ruleset  # noqa: E402
 
 TARGET = 0.5
 GIVE_UP_SECONDS = 600

@@ -35,12 +35,12 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE / "jdm")]  # the project first: `routing` is ours
 
 import zen  # noqa: E402
-from zl_routing import graph  # noqa: E402
 
 from events.intake import MeldingIn, Ongeldig, parse  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
 from results import arguments, write_section  # noqa: E402
 from routing import Beslissing, Feiten, load_ruleset  # noqa: E402
+from zl_routing import graph  # noqa: E402
 
 TARGET_ZEN, TARGET_VALIDATION = 20.0, 1.0
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
 from eventsourcing.persistence import InterfaceError, OperationalError
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from consumers.messages import Outgoing
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +105,7 @@ class Publisher:
         # topic it learnt from the bootstrap metadata drops out at the next refresh, and its
         # records wait for a leader until they expire. So every topic we write is tracked.
         for topic in topics - self._tracked:
-            producer._sender.add_topic(topic)
+            producer._sender.add_topic(topic)  # type: ignore[attr-defined]  # private: see above
             self._tracked.add(topic)
 
     def close(self) -> None:

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import structlog
-from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
@@ -26,12 +25,13 @@ from consumers.messages import Outgoing
 from consumers.topics import Topics
 from events.application import Ontvangst
 from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot, begrensd
+from kafka import KafkaConsumer
 
 log = structlog.get_logger(__name__)
 
 
 class Intake(Protocol):
-    def ontvang_batch(self, raws: Iterable[str | bytes | TeGroot]) -> list[Ontvangst]: ...
+    def ontvang_batch(self, raws: Iterable[bytes | TeGroot]) -> list[Ontvangst]: ...
 
 
 class LagGauge(Protocol):

@@ -48,7 +48,7 @@ class Outgoing:
 
 
 @dataclass(slots=True)
-class Stand:
+class RelayMelding:
     """A melding as the relay needs it just before an event: its identity and current queue."""
 
     bron: str
@@ -59,36 +59,36 @@ class Stand:
     queue: str | None = None
 
     @classmethod
-    def of(cls, melding: Melding) -> Stand:
-        return cls(
-            melding.bron, melding.kenmerk, melding.soort, melding.gemeente, melding.ontvangen_op,
-            melding.beslissing.queue if melding.beslissing else None,
-        )
+    def of(cls, melding: Any) -> RelayMelding:
+        """From a `Melding`, or from its `MeldingOntvangen` event (no decision yet: no queue)."""
+        beslissing = getattr(melding, "beslissing", None)
+        return cls(melding.bron, melding.kenmerk, melding.soort, melding.gemeente, melding.ontvangen_op,
+                   beslissing.queue if beslissing else None)
 
 
-Route = Callable[[Any, Stand], tuple[str, ...]]
+Route = Callable[[Any, RelayMelding], tuple[str, ...]]
 
 # Where a melding sent back by a house lands: a person at the loket decides again.
 TRIAGE_QUEUE = "loket/triage"
 
 
-def decision_queue(event: Any, stand: Stand) -> tuple[str, ...]:
+def decision_queue(event: Any, melding: RelayMelding) -> tuple[str, ...]:
     """Where the decision sends the work."""
     return (event.beslissing.queue,)
 
 
-def current_queue(event: Any, stand: Stand) -> tuple[str, ...]:
+def current_queue(event: Any, melding: RelayMelding) -> tuple[str, ...]:
     """Where the melding is now: the house working on it hears what happened."""
-    return (stand.queue,) if stand.queue else ()
+    return (melding.queue,) if melding.queue else ()
 
 
-def moved(event: Any, stand: Stand) -> tuple[str, ...]:
+def moved(event: Any, melding: RelayMelding) -> tuple[str, ...]:
     """Both ends of a move: the house that loses the work hears it is gone, the other gets it."""
-    return (*current_queue(event, stand), *decision_queue(event, stand))
+    return (*current_queue(event, melding), *decision_queue(event, melding))
 
 
-def returned(event: Any, stand: Stand) -> tuple[str, ...]:
-    return (*current_queue(event, stand), TRIAGE_QUEUE)
+def returned(event: Any, melding: RelayMelding) -> tuple[str, ...]:
+    return (*current_queue(event, melding), TRIAGE_QUEUE)
 
 
 def _stays(event: Any) -> str | None:
@@ -140,52 +140,50 @@ def _carried(name: str, value: Any) -> Any:
     return value
 
 
-def body(event: Any, stand: Stand, kind: MessageType) -> dict[str, Any]:
+def body(event: Any, melding: RelayMelding, kind: MessageType) -> dict[str, Any]:
     melding_id = event.originator_id
     return {
         # Where the melding is after this event: a house sees whether it is (still) its work.
-        "queue": kind.queue_after(event) or stand.queue,
+        "queue": kind.queue_after(event) or melding.queue,
         "event_id": str(event_id(melding_id, event.originator_version)),
         "event_type": type(event).__name__,
         "schema_version": kind.schema_version,
         "melding_id": str(melding_id),
         "melding_version": event.originator_version,
         "tijdstip": event.timestamp.isoformat(),
-        "bron": stand.bron,
-        "kenmerk": stand.kenmerk,
-        "soort": stand.soort,
-        "gemeente": stand.gemeente,
-        "ontvangen_op": stand.ontvangen_op,
+        "bron": melding.bron,
+        "kenmerk": melding.kenmerk,
+        "soort": melding.soort,
+        "gemeente": melding.gemeente,
+        "ontvangen_op": melding.ontvangen_op,
         **{name: _carried(name, getattr(event, name)) for name in kind.fields},
     }
 
 
 def outgoing(
-    events: Iterable[Any], topics: Topics, stand_before: Callable[[Any], Stand]
+    events: Iterable[Any], topics: Topics, melding_before: Callable[[Any], RelayMelding]
 ) -> Iterator[Outgoing]:
     """The messages for a page of events, in order.
 
-    `stand_before(event)` answers for a melding whose MeldingOntvangen lies in an earlier page.
+    `melding_before(event)` answers for a melding whose MeldingOntvangen lies in an earlier page.
     """
-    known: dict[UUID, Stand] = {}
+    known: dict[UUID, RelayMelding] = {}
     for event in events:
         if isinstance(event, Melding.MeldingOntvangen):
-            known[event.originator_id] = Stand(
-                event.bron, event.kenmerk, event.soort, event.gemeente, event.ontvangen_op
-            )
+            known[event.originator_id] = RelayMelding.of(event)
             continue
         kind = MESSAGES.get(type(event))
         if kind is None:
             continue
-        stand = known.get(event.originator_id) or stand_before(event)
-        known[event.originator_id] = stand
-        message = body(event, stand, kind)
+        melding = known.get(event.originator_id) or melding_before(event)
+        known[event.originator_id] = melding
+        message = body(event, melding, kind)
         value = json.dumps(message, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
         headers = [
             ("event_type", message["event_type"].encode()),
             ("schema_version", str(kind.schema_version).encode()),
             ("event_id", message["event_id"].encode()),
         ]
-        for topic in dict.fromkeys(topics.voor_queue(q) for q in kind.route(event, stand)):
+        for topic in dict.fromkeys(topics.voor_queue(q) for q in kind.route(event, melding)):
             yield Outgoing(topic, message["melding_id"].encode(), value, headers)
-        stand.queue = kind.queue_after(event) or stand.queue
+        melding.queue = kind.queue_after(event) or melding.queue

@@ -18,7 +18,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.utils import get_topic
 
 from consumers.clients import Publisher, run_until
-from consumers.messages import MESSAGES, Stand, outgoing
+from consumers.messages import MESSAGES, RelayMelding, outgoing
 from consumers.topics import Topics
 from events.application import Loket
 from events.follower import PAGE_SIZE, Follower, lag
@@ -56,7 +56,7 @@ class OutboxRelay:
         if position >= last:
             return 0
         page = self.follower.page(position, last, size=page_size)
-        self.published += self.publisher.publish(outgoing(page.events(), self.kafka_topics, self._stand_before))
+        self.published += self.publisher.publish(outgoing(page.events(), self.kafka_topics, self._melding_before))
         self.recorder.insert_tracking(Tracking(self.tracking_name, page.end))  # only after the broker's ack
         return len(page)
 
@@ -77,9 +77,9 @@ class OutboxRelay:
         without moving it: for houses whose broker lost messages it had acknowledged."""
         sent = 0
         for page in self.follower.pages(start, self.position(), size=page_size):
-            sent += self.publisher.publish(outgoing(page.events(), self.kafka_topics, self._stand_before))
+            sent += self.publisher.publish(outgoing(page.events(), self.kafka_topics, self._melding_before))
         return sent
 
-    def _stand_before(self, event: Any) -> Stand:
-        melding = self.app.repository.get(event.originator_id, version=event.originator_version - 1)
-        return Stand.of(melding)
+    def _melding_before(self, event: Any) -> RelayMelding:
+        melding: Melding = self.app.repository.get(event.originator_id, version=event.originator_version - 1)
+        return RelayMelding.of(melding)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The four inbound streams (DOMAIN.md): police VIA, ZSM buikpijn, Veilig Thuis, DJI detention.
+# The four inbound streams of the domain brief: police VIA, ZSM buikpijn, Veilig Thuis, DJI detention.
 STREAMS = ("via", "zsm", "veilig-thuis", "dji")
 
 

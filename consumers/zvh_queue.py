@@ -16,10 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer
-
 from consumers.clients import commit, next_offsets, poll, run_until
-
+from kafka import KafkaConsumer
 
 # The melding's status in the house's view after each event type (Top X changes a label only).
 STATUS: dict[str, str] = {

@@ -19,19 +19,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
 from eventsourcing.utils import Environment
 
 from events.bibliotheek import sla_op
 from events.hashchain import HashChained
-from events.intake import MAX_MELDING_BYTES, Fout, MeldingIn, Ongeldig, TeGroot, parse
-from events.logboek import INZAGE, STATUS_OK, STATUS_UNSET, VERNIETIGING, Dataverwerking, span_id, trace_id
-from events.logboek import doel as doel_uit_register, toelichting as doel_toelichting
+from events.intake import MAX_MELDING_BYTES, MeldingIn, Ongeldig, TeGroot, VeldFout, parse
+from events.logboek import (
+    INZAGE,
+    STATUS_OK,
+    STATUS_UNSET,
+    VERNIETIGING,
+    Dataverwerking,
+    doel_uit_register,
+    lees_toelichting,
+    span_id,
+    trace_id,
+)
 from events.melding import (
     AfgewezenMelding,
     Melding,
@@ -42,8 +52,8 @@ from events.melding import (
     payload_hash,
 )
 from events.toegang import GeenToegang, Rol, compartiment_van, weigering
-from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.keystore import CompartimentGesloten
+from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.pseudonym import Betrokkene
 from routing import Ruleset
 from routing.decision import Beslissing
@@ -90,7 +100,7 @@ class _Gelezen:
     raw: bytes
     melding_id: UUID
     melding: MeldingIn | None
-    errors: tuple[Fout, ...] = ()
+    errors: tuple[VeldFout, ...] = ()
     sha256: str = ""
 
 
@@ -142,16 +152,16 @@ def _now() -> datetime:
 _STAPPEN = {"read": "read", "decide": "decided", "seal": "sealed", "store": "stored"}
 
 
-def _defect(stap: str, exc: Exception) -> Fout:
+def _defect(stap: str, exc: Exception) -> VeldFout:
     """A melding that a defect of ours kept from being read, decided, sealed or stored: it is kept
     as rejected, and the defect is logged by its type only (its message may quote the input)."""
     log.error("intake.defect", stap=stap, fout=type(exc).__name__)
-    return Fout(field="melding", message=f"could not be {_STAPPEN[stap]} ({type(exc).__name__}, a defect of "
+    return VeldFout(field="melding", message=f"could not be {_STAPPEN[stap]} ({type(exc).__name__}, a defect of "
                 "the loket); it is kept as rejected and the defect is logged")
 
 
 class BeslissingAlsContract(Transcoding):
-    """A decision in an event is stored in the contract's JSON shape (DOMAIN.md), as events held
+    """A decision in an event is stored in the contract's JSON shape (routing/decision.py), as events held
     it as a plain dict before; read back, it is the typed value again (`Beslissing.van`)."""
 
     type = Beslissing
@@ -200,7 +210,7 @@ class Loket(Application[UUID]):
 
     # Deciding -------------------------------------------------------------
 
-    def afwijzing(self, errors: Sequence[Fout]) -> Beslissing:
+    def afwijzing(self, errors: Sequence[VeldFout]) -> Beslissing:
         return Beslissing(
             outcome="rejected",
             ruleset=self.ruleset.version,
@@ -264,7 +274,7 @@ class Loket(Application[UUID]):
 
     def _lees(self, raw: bytes | TeGroot) -> _Gelezen:
         if isinstance(raw, TeGroot):
-            fout = Fout(field="melding", message=f"is larger than the limit of {MAX_MELDING_BYTES} bytes; "
+            fout = VeldFout(field="melding", message=f"is larger than the limit of {MAX_MELDING_BYTES} bytes; "
                         f"only its first {len(raw.begin)} bytes are kept")
             return _Gelezen(raw.begin, afgewezen_id(raw.sha256), None, (fout,), raw.sha256)
         try:
@@ -276,7 +286,7 @@ class Loket(Application[UUID]):
         return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
 
     @staticmethod
-    def _onleesbaar(raw: bytes, errors: Sequence[Fout]) -> _Gelezen:
+    def _onleesbaar(raw: bytes, errors: Sequence[VeldFout]) -> _Gelezen:
         sha = payload_hash(raw)
         return _Gelezen(raw, afgewezen_id(sha), None, tuple(errors), sha)
 
@@ -397,11 +407,11 @@ class Loket(Application[UUID]):
         # No key-store row may point at a melding that has no events.
         sessie.vergeet(lost | set(failed))
         stored = {i: a for i, a in pending.items() if i not in lost and i not in failed}
-        for aggregate_id, exc in failed.items():
+        for aggregate_id, oorzaak in failed.items():
             if isinstance(pending[aggregate_id], AfgewezenMelding):
                 # A rejection is built to be storable whatever the input: this is a defect to see.
-                raise RuntimeError("a rejected melding could not be stored") from exc
-            stored[aggregate_id] = self._vervang(raws[aggregate_id], exc)
+                raise RuntimeError("a rejected melding could not be stored") from oorzaak
+            stored[aggregate_id] = self._vervang(raws[aggregate_id], oorzaak)
         return stored, lost
 
     def _vervang(self, raw: bytes, exc: Exception) -> AfgewezenMelding:
@@ -414,7 +424,7 @@ class Loket(Application[UUID]):
             sla_op(self, afgewezen.collect_events())
         except IntegrityError:
             sessie.vergeet({afgewezen.id})
-            found = self.repository.get(afgewezen.id)  # the same input was stored as rejected before
+            found = self.melding(afgewezen.id)  # the same input was stored as rejected before
             assert isinstance(found, AfgewezenMelding)
             return found
         return afgewezen
@@ -423,7 +433,7 @@ class Loket(Application[UUID]):
     # `handel` does any action of the action table (events/handelingen.py) on a melding: the
     # aggregate checks the transition (an illegal one raises OngeldigeOvergang and records
     # nothing), free text is sealed under the melding's subject (and compartment) key on the
-    # way in, and the melding is saved. The named methods are the same, by melding id.
+    # way in, and the melding is saved.
 
     def handel(self, melding: Melding | AfgewezenMelding, handeling: str, *, actor: str, **velden: str) -> Melding:
         """Do `handeling` (an id of the action table) on a loaded melding, with its fields."""
@@ -433,43 +443,25 @@ class Loket(Application[UUID]):
             raise OngeldigeOvergang(f"melding {melding.id} was rejected at intake: send a corrected melding instead")
         match handeling:
             case "accept":
-                command: Callable[[Melding, Verzegel], None] = lambda m, _: m.accepteer(
-                    actor=actor, regisseur=velden["regisseur"])
+                return self._doe(melding, lambda m, _: m.accepteer(actor=actor, regisseur=velden["regisseur"]))
             case "return":
-                command = lambda m, v: m.retour(actor=actor, reden=velden["reden"], verzegel=v)
+                return self._doe(melding, lambda m, v: m.retour(actor=actor, reden=velden["reden"], verzegel=v))
             case "reroute" | "decide":
                 regel = "handmatig.herrouteerd" if handeling == "reroute" else "handmatig.triage"
                 beslissing = self._handmatig(melding, velden["zvh"], velden["product"], actor, regel)
                 doe = Melding.herrouteer if handeling == "reroute" else Melding.besluit_triage
-                command = lambda m, v: doe(m, actor=actor, beslissing=beslissing, reden=velden["reden"], verzegel=v)
+                return self._doe(melding, lambda m, v: doe(m, actor=actor, beslissing=beslissing, reden=velden["reden"],
+                                                           verzegel=v), product=velden["product"])
             case "topx-aan" | "topx-af":
-                command = lambda m, v: m.top_x(actor=actor, aan=handeling == "topx-aan", reden=velden["reden"],
-                                               verzegel=v)
+                aan = handeling == "topx-aan"
+                return self._doe(melding, lambda m, v: m.top_x(actor=actor, aan=aan, reden=velden["reden"], verzegel=v))
             case "close":
-                command = lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v)
+                return self._doe(melding, lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v))
             case _:
                 raise OngeldigeOvergang(f"no such action on a melding: {handeling}")
-        return self._doe(melding, command, product=velden.get("product"))
 
-    def accepteer(self, melding_id: UUID, *, actor: str, regisseur: str) -> Melding:
-        return self.handel(self.melding(melding_id), "accept", actor=actor, regisseur=regisseur)
-
-    def retour(self, melding_id: UUID, *, actor: str, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "return", actor=actor, reden=reden)
-
-    def herrouteer(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "reroute", actor=actor, zvh=zvh, product=product, reden=reden)
-
-    def besluit_triage(self, melding_id: UUID, *, actor: str, zvh: str, product: str, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "decide", actor=actor, zvh=zvh, product=product, reden=reden)
-
-    def top_x(self, melding_id: UUID, *, actor: str, aan: bool, reden: str) -> Melding:
-        return self.handel(self.melding(melding_id), "topx-aan" if aan else "topx-af", actor=actor, reden=reden)
-
-    def sluit(self, melding_id: UUID, *, actor: str, resultaat: str) -> Melding:
-        return self.handel(self.melding(melding_id), "close", actor=actor, resultaat=resultaat)
-
-    def _doe(self, melding: Melding, command: Callable[[Melding, Verzegel], None], product: str | None = None) -> Melding:
+    def _doe(self, melding: Melding, command: Callable[[Melding, Verzegel], None],
+             product: str | None = None) -> Melding:
         sessie = self.kluis.sessie()
         # Text that comes with a move into a compartment is already sealed there.
         compartiment = melding.compartiment or compartiment_van(None, product)
@@ -544,7 +536,7 @@ class Loket(Application[UUID]):
         """
         if not actor or not actor.strip():
             raise GeenToegang("an actor is required: who reads the personal data")
-        gekozen, toegelicht = doel_uit_register(doel), doel_toelichting(toelichting)
+        gekozen, toegelicht = doel_uit_register(doel), lees_toelichting(toelichting)
         begin = _now()
         melding = self.melding(melding_id)
         refused = weigering(rol, melding.kenmerken(), persoonsgegevens=True)
@@ -577,7 +569,8 @@ class Loket(Application[UUID]):
         if opened == VERWIJDERD:
             opened = {"persoon": dict(VERWIJDERD), "toelichting": dict(VERWIJDERD)}
         notities = []
-        for e in self.repository.event_store.get(melding.id):
+        # The library types stored events by a protocol without a timestamp; a melding's are all Aggregate.Events.
+        for e in cast(Iterable[Aggregate.Event], self.repository.event_store.get(melding.id)):
             for veld in ("reden", "resultaat"):
                 if is_envelope(getattr(e, veld, None)):
                     notities.append({
@@ -652,7 +645,3 @@ class Loket(Application[UUID]):
             return self.melding(UUID(aggregate_id))
         except OnbekendeMelding:
             return None
-
-    def zoek(self, bron: str, kenmerk: str) -> Melding:
-        """A melding by its identity at the source (only valid meldingen have one)."""
-        return self.melding(melding_id(bron, kenmerk))

@@ -11,8 +11,7 @@ before anything else does; pyproject.toml pins the library to the 9.5 series it 
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -98,26 +97,3 @@ INTERN: tuple[Intern, ...] = (
     Intern(SQLiteDatastore, "pool", None, "events/datastore.py replaces the library's pool"),
 )
 
-
-def afwijkingen(voorbeelden: Iterable[object]) -> list[str]:
-    """What of `INTERN` the installed library no longer has as the loket uses it (empty: all
-    there). Attributes are looked for on the first of `voorbeelden` of their owner's type."""
-    examples = list(voorbeelden)
-    found: list[str] = []
-    for intern in INTERN:
-        where = f"{intern.owner.__qualname__}.{intern.name} (used by {intern.door})"
-        if intern.parameters is None:
-            example = next((e for e in examples if isinstance(e, intern.owner)), None)
-            if example is None:
-                found.append(f"{where}: no instance given to look for it on")
-            elif not hasattr(example, intern.name):
-                found.append(f"{where}: gone")
-            continue
-        member = getattr(intern.owner, intern.name, None)
-        if not callable(member):
-            found.append(f"{where}: gone")
-            continue
-        parameters = tuple(inspect.signature(member).parameters)
-        if parameters != intern.parameters:
-            found.append(f"{where}: parameters are now {parameters}, not {intern.parameters}")
-    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from events.status import DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
+from events.status import DOORVERWEZEN, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import AUDITOR, BEHEER, INTAKE, ZVH, Rol, RolSoort
 
 

@@ -50,8 +50,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.persistence import ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from events.recorders import PostgresLoketRecorder, SQLiteLoketRecorder
@@ -547,7 +545,9 @@ class PostgresChainRecorder(HashChained, PostgresLoketRecorder):
             curs.execute(SQL("INSERT INTO {} VALUES (%s, %s) ON CONFLICT (name) DO NOTHING").format(
                 self._t[self.meta_table]), (name, str(proposed)))
             curs.execute(SQL("SELECT value FROM {} WHERE name = %s").format(self._t[self.meta_table]), (name,))
-            return int(curs.fetchone()["value"])
+            row = curs.fetchone()
+            assert row is not None, f"{name} was inserted just before"
+            return int(row["value"])
 
     def _last_anchor_signed_at(self) -> str | None:
         with self.datastore.transaction(commit=False) as curs:

@@ -1,4 +1,4 @@
-"""The intake contract (DOMAIN.md): one JSON object per melding, validated strictly.
+"""The intake contract (docs/schemas/melding.schema.json): one JSON object per melding, validated strictly.
 
 Errors name the field and never echo its value: the input may hold a BSN,
 a name or free text, which must not travel into logs or answers.
@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,9 +25,8 @@ from pydantic import (
 )
 
 from routing.facts import Feiten
-from routing.tijd import routing_datum
 from routing.signalen import vocabulaires
-
+from routing.tijd import routing_datum
 
 # One melding is a few kilobytes; every entry point (API, CLI, Kafka) refuses more than this.
 MAX_MELDING_BYTES = 1 << 20
@@ -139,8 +138,12 @@ def _signaallijst(naam: str) -> Any:
     return Annotated[tuple[str, ...], BeforeValidator(lees), WithJsonSchema(schema)]
 
 
-Leefgebieden = _signaallijst("leefgebieden")
-Ketens = _signaallijst("ketens")
+if TYPE_CHECKING:  # what the validators make of them; the type checker cannot read a type built at run time
+    Leefgebieden = tuple[str, ...]
+    Ketens = tuple[str, ...]
+else:
+    Leefgebieden = _signaallijst("leefgebieden")
+    Ketens = _signaallijst("ketens")
 
 
 def _lees_delict(value: Any, info: ValidationInfo) -> str | None:
@@ -261,7 +264,7 @@ def begrensd(value: bytes) -> bytes | TeGroot:
     return value if len(value) <= MAX_MELDING_BYTES else TeGroot.van(value)
 
 
-class Fout(BaseModel):
+class VeldFout(BaseModel):
     """One validation error: the field (dotted path) and what is wrong with it."""
 
     model_config = ConfigDict(frozen=True)
@@ -273,7 +276,7 @@ class Fout(BaseModel):
 class Ongeldig(Exception):
     """Raised by `parse` for input that breaks the contract; carries the errors."""
 
-    def __init__(self, errors: list[Fout]):
+    def __init__(self, errors: list[VeldFout]):
         self.errors = errors
         super().__init__(f"{len(errors)} validation error(s): " + ", ".join(e.field for e in errors))
 
@@ -329,7 +332,7 @@ def veldpaden() -> frozenset[str]:
     return frozenset(paths)
 
 
-def _fouten(exc: ValidationError) -> list[Fout]:
+def _fouten(exc: ValidationError) -> list[VeldFout]:
     errors = []
     for err in exc.errors(include_input=False, include_url=False):
         loc = veilig_veld(err["loc"])
@@ -342,7 +345,7 @@ def _fouten(exc: ValidationError) -> list[Fout]:
             message = message.removeprefix("Value error, ")
             if message.startswith("persoon.geboortedatum"):
                 loc, message = "persoon.geboortedatum", message.removeprefix("persoon.geboortedatum ")
-        errors.append(Fout(field=loc, message=message))
+        errors.append(VeldFout(field=loc, message=message))
     return errors
 
 
@@ -365,9 +368,9 @@ def _zonder_dubbele_velden(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
-def _dubbel_veld(naam: str) -> Fout:
+def _dubbel_veld(naam: str) -> VeldFout:
     known = any(naam in names for names in _VELDNAMEN.values())
-    return Fout(field=naam if known else ONBEKEND_VELD,
+    return VeldFout(field=naam if known else ONBEKEND_VELD,
                 message="appears more than once in its object; send each field once")
 
 
@@ -400,18 +403,19 @@ def _decode(raw: str | bytes) -> Any:
     except _DubbelVeld as exc:
         raise Ongeldig([_dubbel_veld(exc.naam)]) from None
     except json.JSONDecodeError as exc:
-        raise Ongeldig([Fout(field="melding", message=f"not valid JSON (line {exc.lineno}, column {exc.colno})")]) from None
+        plek = f"line {exc.lineno}, column {exc.colno}"
+        raise Ongeldig([VeldFout(field="melding", message=f"not valid JSON ({plek})")]) from None
     except UnicodeDecodeError:
-        raise Ongeldig([Fout(field="melding", message="not valid UTF-8 text")]) from None
+        raise Ongeldig([VeldFout(field="melding", message="not valid UTF-8 text")]) from None
     except RecursionError:
         # The decoder gives up on arrays or objects nested thousands deep.
-        raise Ongeldig([Fout(field="melding", message="JSON nested too deeply")]) from None
+        raise Ongeldig([VeldFout(field="melding", message="JSON nested too deeply")]) from None
     except ValueError:
         # Python refuses to convert integers of more than 4,300 digits (a guard against slow parsing).
-        raise Ongeldig([Fout(field="melding", message="holds a number too large to read")]) from None
+        raise Ongeldig([VeldFout(field="melding", message="holds a number too large to read")]) from None
     escaped = b"\\u" in raw if isinstance(raw, bytes) else "\\u" in raw
     if escaped and (waar := _ongeldige_tekst(data)) is not None:
-        raise Ongeldig([Fout(field=waar, message="holds an escaped code point that is not Unicode text "
+        raise Ongeldig([VeldFout(field=waar, message="holds an escaped code point that is not Unicode text "
                              "(a lone surrogate such as \\ud800)")])
     return data
 
@@ -421,11 +425,11 @@ def parse(raw: str | bytes | dict) -> MeldingIn:
     if isinstance(raw, (str, bytes)):
         data = _decode(raw)
     elif (waar := _ongeldige_tekst(raw)) is not None:
-        raise Ongeldig([Fout(field=waar, message="holds a code point that is not Unicode text")])
+        raise Ongeldig([VeldFout(field=waar, message="holds a code point that is not Unicode text")])
     else:
         data = raw
     if not isinstance(data, dict):
-        raise Ongeldig([Fout(field="melding", message="must be a JSON object")])
+        raise Ongeldig([VeldFout(field="melding", message="must be a JSON object")])
     try:
         return MeldingIn.model_validate(data)
     except ValidationError as exc:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 import yaml
@@ -79,7 +79,7 @@ def doelen(activiteit: str = INZAGE) -> dict[str, Doel]:
             for d in verwerkingsactiviteiten()[activiteit].get("doelen", ())}
 
 
-def doel(code: Any, activiteit: str = INZAGE) -> Doel:
+def doel_uit_register(code: Any, activiteit: str = INZAGE) -> Doel:
     """The purpose a reader gave, if the register knows it."""
     known = doelen(activiteit)
     found = known.get(code.strip()) if isinstance(code, str) else None
@@ -89,7 +89,7 @@ def doel(code: Any, activiteit: str = INZAGE) -> Doel:
     return found
 
 
-def toelichting(tekst: Any) -> str | None:
+def lees_toelichting(tekst: Any) -> str | None:
     """The reader's free-text addition to the purpose: None when there is none."""
     if tekst is None:
         return None
@@ -111,6 +111,9 @@ def span_id() -> str:
 
 class Dataverwerking(Aggregate):
     """One line of the Logboek Dataverwerkingen."""
+
+    if TYPE_CHECKING:  # made by the @event decorator below (events/melding.py says why this is here)
+        DataverwerkingVastgelegd: ClassVar[type[Aggregate.Created]]
 
     @event("DataverwerkingVastgelegd")
     def __init__(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from events.bibliotheek import nieuw_aggregaat
 from events.handelingen import HANDELINGEN, Handeling
 from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
-from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, LOPEND, ONTVANGEN, OPEN, TRIAGE
+from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, ONTVANGEN, OPEN, TRIAGE
 from events.toegang import Kenmerken, compartiment_van
 from routing.decision import Beslissing
 from routing.facts import Feiten
@@ -69,6 +69,11 @@ class MetPersoonsgegevens(Aggregate):
 
     vernietigd = False  # (no annotations here: they would become constructor fields)
 
+    if TYPE_CHECKING:
+        # The @event decorators make the event classes when the class is made; the type checker
+        # cannot see that. Declared for it only (at run time annotations here would be fields).
+        PersoonsgegevensVernietigd: ClassVar[type[Aggregate.Event]]
+
     def vernietig(self, *, actor: str, reden: str, betrokkene: str) -> None:
         self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene)
 
@@ -92,6 +97,19 @@ class Melding(MetPersoonsgegevens):
     (`betrokkene`, a keyed pseudonym), or of the compartment the melding belongs
     to; only `Loket.persoonsgegevens` opens it, and records that it did.
     """
+
+    if TYPE_CHECKING:  # made by the @event decorators below (see MetPersoonsgegevens)
+        MeldingOntvangen: ClassVar[type[Aggregate.Created]]
+        MeldingGerouteerd: ClassVar[type[Aggregate.Event]]
+        MeldingInTriage: ClassVar[type[Aggregate.Event]]
+        MeldingDoorverwezen: ClassVar[type[Aggregate.Event]]
+        MeldingGeaccepteerd: ClassVar[type[Aggregate.Event]]
+        MeldingTeruggestuurd: ClassVar[type[Aggregate.Event]]
+        MeldingHergerouteerd: ClassVar[type[Aggregate.Event]]
+        TriageBesloten: ClassVar[type[Aggregate.Event]]
+        TopXAan: ClassVar[type[Aggregate.Event]]
+        TopXAf: ClassVar[type[Aggregate.Event]]
+        MeldingGesloten: ClassVar[type[Aggregate.Event]]
 
     @staticmethod
     def create_id(bron: str, kenmerk: str) -> UUID:
@@ -293,6 +311,9 @@ class Melding(MetPersoonsgegevens):
 class AfgewezenMelding(MetPersoonsgegevens):
     """Input that broke the contract, kept whole with its errors: nothing is dropped."""
 
+    if TYPE_CHECKING:  # made by the @event decorator below (see MetPersoonsgegevens)
+        MeldingAfgewezen: ClassVar[type[Aggregate.Created]]
+
     @staticmethod
     def create_id(payload_sha256: str) -> UUID:
         return afgewezen_id(payload_sha256)
@@ -335,5 +356,6 @@ def _beslissing_als_waarde(state: dict[str, Any]) -> None:
 # projections and the relay get the value whatever the event's age.
 for _besluit in (Melding.MeldingGerouteerd, Melding.MeldingInTriage, Melding.MeldingDoorverwezen,
                  Melding.MeldingHergerouteerd, Melding.TriageBesloten, AfgewezenMelding.MeldingAfgewezen):
-    setattr(_besluit, "class_version", 2)
-    setattr(_besluit, "upcast_v1_v2", staticmethod(_beslissing_als_waarde))
+    # The library looks these up with getattr: they are no declared attributes of an event class.
+    setattr(_besluit, "class_version", 2)  # noqa: B010
+    setattr(_besluit, "upcast_v1_v2", staticmethod(_beslissing_als_waarde))  # noqa: B010

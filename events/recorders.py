@@ -48,9 +48,9 @@ class PostgresLoketRecorder(PostgresApplicationRecorder):
         statement = SQL("SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s)").format(
             Identifier(self.datastore.schema), Identifier(self.events_table_name)
         )
-        ids = list(originator_ids)
+        ids: list[UUID] | list[str] = list(originator_ids)
         if self.datastore.originator_id_type == "text":
-            ids = [str(i) for i in ids]
+            ids = [str(i) for i in originator_ids]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, [ids], prepare=True)
             return {UUID(str(row["originator_id"])) for row in curs.fetchall()}

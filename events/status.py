@@ -10,8 +10,6 @@ DOORVERWEZEN = "doorverwezen"  # outside Zuid-Limburg
 GESLOTEN = "gesloten"
 AFGEWEZEN = "afgewezen"  # broke the intake contract; kept with its errors
 
-LOPEND = (OPEN, IN_BEHANDELING)  # counted in the caseload
-
 LABELS = {
     ONTVANGEN: "Ontvangen",
     OPEN: "Open",

@@ -78,7 +78,7 @@ class Rol:
         held = frozenset(compartimenten)
         for c in sorted(held - COMPARTIMENTEN):
             raise OngeldigeRol(f"unknown compartment '{c}' (known: {', '.join(sorted(COMPARTIMENTEN))})")
-        return cls(soort, zvh, held)  # type: ignore[arg-type]
+        return cls(soort, zvh, held)
 
     @classmethod
     def uit_tekst(cls, text: str, compartimenten: Iterable[str] = (), huizen: Iterable[str] | None = None) -> Rol:

@@ -12,11 +12,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+import psycopg
+from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
@@ -25,10 +26,10 @@ from events.datastore import Factory
 from loket.settings import Settings, postgres_env
 from loket.tokens import Tokens
 from privacy.files import owner_only
+from privacy.kluis import Kluis
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
-from privacy.kluis import Kluis
 from routing import Ruleset, load_ruleset
 
 
@@ -37,7 +38,7 @@ class Systeem:
     settings: Settings
     app: Loket
     projecties: Projecties
-    views: InfrastructureFactory
+    views: Factory
 
     @property
     def ruleset(self) -> Ruleset:
@@ -78,6 +79,7 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) 
         app = maak_loket(settings, ruleset)
         views = _views(app, settings)
         projecties = views.tracking_recorder(Projecties)
+        assert isinstance(projecties, Projecties)  # the library types it as the base class it was asked for
     return Systeem(settings=settings, app=app, projecties=projecties, views=views)
 
 
@@ -93,7 +95,7 @@ def maak_loket(settings: Settings, ruleset: Ruleset | None = None) -> Loket:
                  anker_elke=settings.anchor_every, anker_seconden=settings.anchor_seconds)
 
 
-def _views(app: Loket, settings: Settings) -> InfrastructureFactory:
+def _views(app: Loket, settings: Settings) -> Factory:
     """Where the projections keep their rows and tracking positions.
 
     With SQLite, in the events' file LOKET_DB; with PostgreSQL as event store, in
@@ -148,8 +150,6 @@ def store_exists(settings: Settings) -> bool:
 
 @contextmanager
 def _postgres(url: str) -> Iterator[Any]:
-    import psycopg  # only with PostgreSQL: the SQLite commands start without it
-
     env = postgres_env(url)
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],

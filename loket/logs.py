@@ -14,8 +14,9 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import Processor
 
-_SHARED = [
+_SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.processors.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -41,9 +42,9 @@ class _Stderr:
         sys.stderr.flush()
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
-        super().__init__(_Stderr())  # type: ignore[arg-type]
+        super().__init__(_Stderr())
 
 
 def configure(log_format: str = "console", level: int = logging.INFO) -> None:

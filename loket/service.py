@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -86,7 +86,7 @@ def moment(text: str, field: str = "as_of") -> datetime:
         else:
             parsed = datetime.fromisoformat(text)
             found = parsed if parsed.tzinfo else parsed.replace(tzinfo=NL)
-        found.astimezone(timezone.utc)
+        found.astimezone(UTC)
         found.astimezone(NL)
     except (ValueError, OverflowError):
         raise OngeldigVeld(field, "not an ISO date or date-time within the calendar (e.g. 2025-06-30 or "
@@ -301,7 +301,7 @@ class Dienst:
         """The one way to read personal data: the purpose from the register, the role decided by
         the application, and the read, granted or refused, written to the access log."""
         self.vereist(wie, "persoonsgegevens")
-        request_id = logs.gebonden().get("request_id", "")
+        request_id = str(logs.gebonden().get("request_id", ""))
         with self.schrijven:
             try:
                 gegevens = self.app.persoonsgegevens(
@@ -328,10 +328,11 @@ class Dienst:
         self.vereist(wie, "lezen")
         found = self.melding(wie, melding_id)
         ruleset = ruleset or self.ruleset
-        recorded = found.beslissing
         if isinstance(found, AfgewezenMelding):
             return Uitleg({"melding_id": str(found.id), "status": "afgewezen",
-                           "opgeslagen_beslissing": recorded.as_contract()}, None)
+                           "opgeslagen_beslissing": found.beslissing.as_contract()}, None)
+        recorded = found.beslissing
+        assert recorded is not None, "a melding is stored together with its decision"
         trace = ruleset.explain(found.feiten())
         then, now = recorded.as_contract(), trace.beslissing.as_contract()
         return Uitleg({
@@ -339,7 +340,8 @@ class Dienst:
             "beslist_met": recorded.ruleset, "uitgelegd_met": ruleset.version,
             "andere_ruleset": recorded.ruleset != ruleset.version,
             "door_medewerker": any(r.startswith("handmatig.") for r in recorded.rules),
-            "opgeslagen_beslissing": then, "verschil": {k: (then[k], now[k]) for k in recorded.verschil(trace.beslissing)},
+            "opgeslagen_beslissing": then,
+            "verschil": {k: (then[k], now[k]) for k in recorded.verschil(trace.beslissing)},
             "trace": trace.as_dict(),
         }, trace)
 
@@ -368,8 +370,9 @@ class Dienst:
 
     @staticmethod
     def regels_controleren(directory: Path | None, bronnen: Path | None = None) -> Rapport:
-        """Lint a ruleset directory (None: the shipped rules); with `bronnen` (the directory of
-        DOMAIN.md and seeds/) every quoted phrase must be found in the source it names."""
+        """Lint a ruleset directory (None: the shipped rules); with `bronnen` (the sources beside the
+        repository: the domain brief as DOMAIN.md, and seeds/) every quoted phrase must be found in
+        the source it names."""
         if directory is not None and not directory.is_dir():
             raise OngeldigVeld("rules", f"ruleset directory not found: {directory}")
         if bronnen is not None and not (bronnen / "DOMAIN.md").is_file():
@@ -492,7 +495,8 @@ class Dienst:
         return Bewaring(op, rows, sum(len(s.vernietiging.meldingen) > 0 for s in shredded),
                         all(s.log_geleegd for s in shredded))
 
-    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None) -> list[dict[str, Any]]:
+    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None,
+                    actor: str | None = None) -> list[dict[str, Any]]:
         """Who read or destroyed which personal data, when, in which role, for which purpose."""
         self.vereist(wie, "toegangslog")
         self.bij()
@@ -516,10 +520,6 @@ class Dienst:
                 "head_position": result.head_position, "anchor_key": public_key_text(key),
                 "kept_head_position": result.kept_head_position, "keyed_from": result.keyed_from,
                 "broken_at": result.broken_at, "reason": result.reason}
-
-    @property
-    def toegangsbeheer(self) -> Toegangsbeheer:
-        return Toegangsbeheer(self.systeem.tokens, self.huizen)
 
 
 class Toegangsbeheer:

@@ -16,8 +16,8 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from routing.tijd import NL
 
+from routing.tijd import NL
 
 # Inhabitants: Parkstad from seed 001 (CBS 2024); the others rounded CBS figures.
 INWONERS: dict[str, int] = {
@@ -77,7 +77,7 @@ def bsn(rng: random.Random) -> str:
     """A number that passes the elfproef (synthetic; not issued to anyone we know of)."""
     while True:
         digits = [rng.randint(0, 9) for _ in range(8)]
-        rest = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
+        rest = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=True)) % 11
         if rest < 10 and digits[0] != 0:
             return "".join(map(str, digits)) + str(rest)
 

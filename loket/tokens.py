@@ -19,11 +19,10 @@ import hashlib
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from events.handelingen import Gebruiker
@@ -59,7 +58,7 @@ def _gebruiker(naam: str, rol: str, zvh: str | None, compartimenten: str) -> Geb
 
 
 def _nu() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Tokens:
@@ -104,7 +103,7 @@ class Tokens:
             raise OngeldigToken(str(exc)) from None
         token = PREFIX + secrets.token_urlsafe(32)
         token_id = secrets.token_hex(4)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._db() as db:
             db.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -174,7 +173,7 @@ class Tokens:
         return [TokenInfo(i, _gebruiker(n, r, z, cs), a, x) for i, n, r, z, cs, a, x in rows]
 
     def trek_in(self, token_id: str) -> bool:
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._db() as db:
             cur = db.execute(
                 "UPDATE tokens SET ingetrokken = ? WHERE id = ? AND ingetrokken IS NULL", (now, token_id)

@@ -189,7 +189,8 @@ class KeyStore:
             row = c.execute("SELECT wrapped FROM compartment_keys WHERE compartment = ?", (compartment,)).fetchone()
             if row is None:
                 kek = os.urandom(KEY_BYTES)
-                c.execute("INSERT INTO compartment_keys VALUES (?, ?)", (compartment, _wrap(AESGCM(self._kek), kek, aad)))
+                c.execute("INSERT INTO compartment_keys VALUES (?, ?)",
+                          (compartment, _wrap(AESGCM(self._kek), kek, aad)))
             else:
                 kek = _unwrap(self._kek, bytes(row[0]), aad)
             self._compartment_keks[compartment] = kek
@@ -324,7 +325,8 @@ class KeyStore:
 
     def live_key_ids(self, subject: str) -> list[str]:
         with self._lock:
-            rows = self._db.execute("SELECT key_id FROM data_keys WHERE subject = ? ORDER BY key_id", (subject,)).fetchall()
+            rows = self._db.execute("SELECT key_id FROM data_keys WHERE subject = ? ORDER BY key_id",
+                                    (subject,)).fetchall()
         return [r[0] for r in rows]
 
     @contextmanager

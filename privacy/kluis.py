@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keystore import GEEN, KeyStore, new_key_id
-from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key, master_key_source
+from privacy.masterkey import KEY_BYTES, derive, load_master_key, master_key_source
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
@@ -142,7 +142,8 @@ class Kluis:
         """The key store at `pad`, under the master key given (LOKET_MASTER_KEY, base64) or kept in
         a file (LOKET_MASTER_KEY_FILE); with neither, a development key beside the key store,
         generated when missing, loudly. Raises SleutelFout naming the setting, never the key."""
-        given = {"LOKET_MASTER_KEY": master_key, "LOKET_MASTER_KEY_FILE": str(master_key_file) if master_key_file else None}
+        given = {"LOKET_MASTER_KEY": master_key,
+                 "LOKET_MASTER_KEY_FILE": str(master_key_file) if master_key_file else None}
         settings = {name: value for name, value in given.items() if value}
         development = Path(f"{pad}.master-key")
         master = load_master_key(settings, development)

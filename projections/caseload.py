@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from events.intake import veilige_fouten
-from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, AfgewezenMelding, Melding
+from events.melding import AfgewezenMelding, Melding
+from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import compartiment_van
 from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, json_list
 from routing.decision import Beslissing

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
@@ -24,7 +24,16 @@ from events.bibliotheek import schrijf_tracking
 
 # SQL and its parameters: named (a dict) or positional (a tuple).
 Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
-Handler = Callable[[Any], Iterable[Statement]]
+# What a projection makes of one event: statements (a Projection) or row changes (a RowProjection).
+Handler = Callable[[Any], Iterable[Any]]
+
+
+class Collector(Protocol):
+    """Collects the statements of one page of events, event by event, as they are read."""
+
+    def add(self, event: Any) -> None: ...
+
+    def statements(self) -> list[Statement]: ...
 
 
 @cache
@@ -50,8 +59,7 @@ class Projection:
         return tuple(get_topic(event_class) for event_class in cls.handlers)
 
     @classmethod
-    def page(cls) -> Page:
-        """Collects the statements of one page of events, event by event, as they are read."""
+    def page(cls) -> Collector:
         return Page(cls.handlers)
 
     @classmethod
@@ -128,7 +136,7 @@ class RowProjection(Projection):
     defaults: ClassVar[dict[str, Any]] = {}
 
     @classmethod
-    def page(cls) -> RowPage:
+    def page(cls) -> Collector:
         return RowPage(cls)
 
     @classmethod

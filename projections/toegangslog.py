@@ -38,7 +38,8 @@ class Toegangslog(Projection):
     handlers = {Dataverwerking.DataverwerkingVastgelegd: _vastgelegd}
 
 
-def toegangslog(store: ProjectionStore, *, melding_id: str | None = None, actor: str | None = None) -> list[dict[str, Any]]:
+def toegangslog(store: ProjectionStore, *, melding_id: str | None = None,
+                actor: str | None = None) -> list[dict[str, Any]]:
     """Log lines, oldest first, for one melding and/or one actor."""
     return store.rows(
         f"SELECT {', '.join(_COLUMNS)} FROM toegangslog "

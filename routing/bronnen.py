@@ -4,7 +4,8 @@ A rule's `bron` is one or more references separated by "; ":
 
 - a seed: its file number (000 to 004) and at least one phrase quoted from it in double quotes,
   e.g. `000 Beschermingstafel "het verzoek dat de betrokken hulpverlener"`;
-- a section of DOMAIN.md: `DOMAIN <words of its heading>`, e.g. `DOMAIN gemeenten and houses`,
+- a section of the domain brief (DOMAIN.md, which lives beside the repository with the seeds, in
+  ../shared, not in it): `DOMAIN <words of its heading>`, e.g. `DOMAIN gemeenten and houses`,
   with quoted phrases where it helps;
 - `besluit loket`: the loket's own choice where the sources are silent. Such a choice sends the
   melding to a person (outcome triage) unless DOMAIN.md states it.
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SEEDS = ("000", "001", "002", "003", "004")
 BESLUIT_LOKET = "besluit loket"
 _CITAAT = re.compile(r'"([^"]+)"')
 _SEED = re.compile(r"^(00[0-4])(?:\s|$)")
@@ -64,7 +64,9 @@ def verwijzingen(bron: str) -> tuple[list[Verwijzing], list[str]]:
 
 def _delen(bron: str) -> list[str]:
     """Split on "; " outside quotes."""
-    delen, huidig, in_citaat = [], [], False
+    delen: list[str] = []
+    huidig: list[str] = []
+    in_citaat = False
     for teken in bron:
         if teken == '"':
             in_citaat = not in_citaat
@@ -129,6 +131,7 @@ def _vlak(tekst: str) -> str:
 def _tekst(map_: Path, bron: str) -> str | None:
     """The source as comparable text; twice, the second with words hyphenated across a line
     break joined again ("Multi-\nproblematiek" reads "Multi-problematiek")."""
+    path: Path | None
     if bron == "DOMAIN":
         path = map_ / "DOMAIN.md"
     else:

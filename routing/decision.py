@@ -1,4 +1,5 @@
-"""The decision contract (DOMAIN.md): what routing answers for one melding.
+"""The decision contract of the domain brief: what routing answers for one melding (as JSON, the
+`beslissing` of the event messages: docs/schemas/MeldingGerouteerd.schema.json).
 
 A decision is a value from routing to the read models: events carry it as a `Beslissing`
 (stored in the contract's JSON shape, see `Beslissing.van`), and `verschil` is the one

@@ -18,7 +18,6 @@ import yaml
 DEFAULT_PATH = Path(__file__).parent / "data" / "deelname.yaml"
 
 Antwoord = Literal["ja", "nee", "onbekend"]
-ANTWOORDEN: tuple[str, ...] = ("ja", "nee", "onbekend")
 _OPEN_VAN = date.min.toordinal()
 _OPEN_TOT = date.max.toordinal()
 
@@ -31,7 +30,7 @@ class DeelnameFout(ValueError):
 class Regel:
     product: str
     gemeente: str
-    antwoord: str  # ja | nee
+    antwoord: Antwoord  # ja | nee
     van: int  # inclusive date ordinals
     tot: int
     bron: str
@@ -47,7 +46,7 @@ class Deelname:
     def producten(self) -> frozenset[str]:
         return frozenset(self.bronnen)
 
-    def antwoord(self, product: str, gemeente: str | None, datum: date) -> str:
+    def antwoord(self, product: str, gemeente: str | None, datum: date) -> Antwoord:
         """ja, nee or onbekend for this gemeente (canonical name) on this date."""
         if gemeente is None:
             return "onbekend"

@@ -239,10 +239,6 @@ class Ruleset:
         self._plans: dict[tuple[str | None, str], _DateIndex] = {}
         self._memo: dict[tuple, Beslissing] = {}
 
-    @property
-    def rule_ids(self) -> tuple[str, ...]:
-        return tuple(r.id for t in (*self._derivations, *self._tables) for r in t.rules)
-
     def rules(self) -> tuple[CompiledRule, ...]:
         return tuple(r for t in (*self._derivations, *self._tables) for r in t.rules)
 
@@ -344,7 +340,7 @@ class Ruleset:
         beslissing = self._cache.get(key)
         if beslissing is None:
             beslissing = self._build(pad, rules, key[1], deadline, key[3],
-                                     dict(zip(pad.velden, values)), gemeente)
+                                     dict(zip(pad.velden, values, strict=True)), gemeente)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = beslissing
@@ -353,7 +349,7 @@ class Ruleset:
     def _pad(self, rules: tuple[CompiledRule, ...]) -> _Pad:
         terminal = next((r for r in rules if r.outcome in _DEFAULT_QUEUE), None)
         product = next((r.product for r in reversed(rules) if r.product is not None), None)
-        outcome = terminal.outcome if terminal else ("routed" if product else "triage")
+        outcome = terminal.outcome if terminal and terminal.outcome else ("routed" if product else "triage")
         queue = next((r.queue for r in reversed(rules) if r.queue is not None), None)
         labels: dict[str, None] = {}
         notify: dict[str, None] = {}
@@ -468,6 +464,7 @@ def _traced(rule: CompiledRule, s: Situatie) -> bool:
         for c in rule.checks
     )
     fired = all(c.matched for c in checks)
+    assert s.trace is not None, "traced evaluation keeps a trace"
     s.trace.append(RuleCheck(rule.table, rule.hit_policy, rule.id, rule.bron, rule.priority,
                              rule.geldig(), checks, fired))
     return fired

@@ -15,6 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -132,11 +133,6 @@ class GemeenteRegister:
             e.naam for es in self._by_key.values() for e in es if e.soort == "gemeente"
         )
 
-    def buiten_regio_gemeenten(self) -> frozenset[str]:
-        return frozenset(
-            e.naam for es in self._by_key.values() for e in es if e.soort == "buiten-regio"
-        )
-
     # -- loading ------------------------------------------------------------------------------
 
     def _read_entries(self, data: dict):
@@ -174,7 +170,7 @@ class GemeenteRegister:
     def _check(self, entries: list[_Entry]) -> None:
         for key, same_name in self._by_key.items():
             ordered = sorted(same_name, key=lambda e: e.van)
-            for before, after in zip(ordered, ordered[1:]):
+            for before, after in pairwise(ordered):
                 if after.van <= before.tot:
                     raise RegisterError(
                         f"{self.source}: {before.id} and {after.id} overlap: "
@@ -222,7 +218,7 @@ class GemeenteRegister:
             if entry is None:
                 known = self._by_key[key]
                 periods = ", ".join(f"{_iso(e.van)}..{_iso(e.tot)}" for e in known)
-                note = f"{known[0].naam} staat op die datum niet in het register (wel: {periods})."
+                note: str | None = f"{known[0].naam} staat op die datum niet in het register (wel: {periods})."
                 return GemeenteUitslag("onbekend", None, entries=tuple(used), note=note)
             used.append(entry.id)
             if entry.soort == "gemeente":

@@ -26,8 +26,8 @@ from pathlib import Path
 from routing import bronnen as bron_check
 from routing.loader import (
     DEELNAME,
-    MANIFEST,
     DEFAULT_DIRECTORY,
+    MANIFEST,
     LoadedRule,
     Probleem,
     RulesetSource,
@@ -153,7 +153,7 @@ def _gaps(source: RulesetSource, soorten: list[str],
     found = []
     if span is None:
         for soort in soorten:
-            if not any(soort in r.rule.als.soort for r in rows):
+            if not any(soort in (r.rule.als.soort or ()) for r in rows):
                 found.append(Probleem(MANIFEST, None, f"soort {soort!r} has no rule"))
         return found
     start, end = span
@@ -168,7 +168,7 @@ def _gaps(source: RulesetSource, soorten: list[str],
                 for i, p in enumerate(points)]
     for soort in soorten:
         uncovered = [(van, tot) for van, tot in segments
-                     if not any(soort in r.rule.als.soort
+                     if not any(soort in (r.rule.als.soort or ())
                                 and period(r.rule)[0] <= van <= period(r.rule)[1] for r in rows)]
         for van, tot in _merge(uncovered):
             found.append(Probleem(MANIFEST, None, f"soort {soort!r} has no rule in force from "

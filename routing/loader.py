@@ -1,8 +1,9 @@
 """Read a ruleset directory, validate it as a whole, and fingerprint it.
 
 The version is `<ruleset name>@<12 hex of sha256>` over every file that can change a decision:
-the manifest, the rule files, the gemeente register and the participation per gemeente. Two loket instances with the same version
-decide identically; an audit can tell which rules were in force by the version on the decision.
+the manifest, the rule files, the gemeente register and the participation per gemeente. Two loket
+instances with the same version decide identically; an audit can tell which rules were in force by
+the version on the decision.
 
 `inspect_ruleset` reads as much as it can and returns every problem it found (for
 `loket rules check`); `read_ruleset` refuses a ruleset with any problem.

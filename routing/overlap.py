@@ -8,12 +8,13 @@ answers are conservative: `can_meet` says "no" only when a column proves the row
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from routing.schema import Als, Leeftijd, Rule
 
 # Columns whose value is "one of" a set, and how a value is compared (as conditions.py does).
-_SET_COLUMNS = {
+_SET_COLUMNS: dict[str, Callable[[str], str]] = {
     "soort": str, "bron": str, "gemeente_status": str, "zvh": str, "gemeente": str,
     "bollenmodel": str.upper, "delict": str.casefold, "product": str,
 }

@@ -1,6 +1,6 @@
 """Dutch time: the one time zone of the loket, and the routing date of a moment.
 
-A melding is routed on the calendar day of its `ontvangen_op` in the Netherlands (DOMAIN.md),
+A melding is routed on the calendar day of its `ontvangen_op` in the Netherlands (the domain brief),
 and people read and type times in Dutch time; every part of the project takes both from here.
 """
 

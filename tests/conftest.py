@@ -13,17 +13,27 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from events.application import Loket
+from events.melding import Melding
 from events.toegang import Rol
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from tests.event_store import (
-    DATABASES, EVENT_STORE, EVENT_STORES, ON_POSTGRESQL, loket_settings, sqlite_event_stores,
+    DATABASES,
+    EVENT_STORE,
+    EVENT_STORES,
+    ON_POSTGRESQL,
+    loket_settings,
+    sqlite_event_stores,
 )
 from tests.pgserver import PostgresServer, bin_dir
+
+# The web app and a served `loket` (fixtures `loketten`, `server`) for every test that names them.
+pytest_plugins = ["tests.web_fixtures"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The roles the application's own tests act in (the service takes them from a token or LOKET_ROLE).
@@ -102,7 +112,13 @@ def line(**overrides) -> str:
     return json.dumps(melding(**overrides))
 
 
-def run_together(setup: str, work: str, env: Mapping[str, str], processes: int = 4) -> list[subprocess.CompletedProcess]:
+def handel(app: Loket, melding_id: UUID, handeling: str, *, actor: str, **velden: str) -> Melding:
+    """An action of the action table (events/handelingen.py) on a stored melding, by its id."""
+    return app.handel(app.melding(melding_id), handeling, actor=actor, **velden)
+
+
+def run_together(setup: str, work: str, env: Mapping[str, str],
+                 processes: int = 4) -> list[subprocess.CompletedProcess]:
     """Run `setup` in fresh interpreters, then `work` in all of them at one agreed moment:
     processes starting together, as the engine's processes do in production."""
     start = time.time() + 3  # every interpreter has done its setup by then, even on a busy machine
@@ -135,7 +151,8 @@ def systeem(settings: Settings) -> Iterator[Systeem]:
 def postgres() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the session; every test that uses it gets its own database."""
     if bin_dir() is None:  # with LOKET_TEST_EVENT_STORE=postgresql a usage error before this
-        pytest.skip("PostgreSQL server binaries (Debian package postgresql) are not installed; `make test` installs them")
+        pytest.skip("PostgreSQL server binaries (Debian package postgresql) are not installed; "
+                    "`make test` installs them")
     with PostgresServer() as server:
         yield server
 

@@ -85,7 +85,8 @@ class PostgresServer:
                   "-o", " ".join(options), "-w", "-t", "60", "start")
 
     def restart(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60", "restart")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
+                  "-m", "fast", "-w", "-t", "60", "restart")
 
     def shut_down(self) -> None:
         """Stop the server as an administrator would (its data stays): clients are cut off."""

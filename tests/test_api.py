@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import melding
-from tests.web_fixtures import Loketten, loketten  # noqa: F401  (fixture)
+from tests.web_fixtures import Loketten
 
 MAASTRICHT = {"gemeente": "Maastricht"}
 ZONDER_GEMEENTE = {"gemeente": None}
 
 
-def post(l: Loketten, token: str, **overrides):
-    return l.client.post("/meldingen", json=melding(**overrides), headers=l.als(token))
+def post(loketten: Loketten, token: str, **overrides):
+    return loketten.client.post("/meldingen", json=melding(**overrides), headers=loketten.als(token))
 
 
 def test_a_new_melding_is_stored_and_decided_and_a_resend_returns_the_same_id(loketten):
@@ -198,7 +198,7 @@ def test_an_auditor_reads_history_as_of_a_moment_and_changes_nothing(loketten):
     auditor = loketten.token("olga", "auditor")
     parkstad = loketten.token("piet", "zvh", zvh="parkstad")
     first = post(loketten, intake, kenmerk="O-1").json()["melding_id"]
-    moment = datetime.now(timezone.utc).isoformat()
+    moment = datetime.now(UTC).isoformat()
     time.sleep(0.01)
     post(loketten, intake, kenmerk="O-2")
     loketten.client.post(f"/meldingen/{first}/close", json={"resultaat": "klaar"}, headers=loketten.als(intake))

@@ -6,17 +6,43 @@ catch-up or the hash chain fail in some less telling way.
 
 from __future__ import annotations
 
+import inspect
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from events.bibliotheek import afwijkingen
+from events.bibliotheek import INTERN
 from loket.settings import postgres_env
 
 ROOT = Path(__file__).parent.parent
+
+
+def afwijkingen(voorbeelden: Iterable[object]) -> list[str]:
+    """What of `INTERN` the installed library no longer has as the loket uses it (empty: all
+    there). Attributes are looked for on the first of `voorbeelden` of their owner's type."""
+    examples = list(voorbeelden)
+    found: list[str] = []
+    for intern in INTERN:
+        where = f"{intern.owner.__qualname__}.{intern.name} (used by {intern.door})"
+        if intern.parameters is None:
+            example = next((e for e in examples if isinstance(e, intern.owner)), None)
+            if example is None:
+                found.append(f"{where}: no instance given to look for it on")
+            elif not hasattr(example, intern.name):
+                found.append(f"{where}: gone")
+            continue
+        member = getattr(intern.owner, intern.name, None)
+        if not callable(member):
+            found.append(f"{where}: gone")
+            continue
+        parameters = tuple(inspect.signature(member).parameters)
+        if parameters != intern.parameters:
+            found.append(f"{where}: parameters are now {parameters}, not {intern.parameters}")
+    return found
 
 
 def voorbeelden(tmp_path: Path) -> list[object]:

@@ -101,4 +101,5 @@ def test_demo_runs_a_year_through_the_pipeline_and_prints_the_caseload(tmp_path)
         assert zvh in result.stdout
     # The same seed gives the same year.
     again = last_json(run(["demo", "--scale", "0.1", "--db", str(db)], db).stdout)
-    assert {k: again[k] for k in ("received", "new", "rejected")} == {k: summary[k] for k in ("received", "new", "rejected")}
+    counts = ("received", "new", "rejected")
+    assert {k: again[k] for k in counts} == {k: summary[k] for k in counts}

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.conftest import line
 from tests.event_store import loket_env
@@ -56,7 +56,7 @@ def test_an_illegal_transition_is_a_clear_error_without_traceback(tmp_path):
 def test_caseload_as_of_shows_what_was_recorded_then(tmp_path):
     db = tmp_path / "l.sqlite"
     ingest(db, line(kenmerk="K-3"))
-    moment = datetime.now(timezone.utc).isoformat()
+    moment = datetime.now(UTC).isoformat()
     time.sleep(0.01)
     ingest(db, line(kenmerk="K-4", gemeente="Vaals"))
     run(["accept", "gemeente:K-3", "--regisseur", "R"], db)
@@ -115,7 +115,6 @@ def test_the_projection_worker_follows_new_meldingen_until_sigterm(tmp_path):
     import os
     import signal
     import subprocess
-    import sys
 
     from tests.test_cli import LOKET
 

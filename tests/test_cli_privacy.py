@@ -43,8 +43,8 @@ def test_reading_personal_data_through_the_cli_is_recorded_and_the_compartment_h
     refused = loket(["show", "politie:V-2", "--purpose", "controle"], db, LOKET_ROLE="intake", code=2)
     # Outside the compartment the melding does not exist for the reader; the refusal is in the log all the same.
     assert "no melding" in refused.stderr and GEHEIM not in refused.stdout + refused.stderr
-    allowed = loket(["show", "politie:V-2", "--purpose", "triage", "--json"], db, LOKET_ROLE="intake", LOKET_USER="weger",
-                    LOKET_COMPARTMENTS="radicalisering")
+    allowed = loket(["show", "politie:V-2", "--purpose", "triage", "--json"], db, LOKET_ROLE="intake",
+                    LOKET_USER="weger", LOKET_COMPARTMENTS="radicalisering")
     assert json.loads(allowed.stdout)["toelichting"] == GEHEIM
 
     log = json.loads(loket(["access-log", "--json"], db).stdout)
@@ -67,7 +67,8 @@ def test_shredding_by_bsn_leaves_the_events_reads_as_removed_and_never_writes_th
     out = json.loads(done.stdout)
     assert len(out["meldingen"]) == 1 and out["sleutels"] == 1 and BSN not in done.stdout + done.stderr
 
-    shown = json.loads(loket(["show", "gemeente:V-1", "--purpose", "controle", "--json"], db, LOKET_ROLE="intake").stdout)
+    shown = json.loads(loket(["show", "gemeente:V-1", "--purpose", "controle", "--json"], db,
+                             LOKET_ROLE="intake").stdout)
     assert shown["persoon"] == shown["toelichting"] == {"verwijderd": True}
     trail = json.loads(loket(["audit", "--kenmerk", "gemeente:V-1", "--json"], db).stdout)
     assert [e["gebeurtenis"] for e in trail] == ["MeldingOntvangen", "MeldingGerouteerd", "PersoonsgegevensVernietigd"]
@@ -93,7 +94,8 @@ def test_retention_lists_who_is_due_and_apply_shreds_them(tmp_path):
     applied = json.loads(loket(["retention", "--as-of", later, "--apply", "--json"], db).stdout)
     assert applied["vernietigd"] == 1
     assert json.loads(loket(["retention", "--as-of", later, "--json"], db).stdout)["verlopen"] == []
-    shown = json.loads(loket(["show", "gemeente:V-1", "--purpose", "controle", "--json"], db, LOKET_ROLE="intake").stdout)
+    shown = json.loads(loket(["show", "gemeente:V-1", "--purpose", "controle", "--json"], db,
+                             LOKET_ROLE="intake").stdout)
     assert shown["toelichting"] == {"verwijderd": True}
     loket(["retention", "--as-of", "gisteren"], db, code=2)
 

@@ -27,11 +27,10 @@ import psycopg
 import pytest
 from eventsourcing.utils import get_topic
 
-from events.application import Loket
-from loket.bootstrap import maak_loket
 from events.intake import Ongeldig, parse
 from events.melding import Melding, afgewezen_id, melding_id, payload_hash
 from loket import synthetic
+from loket.bootstrap import maak_loket
 from loket.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -172,7 +171,8 @@ def test_intake_killed_at_twenty_points_then_rerun_stores_every_melding_exactly_
 
 @pytest.fixture
 def pg_settings(tmp_path, postgres) -> Settings:
-    return Settings.from_env({"LOKET_DB": str(tmp_path / "views.sqlite"), "LOKET_DATABASE_URL": postgres.new_database()})
+    return Settings.from_env({"LOKET_DB": str(tmp_path / "views.sqlite"),
+                              "LOKET_DATABASE_URL": postgres.new_database()})
 
 
 def test_intake_into_postgresql_killed_and_rerun_stores_every_melding_exactly_once(tmp_path, pg_settings):

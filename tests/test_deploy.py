@@ -1,21 +1,29 @@
-"""The production compose file: it parses, has every part, and runs only commands the CLI has.
+"""The production files: the compose file parses, has every part, and runs only commands the CLI
+has; the image and the development install take the exact versions of the locks.
 
-Docker is not on these machines, so the file is checked, not run. Each service's
+Docker is not on these machines, so the files are checked, not run. Each service's
 `loket ...` command is parsed by the real CLI parser (`loket.cli.parser()`), options
-included.
+included. Every run of `make test` installs from requirements-dev.lock itself.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
+import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from loket.cli import parser
 from loket.cli.web import cmd_serve
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
 
 def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
@@ -108,3 +116,66 @@ def test_grafana_is_provisioned_with_the_dashboard_and_prometheus():
     mounts = [v.split(":")[0] for v in compose()["services"]["grafana"]["volumes"] if v.startswith("./")]
     assert {"./grafana/datasources.yaml", "./grafana/dashboards.yaml", "./grafana/loket.json"} <= set(mounts)
     assert all((DEPLOY / m).is_file() for m in mounts)
+
+
+# Locks -----------------------------------------------------------------------------------
+
+
+def locked(lock: str) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of a lock written by `make lock`."""
+    pins: dict[str, tuple[str, int]] = {}
+    for entry in re.split(r"\n(?=\S)", (ROOT / lock).read_text(encoding="utf-8")):
+        found = re.match(r"([A-Za-z0-9._-]+)==([^ ;\\]+)", entry)
+        if found:
+            pins[canonicalize_name(found.group(1))] = (found.group(2), entry.count("--hash=sha256:"))
+    return pins
+
+
+def declared(*extras: str) -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [Requirement(r) for r in project["dependencies"]] + [
+        Requirement(r) for extra in extras for r in project["optional-dependencies"][extra]]
+
+
+@pytest.mark.parametrize(("lock", "extras"), [("requirements.lock", ()),
+                                              ("requirements-dev.lock", ("test", "lint"))])
+def test_a_lock_pins_every_dependency_of_pyproject_within_its_range_with_hashes(lock, extras):
+    pins = locked(lock)
+    for requirement in declared(*extras):
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement} is not in {lock}: run `make lock`"
+        version, hashes = pins[name]
+        assert requirement.specifier.contains(version, prereleases=True), \
+            f"{lock} pins {name}=={version}, outside {requirement}: run `make lock`"
+        assert hashes, f"{name} has no hash in {lock}"
+
+
+def test_the_tests_run_on_the_versions_the_image_runs():
+    runtime, dev = locked("requirements.lock"), locked("requirements-dev.lock")
+    assert {n: v for n, (v, _) in runtime.items()} == {n: dev[n][0] for n in runtime if n in dev}
+    assert set(runtime) <= set(dev)
+
+
+def dockerfile() -> list[list[str]]:
+    """The Dockerfile's instructions, each as its words (continued lines joined)."""
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [shlex.split(line) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_image_installs_the_locked_versions_with_hashes_then_the_engine_without_dependencies():
+    steps = dockerfile()
+    copied = {words[-1]: words[1:-1] for words in steps if words[0] == "COPY"}
+    installs = [words for words in steps if words[0] == "RUN" and "pip" in words and "install" in words]
+    assert len(installs) == 2, installs
+    locked_install, engine = installs
+    lock = locked_install[locked_install.index("-r") + 1]
+    assert "--require-hashes" in locked_install and copied[lock] == ["requirements.lock"]
+    assert "--no-deps" in engine  # nothing beside the lock: every version in the image is a locked one
+    assert steps.index(locked_install) < steps.index(engine)
+
+
+def test_the_lock_is_in_the_image_build_context():
+    ignored = [line for line in (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")]
+    assert (ROOT / "requirements.lock").is_file()
+    assert not any(fnmatch.fnmatch("requirements.lock", pattern) for pattern in ignored)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from tests.conftest import INTAKE_ROL
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -20,10 +19,11 @@ from uuid import UUID
 import pytest
 
 from events.hashchain import Schakels, Verificatie, anchor_message, link
+from events.melding import melding_id
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from projections.caseload import caseload
-from tests.conftest import line
+from tests.conftest import INTAKE_ROL, handel, line
 from tests.event_store import EventSQL, event_sql, loket_settings
 
 # The master key the store in tests/fixtures/store-v1 was written with (a test key, nothing else).
@@ -38,8 +38,8 @@ def chained(tmp_path: Path) -> Iterator[Systeem]:
     s = bootstrap(loket_settings(tmp_path / "loket.sqlite", LOKET_CHAIN_ANCHOR_EVERY=str(EVERY)))
     results = s.app.ontvang_batch([line(kenmerk=f"C-{i}") for i in range(5)] + ["{kapot"])
     first = results[0].melding_id
-    s.app.retour(first, actor="zvh-parkstad", reden="Hoort in Maastricht")
-    s.app.accepteer(results[1].melding_id, actor="zvh-parkstad", regisseur="A. Janssen")
+    handel(s.app, first, "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
+    handel(s.app, results[1].melding_id, "accept", actor="zvh-parkstad", regisseur="A. Janssen")
     s.app.persoonsgegevens(first, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     yield s
     s.close()
@@ -177,7 +177,7 @@ def small(store: Settings) -> Iterator[Systeem]:
     """A store far below the first count anchor (one per 1,000 links)."""
     s = bootstrap(store)
     results = s.app.ontvang_batch([line(kenmerk=f"K-{i}") for i in range(3)])
-    s.app.accepteer(results[0].melding_id, actor="zvh-parkstad", regisseur="A. Janssen")
+    handel(s.app, results[0].melding_id, "accept", actor="zvh-parkstad", regisseur="A. Janssen")
     s.app.persoonsgegevens(results[1].melding_id, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     yield s
     s.close()
@@ -211,7 +211,7 @@ def test_events_cut_off_the_end_with_their_links_and_anchors_are_found(store):
 def test_the_head_is_kept_in_the_key_store_after_every_commit_and_its_signature_holds(small):
     last = small.app.recorder.max_notification_id()
     assert verify(small).kept_head_position == last
-    small.app.retour(small.app.zoek("gemeente", "K-2").id, actor="zvh-parkstad", reden="Hoort in Maastricht")
+    handel(small.app, melding_id("gemeente", "K-2"), "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
     assert verify(small).kept_head_position == last + 1
     keys = sqlite3.connect(small.settings.keystore_path)
     with keys:
@@ -307,7 +307,7 @@ def older(store: Settings) -> Settings:
     settings = replace(store, anchor_every=4)
     s = bootstrap(settings)
     results = s.app.ontvang_batch([line(kenmerk=f"O-{i}") for i in range(6)])
-    s.app.retour(results[0].melding_id, actor="zvh-parkstad", reden="Hoort in Maastricht")
+    handel(s.app, results[0].melding_id, "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
     s.app.persoonsgegevens(results[1].melding_id, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     as_written_before_keyed_links(s)
     return settings
@@ -385,7 +385,7 @@ def test_a_store_file_written_before_keyed_links_opens_reads_replays_and_verifie
     try:
         before = verify(s)
         assert before.intact and (before.events, before.anchors, before.keyed_from) == (14, 3, 15), before.reason
-        melding = s.app.zoek("gemeente", "V1-1").id
+        melding = melding_id("gemeente", "V1-1")
         assert s.app.persoonsgegevens(melding, actor="tester", doel="controle", rol=INTAKE_ROL)["toelichting"] == \
             "geschreven voor de sleutels"
         assert rebuilt(s) == counted(s) and counted(s)
@@ -461,7 +461,7 @@ def pg_chained(postgres_url: str, tmp_path: Path) -> Iterator:
     })
     app = maak_loket(env)
     results = app.ontvang_batch([line(kenmerk=f"P-{i}") for i in range(5)] + ["{kapot"])
-    app.retour(results[0].melding_id, actor="zvh-parkstad", reden="Hoort in Maastricht")
+    handel(app, results[0].melding_id, "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
     app.persoonsgegevens(results[0].melding_id, actor="intake-1", doel="triage", rol=INTAKE_ROL)
     with psycopg.connect(f"postgresql://loket@{postgres_url}/{name}", autocommit=True) as sql_:
         yield app, sql_, env

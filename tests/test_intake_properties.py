@@ -4,7 +4,7 @@ decision and never an exception; any other input is answered with a rejection, n
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from events.application import Loket
 from events.intake import BRONNEN, SOORTEN
-from routing.tijd import NL as AMSTERDAM
 from routing import load_ruleset
 from routing.signalen import vocabulaires
+from routing.tijd import NL as AMSTERDAM
 
 RULESET = load_ruleset()
 GEMEENTEN = ["Heerlen", "Kerkrade", "Beekdaelen", "Schinnen", "Nuth", "Sittard-Geleen", "Stein",
@@ -29,7 +29,7 @@ def _gespeld(naam: str):
     spelling = st.sampled_from([str, str.upper, str.title, lambda s: f" {s} ",
                                 lambda s: s.replace("-", " ")])
     return st.tuples(st.sampled_from(woorden), spelling).map(lambda t: t[1](t[0]))
-ZONES = [timezone.utc, AMSTERDAM, ZoneInfo("America/Curacao"), timezone(timedelta(hours=14)),
+ZONES = [UTC, AMSTERDAM, ZoneInfo("America/Curacao"), timezone(timedelta(hours=14)),
          timezone(timedelta(hours=-12))]
 
 tekst = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -38,7 +38,7 @@ zonder_stuurtekens = st.text(st.characters(blacklist_categories=("Cs", "Cc")), m
 
 
 def _bsn(digits: list[int]) -> str | None:
-    rest = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
+    rest = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=True)) % 11
     return "".join(map(str, digits)) + str(rest) if rest < 10 else None
 
 

@@ -5,17 +5,17 @@ Every command is an event with its actor; an illegal one is refused and leaves n
 
 from __future__ import annotations
 
-from tests.conftest import INTAKE_ROL
 from datetime import date
 
 import pytest
 
 from events.application import OnbekendeMelding
-from events.melding import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE, OngeldigeOvergang
+from events.melding import OngeldigeOvergang
+from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
 from projections.audit import trail
 from projections.caseload import caseload, triage_queue
 from projections.deadlines import open_deadlines
-from tests.conftest import line
+from tests.conftest import INTAKE_ROL, handel, line
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def events_of(systeem, melding_id) -> int:
 
 
 def test_a_house_accepts_and_names_a_regisseur(systeem, routed):
-    m = systeem.app.accepteer(routed, actor="zvh-parkstad", regisseur="A. Janssen")
+    m = handel(systeem.app, routed, "accept", actor="zvh-parkstad", regisseur="A. Janssen")
     assert (m.status, m.regisseur) == (IN_BEHANDELING, "A. Janssen")
     systeem.bij()
     [row] = caseload(systeem.projecties, date(2025, 3, 14))
@@ -36,7 +36,7 @@ def test_a_house_accepts_and_names_a_regisseur(systeem, routed):
 
 
 def test_a_returned_melding_goes_back_to_the_triage_queue_with_its_reason(systeem, routed):
-    systeem.app.retour(routed, actor="zvh-parkstad", reden="Geen PGA: hoort bij het lokale veld")
+    handel(systeem.app, routed, "return", actor="zvh-parkstad", reden="Geen PGA: hoort bij het lokale veld")
     systeem.bij()
     [item] = triage_queue(systeem.projecties)
     assert item["melding_id"] == str(routed)
@@ -60,8 +60,8 @@ def test_the_triage_queue_is_oldest_first(systeem):
 
 def test_a_triage_decision_routes_the_melding_by_hand(systeem):
     waiting = systeem.app.ontvang(line(kenmerk="T-3", gemeente=None)).melding_id
-    m = systeem.app.besluit_triage(waiting, actor="intake-1", zvh="maastricht-heuvelland",
-                                   product="pga", reden="Woont in Maastricht, nagevraagd")
+    m = handel(systeem.app, waiting, "decide", actor="intake-1", zvh="maastricht-heuvelland", product="pga",
+               reden="Woont in Maastricht, nagevraagd")
     assert m.status == OPEN
     assert m.beslissing.rules == ("handmatig.triage",)
     assert "intake-1" in m.beslissing.reasons[0]
@@ -69,8 +69,8 @@ def test_a_triage_decision_routes_the_melding_by_hand(systeem):
 
 
 def test_a_reroute_overrides_the_rules_and_says_so(systeem, routed):
-    m = systeem.app.herrouteer(routed, actor="intake-2", zvh="westelijke-mijnstreek",
-                               product="via", reden="Bekend bij het VIA-team")
+    m = handel(systeem.app, routed, "reroute", actor="intake-2", zvh="westelijke-mijnstreek", product="via",
+               reden="Bekend bij het VIA-team")
     assert (m.beslissing.zvh, m.beslissing.product) == ("westelijke-mijnstreek", "via")
     assert m.beslissing.queue == "westelijke-mijnstreek/via"
     assert m.beslissing.rules == ("handmatig.herrouteerd",)
@@ -78,11 +78,11 @@ def test_a_reroute_overrides_the_rules_and_says_so(systeem, routed):
 
 
 def test_top_x_on_a_pga_case_informs_the_driehoek_and_is_scaled_down_by_the_weegtafel(systeem, routed):
-    m = systeem.app.top_x(routed, actor="intake-3", aan=True, reden="Onrust in de wijk")
+    m = handel(systeem.app, routed, "topx-aan", actor="intake-3", reden="Onrust in de wijk")
     assert "top-x" in m.labels and "lokale-driehoek" in m.beslissing.notify
     systeem.bij()
     [review] = [d for d in open_deadlines(systeem.projecties, date.today()) if d["soort"] == "top-x-review"]
-    m = systeem.app.top_x(routed, actor="weegtafel-voorzitter", aan=False, reden="Afgeschaald naar PGA")
+    m = handel(systeem.app, routed, "topx-af", actor="weegtafel-voorzitter", reden="Afgeschaald naar PGA")
     assert "top-x" not in m.labels
     systeem.bij()
     assert not [d for d in open_deadlines(systeem.projecties, date.today()) if d["soort"] == "top-x-review"]
@@ -98,8 +98,8 @@ def test_closing_meets_the_deadlines(systeem):
     [d] = open_deadlines(systeem.projecties, date(2026, 1, 9))
     assert (d["soort"], d["vervalt_op"], d["te_laat"]) == ("wvggz-termijn", "2026-01-08", True)
     assert open_deadlines(systeem.projecties, date(2026, 1, 8))[0]["te_laat"] is False
-    systeem.app.accepteer(wvggz, actor="wm", regisseur="B. Smeets")
-    systeem.app.sluit(wvggz, actor="wm", resultaat="Verkennend onderzoek afgerond")
+    handel(systeem.app, wvggz, "accept", actor="wm", regisseur="B. Smeets")
+    handel(systeem.app, wvggz, "close", actor="wm", resultaat="Verkennend onderzoek afgerond")
     systeem.bij()
     assert open_deadlines(systeem.projecties, date(2026, 1, 9)) == []
 
@@ -126,12 +126,12 @@ def test_a_huisverbod_has_its_ten_days_and_a_year_of_regie_after(systeem):
 def test_illegal_transitions_are_refused_and_leave_no_event(systeem, routed, steps, illegal, message):
     app = systeem.app
     commands = {
-        "accept": lambda: app.accepteer(routed, actor="a", regisseur="R"),
-        "close": lambda: app.sluit(routed, actor="a", resultaat="klaar"),
-        "decide": lambda: app.besluit_triage(routed, actor="a", zvh="parkstad", product="pga", reden="r"),
-        "reroute": lambda: app.herrouteer(routed, actor="a", zvh="parkstad", product="pga", reden="r"),
-        "return": lambda: app.retour(routed, actor="a", reden="r"),
-        "topx-off": lambda: app.top_x(routed, actor="a", aan=False, reden="r"),
+        "accept": lambda: handel(app, routed, "accept", actor="a", regisseur="R"),
+        "close": lambda: handel(app, routed, "close", actor="a", resultaat="klaar"),
+        "decide": lambda: handel(app, routed, "decide", actor="a", zvh="parkstad", product="pga", reden="r"),
+        "reroute": lambda: handel(app, routed, "reroute", actor="a", zvh="parkstad", product="pga", reden="r"),
+        "return": lambda: handel(app, routed, "return", actor="a", reden="r"),
+        "topx-off": lambda: handel(app, routed, "topx-af", actor="a", reden="r"),
     }
     for step in steps:
         commands[step]()
@@ -144,7 +144,7 @@ def test_illegal_transitions_are_refused_and_leave_no_event(systeem, routed, ste
 def test_a_rejected_melding_cannot_be_rerouted(systeem):
     rejected = systeem.app.ontvang("kapot").melding_id
     with pytest.raises(OngeldigeOvergang, match="rejected at intake"):
-        systeem.app.herrouteer(rejected, actor="a", zvh="parkstad", product="pga", reden="r")
+        handel(systeem.app, rejected, "reroute", actor="a", zvh="parkstad", product="pga", reden="r")
     assert events_of(systeem, rejected) == 1
 
 
@@ -154,20 +154,20 @@ def test_a_rejected_melding_cannot_be_rerouted(systeem):
 )
 def test_a_reroute_to_an_unknown_house_or_product_is_refused(systeem, routed, zvh, product, message):
     with pytest.raises(OngeldigeOvergang, match=message):
-        systeem.app.herrouteer(routed, actor="a", zvh=zvh, product=product, reden="r")
+        handel(systeem.app, routed, "reroute", actor="a", zvh=zvh, product=product, reden="r")
 
 
 def test_top_x_is_only_for_pga(systeem):
     nazorg = systeem.app.ontvang(line(kenmerk="N-1", bron="dji", soort="detentie-uit")).melding_id
     with pytest.raises(OngeldigeOvergang, match="PGA"):
-        systeem.app.top_x(nazorg, actor="a", aan=True, reden="r")
+        handel(systeem.app, nazorg, "topx-aan", actor="a", reden="r")
 
 
 def test_commands_need_an_actor_and_a_reason(systeem, routed):
     with pytest.raises(OngeldigeOvergang, match="actor"):
-        systeem.app.accepteer(routed, actor=" ", regisseur="R")
+        handel(systeem.app, routed, "accept", actor=" ", regisseur="R")
     with pytest.raises(OngeldigeOvergang, match="reden"):
-        systeem.app.retour(routed, actor="a", reden="")
+        handel(systeem.app, routed, "return", actor="a", reden="")
     assert systeem.app.melding(routed).status == OPEN
 
 
@@ -175,18 +175,18 @@ def test_an_unknown_melding_is_a_clear_error(systeem):
     from uuid import uuid4
 
     with pytest.raises(OnbekendeMelding):
-        systeem.app.accepteer(uuid4(), actor="a", regisseur="R")
+        handel(systeem.app, uuid4(), "accept", actor="a", regisseur="R")
 
 
 def test_the_audit_trail_shows_return_reroute_and_accept_with_actors_and_reasons(systeem, routed):
     app = systeem.app
-    app.retour(routed, actor="zvh-parkstad", reden="Hoort in Maastricht")
-    app.besluit_triage(routed, actor="intake-1", zvh="maastricht-heuvelland", product="pga",
-                       reden="Verhuisd naar Maastricht")
-    app.herrouteer(routed, actor="intake-2", zvh="maastricht-heuvelland", product="c-en-a",
-                   reden="Toch geen PGA")
-    app.accepteer(routed, actor="zvh-mh", regisseur="C. Hermans")
-    app.sluit(routed, actor="zvh-mh", resultaat="Advies gegeven")
+    handel(app, routed, "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
+    handel(app, routed, "decide", actor="intake-1", zvh="maastricht-heuvelland", product="pga",
+           reden="Verhuisd naar Maastricht")
+    handel(app, routed, "reroute", actor="intake-2", zvh="maastricht-heuvelland", product="c-en-a",
+           reden="Toch geen PGA")
+    handel(app, routed, "accept", actor="zvh-mh", regisseur="C. Hermans")
+    handel(app, routed, "close", actor="zvh-mh", resultaat="Advies gegeven")
     systeem.bij()
     entries = trail(systeem.projecties, str(routed))
     assert [(e["gebeurtenis"], e["actor"]) for e in entries] == [
@@ -219,10 +219,10 @@ def test_the_audit_trail_holds_no_personal_data(systeem, routed):
 
 
 def test_a_returned_melding_leaves_triage_when_decided(systeem, routed):
-    systeem.app.retour(routed, actor="zvh", reden="r")
+    handel(systeem.app, routed, "return", actor="zvh", reden="r")
     systeem.bij()
     assert len(triage_queue(systeem.projecties)) == 1
-    systeem.app.besluit_triage(routed, actor="i", zvh="parkstad", product="c-en-a", reden="r")
+    handel(systeem.app, routed, "decide", actor="i", zvh="parkstad", product="c-en-a", reden="r")
     systeem.bij()
     assert triage_queue(systeem.projecties) == []
     assert systeem.app.melding(routed).status == OPEN

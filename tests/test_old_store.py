@@ -27,7 +27,6 @@ from consumers.topics import Topics
 from events.melding import AfgewezenMelding, Melding, melding_id
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
-from tests.conftest import INTAKE_ROL
 from projections.audit import trail
 from projections.bewaring import bewaarregels
 from projections.caseload import afgewezen, tellingen, wachtrij
@@ -35,6 +34,7 @@ from projections.deadlines import open_deadlines
 from projections.toegangslog import toegangslog
 from projections.whatif import wat_als
 from routing.decision import Beslissing
+from tests.conftest import INTAKE_ROL
 from tests.event_store import ON_POSTGRESQL, loket_env, loket_settings
 from tests.test_cli import LOKET
 
@@ -147,7 +147,8 @@ def test_the_hash_chain_of_an_old_store_verifies(oud):
 
 
 def test_personal_data_of_an_old_store_opens_with_its_master_key_and_stays_shredded(systeem):
-    read = systeem.app.persoonsgegevens(melding_id("politie", "CASE-0001"), actor="tester", doel="triage", rol=INTAKE_ROL)
+    read = systeem.app.persoonsgegevens(melding_id("politie", "CASE-0001"), actor="tester", doel="triage",
+                                        rol=INTAKE_ROL)
     assert read["persoon"]["naam"] == "Persoon 1" and read["toelichting"] == "synthetisch voorbeeld"
     gone = systeem.app.persoonsgegevens(melding_id("dji", "CASE-0004"), actor="tester", doel="triage", rol=INTAKE_ROL)
     assert gone["persoon"] == {"verwijderd": True}

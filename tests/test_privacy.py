@@ -12,17 +12,15 @@ import os
 import sqlite3
 import stat
 import time
-from tests.conftest import BEHEER_ROL
 from datetime import date
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from events.toegang import Rol
 from events.application import Loket
 from events.logboek import INZAGE, OngeldigDoel, verwerkingsactiviteiten
-from events.toegang import ROLSOORTEN, GeenToegang, OngeldigeRol
+from events.toegang import ROLSOORTEN, GeenToegang, OngeldigeRol, Rol
 from loket.bootstrap import bootstrap
 from privacy.keystore import CompartimentGesloten
 from privacy.kluis import Kluis
@@ -30,7 +28,7 @@ from privacy.masterkey import SleutelFout
 from projections.audit import trail
 from projections.caseload import caseload, statistiek
 from projections.toegangslog import toegangslog
-from tests.conftest import line, melding, run_together
+from tests.conftest import BEHEER_ROL, handel, line, melding, run_together
 from tests.event_store import event_sql, loket_settings
 
 BSN = "111222333"
@@ -63,9 +61,9 @@ def test_no_sqlite_file_holds_a_bsn_name_birth_date_or_free_text_in_the_clear(sy
     valid = app.ontvang(persoonlijk("P-1")).melding_id
     rejected = app.ontvang(json.dumps({**melding(kenmerk="P-2", ontvangen_op="gisteren"),
                                        "persoon": {"bsn": BSN}, "toelichting": PAYLOAD_GEHEIM})).melding_id
-    app.retour(valid, actor="zvh-parkstad", reden=REDEN)
-    app.besluit_triage(valid, actor="intake", zvh="parkstad", product="pga", reden=REDEN)
-    app.sluit(valid, actor="zvh-parkstad", resultaat=RESULTAAT)
+    handel(app, valid, "return", actor="zvh-parkstad", reden=REDEN)
+    handel(app, valid, "decide", actor="intake", zvh="parkstad", product="pga", reden=REDEN)
+    handel(app, valid, "close", actor="zvh-parkstad", resultaat=RESULTAAT)
     systeem.bij()
     files = raw_files(tmp_path)
     assert {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite.keys", "loket.sqlite.keys-wal"} <= set(files)
@@ -121,9 +119,9 @@ def shredded_store(systeem):
     app = systeem.app
     first, second = (app.ontvang(persoonlijk(k)).melding_id for k in ("S-1", "S-2"))
     other = app.ontvang(persoonlijk("S-3", bsn="123456782")).melding_id
-    app.retour(first, actor="zvh-parkstad", reden=REDEN)
-    app.accepteer(second, actor="zvh-parkstad", regisseur="A. Janssen")
-    app.sluit(second, actor="zvh-parkstad", resultaat=RESULTAAT)
+    handel(app, first, "return", actor="zvh-parkstad", reden=REDEN)
+    handel(app, second, "accept", actor="zvh-parkstad", regisseur="A. Janssen")
+    handel(app, second, "close", actor="zvh-parkstad", resultaat=RESULTAAT)
     systeem.bij()
     return first, second, other
 
@@ -147,7 +145,8 @@ def test_shredding_makes_a_persons_data_unreadable_everywhere_while_every_event_
     for m in (first, second):
         opened = lees(app, m)
         assert opened["persoon"] == opened["toelichting"] == {"verwijderd": True}
-        assert all(v == {"verwijderd": True} for n in opened["notities"] for k, v in n.items() if k in ("reden", "resultaat"))
+        assert all(v == {"verwijderd": True}
+                   for n in opened["notities"] for k, v in n.items() if k in ("reden", "resultaat"))
         assert len(app.recorder.select_events(m)) == events_before[m] + 1  # every event stays, one is added
     assert lees(app, other)["toelichting"] == TOELICHTING  # someone else's data is untouched
     # Counts and statistics stay, now and after rebuilding every projection from the events.
@@ -236,7 +235,8 @@ def test_the_radicalisering_compartment_holds_against_every_role(systeem):
             lees(app, restricted, rol=rol)
         for secret in SECRETS:
             assert secret not in str(refused.value)
-    assert lees(app, restricted, rol="intake", compartimenten=frozenset({"radicalisering"}))["toelichting"] == TOELICHTING
+    opened = lees(app, restricted, rol="intake", compartimenten=frozenset({"radicalisering"}))
+    assert opened["toelichting"] == TOELICHTING
     # The key store holds too: a compartment's data key is not handed out without the compartment.
     key_id = app.melding(restricted).persoonsgegevens["sleutel"]
     with pytest.raises(CompartimentGesloten):
@@ -249,7 +249,7 @@ def test_the_radicalisering_compartment_holds_against_every_role(systeem):
 def test_moving_a_melding_into_radicalisering_restricts_it_and_seals_its_reason_there(systeem):
     app = systeem.app
     ordinary = app.ontvang(persoonlijk("R-2")).melding_id
-    app.herrouteer(ordinary, actor="intake", zvh="parkstad", product="radicalisering", reden=REDEN)
+    handel(app, ordinary, "reroute", actor="intake", zvh="parkstad", product="radicalisering", reden=REDEN)
     with pytest.raises(GeenToegang):
         lees(app, ordinary)
     notities = lees(app, ordinary, compartimenten=frozenset({"radicalisering"}))["notities"]
@@ -289,13 +289,15 @@ def test_every_read_through_the_api_hook_is_in_the_access_log_granted_or_refused
         app.persoonsgegevens(restricted, actor="web:j.jansen", doel="behandeling", rol=Rol.uit_tekst("zvh:parkstad"))
     systeem.bij()
     granted, refused = toegangslog(systeem.projecties, actor="web:j.jansen")
-    assert (granted["melding_id"], granted["toegang"], granted["status"]) == (str(ordinary), "verleend", "STATUS_CODE_OK")
+    assert (granted["melding_id"], granted["toegang"], granted["status"]) == (
+        str(ordinary), "verleend", "STATUS_CODE_OK")
     assert (granted["trace_id"], granted["parent_span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
     assert len(bytes.fromhex(granted["span_id"])) == 8
     assert (granted["rol"], granted["doel"], granted["kanaal"]) == ("intake", "triage", "api")
     assert granted["verwerkingsactiviteit"] == INZAGE and INZAGE in verwerkingsactiviteiten()
     assert granted["betrokkene"] == app.betrokkene_met_bsn(BSN) and granted["betrokkene_type"] == "loket-pseudoniem:bsn"
-    assert (refused["melding_id"], refused["toegang"], refused["status"]) == (str(restricted), "geweigerd", "STATUS_CODE_UNSET")
+    assert (refused["melding_id"], refused["toegang"], refused["status"]) == (
+        str(restricted), "geweigerd", "STATUS_CODE_UNSET")
     assert "compartment" in refused["weigering"]
     assert toegangslog(systeem.projecties, melding_id=str(restricted)) == [refused]
 
@@ -341,7 +343,8 @@ def test_processes_starting_together_on_a_fresh_directory_share_one_development_
     keystore = tmp_path / "l.sqlite.keys"
     # Each opens the key store (generating the development master key when it finds
     # none) and seals a value; what any of them sealed must open for all.
-    setup = f"import json, os, uuid\nfrom pathlib import Path\nfrom privacy.kluis import Kluis\nkeystore = Path({str(keystore)!r})"
+    setup = ("import json, os, uuid\nfrom pathlib import Path\nfrom privacy.kluis import Kluis\n"
+             f"keystore = Path({str(keystore)!r})")
     work = f"""
 kluis = Kluis.openen(keystore)
 sessie = kluis.sessie()

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -20,6 +20,7 @@ from loket.bootstrap import bootstrap
 from loket.cli.demo import werk_het_jaar
 from loket.service import Dienst
 from projections import Projecties
+from tests.conftest import handel
 from tests.event_store import copy_store, last_position, loket_env, loket_settings
 
 TABLES = {
@@ -176,15 +177,15 @@ def test_as_of_equals_a_snapshot_taken_at_that_moment(tmp_path):
     app = systeem.app
     first = [app.ontvang(line(kenmerk=f"S-{i}", gemeente=g)).melding_id
              for i, g in enumerate(["Heerlen", "Stein", "Vaals", None])]
-    app.accepteer(first[0], actor="a", regisseur="R")
-    app.retour(first[1], actor="b", reden="terug")
+    handel(app, first[0], "accept", actor="a", regisseur="R")
+    handel(app, first[1], "return", actor="b", reden="terug")
     systeem.bij()
     then_snapshot = snapshot(systeem.projecties)
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     time.sleep(0.01)
 
-    app.sluit(first[0], actor="a", resultaat="klaar")
-    app.herrouteer(first[1], actor="c", zvh="parkstad", product="c-en-a", reden="r")
+    handel(app, first[0], "close", actor="a", resultaat="klaar")
+    handel(app, first[1], "reroute", actor="c", zvh="parkstad", product="c-en-a", reden="r")
     app.ontvang(line(kenmerk="S-later"))
     systeem.bij()
     now_snapshot = snapshot(systeem.projecties)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from tests.conftest import BEHEER_ROL
 from datetime import date, timedelta
 
 from privacy.retention import Termijn, load_bewaartermijnen, verlopen
 from projections.bewaring import bewaarregels
 from routing import load_ruleset
 from routing.tijd import vandaag
-from tests.conftest import line
+from tests.conftest import BEHEER_ROL, handel, line
 
 
 def test_every_product_routing_can_choose_has_its_own_term_with_a_reason():
@@ -47,10 +46,10 @@ def test_a_subject_is_due_when_all_their_meldingen_ended_and_the_longest_term_pa
 def test_closing_referring_out_or_rejecting_ends_a_melding_and_reopening_does_not(systeem):
     app = systeem.app
     closed = app.ontvang(line(kenmerk="B-1")).melding_id
-    app.sluit(closed, actor="zvh", resultaat="afgerond")
+    handel(app, closed, "close", actor="zvh", resultaat="afgerond")
     app.ontvang(line(kenmerk="B-2", gemeente="Venlo"))  # the same person, referred out of the region
     reopened = app.ontvang(line(kenmerk="B-3", gemeente="Venlo", persoon={"bsn": "111222333"})).melding_id
-    app.herrouteer(reopened, actor="intake", zvh="parkstad", product="pga", reden="woont toch in Heerlen")
+    handel(app, reopened, "reroute", actor="intake", zvh="parkstad", product="pga", reden="woont toch in Heerlen")
     app.ontvang('{"kapot')
     systeem.bij()
     rows = bewaarregels(systeem.projecties)

@@ -17,7 +17,7 @@ import routing
 from events.melding import afgewezen_id, melding_id, payload_hash
 from loket.bootstrap import bootstrap, store_exists
 from loket.cli import main
-from tests.conftest import line
+from tests.conftest import handel, line
 from tests.event_store import loket_env, loket_settings
 
 SHIPPED = Path(routing.__file__).parent / "rules"
@@ -187,8 +187,8 @@ def test_explain_of_a_melding_a_person_rerouted_says_the_rules_did_not_decide_it
     db = tmp_path / "loket.sqlite"
     systeem = bootstrap(loket_settings(db))
     [ontvangst] = systeem.app.ontvang_batch([line(kenmerk="HER-1", gemeente="Stein")])
-    systeem.app.herrouteer(ontvangst.melding_id, actor="tester", zvh="parkstad", product="pga",
-                           reden="woont feitelijk in Heerlen")
+    handel(systeem.app, ontvangst.melding_id, "reroute", actor="tester", zvh="parkstad", product="pga",
+           reden="woont feitelijk in Heerlen")
     systeem.close()
     use_store(monkeypatch, db)
     code, out, _ = loket("explain", "gemeente:HER-1")

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import yaml
 
-from routing.gemeenten import GemeenteRegister, RegisterError, default_register, normalize, resolve
+from routing.gemeenten import DEFAULT_PATH, GemeenteRegister, RegisterError, default_register, normalize, resolve
 
 D2025 = date(2025, 6, 1)
 
@@ -108,7 +108,10 @@ def test_gemeenten_outside_zuid_limburg_are_marked_with_their_region(naam, regio
 
 def test_register_holds_every_dutch_gemeente_of_2025() -> None:
     register = default_register()
-    assert len(register.buiten_regio_gemeenten()) == 342 - 16
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    buiten = {naam for regio in data["buiten_regio"] for naam in regio["gemeenten"]}
+    assert len(buiten) == 342 - 16
+    assert {resolve(g, D2025).kind for g in buiten} == {"buiten-regio"}
     in_2025 = {g for g in register.zuid_limburg_gemeenten() if resolve(g, D2025).gemeente == g}
     assert in_2025 == {g for gs in HUIZEN_2025.values() for g in gs}
 

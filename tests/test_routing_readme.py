@@ -33,13 +33,13 @@ def test_every_rule_of_the_ruleset_is_in_the_table_of_seed_facts() -> None:
     named = [token for _, _, rules in tabel() for token in genoemd(rules)]
     exact = {t for t in named if not t.endswith(".*")}
     prefixes = [t[:-1] for t in named if t.endswith(".*")]
-    missing = [i for i in load_ruleset().rule_ids
-               if i not in exact and not any(i.startswith(p) for p in prefixes)]
+    ids = [rule.id for rule in load_ruleset().rules()]
+    missing = [i for i in ids if i not in exact and not any(i.startswith(p) for p in prefixes)]
     assert missing == []
 
 
 def test_every_rule_the_table_names_exists() -> None:
-    ids = set(load_ruleset().rule_ids)
+    ids = {rule.id for rule in load_ruleset().rules()}
     for seed, _, rules in tabel():
         for token in genoemd(rules):
             if token.endswith(".*"):

@@ -95,7 +95,7 @@ def test_decision_uses_the_rules_in_force_on_the_melding_date() -> None:
 
 
 def test_all_rule_ids_are_unique_and_stable() -> None:
-    ids = RULESET.rule_ids
+    ids = [rule.id for rule in RULESET.rules()]
     assert len(ids) == len(set(ids))
     assert {"gemeente.buiten-regio", "detentie.nazorg", "rio.hic", "art18.bij", "pga.top-x",
             "wvggz.westelijke-mijnstreek", "via.team", "product.geen-regel"} <= set(ids)

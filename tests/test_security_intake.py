@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from events.application import Loket
-from loket.bootstrap import maak_loket
 from events.intake import MeldingIn, Persoon, Signalen
 from events.melding import AfgewezenMelding, Melding, melding_id
+from loket.bootstrap import maak_loket
 from routing.decision import Beslissing
 from tests.conftest import line, melding
 from tests.event_store import loket_env, stored_events
-from tests.web_fixtures import Loketten, loketten  # noqa: F401  (fixture)
+from tests.web_fixtures import Loketten
 
 LOKET = [sys.executable, "-m", "loket.cli"]
 MAX_MELDING_BYTES = 1 << 20  # the API's limit, for every entry point
@@ -57,8 +57,9 @@ def run(args: list[str], db: Path, check: bool = True, **kwargs) -> subprocess.C
     return result
 
 
-def post(l: Loketten, token: str, body: str | bytes):
-    return l.client.post("/meldingen", content=body, headers={**l.als(token), "Content-Type": "application/json"})
+def post(loketten: Loketten, token: str, body: str | bytes):
+    headers = {**loketten.als(token), "Content-Type": "application/json"}
+    return loketten.client.post("/meldingen", content=body, headers=headers)
 
 
 # 1. A duplicate answer leaks nothing; a duplicate key decides nothing -----------------------------
@@ -75,7 +76,8 @@ def test_a_resent_radicalisering_kenmerk_tells_a_caller_outside_the_compartment_
     assert again.status_code == 200
     assert again.json() == {"melding_id": first.json()["melding_id"], "status": "duplicaat", "beslissing": None}
     assert "radicalisering" not in again.text and "parkstad" not in again.text
-    assert loketten.client.get(f"/meldingen/{first.json()['melding_id']}", headers=loketten.als(intake)).status_code == 404
+    read = loketten.client.get(f"/meldingen/{first.json()['melding_id']}", headers=loketten.als(intake))
+    assert read.status_code == 404
 
 
 def test_a_duplicate_answer_shows_the_stored_decision_exactly_to_those_who_may_read_the_melding(loketten):
@@ -106,7 +108,8 @@ def test_a_body_with_a_field_twice_is_rejected_naming_the_field_and_decides_noth
     assert answer.json()["errors"] == [
         {"field": "soort", "message": "appears more than once in its object; send each field once"}]
     assert answer.json()["beslissing"]["outcome"] == "rejected"
-    twice_unknown = post(loketten, intake, line(kenmerk="D-2").replace("{", '{"Jan 999990019": 1, "Jan 999990019": 2, ', 1))
+    twice_unknown = post(loketten, intake,
+                         line(kenmerk="D-2").replace("{", '{"Jan 999990019": 1, "Jan 999990019": 2, ', 1))
     assert twice_unknown.status_code == 422 and "999990019" not in twice_unknown.text
 
 
@@ -117,7 +120,8 @@ def test_the_cli_rejects_a_field_twice_too(tmp_path):
     summary = json.loads(run(["ontvang", str(source)], db).stdout.decode().splitlines()[-1])
     assert (summary["new"], summary["rejected"]) == (0, 1)
     [rejected] = json.loads(run(["afgewezen", "--json"], db).stdout)
-    assert rejected["errors"] == [{"field": "soort", "message": "appears more than once in its object; send each field once"}]
+    assert rejected["errors"] == [
+        {"field": "soort", "message": "appears more than once in its object; send each field once"}]
 
 
 # 2. /metrics: label values from closed sets, no compartment ------------------------------------------
@@ -147,7 +151,8 @@ def test_metrics_show_nothing_of_the_radicalisering_compartment(loketten):
     weegploeg = loketten.token("wim", "intake", compartimenten=("radicalisering",))
     before = loketten.client.get("/metrics").text
     assert post(loketten, weegploeg, line(kenmerk="RAD-1", soort="radicalisering", bron="politie")).status_code == 201
-    melding_id_ = post(loketten, weegploeg, line(kenmerk="RAD-2", soort="radicalisering", bron="politie")).json()["melding_id"]
+    melding_id_ = post(loketten, weegploeg,
+                       line(kenmerk="RAD-2", soort="radicalisering", bron="politie")).json()["melding_id"]
     loketten.client.post(f"/meldingen/{melding_id_}/reroute", headers=loketten.als(weegploeg),
                          json={"zvh": "parkstad", "product": "pga", "reden": "weegploeg: PGA"})
     after = loketten.client.get("/metrics").text
@@ -243,7 +248,8 @@ def poison(draw) -> bytes:
     elif kind == "persoon":
         m["persoon"] = {draw(any_text): draw(json_values) for _ in range(draw(st.integers(0, 3)))} or draw(json_values)
     elif kind == "signalen":
-        m["signalen"] = {draw(st.sampled_from(["leefgebieden", "ketens", "delict", "hic", "bollenmodel"])): draw(json_values)}
+        soort = draw(st.sampled_from(["leefgebieden", "ketens", "delict", "hic", "bollenmodel"]))
+        m["signalen"] = {soort: draw(json_values)}
     elif kind == "value":
         return json.dumps(draw(json_values)).encode()
     elif kind == "twice":
@@ -253,7 +259,8 @@ def poison(draw) -> bytes:
     elif kind == "bytes":
         return draw(st.binary(max_size=60))
     elif kind == "huge":
-        return json.dumps(m).replace('"gemeente": "Heerlen"', '"gemeente": ' + "7" * draw(st.integers(4301, 6000))).encode()
+        lang = '"gemeente": ' + "7" * draw(st.integers(4301, 6000))
+        return json.dumps(m).replace('"gemeente": "Heerlen"', lang).encode()
     else:
         depth = draw(st.integers(1000, 5000))
         return ("[" * depth + "]" * depth).encode()

@@ -7,25 +7,22 @@ import json
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from loket.bootstrap import bootstrap
 from projections import Projecties
 from projections.caseload import tellingen
 from projections.runner import catch_up
 from tests.conftest import line
 from tests.event_store import loket_env
-from tests.web_fixtures import Loketten, loketten  # noqa: F401  (fixture)
+from tests.web_fixtures import Loketten
 
 LOKET = [sys.executable, "-m", "loket.cli"]
 BUITEN_KALENDER = ["9999-12-31T23:30:00Z", "0001-01-01T00:10:00+01:00", "9999-12-31T23:59:59-05:00"]
 
 
-def post(l: Loketten, token: str, **overrides):
-    return l.client.post("/meldingen", content=line(**overrides), headers=l.als(token))
+def post(loketten: Loketten, token: str, **overrides):
+    return loketten.client.post("/meldingen", content=line(**overrides), headers=loketten.als(token))
 
 
 # 4. A moment outside the calendar is a clear refusal, before any replay ------------------------
@@ -74,7 +71,8 @@ def test_a_melding_rerouted_out_of_the_compartment_stays_out_of_every_list_of_th
 
     before = {t: parkstad_pga(t) for t in (intake, admin, parkstad, weegploeg)}
     mid = post(loketten, weegploeg, kenmerk="IN-UIT-1").json()["melding_id"]  # an aanmelding: parkstad/pga
-    assert {t: parkstad_pga(t) for t in (intake, admin, parkstad)} == {t: before[t] + 1 for t in (intake, admin, parkstad)}
+    readers = (intake, admin, parkstad)
+    assert {t: parkstad_pga(t) for t in readers} == {t: before[t] + 1 for t in readers}
     for zvh, product in (("parkstad", "radicalisering"), ("parkstad", "pga")):
         moved = loketten.client.post(f"/meldingen/{mid}/reroute", headers=loketten.als(weegploeg),
                                      json={"zvh": zvh, "product": product, "reden": "weegploeg"})
@@ -122,7 +120,7 @@ def test_two_ontvang_of_the_same_file_at_once_both_finish_and_nothing_is_lost_or
     runs = [subprocess.Popen(LOKET + ["ontvang", str(source)], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outcomes = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in runs]
-    for code, out, err in outcomes:
+    for code, _out, err in outcomes:
         assert code == 0, err[-2000:]
         assert "Traceback" not in err
     summaries = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in outcomes]

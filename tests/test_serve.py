@@ -11,7 +11,7 @@ import httpx2
 
 from tests.conftest import melding
 from tests.event_store import loket_env
-from tests.web_fixtures import formuliertoken, server  # noqa: F401  (fixture)
+from tests.web_fixtures import formuliertoken
 
 # Personal data that must never leave through logs, metrics or error answers.
 BSN, FOUTE_BSN = "111222333", "111222334"

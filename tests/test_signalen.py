@@ -7,7 +7,6 @@ known ids and never echoed; a refused melding is still recorded; the lists are b
 from __future__ import annotations
 
 import json
-from tests.conftest import INTAKE_ROL
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from events.intake import Ongeldig, parse
 from events.melding import AfgewezenMelding
 from routing import load_ruleset
 from routing.signalen import VELDEN, VocabulaireFout, laad, sleutel, vocabulaires
-from tests.conftest import line, melding
+from tests.conftest import INTAKE_ROL, line, melding
 
 VOCAB = vocabulaires()
 LIJSTEN = ("leefgebieden", "ketens")

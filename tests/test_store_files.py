@@ -12,17 +12,17 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from tests.conftest import INTAKE_ROL, BEHEER_ROL
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from events.melding import melding_id
 from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import Settings
 from loket.tokens import Tokens
-from tests.conftest import line
+from tests.conftest import BEHEER_ROL, INTAKE_ROL, line
 from tests.test_cli import LOKET
 
 
@@ -203,8 +203,9 @@ def test_a_reader_holding_an_old_snapshot_of_the_key_store_delays_emptying_its_l
             keystore.log_wait = 0.5
             s.app.vernietig(subject, actor="fg", reden="verzoek-betrokkene", rol=BEHEER_ROL)
             assert keystore.log_emptied is False  # said, not silently left
-            assert s.app.persoonsgegevens(s.app.zoek("gemeente", "R-1").id, actor="t", doel="controle", rol=INTAKE_ROL)["persoon"] == {
-                "verwijderd": True}  # destroyed all the same
+            opened = s.app.persoonsgegevens(melding_id("gemeente", "R-1"), actor="t", doel="controle",
+                                            rol=INTAKE_ROL)
+            assert opened["persoon"] == {"verwijderd": True}  # destroyed all the same
             reader.stdin.write("\n")
             reader.stdin.flush()
             assert reader.stdout.readline().strip() == "done"  # it let go, and still has the file open

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from tests.conftest import melding
-from tests.web_fixtures import Server, server  # noqa: F401  (fixture)
+from tests.web_fixtures import Server
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -165,7 +165,7 @@ def test_an_auditor_looks_back_at_a_melding_as_it_stood(browser, server):
     intake = server.token("anna", "intake")
     auditor = server.token("olga", "auditor")
     mid = ontvang(server, intake, kenmerk="AU-1")
-    moment = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    moment = datetime.now(UTC).isoformat(timespec="microseconds")
     httpx2.post(server.url + f"/meldingen/{mid}/close", json={"resultaat": "Afgerond"},
                 headers={"Authorization": f"Bearer {intake}"}).raise_for_status()
 

@@ -6,23 +6,21 @@ Each test here failed on the code before its fix (docs/security.md names them pe
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import UUID
 
-import pytest
 from fastapi.testclient import TestClient
 
 from projections.toegangslog import toegangslog
 from tests.conftest import melding
 from tests.event_store import event_sql, loket_env
-from tests.web_fixtures import Loketten, formuliertoken, loketten  # noqa: F401  (fixture)
+from tests.web_fixtures import Loketten, formuliertoken
 
 BSN = "123456782"  # the person of tests.conftest.melding
 # The purposes of privacy/verwerkingsactiviteiten.yaml (doelbinding): the only ones a read may give.
@@ -31,22 +29,22 @@ INZAGE_1 = "urn:zlzvh:loket:verwerkingsactiviteit:inzage:1"  # reads with a free
 ONBEKEND = ("zzq", "nieuwsgierig", "<script>alert(1)</script>", "Zwartbles 999990019 " * 600)
 
 
-def ontvang(l: Loketten, token: str, **overrides) -> str:
-    answer = l.client.post("/meldingen", json=melding(**overrides), headers=l.als(token))
+def ontvang(loketten: Loketten, token: str, **overrides) -> str:
+    answer = loketten.client.post("/meldingen", json=melding(**overrides), headers=loketten.als(token))
     assert answer.status_code in (200, 201), answer.text
     return answer.json()["melding_id"]
 
 
-def leeslog(l: Loketten, melding_id: str) -> list[dict]:
-    dienst = l.client.app.state.dienst
+def leeslog(loketten: Loketten, melding_id: str) -> list[dict]:
+    dienst = loketten.client.app.state.dienst
     dienst.bij()
     return toegangslog(dienst.systeem.projecties, melding_id=melding_id)
 
 
-def toon(l: Loketten, melding_id: str, **form: str):
+def toon(loketten: Loketten, melding_id: str, **form: str):
     """The melding page's own form for personal data, posted as the browser posts it."""
-    page = l.client.get(f"/web/meldingen/{melding_id}")
-    return l.client.post(f"/web/meldingen/{melding_id}/persoonsgegevens",
+    page = loketten.client.get(f"/web/meldingen/{melding_id}")
+    return loketten.client.post(f"/web/meldingen/{melding_id}/persoonsgegevens",
                          data={"csrf": formuliertoken(page.text), **form}, follow_redirects=False)
 
 
@@ -104,8 +102,9 @@ def test_the_cli_takes_its_purpose_from_the_same_list(tmp_path):
     db = tmp_path / "l.sqlite"
     env = {**os.environ, **loket_env(db, LOKET_USER="tester", LOKET_ROLE="intake")}
     loket = [sys.executable, "-m", "loket.cli"]
-    line = '{"bron": "gemeente", "kenmerk": "C-1", "soort": "aanmelding", "ontvangen_op": "2025-03-01T09:00:00+01:00", ' \
-           '"gemeente": "Heerlen", "persoon": {"bsn": "123456782"}, "toelichting": "geheim-cli"}\n'
+    line = '{"bron": "gemeente", "kenmerk": "C-1", "soort": "aanmelding", ' \
+           '"ontvangen_op": "2025-03-01T09:00:00+01:00", "gemeente": "Heerlen", ' \
+           '"persoon": {"bsn": "123456782"}, "toelichting": "geheim-cli"}\n'
     subprocess.run([*loket, "ontvang", "-"], input=line, env=env, text=True, check=True, capture_output=True)
     for doel in ONBEKEND[:3]:
         refused = subprocess.run([*loket, "show", "gemeente:C-1", "--purpose", doel], env=env, text=True,
@@ -152,7 +151,7 @@ def test_access_log_lines_with_a_free_text_purpose_from_before_still_read(lokett
     mid = ontvang(loketten, intake, kenmerk="D-5")
     app = loketten.client.app.state.dienst.app
     m = app.melding(UUID(mid))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = Dataverwerking(
         trace_id=trace_id(), span_id=span_id(), parent_span_id=None, naam="persoonsgegevens inzien",
         status="STATUS_CODE_OK", begin=now, eind=now, verwerkingsactiviteit=INZAGE_1,
@@ -283,7 +282,7 @@ def test_after_logout_the_old_session_cookie_opens_nothing(loketten):
 
 def test_an_idle_or_too_old_session_sends_the_browser_to_the_login_page(loketten):
     intake = loketten.token("anna", "intake")
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     loketten.tokens.klok = lambda: start
     loketten.inloggen(intake)
     assert loketten.client.get("/web/triage").status_code == 200

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from loket.bootstrap import bootstrap
+from loket.service import Dienst
 from loket.settings import Settings
 from loket.tokens import Tokens
-from loket.service import Dienst
 from loket.web.app import maak_app
 from routing import load_ruleset
 from tests.event_store import loket_env

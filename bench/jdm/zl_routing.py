@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -220,7 +221,7 @@ def graph(register_path: Path = DEFAULT_PATH) -> dict:
     ]
     chain = [n["id"] for n in nodes]
     edges = [{"id": f"e{i}", "sourceId": a, "targetId": b, "type": "edge"}
-             for i, (a, b) in enumerate(zip(chain, chain[1:]))]
+             for i, (a, b) in enumerate(pairwise(chain))]
     return {"nodes": nodes, "edges": edges}
 
 

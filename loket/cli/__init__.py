@@ -11,11 +11,14 @@ import logging
 import sys
 from collections.abc import Callable
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from events.melding import OngeldigeOvergang
+from loket import logs
 from loket.cli import demo, intake, kafka, levensloop, overzichten, privacy, routing, web
 from loket.cli.basis import KEY_UNUSABLE, STORE_UNREACHABLE, USER_ERROR, CommandoFout
 from loket.service import NietGevonden, OngeldigVeld, Verboden
-from loket import logs
 from loket.settings import OngeldigeInstelling, Settings
 from privacy.masterkey import SleutelFout
 
@@ -69,11 +72,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _store_unreachable(exc: BaseException) -> bool:
-    """A connection error of the event store (PostgreSQL down, wrong host or port)."""
-    from eventsourcing.persistence import InterfaceError, OperationalError
-
-    kinds: tuple[type[BaseException], ...] = (InterfaceError, OperationalError)
-    psycopg = sys.modules.get("psycopg")  # imported by the library only for a PostgreSQL store
-    if psycopg is not None:
-        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
-    return isinstance(exc, kinds)
+    """A connection error of the event store (PostgreSQL down, wrong host or port): the library's,
+    or psycopg's where it comes through unwrapped."""
+    return isinstance(exc, (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError))

@@ -68,8 +68,11 @@ def _topics(d: Dienst, stop: threading.Event) -> Topics | None:
     settings = d.systeem.settings
     logs.configure(settings.log_format)
     topics = d.systeem.topics
-    created = _when_broker_answers(lambda: clients.ensure_topics(settings.kafka, topics.all) or True, stop)
-    return topics if created else None
+    def create() -> bool:
+        clients.ensure_topics(settings.kafka, topics.all)
+        return True
+
+    return topics if _when_broker_answers(create, stop) else None
 
 
 def _positive(value: str) -> int:

@@ -169,5 +169,6 @@ def register(command) -> None:
     sp.add_argument("--json", action="store_true")
 
     sp = command("verify", cmd_verify, "walk the hash chain over the events; exit 1 at the first broken position")
-    sp.add_argument("--public-key", metavar="HEX", help="the anchor key to check against (default: from the master key)")
+    sp.add_argument("--public-key", metavar="HEX",
+                    help="the anchor key to check against (default: from the master key)")
     sp.add_argument("--json", action="store_true")

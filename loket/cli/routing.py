@@ -124,12 +124,12 @@ def register(command) -> None:
         description="Lint a ruleset directory: overlapping rows without a distinct priority, "
         "rows that can never fire, soorten without a rule on some date, unknown product, zvh, "
         "label, gemeente or signal ids, periods that end before they start, rows without a "
-        "source (a seed and a quote from it, a DOMAIN.md section, or 'besluit loket').")
+        "source (a seed and a quote from it, a section of the domain brief, or 'besluit loket').")
     check.set_defaults(handler=cmd_rules_check)
     rules_option(check, "ruleset directory (default: the shipped routing/rules)")
     check.add_argument("--bronnen", type=Path, metavar="DIR",
-                       help="the directory holding DOMAIN.md and seeds/: every quoted phrase "
-                       "must be found in the source it names")
+                       help="the sources, kept beside the repository (../shared): the domain brief "
+                       "as DOMAIN.md, and seeds/; every quoted phrase must be found in the source it names")
     check.add_argument("--json", action="store_true", help="the report as JSON")
 
     sp = command("explain", cmd_explain, "why a melding went where it went: every rule considered, each condition")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from events.toegang import COMPARTIMENTEN, ROLSOORTEN
 from events.handelingen import Gebruiker
+from events.toegang import COMPARTIMENTEN, ROLSOORTEN
 from loket.cli.basis import emit, gebruiker_uit
 from loket.service import Toegangsbeheer
 from loket.settings import Settings
@@ -22,11 +22,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from loket.metrics import GemetenRuleset
     from loket.service import Dienst
     from loket.web.app import maak_app
-    from routing import load_ruleset
+    from routing.loader import read_ruleset
 
     settings = Settings.from_env()
     logs.configure(settings.log_format)
-    systeem = bootstrap(settings, ruleset=GemetenRuleset(load_ruleset()))
+    systeem = bootstrap(settings, ruleset=GemetenRuleset(read_ruleset()))
     try:
         d = Dienst(systeem)
         d.bij()
@@ -57,7 +57,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     beheer, wie = _toegangsbeheer()
     for info in beheer.lijst(wie):
-        emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt, "ingetrokken": info.ingetrokken})
+        emit({"id": info.id, **info.gebruiker.as_dict(), "aangemaakt": info.aangemaakt,
+              "ingetrokken": info.ingetrokken})
     return 0
 
 

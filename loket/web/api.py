@@ -20,26 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from events.handelingen import Gebruiker
-from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot
+from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
-from loket.service import Dienst
 from loket.service import moment as lees_moment
+from loket.web.auth import Diensten, api_gebruiker
 from routing.tijd import vandaag
-from loket.web.auth import api_gebruiker
 
 MAX_BODY = MAX_MELDING_BYTES  # the limit of every entry point
 
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(api_gebruiker)]
-
-
-# Dependencies that do no I/O are async: a sync one costs a trip through the thread pool.
-async def dienst(request: Request) -> Dienst:
-    return request.app.state.dienst
-
-
-Diensten = Annotated[Dienst, Depends(dienst)]
 
 
 def als_moment(text: str) -> datetime:
@@ -64,27 +55,22 @@ AsOf = Annotated[datetime | None, Depends(moment)]
 # Models -------------------------------------------------------------------------
 
 
-class Fout(BaseModel):
-    field: str
-    message: str
-
-
 class FoutAntwoord(BaseModel):
     detail: str
-    errors: list[Fout] = []
+    errors: list[VeldFout] = []
 
 
 class Ontvangen(BaseModel):
     melding_id: UUID
     status: Literal["nieuw", "duplicaat", "afgewezen"]
     beslissing: dict[str, Any] | None = Field(
-        description="the decision contract of DOMAIN.md; null when the melding lies outside what this "
-        "user may read (another house's, or a restricted compartment's): it is stored all the same")
+        description="the decision contract (docs/messages.md, `beslissing`); null when the melding lies "
+        "outside what this user may read (another house's, or a restricted compartment's): it is stored all the same")
 
 
 class Afgewezen(Ontvangen):
     detail: str
-    errors: list[Fout]
+    errors: list[VeldFout]
 
 
 class MeldingUit(BaseModel):
@@ -99,7 +85,7 @@ class MeldingUit(BaseModel):
     regisseur: str | None = None
     gesloten: bool = Field(False, description="closed; the result is free text, read with ?doel= (notities)")
     versie: int
-    errors: list[Fout] | None = Field(None, description="only for a rejected melding")
+    errors: list[VeldFout] | None = Field(None, description="only for a rejected melding")
     persoonsgegevens: dict[str, Any] | None = Field(
         None, description="only when asked for with a purpose (doel); the read is recorded"
     )
@@ -119,7 +105,8 @@ class Inzage(Strikt):
     # the schema only tells clients what it will take.
     doel: Annotated[str, Field(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})]
     toelichting: Annotated[str | None, Field(
-        description=f"optional, at most {MAX_TOELICHTING} characters: sealed in the access log, never kept in the clear",
+        description=f"optional, at most {MAX_TOELICHTING} characters: sealed in the access log, "
+                    "never kept in the clear",
     )] = None
 
 
@@ -222,21 +209,26 @@ def melding_uit(m: Melding | AfgewezenMelding) -> dict[str, Any]:
             "regisseur": m.regisseur, "gesloten": m.resultaat is not None, "versie": m.version}
 
 
-NIET_GEVONDEN = {404: {"model": FoutAntwoord, "description": "no such melding, or not one this user may see"}}
-VERBODEN = {403: {"model": FoutAntwoord, "description": "the user's role does not allow this"}}
-ONGELDIG = {422: {"model": FoutAntwoord, "description": "a bad parameter or body field, each named"}}
+# FastAPI's `responses`: per status code, the model and description of the answer.
+Antwoorden = dict[int | str, dict[str, Any]]
+NIET_GEVONDEN: Antwoorden = {
+    404: {"model": FoutAntwoord, "description": "no such melding, or not one this user may see"}}
+VERBODEN: Antwoorden = {403: {"model": FoutAntwoord, "description": "the user's role does not allow this"}}
+ONGELDIG: Antwoorden = {422: {"model": FoutAntwoord, "description": "a bad parameter or body field, each named"}}
 
 
 @router.get("/meldingen/{melding_id}", tags=["meldingen"], response_model=MeldingUit,
             responses={**NIET_GEVONDEN, **VERBODEN, **ONGELDIG},
             summary="A melding's decision and status; its personal data only with a purpose (?doel=)")
-def lees(
+async def lees(
     melding_id: UUID, wie: Wie, d: Diensten,
     doel: Annotated[str | None, Query(description=DOEL_UITLEG, json_schema_extra={"enum": DOELEN})] = None,
 ) -> dict[str, Any]:
+    # Reading one melding is a few indexed reads, cheaper on the event loop than the hand-off to a
+    # worker thread and back. Reading personal data writes the access log: that waits in a thread.
     uit = melding_uit(d.melding(wie, melding_id))
     if doel is not None:
-        uit["persoonsgegevens"] = d.persoonsgegevens(wie, melding_id, doel, kanaal="api")
+        uit["persoonsgegevens"] = await run_in_threadpool(d.persoonsgegevens, wie, melding_id, doel, kanaal="api")
     return uit
 
 
@@ -265,7 +257,7 @@ def explain(melding_id: UUID, wie: Wie, d: Diensten) -> dict[str, Any]:
     return {**uitleg.gegevens, "tekst": uitleg.trace.render()}
 
 
-LIFECYCLE = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
+LIFECYCLE: Antwoorden = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
              409: {"model": FoutAntwoord, "description": "not allowed in the melding's present state"}}
 
 

@@ -1,4 +1,5 @@
-"""Who is asking: a bearer token on the API, a server-side session on the web pages.
+"""Who is asking (a bearer token on the API, a server-side session on the web pages), and the
+service that answers them: what every request of the API and the pages depends on.
 
 The app only needs an `Authenticator`: something that turns a presented credential
 into a `Gebruiker` (or None), and keeps the web pages' sessions. `loket.tokens.Tokens`
@@ -21,6 +22,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events.handelingen import Gebruiker
+from loket.service import Dienst
 
 COOKIE = "loket_sessie"
 VOOR_COOKIE = "loket_inloggen"  # before login: what the login form's token is derived from
@@ -37,6 +39,14 @@ class Authenticator(Protocol):
     def sluit_sessie(self, sessie: str) -> None: ...
 
 
+# Dependencies that do no I/O are async: a sync one costs a trip through the thread pool.
+async def dienst(request: Request) -> Dienst:
+    return request.app.state.dienst
+
+
+Diensten = Annotated[Dienst, Depends(dienst)]
+
+
 class NietIngelogd(Exception):
     """A web page asked for without a (valid) login: send the browser to the login page."""
 
@@ -44,9 +54,11 @@ class NietIngelogd(Exception):
 _bearer = HTTPBearer(auto_error=False, description="a token from `loket token create`")
 
 
-def api_gebruiker(
+async def api_gebruiker(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Gebruiker:
+    # On the event loop, not the thread pool: one indexed read of the token file costs less than
+    # the hop to a worker thread and back, which every API request would pay.
     gebruiker = None
     if credentials is not None:
         gebruiker = request.app.state.authenticator.gebruiker(credentials.credentials)

@@ -24,10 +24,20 @@ from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang
 from loket.service import Dienst, NietGevonden, OngeldigVeld, melding_id_van
+from loket.service import moment as lees_moment
 from loket.web import grafiek
-from loket.web.api import als_moment, dienst
 from loket.web.auth import (
-    COOKIE, PAD, VOOR_COOKIE, csrf, csrf_klopt, inlog_csrf, inlog_csrf_klopt, pagina_gebruiker, voorsessie, zet_cookie,
+    COOKIE,
+    PAD,
+    VOOR_COOKIE,
+    Diensten,
+    csrf,
+    csrf_klopt,
+    inlog_csrf,
+    inlog_csrf_klopt,
+    pagina_gebruiker,
+    voorsessie,
+    zet_cookie,
 )
 from routing.tijd import NL
 
@@ -78,7 +88,7 @@ def foutpagina(request: Request, status: int, detail: str) -> HTMLResponse:
 
 
 def _moment(text: str | None) -> datetime | None:
-    return als_moment(text) if text else None
+    return lees_moment(text, "as_of") if text else None
 
 
 def _thuis(wie: Gebruiker) -> str:
@@ -159,7 +169,7 @@ def _bericht(d: Dienst, wie: Gebruiker, gedaan: str | None, melding: str | None)
 
 
 @router.get("/triage")
-def triage(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+def triage(request: Request, wie: Wie, d: Diensten,
            gedaan: str | None = None, melding: str | None = None) -> Response:
     with d.overzicht(wie) as o:
         rows = o.triage()
@@ -167,13 +177,13 @@ def triage(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
 
 
 @router.get("/meldingen/{melding_id}")
-def melding(request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)]) -> Response:
+def melding(request: Request, melding_id: UUID, wie: Wie, d: Diensten) -> Response:
     return _melding_pagina(request, melding_id, wie, d)
 
 
 @router.post("/meldingen/{melding_id}/persoonsgegevens")
 def persoonsgegevens(
-    request: Request, melding_id: UUID, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+    request: Request, melding_id: UUID, wie: Wie, d: Diensten,
     csrf_token: Annotated[str, Form(alias="csrf")] = "", doel: Annotated[str, Form()] = "",
     toelichting: Annotated[str, Form()] = "",
 ) -> Response:
@@ -218,7 +228,7 @@ def _melding_pagina(
 
 @router.post("/meldingen/{melding_id}/{handeling}")
 def handel(
-    request: Request, melding_id: UUID, handeling: str, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+    request: Request, melding_id: UUID, handeling: str, wie: Wie, d: Diensten,
     csrf_token: Annotated[str, Form(alias="csrf")] = "",
     zvh: Annotated[str, Form(max_length=100)] = "", product: Annotated[str, Form(max_length=100)] = "",
     reden: Annotated[str, Form(max_length=2000)] = "", regisseur: Annotated[str, Form(max_length=200)] = "",
@@ -290,7 +300,7 @@ def _lopend_per_maand(flow: list[dict[str, Any]], tot: date, aantal: int = 36) -
 
 
 @router.get("/caseload")
-def caseload_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+def caseload_pagina(request: Request, wie: Wie, d: Diensten,
                     as_of: str | None = None) -> Response:
     moment = _moment(as_of)
     with d.overzicht(wie, moment) as o:
@@ -301,7 +311,7 @@ def caseload_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(die
 
 
 @router.get("/wachtrij")
-def wachtrij_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+def wachtrij_pagina(request: Request, wie: Wie, d: Diensten,
                     zvh: str | None = None, gedaan: str | None = None, melding: str | None = None) -> Response:
     huis = wie.zvh if wie.soort == "zvh" else (zvh or sorted(d.huizen)[0])
     with d.overzicht(wie) as o:
@@ -314,7 +324,7 @@ def wachtrij_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(die
 
 
 @router.get("/audit")
-def audit_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst)],
+def audit_pagina(request: Request, wie: Wie, d: Diensten,
                  as_of: str | None = None, melding: str | None = None) -> Response:
     moment = _moment(as_of)
     trail: list[dict[str, Any]] = []
@@ -335,5 +345,6 @@ def audit_pagina(request: Request, wie: Wie, d: Annotated[Dienst, Depends(dienst
             except NietGevonden:
                 fout = "Geen melding gevonden" + (" op dat moment." if moment else ".")
     moment_tekst = lokale_tijd(moment.isoformat()) if moment else None
-    return render(request, "audit.html", wie=wie, as_of=as_of, moment=moment, moment_tekst=moment_tekst, melding=melding,
-                  melding_id=melding_id, trail=trail, fout=fout, huizen=_per_huis(rows), triage=triage)
+    return render(request, "audit.html", wie=wie, as_of=as_of, moment=moment, moment_tekst=moment_tekst,
+                  melding=melding, melding_id=melding_id, trail=trail, fout=fout, huizen=_per_huis(rows),
+                  triage=triage)

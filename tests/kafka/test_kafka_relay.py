@@ -18,7 +18,7 @@ from consumers.relay import OutboxRelay
 from events.melding import Melding
 from loket import synthetic
 from loket.bootstrap import bootstrap
-from tests.conftest import line
+from tests.conftest import handel, line
 from tests.kafka.conftest import produce, read_all, wait_until
 
 SCHEMAS = Path(__file__).parents[2] / "docs" / "schemas"
@@ -109,7 +109,7 @@ def test_every_decision_reaches_the_house_where_the_work_lands_without_personal_
     assert json.loads(by_kenmerk["ONBEKEND-1"].value)["event_type"] == "MeldingInTriage"
     messages = [json.loads(r.value) for r in records]
     # the one VIA team, whatever the residence
-    via = [r for r, m in zip(records, messages) if m["beslissing"]["product"] == "via"]
+    via = [r for r, m in zip(records, messages, strict=True) if m["beslissing"]["product"] == "via"]
     assert via and {r.topic for r in via} == {topics.zvh("westelijke-mijnstreek")}
 
     personal = set()
@@ -162,15 +162,15 @@ def test_lifecycle_changes_reach_every_house_concerned_without_their_free_text(b
         for kenmerk, gemeente in (("P", "Heerlen"), ("Q", "Kerkrade"), ("R", "Brunssum"))
     }
     p, q, r = ids
-    app.accepteer(p, actor="medewerker-p", regisseur="Regisseur Parkstad")
-    app.top_x(p, actor="medewerker-p", aan=True, reden="onrust in de wijk, vrije tekst")
-    app.top_x(p, actor="medewerker-p", aan=False, reden="weegtafel besloot, vrije tekst")
-    app.sluit(p, actor="medewerker-p", resultaat="afgerond met plan, vrije tekst")
-    app.retour(q, actor="medewerker-q", reden="hoort niet bij ons, vrije tekst")
-    app.besluit_triage(
-        q, actor="loket-1", zvh="maastricht-heuvelland", product="pga", reden="woont daar, vrije tekst"
-    )
-    app.herrouteer(r, actor="loket-1", zvh="westelijke-mijnstreek", product="pga", reden="verhuisd, vrije tekst")
+    handel(app, p, "accept", actor="medewerker-p", regisseur="Regisseur Parkstad")
+    handel(app, p, "topx-aan", actor="medewerker-p", reden="onrust in de wijk, vrije tekst")
+    handel(app, p, "topx-af", actor="medewerker-p", reden="weegtafel besloot, vrije tekst")
+    handel(app, p, "close", actor="medewerker-p", resultaat="afgerond met plan, vrije tekst")
+    handel(app, q, "return", actor="medewerker-q", reden="hoort niet bij ons, vrije tekst")
+    handel(app, q, "decide", actor="loket-1", zvh="maastricht-heuvelland", product="pga",
+           reden="woont daar, vrije tekst")
+    handel(app, r, "reroute", actor="loket-1", zvh="westelijke-mijnstreek", product="pga",
+           reden="verhuisd, vrije tekst")
     drain(relay)
 
     records = read_all(broker.bootstrap, topics.outbound)
