@@ -19,3 +19,22 @@ LABELS = {
     GESLOTEN: "Gesloten",
     AFGEWEZEN: "Afgewezen",
 }
+
+# The events of a melding's life as people read them in a trail or a timeline (the class names
+# stay in the store and the API).
+GEBEURTENISSEN = {
+    "MeldingOntvangen": "Melding ontvangen",
+    "MeldingAfgewezen": "Melding afgewezen (contract niet gevolgd)",
+    "MeldingGerouteerd": "Naar huis en product gerouteerd",
+    "MeldingInTriage": "Naar triage bij het loket",
+    "MeldingDoorverwezen": "Doorverwezen buiten Zuid-Limburg",
+    "MeldingGeaccepteerd": "Geaccepteerd door het huis",
+    "MeldingTeruggestuurd": "Teruggestuurd naar het loket",
+    "MeldingHergerouteerd": "Opnieuw gerouteerd",
+    "TriageBesloten": "Triage besloten",
+    "TopXAan": "Top X aangezet",
+    "TopXAf": "Top X uitgezet",
+    "MeldingGesloten": "Gesloten",
+    "PersoonsgegevensVernietigd": "Persoonsgegevens vernietigd",
+    "DataverwerkingVastgelegd": "Persoonsgegevens ingezien",
+}
