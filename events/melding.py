@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from events.bibliotheek import nieuw_aggregaat
 from events.handelingen import HANDELINGEN, Handeling
 from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
-from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, ONTVANGEN, OPEN, TRIAGE
+from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, HERSTELD, IN_BEHANDELING, ONTVANGEN, OPEN, TRIAGE
 from events.toegang import Kenmerken, compartiment_van
 from routing.decision import Beslissing
 from routing.facts import Feiten
@@ -311,8 +311,12 @@ class Melding(MetPersoonsgegevens):
 class AfgewezenMelding(MetPersoonsgegevens):
     """Input that broke the contract, kept whole with its errors: nothing is dropped."""
 
-    if TYPE_CHECKING:  # made by the @event decorator below (see MetPersoonsgegevens)
+    if TYPE_CHECKING:  # made by the @event decorators below (see MetPersoonsgegevens)
         MeldingAfgewezen: ClassVar[type[Aggregate.Created]]
+        AfwijzingHersteld: ClassVar[type[Aggregate.Event]]
+        hersteld_als: str | None
+    else:
+        hersteld_als = None  # the melding id of its correction (an annotation would become a constructor field)
 
     @staticmethod
     def create_id(payload_sha256: str) -> UUID:
@@ -344,6 +348,19 @@ class AfgewezenMelding(MetPersoonsgegevens):
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
         self.status = AFGEWEZEN
+
+    def herstel(self, *, actor: str, melding_id: UUID, bron: str, kenmerk: str) -> None:
+        """Corrected and sent again: the rejection stays, marked, and points at the melding that
+        took its place (ids and the kenmerk only: what was corrected is in the new melding)."""
+        if self.status != AFGEWEZEN:
+            raise OngeldigeOvergang(f"rejected melding {self.id} was corrected before, as {self.hersteld_als}")
+        _verplicht("actor", actor)
+        self._hersteld(actor=actor, melding_id=str(melding_id), bron=bron, kenmerk=kenmerk)
+
+    @event("AfwijzingHersteld")
+    def _hersteld(self, actor: str, melding_id: str, bron: str, kenmerk: str) -> None:
+        self.hersteld_als = melding_id
+        self.status = HERSTELD
 
 
 def _beslissing_als_waarde(state: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ TRIAGE = "triage"  # a person at the loket must decide
 DOORVERWEZEN = "doorverwezen"  # outside Zuid-Limburg
 GESLOTEN = "gesloten"
 AFGEWEZEN = "afgewezen"  # broke the intake contract; kept with its errors
+HERSTELD = "hersteld"  # a rejected melding, corrected and sent again as a new melding
 
 LABELS = {
     ONTVANGEN: "Ontvangen",
@@ -18,6 +19,7 @@ LABELS = {
     DOORVERWEZEN: "Doorverwezen",
     GESLOTEN: "Gesloten",
     AFGEWEZEN: "Afgewezen",
+    HERSTELD: "Afgewezen, hersteld",
 }
 
 # The events of a melding's life as people read them in a trail or a timeline (the class names
@@ -25,6 +27,7 @@ LABELS = {
 GEBEURTENISSEN = {
     "MeldingOntvangen": "Melding ontvangen",
     "MeldingAfgewezen": "Melding afgewezen (contract niet gevolgd)",
+    "AfwijzingHersteld": "Hersteld en opnieuw ingediend",
     "MeldingGerouteerd": "Naar huis en product gerouteerd",
     "MeldingInTriage": "Naar triage bij het loket",
     "MeldingDoorverwezen": "Doorverwezen buiten Zuid-Limburg",

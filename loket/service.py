@@ -34,9 +34,10 @@ from events.application import Beoordeling, Loket, OnbekendeMelding, Ontvangst, 
 from events.follower import lag
 from events.handelingen import HANDELINGEN, Gebruiker
 from events.hashchain import HashChained, public_key_text
-from events.intake import SOORTEN, Ongeldig, Persoon, TeGroot, parse
+from events.intake import SOORTEN, MeldingIn, Ongeldig, Persoon, TeGroot, VeldFout, parse
 from events.logboek import OngeldigDoel
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
+from events.status import AFGEWEZEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
 from loket.bootstrap import Systeem
@@ -150,6 +151,28 @@ class Shred:
     log_geleegd: bool  # the key store's log holds no former key bytes (else: a reader held an old snapshot)
 
 
+@dataclass(frozen=True, slots=True)
+class Voorbeeld:
+    """What intake would do with a melding, before it is stored: its errors (each naming its field),
+    or the rules' explanation; and the melding already stored under its (bron, kenmerk), if any
+    (storing it again would change nothing)."""
+
+    melding: MeldingIn | None
+    fouten: tuple[VeldFout, ...]
+    trace: Trace | None
+    bestaand: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Voorstel:
+    """The house that serves a melding's gemeente on its routing date, from the gemeente register;
+    `zvh` None when no house of Zuid-Limburg does (unknown, missing, outside the region)."""
+
+    zvh: str | None
+    gemeente: str | None
+    soort: str  # zuid-limburg | buiten-regio | onbekend (routing.gemeenten.Kind)
+
+
 def _vereist(wie: Gebruiker, handeling: str) -> None:
     if not wie.mag(handeling):
         raise Verboden(f"role {wie.rol} may not do this ({HANDELINGEN[handeling].naam})")
@@ -255,6 +278,41 @@ class Dienst:
         return Samenvatting(sum(counts.values()), counts["nieuw"], counts["duplicaat"], counts["afgewezen"],
                             outcomes["routed"], outcomes["triage"], outcomes["doorverwijzen"])
 
+    def voorbeeld(self, wie: Gebruiker, raw: bytes) -> Voorbeeld:
+        """A melding checked and explained as intake would decide it, stored nothing: what a person
+        entering one by hand sees before confirming it (then `ontvang` with the same bytes)."""
+        self.vereist(wie, "ontvangen")
+        try:
+            found = parse(raw)
+        except Ongeldig as exc:
+            return Voorbeeld(None, tuple(exc.errors), None)
+        trace = self.ruleset.explain(found.feiten())
+        bestaand = melding_id(found.bron, found.kenmerk)
+        try:
+            self.app.melding(bestaand)
+        except OnbekendeMelding:
+            return Voorbeeld(found, (), trace)
+        return Voorbeeld(found, (), trace, bestaand)
+
+    def herstel(self, wie: Gebruiker, afgewezen_id: UUID, raw: bytes) -> Ontvangst:
+        """A rejected melding corrected and sent again (usually under its own kenmerk). The rejection
+        stays, marked as corrected and pointing at the new melding; a correction that is rejected
+        again, or whose (bron, kenmerk) was stored already, leaves it as it was."""
+        self.vereist(wie, "ontvangen")
+        with self.schrijven:
+            oud = self.melding(wie, afgewezen_id)
+            if not isinstance(oud, AfgewezenMelding):
+                raise NietGevonden(f"no rejected melding with id {afgewezen_id}")
+            if oud.status != AFGEWEZEN:
+                raise OngeldigeOvergang(f"rejected melding {afgewezen_id} was corrected before")
+            ontvangst = self.ontvang(wie, raw)
+            if ontvangst.status == "nieuw":
+                nieuw = self.app.melding(ontvangst.melding_id)
+                oud.herstel(actor=wie.naam, melding_id=nieuw.id, bron=nieuw.bron, kenmerk=nieuw.kenmerk)
+                self.app.save(oud)
+                log.info("afwijzing hersteld", melding_id=str(afgewezen_id), nieuw=str(nieuw.id), gebruiker=wie.naam)
+        return ontvangst
+
     @staticmethod
     def beoordelaar(ruleset: Ruleset | None = None) -> Callable[[bytes | TeGroot], Beoordeling]:
         """Decide meldingen as intake would, in a loket that keeps nothing and needs no store
@@ -294,6 +352,15 @@ class Dienst:
         if handeling in ("reroute", "decide"):
             metrics.beslissing_geteld(done.beslissing, door="handmatig", compartiment=done.compartiment)
         return done
+
+    def voorstel(self, wie: Gebruiker, melding_id: UUID) -> Voorstel:
+        """The house to propose when a person decides where a melding goes: the one that serves its
+        gemeente on its routing date (the register), not the house that sent it back."""
+        found = self.melding(wie, melding_id)
+        if isinstance(found, AfgewezenMelding):
+            raise OngeldigeOvergang(f"melding {melding_id} was rejected at intake: it has no gemeente to go by")
+        uitslag = self.ruleset.explain(found.feiten()).gemeente
+        return Voorstel(uitslag.zvh, uitslag.gemeente, uitslag.kind)
 
     def persoonsgegevens(
         self, wie: Gebruiker, melding_id: UUID, doel: str, *, kanaal: str, toelichting: str | None = None,
@@ -586,6 +653,14 @@ class Overzicht:
 
     def afgewezen(self) -> list[dict[str, Any]]:
         return self._zichtbaar(afgewezen(self.store))
+
+    def afgewezen_pagina(self, pagina: int = 1, per_pagina: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """One page of the rejected meldingen still to correct, newest first, and how many there are."""
+        if pagina < 1:
+            raise OngeldigVeld("pagina", "must be 1 or more")
+        rows = self.afgewezen()[::-1]
+        start = (pagina - 1) * per_pagina
+        return rows[start:start + per_pagina], len(rows)
 
     def wachtrij(self, zvh: str | None) -> list[dict[str, Any]]:
         """A house's own queue; a zvh user always gets their own house."""

@@ -102,6 +102,8 @@ class Audit(Projection):
              "payload": _afgeschermd(e.payload)},
             e.beslissing,
         ),
+        AfgewezenMelding.AfwijzingHersteld: lambda e: _entry(
+            e, e.actor, {"melding": e.melding_id, "bron": e.bron, "kenmerk": e.kenmerk}),
         MetPersoonsgegevens.PersoonsgegevensVernietigd: _persoon("reden", "betrokkene"),
     }
 

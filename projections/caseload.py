@@ -14,7 +14,7 @@ from typing import Any
 
 from events.intake import veilige_fouten
 from events.melding import AfgewezenMelding, Melding
-from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
+from events.status import GESLOTEN, HERSTELD, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import compartiment_van
 from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, json_list
 from routing.decision import Beslissing
@@ -86,6 +86,12 @@ def _afgewezen(e: Any) -> list[Insert]:
     })]
 
 
+def _hersteld(e: Any) -> list[Update]:
+    # Off the list of rejected meldingen still to do; the row says what took its place.
+    return [Update(_id(e), {"status": HERSTELD, "status_sinds": _t(e),
+                            "reden": f"Hersteld door {e.actor}; opnieuw ingediend als {e.bron}:{e.kenmerk}"})]
+
+
 # Top X events carry no labels: the melding's labels after one are the aggregate's (events/melding.py),
 # the decision's labels with `top-x` added at the end or taken out, computed here from the row's own.
 _TOP_X_AAN = {"top_x": "1", "labels": "json_insert(COALESCE(labels, '[]'), '$[#]', 'top-x')"}
@@ -128,6 +134,7 @@ class Caseload(RowProjection):
         Melding.MeldingGesloten: lambda e: [
             Update(_id(e), {"status": "gesloten", "status_sinds": _t(e), "resultaat": None})],
         AfgewezenMelding.MeldingAfgewezen: _afgewezen,
+        AfgewezenMelding.AfwijzingHersteld: _hersteld,
     }
 
 

@@ -16,7 +16,7 @@ import yaml
 from routing.gemeenten import default_register
 
 PAD = Path(__file__).parent / "data" / "woorden.yaml"
-SOORTEN_WOORD = ("producten", "labels", "soorten", "informeren", "wachtrijen")
+SOORTEN_WOORD = ("producten", "labels", "soorten", "informeren", "wachtrijen", "bronnen")
 
 
 @cache
@@ -42,6 +42,10 @@ def label(label_id: str | None) -> str:
 
 def soort(soort_id: str | None) -> str:
     return _woord("soorten", soort_id)
+
+
+def bron(bron_id: str | None) -> str:
+    return _woord("bronnen", bron_id)
 
 
 def partij(partij_id: str | None) -> str:
