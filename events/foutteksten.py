@@ -22,7 +22,7 @@ VELDNAMEN: dict[str, str] = {
     "bron": "de bron",
     "soort": "de soort melding",
     "kenmerk": "het kenmerk",
-    "ontvangen_op": "ontvangen op",
+    "ontvangen_op": "de datum en tijd van ontvangst",
     "gemeente": "de gemeente",
     "persoon": "de persoon",
     "persoon.bsn": "het BSN",
@@ -47,7 +47,7 @@ VELDNAMEN: dict[str, str] = {
 # Fields chosen from a closed list on the form: an error there says "kies".
 _KEUZE = {"bron", "soort", "signalen.bollenmodel", "signalen.delict", "signalen.leefgebieden", "signalen.ketens"}
 _KEUZE_NAMEN = frozenset(VELDNAMEN[v] for v in _KEUZE)
-_DATUMTIJD = "als datum en tijd, bijvoorbeeld 04-03-2025 09:12"
+_DATUMTIJD = "als dd-mm-jjjj uu:mm, bijvoorbeeld 04-03-2025 09:12"
 
 
 def veldnaam(field: str) -> str:
@@ -56,6 +56,14 @@ def veldnaam(field: str) -> str:
         return VELDNAMEN[field]
     parent = field.rpartition(".")[0]
     return VELDNAMEN.get(parent, VELDNAMEN[ONBEKEND_VELD])
+
+
+def veldlabel(field: str) -> str:
+    """A field's name as a heading: without its article, with a capital."""
+    naam = veldnaam(field)
+    for lidwoord in ("de ", "het ", "een "):
+        naam = naam.removeprefix(lidwoord)
+    return _hoofdletter(naam)
 
 
 def _hoofdletter(tekst: str) -> str:
@@ -79,7 +87,7 @@ _VERTALINGEN: tuple[tuple[re.Pattern[str], Vertaling], ...] = tuple((re.compile(
      lambda n, m: f"{_hoofdletter(n)} mist de tijdzone (bijvoorbeeld +01:00); op het formulier geldt de Nederlandse "
      "tijd."),
     (r"^lies outside the calendar", lambda n, m: f"{_hoofdletter(n)} ligt buiten de kalender."),
-    (r"^must be an ISO 8601 date", lambda n, m: f"Vul {n} in als datum, bijvoorbeeld 06-05-1990."),
+    (r"^must be an ISO 8601 date", lambda n, m: f"Vul {n} in als dd-mm-jjjj, bijvoorbeeld 06-05-1990."),
     (r"^lies after ontvangen_op$", lambda n, m: "De geboortedatum ligt na de datum van ontvangst."),
     (r"^must be 9 digits$", lambda n, m: "Een BSN bestaat uit precies 9 cijfers."),
     (r"^fails the elfproef", lambda n, m: "Dit BSN bestaat niet: het klopt niet met de elfproef. Controleer de "

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from events.foutteksten import VELDNAMEN, per_veld
+from events.foutteksten import per_veld, veldlabel
 from events.handelingen import Gebruiker
 from events.intake import BRONNEN, SOORTEN, VOCABULAIRES, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
@@ -376,17 +376,18 @@ def afgewezen_lijst(request: Request, wie: Wie, d: Diensten, pagina: int = 1,
         rows, totaal = [], 0
     for r in rows:
         r["fouten"] = per_veld(r["errors"])
+        r["ontvangen_nl"] = als_nl_moment(r["ontvangen"])
     bericht, nieuw_id = _bericht(d, wie, gedaan, melding)
     paginas = max(1, ceil(totaal / PER_PAGINA))
     return render(request, "afgewezen.html", wie=wie, actief="afgewezen", rows=rows, totaal=totaal,
                   pagina=min(max(pagina, 1), paginas), paginas=paginas, bericht=bericht, nieuw_id=nieuw_id,
-                  veldnamen=VELDNAMEN, per_pagina=PER_PAGINA)
+                  veldlabel=veldlabel, per_pagina=PER_PAGINA)
 
 
 def _afgewezen_pagina(request: Request, wie: Gebruiker, m: AfgewezenMelding, *, status: int = 200,
                       veldfouten: dict[str, str] | None = None, toelichting: str = "") -> Response:
     return render(request, "afgewezen_melding.html", status, wie=wie, actief="afgewezen", m=m,
-                  fouten=per_veld(m.errors), veldnamen=VELDNAMEN, doelen=list(doelen().values()),
+                  fouten=per_veld(m.errors), veldlabel=veldlabel, doelen=list(doelen().values()),
                   veldfouten=veldfouten or {},
                   toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
                   mag_herstellen=wie.mag("ontvangen") and wie.mag("persoonsgegevens"))
