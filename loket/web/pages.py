@@ -39,6 +39,7 @@ from loket.web.auth import (
     voorsessie,
     zet_cookie,
 )
+from routing import woorden
 from routing.tijd import NL
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -198,10 +199,23 @@ def persoonsgegevens(
     return _melding_pagina(request, melding_id, wie, d, persoonsgegevens=gegevens, doel=doelen()[doel.strip()])
 
 
+def _terug(audit: list[dict[str, Any]], persoonsgegevens: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Why a melding came back to triage: who sent it back, when, from which house (in the clear),
+    and the reason they wrote, which is sealed: read only with the personal data, for a purpose."""
+    terug = next((e for e in reversed(audit) if e["gebeurtenis"] == "MeldingTeruggestuurd"), None)
+    if terug is None:
+        return None
+    notities = (persoonsgegevens or {}).get("notities") or []
+    reden = next((n.get("reden") for n in reversed(notities)
+                  if n.get("gebeurtenis") == "MeldingTeruggestuurd" and n.get("versie") == terug["versie"]), None)
+    return {"actor": terug["actor"], "tijdstip": terug["tijdstip"], "zvh": terug["details"].get("zvh"),
+            "reden": reden, "gelezen": persoonsgegevens is not None}
+
+
 def _melding_pagina(
     request: Request, melding_id: UUID, wie: Gebruiker, d: Dienst, *, status: int = 200, fout: str | None = None,
     persoonsgegevens: dict[str, Any] | None = None, doel: Any = None, veldfouten: dict[str, str] | None = None,
-    toelichting: str = "",
+    toelichting: str = "", ingevuld: dict[str, str] | None = None,
 ) -> Response:
     m = d.melding(wie, melding_id)
     uitleg = d.uitleg(wie, melding_id)
@@ -217,8 +231,12 @@ def _melding_pagina(
     ]
     laatste_reden = next((e["details"]["reden"] for e in reversed(audit)
                           if isinstance(e["details"].get("reden"), str)), None)
+    # Routing by hand proposes the house that serves the gemeente, not the one it came back from.
+    voorstel = d.voorstel(wie, melding_id) if any(n in ("decide", "reroute") for n, _ in mogelijk) else None
     return render(
         request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg_dict, audit=audit,
+        voorstel=voorstel, terug=_terug(audit, persoonsgegevens) if m.status == "triage" else None,
+        ingevuld=ingevuld or {}, woorden=woorden,
         handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten),
         doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
@@ -233,6 +251,7 @@ def handel(
     zvh: Annotated[str, Form(max_length=100)] = "", product: Annotated[str, Form(max_length=100)] = "",
     reden: Annotated[str, Form(max_length=2000)] = "", regisseur: Annotated[str, Form(max_length=200)] = "",
     resultaat: Annotated[str, Form(max_length=2000)] = "", terug: Annotated[str, Form(max_length=20)] = "",
+    ander_huis: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     if handeling not in FORMULIEREN:
         raise NietGevonden(f"no such action: {handeling}")
@@ -240,6 +259,14 @@ def handel(
         return foutpagina(request, 403, "Het formulier is verlopen; laad de pagina opnieuw.")
     values = {"zvh": zvh, "product": product, "reden": reden, "regisseur": regisseur, "resultaat": resultaat}
     kwargs = {veld: values[veld] for veld in FORMULIEREN[handeling].velden}
+    if "zvh" in kwargs and not ander_huis:
+        voorstel = d.voorstel(wie, melding_id)
+        if voorstel.zvh and zvh != voorstel.zvh:
+            # Another house than the one serving the gemeente: asked again, the input kept.
+            tekst = (f"{woorden.huis(zvh) or 'Dit huis'} bedient {voorstel.gemeente} niet; dat doet "
+                     f"{woorden.huis(voorstel.zvh)}. Kies dat huis, of vink aan dat u bewust een ander huis kiest.")
+            return _melding_pagina(request, melding_id, wie, d, status=422, veldfouten={f"{handeling}-zvh": tekst},
+                                   ingevuld={"handeling": handeling, **kwargs})
     try:
         d.handel(wie, handeling, melding_id, **kwargs)
     except (OngeldigeOvergang, OngeldigVeld) as exc:
