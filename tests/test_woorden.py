@@ -43,3 +43,10 @@ def test_every_state_and_event_of_a_melding_has_a_dutch_word() -> None:
     assert {"MeldingOntvangen", "TriageBesloten", "TopXAan"} <= namen
     staten = {v for k, v in vars(status).items() if k.isupper() and isinstance(v, str)}
     assert staten <= status.LABELS.keys()
+
+
+def test_every_bron_of_the_intake_contract_has_a_dutch_word() -> None:
+    from events.intake import BRONNEN
+
+    assert sorted(set(BRONNEN) - woorden.woorden()["bronnen"].keys()) == []
+    assert woorden.bron("veilig-thuis") == "Veilig Thuis"
