@@ -296,3 +296,14 @@ def test_a_rejected_melding_shows_its_errors_on_a_get_and_its_payload_only_for_a
     dienst = loketten.client.app.state.dienst
     gelezen = dienst.toegangslog(Gebruiker("bea", Rol("beheer")), melding=rejected)
     assert [(r["actor"], r["doel"], r["toegang"]) for r in gelezen] == [("anna", "triage", "verleend")]
+
+
+def test_a_rejected_meldings_own_page_names_its_errors_in_dutch_and_leads_to_correcting_it(loketten):
+    token = loketten.token("anna", "intake")
+    broken = melding(kenmerk="AFW-2", soort="onbekend")
+    rejected = loketten.client.post("/meldingen", json=broken, headers=loketten.als(token)).json()["melding_id"]
+    loketten.inloggen(token)
+    page = loketten.client.get(f"/web/meldingen/{rejected}").text
+    assert "<h1>Afgewezen melding gemeente:AFW-2" in page
+    assert "Kies de soort melding uit de lijst." in page and "Input should" not in page
+    assert f'href="/web/afgewezen/{rejected}"' in page

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from events.foutteksten import per_veld, veldlabel
 from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang
@@ -236,7 +237,8 @@ def _melding_pagina(
     return render(
         request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg_dict, audit=audit,
         voorstel=voorstel, terug=_terug(audit, persoonsgegevens) if m.status == "triage" else None,
-        ingevuld=ingevuld or {}, woorden=woorden,
+        ingevuld=ingevuld or {}, woorden=woorden, veldlabel=veldlabel,
+        fouten_nl=per_veld(m.errors) if isinstance(m, AfgewezenMelding) else {},
         handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten),
         doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
