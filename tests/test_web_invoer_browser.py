@@ -65,7 +65,9 @@ def test_an_intake_worker_enters_a_melding_by_hand_sees_the_decision_confirms_an
     assert page.locator("h1").inner_text() == "Controleer de melding"
     voorspelling = page.inner_text("section.voorspelling")
     assert "Naar Zorg- en Veiligheidshuis Parkstad, product Persoonsgerichte aanpak (PGA)." in voorspelling
-    assert "Regels die afgaan" in voorspelling and "Heerlen" in voorspelling
+    assert "regels die afgaan" in voorspelling and "Heerlen" in voorspelling
+    page.get_by_text("regels die afgaan, met hun bron").click()
+    assert "aanmelding.pga" in page.inner_text("section.voorspelling ul.regels")
     assert "30-06-2025 10:15" in page.inner_text("dl.samenvatting")
     past_op_het_scherm(page, breedte)
     shot(page, f"invoer-02-wat-de-regels-beslissen-{breedte}")
