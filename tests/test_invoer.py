@@ -307,3 +307,22 @@ def test_a_rejected_meldings_own_page_names_its_errors_in_dutch_and_leads_to_cor
     assert "<h1>Afgewezen melding gemeente:AFW-2" in page
     assert "Kies de soort melding uit de lijst." in page and "Input should" not in page
     assert f'href="/web/afgewezen/{rejected}"' in page
+
+
+def test_the_rejected_list_is_for_the_intake_team_paged_and_refuses_in_dutch(loketten):
+    token = loketten.token("anna", "intake")
+    for i in range(55):
+        loketten.client.post("/meldingen", json=melding(kenmerk=f"LP-{i:02d}", soort="fout"),
+                             headers=loketten.als(token))
+    loketten.inloggen(token)
+    eerste = loketten.client.get("/web/afgewezen").text
+    assert "55 nog te herstellen" in eerste and eerste.count('<li>\n    <h2 class="klein-kop">') == 50
+    assert "Pagina 1 van 2" in eerste and 'href="/web/afgewezen?pagina=2"' in eerste
+    for adres in ("/web/afgewezen?pagina=2", "/web/afgewezen?pagina=99", "/web/afgewezen?pagina=x"):
+        assert loketten.client.get(adres).status_code == 200
+    assert "gemeente:LP-00" in loketten.client.get("/web/afgewezen?pagina=99").text  # the last page, oldest
+    loketten.inloggen(loketten.token("piet", "zvh", "parkstad"))
+    geweigerd = loketten.client.get("/web/afgewezen")
+    assert geweigerd.status_code == 403 and "Afgewezen meldingen zijn er voor het intaketeam." in geweigerd.text
+    onbekend = loketten.client.get("/web/afgewezen/00000000-0000-0000-0000-000000000000")
+    assert onbekend.status_code == 404 and "Deze afgewezen melding bestaat niet" in onbekend.text

@@ -301,7 +301,10 @@ async def nieuw_post(request: Request, wie: Wie, d: Diensten) -> Response:
         return _verlopen(request)
     actie = str(form.get("actie") or "controleren")
     hersteld_van = str(form.get("hersteld_van") or "")
-    afgewezen = _afgewezen(d, wie, hersteld_van) if hersteld_van else None
+    try:
+        afgewezen = _afgewezen(d, wie, hersteld_van) if hersteld_van else None
+    except GeenAfgewezen:
+        return _niet_gevonden(request)
     if actie == "controleren":
         return _controleer(request, wie, d, Invoer.uit_formulier(form), afgewezen)
     payload = str(form.get("payload") or "")
@@ -354,33 +357,43 @@ def _sla_op(request: Request, wie: Gebruiker, d: Dienst, invoer: Invoer, payload
 # Rejected meldingen ----------------------------------------------------------------------
 
 
+class GeenAfgewezen(LookupError):
+    """No rejected melding by this id that this user may see."""
+
+
 def _afgewezen(d: Dienst, wie: Gebruiker, tekst: str) -> AfgewezenMelding:
     try:
         found = d.melding(wie, UUID(tekst))
-    except ValueError:
-        raise NietGevonden("no such rejected melding") from None
+    except (ValueError, NietGevonden):
+        raise GeenAfgewezen() from None
     if not isinstance(found, AfgewezenMelding):
-        raise NietGevonden("no such rejected melding")
+        raise GeenAfgewezen()
     return found
 
 
+def _niet_gevonden(request: Request) -> Response:
+    return foutpagina(request, 404, "Deze afgewezen melding bestaat niet, of u mag haar niet inzien.")
+
+
 @router.get("/afgewezen")
-def afgewezen_lijst(request: Request, wie: Wie, d: Diensten, pagina: int = 1,
+def afgewezen_lijst(request: Request, wie: Wie, d: Diensten, pagina: str = "1",
                     gedaan: str | None = None, melding: str | None = None) -> Response:
     if not wie.mag("triage"):
         return foutpagina(request, 403, "Afgewezen meldingen zijn er voor het intaketeam.")
-    try:
-        with d.overzicht(wie) as o:
-            rows, totaal = o.afgewezen_pagina(max(pagina, 1), PER_PAGINA)
-    except OngeldigVeld:
-        rows, totaal = [], 0
+    # A page number from a bookmark or a hand-edited address: anything unreadable is the first page.
+    nummer = max(int(pagina), 1) if pagina.isdigit() and len(pagina) < 7 else 1
+    with d.overzicht(wie) as o:
+        rows, totaal = o.afgewezen_pagina(nummer, PER_PAGINA)
+        if not rows and totaal:  # past the last page: the last page
+            nummer = ceil(totaal / PER_PAGINA)
+            rows, totaal = o.afgewezen_pagina(nummer, PER_PAGINA)
     for r in rows:
         r["fouten"] = per_veld(r["errors"])
         r["ontvangen_nl"] = als_nl_moment(r["ontvangen"])
     bericht, nieuw_id = _bericht(d, wie, gedaan, melding)
     paginas = max(1, ceil(totaal / PER_PAGINA))
     return render(request, "afgewezen.html", wie=wie, actief="afgewezen", rows=rows, totaal=totaal,
-                  pagina=min(max(pagina, 1), paginas), paginas=paginas, bericht=bericht, nieuw_id=nieuw_id,
+                  pagina=min(nummer, paginas), paginas=paginas, bericht=bericht, nieuw_id=nieuw_id,
                   veldlabel=veldlabel, per_pagina=PER_PAGINA)
 
 
@@ -395,7 +408,11 @@ def _afgewezen_pagina(request: Request, wie: Gebruiker, m: AfgewezenMelding, *, 
 
 @router.get("/afgewezen/{melding_id}")
 def afgewezen_melding(request: Request, melding_id: UUID, wie: Wie, d: Diensten) -> Response:
-    return _afgewezen_pagina(request, wie, _afgewezen(d, wie, str(melding_id)))
+    try:
+        m = _afgewezen(d, wie, str(melding_id))
+    except GeenAfgewezen:
+        return _niet_gevonden(request)
+    return _afgewezen_pagina(request, wie, m)
 
 
 @router.post("/afgewezen/{melding_id}/herstellen")
@@ -409,7 +426,10 @@ def herstellen(
         return geweigerd
     if not csrf_klopt(request, csrf_token):
         return _verlopen(request)
-    m = _afgewezen(d, wie, str(melding_id))
+    try:
+        m = _afgewezen(d, wie, str(melding_id))
+    except GeenAfgewezen:
+        return _niet_gevonden(request)
     if m.hersteld_als is not None:
         return foutpagina(request, 409, "Deze afgewezen melding is al hersteld.")
     try:
