@@ -326,3 +326,32 @@ def test_the_rejected_list_is_for_the_intake_team_paged_and_refuses_in_dutch(lok
     assert geweigerd.status_code == 403 and "Afgewezen meldingen zijn er voor het intaketeam." in geweigerd.text
     onbekend = loketten.client.get("/web/afgewezen/00000000-0000-0000-0000-000000000000")
     assert onbekend.status_code == 404 and "Deze afgewezen melding bestaat niet" in onbekend.text
+
+
+def test_changing_a_checked_correction_keeps_it_a_correction(loketten):
+    token = loketten.token("anna", "intake")
+    rejected = loketten.client.post("/meldingen", json=melding(kenmerk="AFW-3", soort="fout"),
+                                    headers=loketten.als(token)).json()["melding_id"]
+    loketten.inloggen(token)
+    page = loketten.client.get(f"/web/afgewezen/{rejected}").text
+    csrf = formuliertoken(page)
+    form = loketten.client.post(f"/web/afgewezen/{rejected}/herstellen", data={"csrf": csrf, "doel": "triage"}).text
+    assert 'value="AFW-3"' in form and "Wat de bron oorspronkelijk stuurde" in form
+    data = {"csrf": csrf, "hersteld_van": rejected, "soort": "aanmelding", "bron": "gemeente", "kenmerk": "AFW-3",
+            "ontvangen_op": "04-03-2025 10:00", "gemeente": "Heerlen"}
+    controle = loketten.client.post("/web/meldingen/nieuw", data=data).text
+    terug = loketten.client.post("/web/meldingen/nieuw", data={
+        "csrf": csrf, "actie": "wijzigen", "hersteld_van": rejected, "payload": _verborgen(controle, "payload"),
+        "zegel": _verborgen(controle, "zegel")}).text
+    assert "<h1>Afgewezen melding herstellen</h1>" in terug and f'name="hersteld_van" value="{rejected}"' in terug
+    assert 'value="04-03-2025 10:00"' in terug and "None" not in terug
+    # The seal covers which rejection it corrects: the same payload cannot be stored as another's correction.
+    ander = loketten.client.post("/web/meldingen/nieuw", data={
+        "csrf": csrf, "actie": "opslaan", "hersteld_van": "", "payload": _verborgen(controle, "payload"),
+        "zegel": _verborgen(controle, "zegel")}, follow_redirects=False)
+    assert ander.status_code == 403
+    opgeslagen = loketten.client.post("/web/meldingen/nieuw", data={
+        "csrf": csrf, "actie": "opslaan", "hersteld_van": rejected, "payload": _verborgen(controle, "payload"),
+        "zegel": _verborgen(controle, "zegel")}, follow_redirects=False)
+    assert opgeslagen.headers["location"].startswith("/web/afgewezen?gedaan=hersteld")
+    assert "is hersteld en opgeslagen" in loketten.client.get(opgeslagen.headers["location"]).text

@@ -101,6 +101,7 @@ def test_a_wrong_field_is_named_in_dutch_at_the_field_and_what_was_typed_stays(b
 
     summary = page.locator(".foutoverzicht")
     assert "Er is een probleem" in summary.inner_text()
+    playwright.expect(summary).to_be_focused()  # read first, as GOV.UK's error summary is
     bsn = page.locator("#veld-persoon-bsn")
     assert bsn.get_attribute("aria-invalid") == "true"
     assert bsn.input_value() == "123456789"  # the input is kept
