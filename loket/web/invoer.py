@@ -307,6 +307,8 @@ async def nieuw_post(request: Request, wie: Wie, d: Diensten) -> Response:
         return _niet_gevonden(request)
     if actie == "controleren":
         return _controleer(request, wie, d, Invoer.uit_formulier(form), afgewezen)
+    if actie not in ("opslaan", "wijzigen"):
+        return foutpagina(request, 422, "Dit formulier kent die knop niet; laad de pagina opnieuw.")
     payload = str(form.get("payload") or "")
     if not _zegel_klopt(request, payload, hersteld_van, str(form.get("zegel") or "")):
         return _verlopen(request)
