@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -297,6 +298,11 @@ async def nieuw_post(request: Request, wie: Wie, d: Diensten) -> Response:
     if (geweigerd := _mag_invoeren(request, wie)) is not None:
         return geweigerd
     form = await request.form()
+    # Checking, storing and reading write to the store and wait for its lock: off the event loop.
+    return await run_in_threadpool(_verwerk, request, wie, d, form)
+
+
+def _verwerk(request: Request, wie: Gebruiker, d: Dienst, form: FormData) -> Response:
     if not csrf_klopt(request, str(form.get("csrf") or "")):
         return _verlopen(request)
     actie = str(form.get("actie") or "controleren")
