@@ -22,7 +22,13 @@ term never ends later than meant):
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import get_args
 from uuid import UUID, uuid5
+
+from routing.decision import Notify
+
+# The parties a decision can name, as the decision contract has them (each has a Kafka topic).
+PARTIJEN: tuple[str, ...] = get_args(Notify)
 
 TERMIJN_WERKDAGEN: dict[str, int] = {"gemeente": 1, "burgemeester": 2, "lokale-driehoek": 5}
 STANDAARD_WERKDAGEN = 2  # a party the rules name later without a term here
