@@ -194,3 +194,30 @@ def test_the_trail_says_who_informed_whom_and_how(dienst):
     assert entries["InformerenGevraagd"]["details"]["partij"] == "burgemeester"
     assert entries["PartijGeinformeerd"]["actor"] == "anna"
     assert entries["PartijGeinformeerd"]["details"] == {"partij": "burgemeester", "kanaal": "e-mail"}
+
+
+def test_a_store_whose_caseload_was_written_by_version_2_is_rebuilt_with_the_current_regisseur(store):
+    systeem = bootstrap(store)
+    d = Dienst(systeem)
+    pga = ontvang(d, kenmerk="MIG-1")
+    d.handel(PIET, "accept", pga, regisseur="piet")
+    d.handel(PIET, "assign", pga, regisseur="kees")
+    d.bij()
+    # As version 2 of the caseload left it: it knew no RegisseurToegewezen and kept the first regisseur.
+    with systeem.projecties.datastore.transaction(commit=True) as c:
+        c.execute("UPDATE caseload_meldingen SET regisseur = 'piet'")
+        c.execute("UPDATE projection_versions SET version = 2 WHERE name = 'caseload'")
+    systeem.close()
+
+    systeem = bootstrap(store)
+    d = Dienst(systeem)
+    try:
+        with d.overzicht(KEES) as o:
+            assert [r["kenmerk"] for r in o.mijn_zaken().rijen] == ["MIG-1"]
+        with d.overzicht(PIET) as o:
+            assert o.mijn_zaken().totaal == 0
+        versions = {r["name"]: r["version"] for r in systeem.projecties.rows(
+            "SELECT name, version FROM projection_versions")}
+        assert versions["caseload"] == 3
+    finally:
+        systeem.close()

@@ -122,8 +122,8 @@ def cmd_notices(args: argparse.Namespace) -> int:
     _table(
         f"Informeren op {on.isoformat()}: {blad.totaal} {'taken' if args.all else 'open'} "
         f"(pagina {blad.nummer} van {blad.paginas})",
-        ["uiterlijk", "partij", "gemeente", "melding", "bron:kenmerk", "taak", "te laat", "gedaan"],
-        [[r["uiterlijk"], r["partij"], r["gemeente"], r["melding_id"], f"{r['bron']}:{r['kenmerk']}", r["taak"],
+        ["uiterlijk", "partij", "gemeente", "bron:kenmerk", "taak", "te laat", "gedaan"],
+        [[r["uiterlijk"], r["partij"], r["gemeente"], f"{r['bron']}:{r['kenmerk']}", r["taak"],
           "TE LAAT" if r["te_laat"] else "",
           "" if r["open"] else f"{r['gedaan_op']} {r['gedaan_door']} ({r['kanaal']})"] for r in blad.rijen],
     )
