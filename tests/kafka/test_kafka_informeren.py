@@ -14,8 +14,11 @@ from events.toegang import Rol
 from loket.bootstrap import bootstrap
 from loket.service import Dienst
 from tests.conftest import melding
-from tests.kafka.conftest import read_all
+from tests.kafka.conftest import read_all, wait_until
 from tests.kafka.test_kafka_relay import drain, validate
+from tests.test_web_browser import ARGS, CHROMIUM
+from tests.test_web_browser import ontvang as ontvang_web
+from tests.test_web_browser_regie import log_in
 
 ANNA = Gebruiker("Anna de Vries", Rol("intake"))
 PERSOON = {"bsn": "123456782", "naam": "Jan Testpersoon", "geboortedatum": "1990-05-06"}
@@ -85,3 +88,43 @@ def test_an_art18_melding_gives_the_burgemeester_of_its_gemeente_a_notice(broker
     assert record.key == str(bij).encode()
     assert (notice["partij"], notice["partij_gemeente"], notice["gemeente"], notice["aanleiding"]) == (
         "burgemeester", "Beekdaelen", "Schinnen", "besluit")
+
+
+@pytest.fixture
+def chromium():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.slow
+def test_top_x_switched_on_in_the_browser_puts_the_driehoek_on_the_worklist_and_the_topic(
+    broker, server, loket, kafka_settings, topics, chromium
+):
+    """The whole way, as people and a gemeente's system see it: the page, `loket relay`, the topic."""
+    intake = server.token("anna", "intake")
+    mid = ontvang_web(server, intake, kenmerk="KAFKA-WEB", gemeente="Landgraaf")
+    env = {**server.env, "LOKET_KAFKA": broker.bootstrap, "LOKET_KAFKA_TOPIC_PREFIX": kafka_settings.kafka_topic_prefix}
+    relay_process = loket("relay", env=env)
+
+    page = log_in(chromium, server, intake, 1366)
+    page.goto(server.url + f"/web/meldingen/{mid}")
+    page.locator("#topx-aan-reden").fill(REDEN)
+    page.get_by_role("button", name="Top X toekennen").click()
+    page.wait_for_url(f"**/web/meldingen/{mid}?gedaan=topx-aan*")
+    page.get_by_role("link", name="Informeren", exact=True).click()
+    driehoek = page.locator("tr", has_text="gemeente:KAFKA-WEB")
+    assert "Lokale driehoek van Landgraaf" in driehoek.inner_text()
+
+    topic = topics.informeren("lokale-driehoek")
+    [record] = wait_until(lambda: read_all(broker.bootstrap, [topic]), timeout=60)
+    assert relay_process.stop() == 0
+    notice = json.loads(record.value)
+    validate(notice)
+    assert (notice["kenmerk"], notice["partij_gemeente"], notice["aanleiding"]) == ("KAFKA-WEB", "Landgraaf", "top-x")
+    assert record.key == mid.encode()
+    published = (record.key + record.value + b"".join(v for _, v in record.headers)).decode()
+    for personal in ("123456782", "Jan Testpersoon", "1990-05-06", "vrije tekst", "Onrust", "anna"):
+        assert personal not in published, personal
