@@ -34,7 +34,7 @@ from events.application import Beoordeling, Loket, OnbekendeMelding, Ontvangst, 
 from events.follower import lag
 from events.handelingen import HANDELINGEN, Gebruiker
 from events.hashchain import HashChained, public_key_text
-from events.informeren import KANALEN
+from events.informeren import KANALEN, PARTIJEN
 from events.intake import SOORTEN, Ongeldig, Persoon, TeGroot, parse
 from events.logboek import OngeldigDoel
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
@@ -619,11 +619,18 @@ class Overzicht:
     def afgewezen(self) -> list[dict[str, Any]]:
         return self._zichtbaar(afgewezen(self.store))
 
-    def informeren(self, *, open_only: bool = True, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
+    def informeren(self, *, open_only: bool = True, partij: str | None = None, gemeente: str | None = None,
+                   verlopen: bool = False, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
         """The worklist of parties to inform (a decision's notify, Top X): what is still open, the
-        most urgent first (or every task, the latest first), of meldingen this user may see."""
+        most urgent first (or every task, the latest first), of meldingen this user may see; only
+        one party's, one gemeente's, or only those past their term when asked."""
         self.dienst.vereist(self.wie, "informeren")
-        return Pagina.van(self._zichtbaar(taken(self.store, self.on, open_only=open_only)), pagina, per_pagina)
+        if partij and partij not in PARTIJEN:
+            raise OngeldigVeld("partij", f"unknown party (known: {', '.join(PARTIJEN)})")
+        rows = [r for r in taken(self.store, self.on, open_only=open_only)
+                if (not partij or r["partij"] == partij) and (not gemeente or r["gemeente"] == gemeente)
+                and (not verlopen or r["te_laat"])]
+        return Pagina.van(self._zichtbaar(rows), pagina, per_pagina)
 
     def informeren_van(self, melding_id: UUID) -> list[dict[str, Any]]:
         """Every task to inform a party about one melding (the melding page)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
@@ -16,7 +16,7 @@ from events.informeren import uiterlijk
 from events.melding import OngeldigeOvergang
 from events.toegang import Rol
 from loket.bootstrap import bootstrap
-from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
+from loket.service import Dienst, NietGevonden, OngeldigVeld, Overzicht, Verboden
 from loket.settings import Settings
 from projections.audit import trail
 from tests.conftest import melding
@@ -182,6 +182,24 @@ def test_the_worklist_is_paged(dienst):
         with pytest.raises(OngeldigVeld, match="pagina"):
             o.informeren(pagina=0)
     assert (eerste.totaal, eerste.paginas, len(eerste.rijen), len(laatste.rijen)) == (7, 3, 3, 1)
+
+
+def test_the_worklist_filters_by_party_gemeente_and_term(dienst):
+    art18(dienst, "F-B", gemeente="Brunssum")
+    art18(dienst, "F-K", gemeente="Kerkrade")
+    pga = ontvang(dienst, kenmerk="F-T", gemeente="Kerkrade")
+    dienst.handel(ANNA, "topx-aan", pga, reden="Onrust")
+    with dienst.overzicht(ANNA) as o:
+        assert {r["kenmerk"] for r in o.informeren(partij="burgemeester").rijen} == {"F-B", "F-K"}
+        assert {r["kenmerk"] for r in o.informeren(gemeente="Kerkrade").rijen} == {"F-K", "F-T"}
+        assert [r["kenmerk"] for r in o.informeren(partij="lokale-driehoek", gemeente="Kerkrade").rijen] == ["F-T"]
+        assert o.informeren(verlopen=True).totaal == 0
+        with pytest.raises(OngeldigVeld, match="partij"):
+            o.informeren(partij="koning")
+    # Ten days on, every term (at most five working days) has passed.
+    later = Overzicht(dienst, ANNA, dienst.systeem.projecties, date.today() + timedelta(days=10))
+    assert later.informeren(verlopen=True).totaal == 3
+    assert later.informeren(verlopen=True, partij="burgemeester").rijen[0]["te_laat"]
 
 
 def test_the_trail_says_who_informed_whom_and_how(dienst):

@@ -121,3 +121,24 @@ def test_a_house_sees_only_its_own_tasks_and_the_compartment_stays_closed(lokett
     assert "HUIS-P" in lijst and "HUIS-M" in lijst and "RAD-TX" not in lijst
     assert c.get("/web/mijn-zaken").status_code == 200
     assert {r["kenmerk"] for r in c.get("/informeren", headers=loketten.als(rita)).json()["rows"]} >= {"RAD-TX"}
+
+
+def test_the_worklist_filters_live_in_the_address(loketten):
+    intake = loketten.token("anna", "intake")
+    for kenmerk, gemeente in (("FL-B", "Brunssum"), ("FL-K", "Kerkrade")):
+        ontvang(loketten, intake, kenmerk=kenmerk, bron="dji", soort="art18", gemeente=gemeente,
+                signalen={"delict": "zeden"})
+    wvggz = ontvang(loketten, intake, kenmerk="FL-W", soort="wvggz", gemeente="Kerkrade")
+    c = loketten.client
+    loketten.inloggen(intake)
+    assert c.get(f"/meldingen/{wvggz}", headers=loketten.als(intake)).json()["beslissing"]["notify"] == ["gemeente"]
+    page = c.get("/web/informeren?partij=burgemeester&gemeente=Kerkrade").text
+    assert "FL-K" in page and "FL-B" not in page and "FL-W" not in page
+    assert '<option value="burgemeester" selected>' in page and "<option selected>Kerkrade</option>" in page
+    assert 'href="/web/informeren?alle=1&amp;partij=burgemeester&amp;gemeente=Kerkrade"' in page
+    gemeente = c.get("/web/informeren?partij=gemeente").text
+    assert "Gemeente Kerkrade" in gemeente and "FL-W" in gemeente and "FL-K" not in gemeente
+    # A value that is not among the choices (a tampered address) filters nothing and is not shown.
+    page = c.get("/web/informeren?partij=%3Cscript%3E&gemeente=Atlantis").text
+    assert all(k in page for k in ("FL-B", "FL-K", "FL-W")) and "Atlantis" not in page and "<script>" not in page
+    assert "Geen taken met deze filters." in c.get("/web/informeren?verlopen=1").text

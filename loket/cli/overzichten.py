@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from events.informeren import PARTIJEN
 from loket.cli.basis import CommandoFout, bijwerken_voortgang, dienst, emit, gebruiker
 from loket.service import OngeldigVeld, melding_id_van, moment
 from projections import Projecties
@@ -115,7 +116,8 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
 
 def cmd_notices(args: argparse.Namespace) -> int:
     with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
-        blad, on = o.informeren(open_only=not args.all, pagina=args.page, per_pagina=args.per_page), o.on
+        blad, on = o.informeren(open_only=not args.all, partij=args.party, gemeente=args.gemeente,
+                                verlopen=args.overdue, pagina=args.page, per_pagina=args.per_page), o.on
     if args.json:
         emit(blad.as_dict())
         return 0
@@ -232,6 +234,9 @@ def register(command) -> None:
     sp = reader("notices", cmd_notices, "parties to inform (a decision's notify, Top X): open ones, most urgent "
                 "first; `inform ID --task T --channel C` records one done")
     sp.add_argument("--all", action="store_true", help="every task, done ones too, the latest first")
+    sp.add_argument("--party", choices=PARTIJEN, help="only this party's")
+    sp.add_argument("--gemeente", help="only this gemeente's")
+    sp.add_argument("--overdue", action="store_true", help="only those past their term")
     paged = [sp, reader("my-cases", cmd_my_cases, "the open meldingen whose regisseur is LOKET_USER")]
     for p in paged:
         p.add_argument("--page", type=int, default=1)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from events.handelingen import Gebruiker
-from events.informeren import KANALEN
+from events.informeren import KANALEN, PARTIJEN
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
@@ -376,9 +376,14 @@ PerPagina = Annotated[int, Query(ge=1, le=500, description="rows per page")]
             summary="Parties to inform (a decision's notify, every Top X case): open ones, most urgent first")
 def informeren(wie: Wie, d: Diensten, as_of: AsOf, page: Pagina = 1, per_page: PerPagina = 50,
                alles: Annotated[bool, Query(alias="all", description="done ones too, the latest first")] = False,
+               partij: Annotated[str | None, Query(max_length=40, description="one party: " + ", ".join(PARTIJEN),
+                                                   json_schema_extra={"enum": list(PARTIJEN)})] = None,
+               gemeente: Annotated[str | None, Query(max_length=100, description="one gemeente's")] = None,
+               overdue: Annotated[bool, Query(description="only those past their term")] = False,
                ) -> dict[str, Any]:
     with d.overzicht(wie, as_of) as o:
-        return o.informeren(open_only=not alles, pagina=page, per_pagina=per_page).as_dict()
+        return o.informeren(open_only=not alles, partij=partij, gemeente=gemeente, verlopen=overdue, pagina=page,
+                            per_pagina=per_page).as_dict()
 
 
 @router.get("/mijn-zaken", tags=["overzichten"], responses={**ONGELDIG},

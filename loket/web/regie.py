@@ -10,21 +10,25 @@ the API do it; the errors are said in Dutch at the field that caused them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from events.handelingen import HANDELINGEN, LEVENSLOOP, Gebruiker
-from events.informeren import AANLEIDINGEN, KANALEN
+from events.informeren import AANLEIDINGEN, KANALEN, PARTIJEN
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang
 from events.status import LABELS
 from loket.service import NietGevonden, OngeldigVeld
 from loket.web.auth import Diensten, csrf_klopt
 from loket.web.pages import Wie, _bericht, _melding_pagina, foutpagina, render, templates
 from routing import woorden
+from routing.gemeenten import default_register
 from routing.tijd import vandaag
 
 router = APIRouter()
@@ -131,19 +135,64 @@ def mijn_zaken(request: Request, wie: Wie, d: Diensten, pagina: str | None = Non
 # The worklist of parties to inform -------------------------------------------------------
 
 
+@cache
+def gemeenten_nu() -> tuple[str, ...]:
+    """The Zuid-Limburg gemeenten of today (the filter's choices; the register keeps older ones too)."""
+    register = default_register()
+    return tuple(sorted({register.resolve(naam, vandaag()).gemeente or naam
+                         for naam in register.zuid_limburg_gemeenten()}))
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """The worklist's filters, as the address holds them (a bookmark keeps them); values that are
+    not among the choices count as not given."""
+
+    alle: bool = False
+    partij: str | None = None
+    gemeente: str | None = None
+    verlopen: bool = False
+
+    @classmethod
+    def uit(cls, alle: str | None, partij: str | None, gemeente: str | None, verlopen: str | None) -> Filter:
+        return cls(alle == "1", partij if partij in PARTIJEN else None,
+                   gemeente if gemeente in gemeenten_nu() else None, verlopen == "1")
+
+    @property
+    def adres(self) -> str:
+        """The list's address with these filters (the pages' links add `pagina`)."""
+        query = urlencode({k: v for k, v in (("alle", "1" if self.alle else None), ("partij", self.partij),
+                                               ("gemeente", self.gemeente),
+                                               ("verlopen", "1" if self.verlopen else None)) if v})
+        return "/web/informeren" + (f"?{query}" if query else "")
+
+    @property
+    def open_adres(self) -> str:
+        """The same filters, the open tasks only."""
+        return replace(self, alle=False).adres
+
+    @property
+    def alle_adres(self) -> str:
+        """The same filters, the done tasks too."""
+        return replace(self, alle=True).adres
+
+
 @router.get("/informeren")
 def informeren(request: Request, wie: Wie, d: Diensten, pagina: str | None = None, alle: str | None = None,
+               partij: str | None = None, gemeente: str | None = None, verlopen: str | None = None,
                gedaan: str | None = None, melding: str | None = None) -> Response:
-    return _werklijst(request, wie, d, pagina=_pagina(pagina), alle=alle == "1",
+    return _werklijst(request, wie, d, Filter.uit(alle, partij, gemeente, verlopen), pagina=_pagina(pagina),
                       bericht=_bericht(d, wie, gedaan, melding))
 
 
-def _werklijst(request: Request, wie: Gebruiker, d: Any, *, pagina: int = 1, alle: bool = False,
+def _werklijst(request: Request, wie: Gebruiker, d: Any, filters: Filter, *, pagina: int = 1,
                bericht: str | None = None, status: int = 200, fouten: dict[str, str] | None = None) -> Response:
     with d.overzicht(wie) as o:
-        blad = o.informeren(open_only=not alle, pagina=pagina)
-    return render(request, "informeren.html", status, wie=wie, blad=blad, alle=alle, actief="informeren",
-                  bericht=bericht, fouten=fouten or {}, mag_informeren=wie.mag("inform"))
+        blad = o.informeren(open_only=not filters.alle, partij=filters.partij, gemeente=filters.gemeente,
+                            verlopen=filters.verlopen, pagina=pagina)
+    return render(request, "informeren.html", status, wie=wie, blad=blad, filter=filters, alle=filters.alle,
+                  actief="informeren", bericht=bericht, fouten=fouten or {}, mag_informeren=wie.mag("inform"),
+                  partijen=PARTIJEN, gemeenten=gemeenten_nu())
 
 
 # Acting: assign, Top X, informed -------------------------------------------------------------
@@ -190,7 +239,7 @@ def _terug_met_fout(request: Request, melding_id: UUID, wie: Gebruiker, d: Any, 
                     pagina: str, status: int, fouten: dict[str, str], invoer: dict[str, str]) -> Response:
     """The page the form was on, again: the error at the field (or above the form), the input kept."""
     if terug == "informeren":
-        return _werklijst(request, wie, d, pagina=_pagina(pagina), status=status,
+        return _werklijst(request, wie, d, Filter(), pagina=_pagina(pagina), status=status,
                           fouten={f"{invoer['taak']}-{veld or 'taak'}": tekst for veld, tekst in fouten.items()})
     request.state.regie_invoer = {"handeling": handeling, **invoer}
     algemeen = fouten.pop("", None)
