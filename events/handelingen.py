@@ -76,7 +76,7 @@ _TABEL = (
     Handeling("inform", "geïnformeerd vastleggen", _rollen(INTAKE, ZVH, BEHEER),
               (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN, GESLOTEN), ("taak", "kanaal"),
               titel="Geïnformeerd", knop="Geïnformeerd", klaar="geinformeerd",
-              bericht="Vastgelegd dat over {melding} is geïnformeerd.",
+              bericht="{melding}: vastgelegd wie is geïnformeerd, wanneer en hoe.",
               beschrijving="record that a party a decision names (notify) was informed, and how"),
     Handeling("close", "sluiten", _rollen(ZVH, INTAKE, BEHEER), (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
               ("resultaat",), titel="Sluiten", knop="Sluiten", klaar="gesloten", bericht="{melding} is gesloten.",

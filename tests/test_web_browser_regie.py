@@ -137,7 +137,7 @@ def test_an_intake_worker_switches_top_x_on_and_records_the_driehoek_informed(br
     keuze.select_option("overleg")
     driehoek.get_by_role("button", name="Geïnformeerd").click()
     page.wait_for_url("**/web/informeren?gedaan=geinformeerd*")
-    playwright.expect(page.get_by_role("status")).to_contain_text("gemeente:TOPX-1 is geïnformeerd")
+    playwright.expect(page.get_by_role("status")).to_contain_text("gemeente:TOPX-1: vastgelegd wie is geïnformeerd")
     assert page.locator("table.lijst tbody tr").count() == 1
     assert "TOPX-1" not in page.inner_text("table.lijst")
     shot(page, f"regie-06-na-informeren-{scherm}")

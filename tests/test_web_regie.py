@@ -4,6 +4,9 @@ compartment hold on every one of them."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from tests.conftest import melding
 from tests.web_fixtures import formuliertoken
 
@@ -79,7 +82,7 @@ def test_top_x_on_the_melding_page_puts_the_driehoek_on_the_worklist_and_marking
     assert geen_kanaal.status_code == 422 and "Kies hoe de partij is geïnformeerd." in geen_kanaal.text
     ok = c.post(f"/web/meldingen/{mid}/regie/inform",
                 data={"csrf": formuliertoken(lijst), "taak": taak, "kanaal": "overleg", "terug": "informeren"})
-    assert ok.status_code == 200 and "Vastgelegd dat over Melding gemeente:WEB-TX is geïnformeerd." in ok.text
+    assert ok.status_code == 200 and "Melding gemeente:WEB-TX: vastgelegd wie is geïnformeerd, wanneer en hoe." in ok.text
     assert "Niemand wacht op informatie" in ok.text
 
 
@@ -142,3 +145,39 @@ def test_the_worklist_filters_live_in_the_address(loketten):
     page = c.get("/web/informeren?partij=%3Cscript%3E&gemeente=Atlantis").text
     assert all(k in page for k in ("FL-B", "FL-K", "FL-W")) and "Atlantis" not in page and "<script>" not in page
     assert "Geen taken met deze filters." in c.get("/web/informeren?verlopen=1").text
+
+
+def test_top_x_is_offered_on_a_pga_case_only_and_the_worklist_can_be_read_as_it_stood(loketten):
+    intake = loketten.token("anna", "intake")
+    auditor = loketten.token("olga", "auditor")
+    bij = ontvang(loketten, intake, kenmerk="NT-B", bron="dji", soort="art18", gemeente="Brunssum",
+                  signalen={"delict": "zeden"})
+    pga = ontvang(loketten, intake, kenmerk="NT-P")
+    c = loketten.client
+    loketten.inloggen(intake)
+    assert "Top X toekennen" not in c.get(f"/web/meldingen/{bij}").text
+    refused = c.post(f"/meldingen/{bij}/topx", json={"aan": True, "reden": "Onrust"}, headers=loketten.als(intake))
+    assert refused.status_code == 409
+    before = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    c.post(f"/meldingen/{pga}/topx", json={"aan": True, "reden": "Onrust"}, headers=loketten.als(intake))
+    then = c.get("/informeren", params={"as_of": before}, headers=loketten.als(auditor)).json()
+    now = c.get("/informeren", headers=loketten.als(auditor)).json()
+    assert [r["kenmerk"] for r in then["rows"]] == ["NT-B"]
+    assert sorted(r["kenmerk"] for r in now["rows"]) == ["NT-B", "NT-P"]
+    # The auditor reads the worklist and records nothing on it.
+    loketten.inloggen(auditor)
+    page = c.get("/web/informeren").text
+    assert "NT-P" in page and "Geïnformeerd</button>" not in page
+
+
+def test_the_worklist_banner_names_no_melding_the_user_may_not_see(loketten):
+    intake = loketten.token("anna", "intake")
+    piet = loketten.token("piet", "zvh", "parkstad")
+    maastricht = ontvang(loketten, intake, kenmerk="GEHEIM-M", bron="dji", soort="art18", gemeente="Maastricht",
+                         signalen={"delict": "zeden"})
+    loketten.inloggen(piet)
+    page = loketten.client.get(f"/web/informeren?gedaan=geinformeerd&melding={maastricht}").text
+    assert "GEHEIM-M" not in page and "De melding: vastgelegd wie is geïnformeerd" in page
+    page = loketten.client.get("/web/informeren?gedaan=%3Cb%3Eklik%3C/b%3E&melding=x").text
+    assert "klik" not in page
