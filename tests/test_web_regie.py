@@ -82,7 +82,8 @@ def test_top_x_on_the_melding_page_puts_the_driehoek_on_the_worklist_and_marking
     assert geen_kanaal.status_code == 422 and "Kies hoe de partij is geïnformeerd." in geen_kanaal.text
     ok = c.post(f"/web/meldingen/{mid}/regie/inform",
                 data={"csrf": formuliertoken(lijst), "taak": taak, "kanaal": "overleg", "terug": "informeren"})
-    assert ok.status_code == 200 and "Melding gemeente:WEB-TX: vastgelegd wie is geïnformeerd, wanneer en hoe." in ok.text
+    assert ok.status_code == 200
+    assert "Melding gemeente:WEB-TX: vastgelegd wie is geïnformeerd, wanneer en hoe." in ok.text
     assert "Niemand wacht op informatie" in ok.text
 
 
