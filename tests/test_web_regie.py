@@ -182,3 +182,13 @@ def test_the_worklist_banner_names_no_melding_the_user_may_not_see(loketten):
     assert "GEHEIM-M" not in page and "De melding: vastgelegd wie is geïnformeerd" in page
     page = loketten.client.get("/web/informeren?gedaan=%3Cb%3Eklik%3C/b%3E&melding=x").text
     assert "klik" not in page
+
+
+def test_a_page_past_the_last_says_so_and_links_to_the_first(loketten):
+    intake = loketten.token("anna", "intake")
+    ontvang(loketten, intake, kenmerk="PG-1", bron="dji", soort="art18", gemeente="Brunssum",
+            signalen={"delict": "zeden"})
+    loketten.inloggen(intake)
+    page = loketten.client.get("/web/informeren?pagina=9&partij=burgemeester").text
+    assert "Pagina 9 bestaat niet" in page and 'href="/web/informeren?partij=burgemeester"' in page
+    assert "PG-1" in loketten.client.get("/web/informeren?pagina=nul").text  # not a number: the first page
