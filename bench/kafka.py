@@ -229,7 +229,7 @@ def end_to_end(
                                   stdout=subprocess.DEVNULL, stderr=log)
                  for command in (["consume"], ["relay"])]
     try:
-        read = Reader(bootstrap, f"{prefix}houses", decisions, list(topics.outbound))
+        read = Reader(bootstrap, f"{prefix}houses", decisions, list(topics.werk))
         warm_up = json.dumps({"bron": "gemeente", "soort": "aanmelding", "kenmerk": f"WARM-{prefix}",
                               "ontvangen_op": "2025-01-01T09:00:00+01:00", "gemeente": "Heerlen"})
         produce(bootstrap, topics.meldingen, [warm_up.encode()])

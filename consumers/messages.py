@@ -105,13 +105,21 @@ def _to_triage(event: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class MessageType:
-    """How one event type becomes a message: where it goes, which event fields it carries,
-    and the queue the melding is in afterwards (None: unchanged)."""
+    """How one event type becomes a message: where it goes (the topics of the queues `route` names,
+    or the topics `naar` names), which event fields it carries (`hernoemd`: under another name), and
+    the queue the melding is in afterwards (None: unchanged)."""
 
     route: Route
     fields: tuple[str, ...] = ()
     queue_after: Callable[[Any], str | None] = _stays
     schema_version: int = SCHEMA_VERSION
+    naar: Callable[[Any, Topics], tuple[str, ...]] | None = None
+    hernoemd: tuple[tuple[str, str], ...] = ()
+
+
+def _partij(event: Any, topics: Topics) -> tuple[str, ...]:
+    """A notice to inform a party goes to that party's topic, for the gemeenten' systems."""
+    return (topics.informeren(event.partij),)
 
 
 _DECISION = MessageType(decision_queue, ("beslissing",), _to_decided_queue)
@@ -130,6 +138,12 @@ MESSAGES: dict[type, MessageType] = {
     Melding.TopXAan: MessageType(current_queue, ("actor",)),
     Melding.TopXAf: MessageType(current_queue, ("actor", "via")),
     Melding.MeldingGesloten: MessageType(current_queue, ("actor",)),
+    Melding.RegisseurToegewezen: MessageType(current_queue, ("actor", "regisseur")),
+    # To the party's topic: what must be told, about which melding, by when; then that it was done and
+    # how. No staff names either: a gemeente's system needs the melding and the party, not who did it.
+    Melding.InformerenGevraagd: MessageType(current_queue, ("taak", "partij", "uiterlijk", "aanleiding"),
+                                            naar=_partij, hernoemd=(("gemeente", "partij_gemeente"),)),
+    Melding.PartijGeinformeerd: MessageType(current_queue, ("taak", "partij", "kanaal"), naar=_partij),
 }
 
 
@@ -157,6 +171,7 @@ def body(event: Any, melding: RelayMelding, kind: MessageType) -> dict[str, Any]
         "gemeente": melding.gemeente,
         "ontvangen_op": melding.ontvangen_op,
         **{name: _carried(name, getattr(event, name)) for name in kind.fields},
+        **{key: getattr(event, name) for name, key in kind.hernoemd},
     }
 
 
@@ -184,6 +199,8 @@ def outgoing(
             ("schema_version", str(kind.schema_version).encode()),
             ("event_id", message["event_id"].encode()),
         ]
-        for topic in dict.fromkeys(topics.voor_queue(q) for q in kind.route(event, melding)):
+        queues = kind.route(event, melding)
+        targets = kind.naar(event, topics) if kind.naar else tuple(topics.voor_queue(q) for q in queues)
+        for topic in dict.fromkeys(targets):
             yield Outgoing(topic, message["melding_id"].encode(), value, headers)
         melding.queue = kind.queue_after(event) or melding.queue

@@ -2,14 +2,17 @@
 
 Inbound: the shared topic `loket.meldingen` plus one per stream the product owner
 named (VIA, ZSM, Veilig Thuis, DJI), so each publisher can be granted its own topic
-alone. Outbound: one topic per Zorg- en Veiligheidshuis (where its work lands) and
-`loket.triage` for what the loket itself must look at (triage, doorverwijzen).
+alone. Outbound: one topic per Zorg- en Veiligheidshuis (where its work lands),
+`loket.triage` for what the loket itself must look at (triage, doorverwijzen), and one per
+party a decision says must be informed (`loket.informeren.<partij>`), for the gemeenten' systems.
 A prefix (LOKET_KAFKA_TOPIC_PREFIX) namespaces every name, groups included.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from events.informeren import PARTIJEN
 
 # The four inbound streams of the domain brief: police VIA, ZSM buikpijn, Veilig Thuis, DJI detention.
 STREAMS = ("via", "zsm", "veilig-thuis", "dji")
@@ -22,6 +25,7 @@ class Topics:
 
     prefix: str = ""
     huizen: tuple[str, ...] = ()
+    partijen: tuple[str, ...] = PARTIJEN
 
     @property
     def meldingen(self) -> str:
@@ -51,9 +55,18 @@ class Topics:
         house = queue.split("/", 1)[0]
         return self.triage if house == "loket" else self.zvh(house)
 
+    def informeren(self, partij: str) -> str:
+        """Where the notices to inform a party go (`burgemeester`, `lokale-driehoek`, `gemeente`)."""
+        return f"{self.prefix}loket.informeren.{partij}"
+
+    @property
+    def werk(self) -> tuple[str, ...]:
+        """Where the work lands: the loket's triage desk and each house."""
+        return (self.triage, *(self.zvh(z) for z in self.huizen))
+
     @property
     def outbound(self) -> tuple[str, ...]:
-        return (self.triage, *(self.zvh(z) for z in self.huizen))
+        return (*self.werk, *(self.informeren(p) for p in self.partijen))
 
     @property
     def all(self) -> tuple[str, ...]:

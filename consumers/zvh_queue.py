@@ -76,7 +76,7 @@ def _next(row: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any]
         label, on = LABEL[message["event_type"]]
         labels = [x for x in labels if x != label] + ([label] if on else [])
     new["labels"] = json.dumps(labels)
-    if message["event_type"] == "MeldingGeaccepteerd":
+    if message["event_type"] in ("MeldingGeaccepteerd", "RegisseurToegewezen"):
         new["regisseur"] = message["regisseur"]
     elif new["status"] != "in-behandeling":
         new["regisseur"] = None

@@ -457,6 +457,11 @@ class Loket(Application[UUID]):
                 return self._doe(melding, lambda m, v: m.top_x(actor=actor, aan=aan, reden=velden["reden"], verzegel=v))
             case "close":
                 return self._doe(melding, lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v))
+            case "assign":
+                return self._doe(melding, lambda m, _: m.wijs_regisseur_toe(actor=actor, regisseur=velden["regisseur"]))
+            case "inform":
+                return self._doe(melding, lambda m, _: m.informeer(actor=actor, taak=velden["taak"],
+                                                                   kanaal=velden["kanaal"]))
             case _:
                 raise OngeldigeOvergang(f"no such action on a melding: {handeling}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from events.status import DOORVERWEZEN, IN_BEHANDELING, OPEN, TRIAGE
+from events.status import DOORVERWEZEN, GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import AUDITOR, BEHEER, INTAKE, ZVH, Rol, RolSoort
 
 
@@ -66,6 +66,18 @@ _TABEL = (
               titel="Top X afschalen (weegtafel)", knop="Afschalen", klaar="topx-af",
               bericht="{melding} is afgeschaald: geen Top X meer.",
               beschrijving="scale a Top X case down, through the weegtafel"),
+    # Regie: the house names who has procesregie; the first at accepting, another at any time after.
+    Handeling("assign", "regisseur toewijzen", _rollen(ZVH, BEHEER), (IN_BEHANDELING,), ("regisseur",),
+              titel="Regisseur toewijzen", knop="Regisseur toewijzen", klaar="toegewezen",
+              bericht="{melding} heeft een andere regisseur.",
+              beschrijving="a house assigns another regisseur to a melding it works on"),
+    # A party a decision names (notify) was told: who told whom, when, through which channel.
+    # Also after closing: a closed case may still have to be reported.
+    Handeling("inform", "geïnformeerd vastleggen", _rollen(INTAKE, ZVH, BEHEER),
+              (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN, GESLOTEN), ("taak", "kanaal"),
+              titel="Geïnformeerd", knop="Geïnformeerd", klaar="geinformeerd",
+              bericht="{melding}: vastgelegd wie is geïnformeerd, wanneer en hoe.",
+              beschrijving="record that a party a decision names (notify) was informed, and how"),
     Handeling("close", "sluiten", _rollen(ZVH, INTAKE, BEHEER), (OPEN, IN_BEHANDELING, TRIAGE, DOORVERWEZEN),
               ("resultaat",), titel="Sluiten", knop="Sluiten", klaar="gesloten", bericht="{melding} is gesloten.",
               bevestigen=True, beschrijving="close a melding with its result"),
@@ -75,6 +87,7 @@ _TABEL = (
     Handeling("audit", "het audittrail lezen", ALLE),
     Handeling("als_op", "de stand op een moment lezen", _rollen(INTAKE, AUDITOR, BEHEER)),
     Handeling("triage", "de triagewachtrij lezen", _rollen(INTAKE, AUDITOR, BEHEER)),
+    Handeling("informeren", "de werklijst informeren lezen", _rollen(INTAKE, ZVH, AUDITOR, BEHEER)),
     Handeling("persoonsgegevens", "persoonsgegevens inzien", _rollen(INTAKE, ZVH)),
     Handeling("toegangslog", "het logboek dataverwerkingen lezen", _rollen(AUDITOR, BEHEER)),
     Handeling("vernietigen", "persoonsgegevens vernietigen", _rollen(BEHEER)),

@@ -19,11 +19,13 @@ from eventsourcing.domain import Aggregate, event
 
 from events.bibliotheek import nieuw_aggregaat
 from events.handelingen import HANDELINGEN, Handeling
+from events.informeren import KANALEN, taak_id, uiterlijk
 from events.intake import OPGESLAGEN, MeldingIn, veilige_fouten
 from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, HERSTELD, IN_BEHANDELING, ONTVANGEN, OPEN, TRIAGE
 from events.toegang import Kenmerken, compartiment_van
 from routing.decision import Beslissing
 from routing.facts import Feiten
+from routing.tijd import vandaag
 
 # Seals free text about the person (field name, text) into an envelope: `Loket` supplies
 # it, bound to the melding's subject and compartment. Free text written in a lifecycle
@@ -110,6 +112,9 @@ class Melding(MetPersoonsgegevens):
         TopXAan: ClassVar[type[Aggregate.Event]]
         TopXAf: ClassVar[type[Aggregate.Event]]
         MeldingGesloten: ClassVar[type[Aggregate.Event]]
+        RegisseurToegewezen: ClassVar[type[Aggregate.Event]]
+        InformerenGevraagd: ClassVar[type[Aggregate.Event]]
+        PartijGeinformeerd: ClassVar[type[Aggregate.Event]]
 
     @staticmethod
     def create_id(bron: str, kenmerk: str) -> UUID:
@@ -203,6 +208,7 @@ class Melding(MetPersoonsgegevens):
         self._mag("reroute")
         _verplicht("reden", reden)
         self._hergerouteerd(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
+        self._vraag_informeren(beslissing.notify, "besluit", actor=actor)
 
     @event("MeldingHergerouteerd")
     def _hergerouteerd(self, actor: str, beslissing: Beslissing, reden: dict[str, Any]) -> None:
@@ -213,6 +219,7 @@ class Melding(MetPersoonsgegevens):
         self._mag("decide")
         _verplicht("reden", reden)
         self._triage_besloten(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
+        self._vraag_informeren(beslissing.notify, "besluit", actor=actor)
 
     @event("TriageBesloten")
     def _triage_besloten(self, actor: str, beslissing: Beslissing, reden: dict[str, Any]) -> None:
@@ -238,6 +245,8 @@ class Melding(MetPersoonsgegevens):
             if "top-x" in self.labels:
                 raise OngeldigeOvergang(f"melding {self.id} is already Top X")
             self._top_x_aan(actor=actor, reden=verzegel("reden", reden.strip()))
+            # The driehoek is told of every Top X case (003): also when the label is given again later.
+            self._vraag_informeren(("lokale-driehoek",), "top-x", actor=actor, opnieuw=True)
         else:
             self._mag("topx-af")
             if "top-x" not in self.labels:
@@ -253,6 +262,67 @@ class Melding(MetPersoonsgegevens):
     def _top_x_af(self, actor: str, reden: dict[str, Any], via: str) -> None:
         labels = tuple(label for label in self.labels if label != "top-x")
         self.beslissing = self._beslist.model_copy(update={"labels": labels})
+
+    # Regie ---------------------------------------------------------------------------
+
+    def wijs_regisseur_toe(self, *, actor: str, regisseur: str) -> None:
+        """Another regisseur for a melding the house works on (the first is named at accepting)."""
+        self._mag("assign")
+        _verplicht("regisseur", regisseur)
+        if regisseur.strip() == self.regisseur:
+            raise OngeldigeOvergang(f"melding {self.id}: this regisseur is already assigned")
+        self._regisseur_toegewezen(actor=actor, regisseur=regisseur.strip(), vorige=self.regisseur)
+
+    @event("RegisseurToegewezen")
+    def _regisseur_toegewezen(self, actor: str, regisseur: str, vorige: str | None) -> None:
+        self.regisseur = regisseur
+
+    # Informing the parties a decision names (events/informeren.py) -----------------------
+
+    @property
+    def informeren(self) -> dict[str, dict[str, Any]]:
+        """The tasks to inform a party, by task id: partij, gemeente, uiterlijk, open."""
+        taken: dict[str, dict[str, Any]] | None = self.__dict__.get("_informeren")
+        if taken is None:
+            taken = self.__dict__["_informeren"] = {}
+        return taken
+
+    def _vraag_informeren(self, partijen: tuple[str, ...], aanleiding: str, *, actor: str,
+                          opnieuw: bool = False) -> None:
+        """A task for each party: a decision names a party once for a melding (a reroute that keeps
+        it asks nothing new); with `opnieuw` (Top X given again) a party is asked again, unless a
+        task to tell it is still open."""
+        b = self.beslissing
+        gemeente = (b.gemeente if b else None) or self.gemeente
+        for partij in partijen:
+            eerder = [t for t in self.informeren.values() if t["partij"] == partij]
+            if (eerder and not opnieuw) or any(t["open"] for t in eerder):
+                continue
+            self.trigger_event(
+                self.InformerenGevraagd, actor=actor, taak=taak_id(self.id, partij, len(eerder)), partij=partij,
+                gemeente=gemeente, uiterlijk=uiterlijk(partij, vandaag()).isoformat(), aanleiding=aanleiding,
+            )
+
+    @event("InformerenGevraagd")
+    def _informeren_gevraagd(self, actor: str, taak: str, partij: str, gemeente: str | None, uiterlijk: str,
+                             aanleiding: str) -> None:
+        self.informeren[taak] = {"partij": partij, "gemeente": gemeente, "uiterlijk": uiterlijk, "open": True}
+
+    def informeer(self, *, actor: str, taak: str, kanaal: str) -> None:
+        """Record that the party of an open task was told, through `kanaal` (events/informeren.py)."""
+        self._mag("inform")
+        gevraagd = self.informeren.get(taak.strip())
+        if gevraagd is None:
+            raise OngeldigeOvergang(f"melding {self.id} has no such task to inform a party")
+        if not gevraagd["open"]:
+            raise OngeldigeOvergang(f"melding {self.id}: this party was already informed")
+        if kanaal not in KANALEN:
+            raise OngeldigeOvergang(f"unknown kanaal (known: {', '.join(KANALEN)})")
+        self._geinformeerd(actor=actor, taak=taak.strip(), partij=gevraagd["partij"], kanaal=kanaal)
+
+    @event("PartijGeinformeerd")
+    def _geinformeerd(self, actor: str, taak: str, partij: str, kanaal: str) -> None:
+        self.informeren[taak] = {**self.informeren[taak], "open": False}
 
     def sluit(self, *, actor: str, resultaat: str, verzegel: Verzegel) -> None:
         self._mag("close")
@@ -305,6 +375,8 @@ class Melding(MetPersoonsgegevens):
             "doorverwijzen": cls.MeldingDoorverwezen,
         }[beslissing.outcome]
         melding.trigger_event(besluit, beslissing=beslissing)
+        if beslissing.notify:
+            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels")
         return melding
 
 

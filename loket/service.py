@@ -34,6 +34,7 @@ from events.application import Beoordeling, Loket, OnbekendeMelding, Ontvangst, 
 from events.follower import lag
 from events.handelingen import HANDELINGEN, Gebruiker
 from events.hashchain import HashChained, public_key_text
+from events.informeren import KANALEN, PARTIJEN
 from events.intake import SOORTEN, MeldingIn, Ongeldig, Persoon, TeGroot, VeldFout, parse
 from events.logboek import OngeldigDoel
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
@@ -47,8 +48,9 @@ from privacy.vernietiging import GRONDEN
 from projections import Projecties
 from projections.audit import trail
 from projections.bewaring import bewaarregels
-from projections.caseload import afgewezen, caseload, statistiek, toegang, triage_queue, verloop, wachtrij
+from projections.caseload import afgewezen, caseload, statistiek, toegang, triage_queue, verloop, wachtrij, zaken_van
 from projections.deadlines import open_deadlines
+from projections.informeren import taken, taken_van
 from projections.toegangslog import toegangslog
 from projections.whatif import WatAls, wat_als
 from routing import Ruleset, RulesetError, Trace, load_ruleset
@@ -59,6 +61,7 @@ log = logs.logger("loket.service")
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _PSEUDONIEM = re.compile(r"^[0-9a-f]{64}$")
 BATCH = 500  # meldingen stored in one transaction (group commit)
+PER_PAGINA, MAX_PER_PAGINA = 50, 500  # rows of a paged list
 
 
 class NietGevonden(LookupError):
@@ -124,6 +127,33 @@ class Samenvatting:
         return {"received": self.received, "new": self.new, "duplicates": self.duplicates,
                 "rejected": self.rejected, "routed": self.routed, "triage": self.triage,
                 "doorverwijzen": self.doorverwijzen}
+
+
+@dataclass(frozen=True, slots=True)
+class Pagina:
+    """One page of a list: its rows, how many there are in all, which page of how many rows."""
+
+    rijen: list[dict[str, Any]]
+    totaal: int
+    nummer: int
+    grootte: int
+
+    @classmethod
+    def van(cls, rows: list[dict[str, Any]], nummer: int = 1, grootte: int = PER_PAGINA) -> Pagina:
+        if nummer < 1:
+            raise OngeldigVeld("pagina", "must be 1 or more")
+        if not 1 <= grootte <= MAX_PER_PAGINA:
+            raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_PER_PAGINA}")
+        start = (nummer - 1) * grootte
+        return cls(rows[start:start + grootte], len(rows), nummer, grootte)
+
+    @property
+    def paginas(self) -> int:
+        return max(1, -(-self.totaal // self.grootte))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rijen, "total": self.totaal, "page": self.nummer, "per_page": self.grootte,
+                "pages": self.paginas}
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +373,8 @@ class Dienst:
             raise OngeldigVeld("zvh", f"unknown zvh (known: {', '.join(sorted(self.huizen))})")
         if "product" in row.velden and velden["product"] not in self.producten:
             raise OngeldigVeld("product", "unknown product")
+        if "kanaal" in row.velden and velden["kanaal"] not in KANALEN:
+            raise OngeldigVeld("kanaal", f"unknown kanaal (known: {', '.join(KANALEN)})")
         with self.schrijven:
             found = self.melding(wie, melding_id)
             done = self.app.handel(found, handeling, actor=wie.naam, **{v: velden[v] for v in row.velden})
@@ -661,6 +693,29 @@ class Overzicht:
         rows = self.afgewezen()[::-1]
         start = (pagina - 1) * per_pagina
         return rows[start:start + per_pagina], len(rows)
+
+    def informeren(self, *, open_only: bool = True, partij: str | None = None, gemeente: str | None = None,
+                   verlopen: bool = False, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
+        """The worklist of parties to inform (a decision's notify, Top X): what is still open, the
+        most urgent first (or every task, the latest first), of meldingen this user may see; only
+        one party's, one gemeente's, or only those past their term when asked."""
+        self.dienst.vereist(self.wie, "informeren")
+        if partij and partij not in PARTIJEN:
+            raise OngeldigVeld("partij", f"unknown party (known: {', '.join(PARTIJEN)})")
+        rows = [r for r in taken(self.store, self.on, open_only=open_only)
+                if (not partij or r["partij"] == partij) and (not gemeente or r["gemeente"] == gemeente)
+                and (not verlopen or r["te_laat"])]
+        return Pagina.van(self._zichtbaar(rows), pagina, per_pagina)
+
+    def informeren_van(self, melding_id: UUID) -> list[dict[str, Any]]:
+        """Every task to inform a party about one melding (the melding page)."""
+        self.dienst.vereist(self.wie, "informeren")
+        self.dienst.melding(self.wie, melding_id)
+        return taken_van(self.store, str(melding_id), self.on)
+
+    def mijn_zaken(self, *, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
+        """The open meldingen this user is regisseur of (as named at accepting or assigning)."""
+        return Pagina.van(self._zichtbaar(zaken_van(self.store, self.wie.naam)), pagina, per_pagina)
 
     def wachtrij(self, zvh: str | None) -> list[dict[str, Any]]:
         """A house's own queue; a zvh user always gets their own house."""

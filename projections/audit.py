@@ -96,6 +96,10 @@ class Audit(Projection):
         Melding.TopXAan: _persoon("reden"),
         Melding.TopXAf: _persoon("reden", "via"),
         Melding.MeldingGesloten: _persoon("resultaat"),
+        # Staff and the parties' roles; no personal data of the person concerned.
+        Melding.RegisseurToegewezen: _persoon("regisseur", "vorige"),
+        Melding.InformerenGevraagd: _persoon("partij", "gemeente", "uiterlijk", "aanleiding"),
+        Melding.PartijGeinformeerd: _persoon("partij", "kanaal"),
         AfgewezenMelding.MeldingAfgewezen: lambda e: _entry(
             e, "intake",
             {"bron": e.bron, "kenmerk": e.kenmerk, "errors": veilige_fouten(e.errors),

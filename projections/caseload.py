@@ -100,7 +100,9 @@ _TOP_X_AF = {"top_x": "0", "labels": "(SELECT json_group_array(value) FROM json_
 
 class Caseload(RowProjection):
     name = "caseload"
-    version = 2  # 2: the labels follow Top X (version 1 set only top_x)
+    # 2: the labels follow Top X (version 1 set only top_x); 3: the regisseur follows RegisseurToegewezen
+    # (rows of version 2 keep the one named at accepting), indexed for "mijn zaken".
+    version = 3
     table = "caseload_meldingen"
     key = "melding_id"
     columns = (
@@ -118,6 +120,7 @@ class Caseload(RowProjection):
             status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
             errors TEXT, compartiment TEXT)""",
         "CREATE INDEX IF NOT EXISTS caseload_status ON caseload_meldingen (status, zvh, product, gemeente)",
+        "CREATE INDEX IF NOT EXISTS caseload_regisseur ON caseload_meldingen (regisseur, status)",
     )
     handlers = {
         Melding.MeldingOntvangen: _ontvangen,
@@ -128,6 +131,7 @@ class Caseload(RowProjection):
         Melding.TriageBesloten: _beslist(OPEN),
         Melding.MeldingGeaccepteerd: _status(IN_BEHANDELING, regisseur=True),
         Melding.MeldingTeruggestuurd: _status(TRIAGE, reden=_teruggestuurd),
+        Melding.RegisseurToegewezen: lambda e: [Update(_id(e), {"regisseur": e.regisseur})],
         Melding.TopXAan: lambda e: [Recompute(_id(e), _TOP_X_AAN)],
         Melding.TopXAf: lambda e: [Recompute(_id(e), _TOP_X_AF)],
         # The result is free text (sealed): the column stays empty.
@@ -223,6 +227,19 @@ def wachtrij(store: ProjectionStore, zvh: str) -> list[dict[str, Any]]:
         "AND (zvh = :zvh OR substr(queue, 1, length(:zvh) + 1) = :zvh || '/') "
         "ORDER BY status = :behandeling, ontvangen_op, melding_id",
         {"zvh": zvh, "open": OPEN, "behandeling": IN_BEHANDELING},
+    )
+    for row in rows:
+        row["labels"] = json.loads(row["labels"] or "[]")
+    return rows
+
+
+def zaken_van(store: ProjectionStore, regisseur: str) -> list[dict[str, Any]]:
+    """The open meldingen (routed or in behandeling) whose regisseur is this person, oldest first."""
+    rows = store.rows(
+        "SELECT melding_id, bron, kenmerk, soort, gemeente, zvh, product, queue, labels, datum, "
+        "status, status_sinds AS sinds, regisseur FROM caseload_meldingen "
+        "WHERE regisseur = :regisseur AND status IN (:open, :behandeling) ORDER BY ontvangen_op, melding_id",
+        {"regisseur": regisseur, "open": OPEN, "behandeling": IN_BEHANDELING},
     )
     for row in rows:
         row["labels"] = json.loads(row["labels"] or "[]")

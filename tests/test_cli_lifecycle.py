@@ -34,12 +34,34 @@ def test_a_melding_worked_through_the_cli_shows_in_audit_with_the_user_as_actor(
     trail = json.loads(run(["audit", "--kenmerk", ref, "--json"], db).stdout)
     assert [e["gebeurtenis"] for e in trail][2:] == [
         "MeldingTeruggestuurd", "TriageBesloten", "MeldingHergerouteerd", "MeldingGeaccepteerd",
-        "TopXAan", "MeldingGesloten",
+        "TopXAan", "InformerenGevraagd", "MeldingGesloten",
     ]
     assert {e["actor"] for e in trail[2:]} == {"tester"}
     assert len({e["melding_id"] for e in trail}) == 1
     by_id = json.loads(run(["audit", trail[0]["melding_id"], "--json"], db).stdout)
     assert by_id == trail
+
+
+def test_regie_and_informing_through_the_cli(tmp_path):
+    db = tmp_path / "l.sqlite"
+    ingest(db, line(kenmerk="K-R"), line(kenmerk="K-B", bron="dji", soort="art18", gemeente="Brunssum",
+                                         signalen={"delict": "zeden"}))
+    run(["accept", "gemeente:K-R", "--regisseur", "iemand"], db)
+    assert json.loads(run(["my-cases", "--json"], db).stdout)["total"] == 0
+    assigned = json.loads(run(["assign", "gemeente:K-R", "--regisseur", "tester", "--json"], db).stdout)
+    assert assigned["regisseur"] == "tester"
+    [zaak] = json.loads(run(["my-cases", "--json"], db).stdout)["rows"]
+    assert zaak["kenmerk"] == "K-R"
+
+    [taak] = json.loads(run(["notices", "--json"], db).stdout)["rows"]
+    assert (taak["kenmerk"], taak["partij"], taak["gemeente"]) == ("K-B", "burgemeester", "Brunssum")
+    wrong = run(["inform", "dji:K-B", "--task", taak["taak"], "--channel", "postduif"], db, check=False)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    run(["inform", "dji:K-B", "--task", taak["taak"], "--channel", "brief"], db)
+    assert json.loads(run(["notices", "--json"], db).stdout)["total"] == 0
+    [gedaan] = json.loads(run(["notices", "--all", "--json"], db).stdout)["rows"]
+    assert (gedaan["kanaal"], gedaan["gedaan_door"]) == ("brief", "tester")
+    assert "Informeren op" in run(["notices", "--all"], db).stdout
 
 
 def test_an_illegal_transition_is_a_clear_error_without_traceback(tmp_path):
@@ -107,7 +129,7 @@ def test_projections_rebuild_reports_what_it_did(tmp_path):
     ingest(db, line(kenmerk="R-1"), line(kenmerk="R-2"))
     before = run(["caseload", "--json"], db).stdout
     out = json.loads(run(["projections", "rebuild"], db).stdout.splitlines()[-1])
-    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog"], "events": 4}
+    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog", "informeren"], "events": 4}
     assert run(["caseload", "--json"], db).stdout == before
 
 

@@ -69,8 +69,11 @@ def stored_once(settings: Settings, expected: dict[UUID, bool]) -> int:
     assert set(events) <= set(expected), "the store holds meldingen that are not in the file"
     for aggregate_id, recorded in events.items():
         if expected[aggregate_id]:
-            assert [v for v, _ in recorded] == [1, 2], recorded  # received, then decided: once
-            assert recorded[0][1] == "MeldingOntvangen"
+            # Received, then decided, then a task per party the decision names (notify): each once.
+            names = [name for _, name in recorded]
+            assert [v for v, _ in recorded] == list(range(1, len(recorded) + 1)), recorded
+            assert names[0] == "MeldingOntvangen" and names[1] != "MeldingOntvangen", recorded
+            assert names[2:] == ["InformerenGevraagd"] * (len(recorded) - 2), recorded
         else:
             assert recorded == [(1, "MeldingAfgewezen")]
     return len(events)

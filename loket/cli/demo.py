@@ -4,7 +4,8 @@ Intake and routing first (the same code as `loket ontvang`); then the houses
 work their queues through the lifecycle commands: most routed meldingen are
 accepted with a regisseur, some are sent back and decided again at the
 loket, older ones are closed, a few PGA cases get Top X and are scaled down
-again through the weegtafel. Then the caseload and the year's statistics.
+again through the weegtafel, a few change regisseur; the loket informs most of
+the parties the decisions name. Then the caseload and the year's statistics.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from events.handelingen import Gebruiker
+from events.informeren import KANALEN
 from events.status import IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import BEHEER, COMPARTIMENTEN, INTAKE, ZVH, Rol
 from loket import synthetic
@@ -48,13 +50,15 @@ def _medewerker(zvh: str | None) -> Gebruiker:
 def werk_het_jaar(d: Dienst, year: int, seed: int) -> dict[str, int]:
     """The houses and the loket work the year's meldingen through the lifecycle actions."""
     rng = random.Random(seed)
+    regie = random.Random(seed + 1)  # its own sequence: the rest of the year is worked as before
     intake, weegtafel = _medewerker(None), Gebruiker("weegtafel", Rol(INTAKE, compartimenten=_ALLES))
     d.bij()
     rows = d.systeem.projecties.rows(
         "SELECT melding_id, zvh, product, datum, status FROM caseload_meldingen "
         "WHERE status IN (?, ?) ORDER BY datum, melding_id", (OPEN, TRIAGE)
     )
-    done = {"geaccepteerd": 0, "teruggestuurd": 0, "triage besloten": 0, "gesloten": 0, "top x": 0}
+    done = {"geaccepteerd": 0, "teruggestuurd": 0, "triage besloten": 0, "gesloten": 0, "top x": 0,
+            "regisseur gewisseld": 0, "geinformeerd": 0}
     year_end = date(year, 12, 31)
     with voortgang("zaken behandelen", len(rows)) as bar:
         for row in rows:
@@ -70,6 +74,10 @@ def werk_het_jaar(d: Dienst, year: int, seed: int) -> dict[str, int]:
             elif r < 0.88:
                 m = d.handel(huis, "accept", melding_id, regisseur=rng.choice(REGISSEURS))
                 done["geaccepteerd"] += 1
+                if regie.random() < 0.04:
+                    andere = regie.choice([n for n in REGISSEURS if n != m.regisseur])
+                    m = d.handel(huis, "assign", melding_id, regisseur=andere)
+                    done["regisseur gewisseld"] += 1
                 if row["product"] == "pga" and rng.random() < 0.05 and "top-x" not in m.labels:
                     m = d.handel(intake, "topx-aan", melding_id, reden="Maatschappelijke onrust in de wijk.")
                     done["top x"] += 1
@@ -89,6 +97,15 @@ def werk_het_jaar(d: Dienst, year: int, seed: int) -> dict[str, int]:
             d.handel(intake, "decide", UUID(item["melding_id"]), zvh=zvh, product="c-en-a",
                      reden="Na navraag bij de melder: consult en advies.")
             done["triage besloten"] += 1
+    # The loket tells most of the parties the decisions name; the rest stays on the worklist.
+    with d.overzicht(intake) as o:
+        taken = o.informeren(per_pagina=500)
+        open_taken = [*taken.rijen, *(r for p in range(2, taken.paginas + 1)
+                                      for r in o.informeren(pagina=p, per_pagina=500).rijen)]
+    for taak in open_taken:
+        if regie.random() < 0.85:
+            d.handel(intake, "inform", UUID(taak["melding_id"]), taak=taak["taak"], kanaal=regie.choice(list(KANALEN)))
+            done["geinformeerd"] += 1
     return done
 
 

@@ -1,5 +1,5 @@
 """The lifecycle commands, one per action of the action table (events/handelingen.py): accept,
-return, reroute, decide, topx, close. The actor is LOKET_USER, in the role LOKET_ROLE."""
+return, reroute, decide, topx, assign, inform, close. The actor is LOKET_USER, in the role LOKET_ROLE."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import argparse
 from typing import Any
 
 from events.handelingen import LEVENSLOOP, Handeling
+from events.informeren import KANALEN
 from events.melding import Melding
 from loket.cli.basis import dienst, emit, gebruiker
 from loket.service import melding_id_van
 
 # The action table's fields as the command line names them.
 OPTIES = {"regisseur": "--regisseur", "reden": "--reason", "resultaat": "--result", "zvh": "--zvh",
-          "product": "--product"}
+          "product": "--product", "taak": "--task", "kanaal": "--channel"}
+KEUZES = {"kanaal": list(KANALEN)}
 
 
 def samenvatting(m: Melding) -> dict[str, Any]:
@@ -57,5 +59,5 @@ def register(command) -> None:
         if name == "topx":
             sp.add_argument("state", choices=["on", "off"])
         for veld in handeling.velden:
-            sp.add_argument(OPTIES[veld], dest=veld, required=True)
+            sp.add_argument(OPTIES[veld], dest=veld, required=True, choices=KEUZES.get(veld))
         sp.add_argument("--json", action="store_true")

@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from events.informeren import PARTIJEN
 from loket.cli.basis import CommandoFout, bijwerken_voortgang, dienst, emit, gebruiker
 from loket.service import OngeldigVeld, melding_id_van, moment
 from projections import Projecties
@@ -113,6 +114,41 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notices(args: argparse.Namespace) -> int:
+    with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        blad, on = o.informeren(open_only=not args.all, partij=args.party, gemeente=args.gemeente,
+                                verlopen=args.overdue, pagina=args.page, per_pagina=args.per_page), o.on
+    if args.json:
+        emit(blad.as_dict())
+        return 0
+    _table(
+        f"Informeren op {on.isoformat()}: {blad.totaal} {'taken' if args.all else 'open'} "
+        f"(pagina {blad.nummer} van {blad.paginas})",
+        ["uiterlijk", "partij", "gemeente", "bron:kenmerk", "taak", "te laat", "gedaan"],
+        [[r["uiterlijk"], r["partij"], r["gemeente"], f"{r['bron']}:{r['kenmerk']}", r["taak"],
+          "TE LAAT" if r["te_laat"] else "",
+          "" if r["open"] else f"{r['gedaan_op']} {r['gedaan_door']} ({r['kanaal']})"] for r in blad.rijen],
+    )
+    return 0
+
+
+def cmd_my_cases(args: argparse.Namespace) -> int:
+    with dienst() as d:
+        wie = gebruiker(d)
+        with d.overzicht(wie, args.as_of) as o:
+            blad = o.mijn_zaken(pagina=args.page, per_pagina=args.per_page)
+    if args.json:
+        emit(blad.as_dict())
+        return 0
+    _table(
+        f"Zaken met {wie.naam} als regisseur: {blad.totaal} (pagina {blad.nummer} van {blad.paginas})",
+        ["melding", "bron:kenmerk", "soort", "gemeente", "product", "status", "sinds"],
+        [[r["melding_id"], f"{r['bron']}:{r['kenmerk']}", r["soort"], r["gemeente"], r["product"], r["status"],
+          r["sinds"]] for r in blad.rijen],
+    )
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
         rows = o.statistiek(args.year)
@@ -195,6 +231,16 @@ def register(command) -> None:
     reader("triage", cmd_triage, "the triage queue: what waits for a person, oldest first")
     sp = reader("deadlines", cmd_deadlines, "open deadlines (Wvggz, huisverbod, Top X review), overdue flagged")
     sp.add_argument("--overdue", action="store_true", help="only the overdue ones")
+    sp = reader("notices", cmd_notices, "parties to inform (a decision's notify, Top X): open ones, most urgent "
+                "first; `inform ID --task T --channel C` records one done")
+    sp.add_argument("--all", action="store_true", help="every task, done ones too, the latest first")
+    sp.add_argument("--party", choices=PARTIJEN, help="only this party's")
+    sp.add_argument("--gemeente", help="only this gemeente's")
+    sp.add_argument("--overdue", action="store_true", help="only those past their term")
+    paged = [sp, reader("my-cases", cmd_my_cases, "the open meldingen whose regisseur is LOKET_USER")]
+    for p in paged:
+        p.add_argument("--page", type=int, default=1)
+        p.add_argument("--per-page", type=int, default=50)
     sp = reader("stats", cmd_stats, "routed meldingen per product and gemeente, a year and the one before")
     sp.add_argument("--year", type=int, required=True)
     sp.add_argument("--csv", action="store_true", help="CSV on stdout")

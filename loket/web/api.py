@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from events.handelingen import Gebruiker
+from events.informeren import KANALEN, PARTIJEN
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
@@ -131,6 +132,15 @@ class TopX(Strikt):
 
 class Sluit(Strikt):
     resultaat: Tekst
+
+
+class Toewijzing(Strikt):
+    regisseur: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class Geinformeerd(Strikt):
+    taak: Annotated[str, Field(min_length=1, max_length=100, description="the task's id (GET /informeren)")]
+    kanaal: Annotated[str, Field(description="how the party was told", json_schema_extra={"enum": list(KANALEN)})]
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -291,6 +301,18 @@ def topx(melding_id: UUID, body: TopX, wie: Wie, d: Diensten) -> dict[str, Any]:
     return melding_uit(d.handel(wie, "topx-aan" if body.aan else "topx-af", melding_id, reden=body.reden))
 
 
+@router.post("/meldingen/{melding_id}/assign", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="The house assigns another regisseur to a melding it works on")
+def assign(melding_id: UUID, body: Toewijzing, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "assign", melding_id, regisseur=body.regisseur))
+
+
+@router.post("/meldingen/{melding_id}/inform", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
+             summary="Record that a party a decision names (notify) was informed, and how")
+def inform(melding_id: UUID, body: Geinformeerd, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return melding_uit(d.handel(wie, "inform", melding_id, taak=body.taak, kanaal=body.kanaal))
+
+
 @router.post("/meldingen/{melding_id}/close", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="Close a melding with its result")
 def close(melding_id: UUID, body: Sluit, wie: Wie, d: Diensten) -> dict[str, Any]:
@@ -344,6 +366,31 @@ def queue(wie: Wie, d: Diensten, as_of: AsOf,
           ) -> list[dict[str, Any]]:
     with d.overzicht(wie, as_of) as o:
         return o.wachtrij(zvh)
+
+
+Pagina = Annotated[int, Query(ge=1, le=1_000_000, description="which page")]
+PerPagina = Annotated[int, Query(ge=1, le=500, description="rows per page")]
+
+
+@router.get("/informeren", tags=["overzichten"], responses={**VERBODEN, **ONGELDIG},
+            summary="Parties to inform (a decision's notify, every Top X case): open ones, most urgent first")
+def informeren(wie: Wie, d: Diensten, as_of: AsOf, page: Pagina = 1, per_page: PerPagina = 50,
+               alles: Annotated[bool, Query(alias="all", description="done ones too, the latest first")] = False,
+               partij: Annotated[str | None, Query(max_length=40, description="one party: " + ", ".join(PARTIJEN),
+                                                   json_schema_extra={"enum": list(PARTIJEN)})] = None,
+               gemeente: Annotated[str | None, Query(max_length=100, description="one gemeente's")] = None,
+               overdue: Annotated[bool, Query(description="only those past their term")] = False,
+               ) -> dict[str, Any]:
+    with d.overzicht(wie, as_of) as o:
+        return o.informeren(open_only=not alles, partij=partij, gemeente=gemeente, verlopen=overdue, pagina=page,
+                            per_pagina=per_page).as_dict()
+
+
+@router.get("/mijn-zaken", tags=["overzichten"], responses={**ONGELDIG},
+            summary="The open meldingen whose regisseur is the caller")
+def mijn_zaken(wie: Wie, d: Diensten, as_of: AsOf, page: Pagina = 1, per_page: PerPagina = 50) -> dict[str, Any]:
+    with d.overzicht(wie, as_of) as o:
+        return o.mijn_zaken(pagina=page, per_pagina=per_page).as_dict()
 
 
 @router.get("/ik", tags=["toegang"], summary="Who this token belongs to, and what it may do")

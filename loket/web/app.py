@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
 from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
-from loket.web import api, invoer, pages
+from loket.web import api, invoer, pages, regie
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 
 HERE = Path(__file__).parent
@@ -222,6 +222,7 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     # Before the pages: /web/meldingen/nieuw is the intake form, not a melding's id.
     app.include_router(invoer.router, prefix="/web", include_in_schema=False)
     app.include_router(pages.router, prefix="/web", include_in_schema=False)
+    app.include_router(regie.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Verzoeken)

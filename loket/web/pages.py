@@ -68,9 +68,9 @@ templates.env.filters["waarde"] = waarde
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
 
-# The actions a page offers as forms: the lifecycle rows of the action table, but Top X (its
-# own control comes with the regie pages).
-FORMULIEREN = {h.id: h for h in LEVENSLOOP if not h.id.startswith("topx-")}
+# The actions a page offers as forms: the lifecycle rows of the action table, but those whose
+# forms come with the regie pages (loket/web/regie.py: regisseur, Top X, informed).
+FORMULIEREN = {h.id: h for h in LEVENSLOOP if h.id not in ("assign", "topx-aan", "topx-af", "inform")}
 BERICHTEN = {h.klaar: h.bericht for h in LEVENSLOOP}
 
 # The purpose form's errors, at the field, in Dutch (the service says them in English for the API).

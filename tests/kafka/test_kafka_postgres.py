@@ -68,7 +68,7 @@ def decisions(url: str) -> set[str]:
 
 
 def published(bootstrap: str, topics) -> set[str]:
-    return {json.loads(r.value)["event_id"] for r in read_all(bootstrap, topics.outbound)}
+    return {json.loads(r.value)["event_id"] for r in read_all(bootstrap, topics.werk)}
 
 
 def test_consumer_and_relay_ride_out_a_postgresql_restart(broker, kafka_env, topics, loket, postgres):

@@ -82,7 +82,7 @@ def test_every_decision_reaches_the_house_where_the_work_lands_without_personal_
 ):
     lines = _year(systeem)
     drain(relay, page_size=97)  # odd pages: a decision's MeldingOntvangen may lie in the page before
-    records = read_all(broker.bootstrap, topics.outbound)
+    records = read_all(broker.bootstrap, topics.werk)  # the notices to inform a party: test_kafka_informeren.py
 
     expected = _decisions(systeem)
     assert len(expected) > 150
@@ -185,6 +185,7 @@ def test_lifecycle_changes_reach_every_house_concerned_without_their_free_text(b
         ("P", "MeldingGerouteerd"): {parkstad},
         ("P", "MeldingGeaccepteerd"): {parkstad},
         ("P", "TopXAan"): {parkstad},
+        ("P", "InformerenGevraagd"): {topics.informeren("lokale-driehoek")},  # Top X: the driehoek is told
         ("P", "TopXAf"): {parkstad},
         ("P", "MeldingGesloten"): {parkstad},
         ("Q", "MeldingGerouteerd"): {parkstad},

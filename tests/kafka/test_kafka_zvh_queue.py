@@ -10,9 +10,10 @@ import pytest
 
 from consumers import clients
 from consumers.relay import OutboxRelay
+from events.melding import melding_id
 from loket.bootstrap import bootstrap
 from loket.cli import main
-from tests.conftest import line
+from tests.conftest import handel, line
 
 
 def _publish(kafka_settings, topics, lines: list[str]) -> dict[str, dict]:
@@ -117,3 +118,14 @@ def test_a_worker_accepts_and_returns_meldingen_from_the_house_queue(kafka_setti
     ]
     everything = {r["kenmerk"]: r for r in json.loads(zvh_queue("--all", "--json")[1])}
     assert (everything["A-2"]["status"], everything["A-2"]["queue"]) == ("teruggestuurd", "loket/triage")
+
+    # Another regisseur, named in the store, reaches the house's view through its topic.
+    systeem = bootstrap(kafka_settings)
+    try:
+        handel(systeem.app, melding_id("gemeente", "A-1"), "assign", actor="medewerker-2", regisseur="S. Opvolger")
+    finally:
+        systeem.close()
+    _publish(kafka_settings, topics, [])
+    [row] = json.loads(zvh_queue("--sync", "--json")[1])
+    assert (row["kenmerk"], row["status"], row["regisseur"], row["actor"]) == (
+        "A-1", "in-behandeling", "S. Opvolger", "medewerker-2")
