@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -290,21 +291,23 @@ class Melding(MetPersoonsgegevens):
         return replace(self.intake().feiten(), leeftijd=self.leeftijd)
 
     @classmethod
-    def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, **velden: Any) -> Melding:
-        """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome).
+    def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, *, timestamp: datetime | None = None,
+                  **velden: Any) -> Melding:
+        """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome),
+        both recorded at `timestamp` (None: now, by the library's clock).
 
         Intake builds thousands of meldingen a batch. The decorators match every
         call's arguments against the method's signature (twice: the command, then
         the event); here the events are triggered directly with the same names and
         values, and the id is the one intake already computed from (bron, kenmerk).
         """
-        melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, **velden)
+        melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, timestamp=timestamp, **velden)
         besluit = {
             "routed": cls.MeldingGerouteerd,
             "triage": cls.MeldingInTriage,
             "doorverwijzen": cls.MeldingDoorverwezen,
         }[beslissing.outcome]
-        melding.trigger_event(besluit, beslissing=beslissing)
+        melding.trigger_event(besluit, beslissing=beslissing, timestamp=timestamp)
         return melding
 
 
@@ -344,6 +347,12 @@ class AfgewezenMelding(MetPersoonsgegevens):
         self.betrokkene_soort = betrokkene_soort
         self.compartiment = compartiment
         self.status = AFGEWEZEN
+
+    @classmethod
+    def afgewezen(cls, aggregate_id: UUID, *, timestamp: datetime | None = None, **velden: Any) -> AfgewezenMelding:
+        """A rejected melding recorded at `timestamp` (None: now, by the library's clock); its id is
+        `afgewezen_id` of the payload's hash, as intake computed it."""
+        return nieuw_aggregaat(cls, cls.MeldingAfgewezen, aggregate_id, timestamp=timestamp, **velden)
 
 
 def _beslissing_als_waarde(state: dict[str, Any]) -> None:
