@@ -4,8 +4,8 @@ recorded when it happened.
 The year is played in the order of its moments. Each melding is received when it arrives:
 the lines of a block of four hours are taken in together, recorded at the moment the last of
 them came in (one transaction each, as the loket's intake takes in what is waiting);
-then the houses and the loket act on it later in the year, as people do: most routed
-meldingen are accepted with a regisseur days after they came in, some are sent back and
+then the houses and the loket act on it later in the year, as people do: routed meldingen
+are accepted with a regisseur days (now and then weeks) after they came in, some are sent back and
 decided again at the loket, a few PGA cases get Top X and are scaled down again through the
 weegtafel, and cases are closed after the time their product takes. What waits in triage is
 decided by the loket as a worker would: the house that serves the melding's gemeente on its
@@ -93,6 +93,7 @@ class _Jaar:
         self.stappen: list[_Stap] = []
         self.volgnummer = count()
         self.intake, self.weegtafel = _medewerker(None), Gebruiker("weegtafel", Rol(INTAKE, compartimenten=_ALLES))
+        self.met_top_x: set[UUID] = set()  # the cases under Top X now: scaled down before they close
         self.gedaan = {"geaccepteerd": 0, "teruggestuurd": 0, "triage besloten": 0, "gesloten": 0, "top x": 0}
         self.samenvatting = {"received": 0, "new": 0, "duplicates": 0, "rejected": 0, "routed": 0, "triage": 0,
                              "doorverwijzen": 0}
@@ -135,40 +136,43 @@ class _Jaar:
             if o.status != "nieuw" or o.beslissing is None:
                 continue
             s[o.beslissing.outcome] += 1
-            if o.beslissing.outcome == "routed":
-                self.later(self.werkmoment(self.klok(), (0.1, 6)), partial(self.huis_reageert, o.melding_id))
+            if o.beslissing.outcome == "routed" and o.beslissing.zvh is not None:
+                self.later(self.werkmoment(self.klok(), self.reactietijd()),
+                           partial(self.huis_reageert, o.melding_id, o.beslissing.zvh))
             elif o.beslissing.outcome == "triage" and self.rng.random() < 0.85:
                 self.later(self.werkmoment(self.klok(), (0.5, 8)), partial(self.loket_beslist, o.melding_id))
 
-    def huis_reageert(self, melding_id: UUID, na_triage: bool = False) -> None:
-        m = self.d.melding(self.intake, melding_id)
-        assert isinstance(m, Melding) and m.beslissing is not None
-        huis = _medewerker(m.beslissing.zvh)
-        r = self.rng.random()
-        if r < 0.03 and not na_triage:
+    def reactietijd(self) -> tuple[float, float]:
+        """Days until a house takes up what was routed to it: mostly within the week, now and then weeks."""
+        return (0.1, 6) if self.rng.random() < 0.9 else (14, 45)
+
+    def huis_reageert(self, melding_id: UUID, zvh: str, na_triage: bool = False) -> None:
+        huis = _medewerker(zvh)
+        if self.rng.random() < 0.03 and not na_triage:
             self.d.handel(huis, "return", melding_id, reden="Past niet bij dit product; graag opnieuw bekijken.")
             self.gedaan["teruggestuurd"] += 1
             self.later(self.werkmoment(self.klok(), (0.5, 5)), partial(self.loket_beslist, melding_id))
-        elif r < 0.9:
-            m = self.d.handel(huis, "accept", melding_id, regisseur=self.rng.choice(REGISSEURS))
-            self.gedaan["geaccepteerd"] += 1
-            product = m.beslissing.product if m.beslissing else None
-            if product == "pga" and self.rng.random() < 0.05 and "top-x" not in m.labels:
-                self.later(self.werkmoment(self.klok(), (1, 14)), partial(self.top_x, melding_id))
-            self.later(self.werkmoment(self.klok(), LOOPTIJD.get(product or "", STANDAARD_LOOPTIJD)),
-                       partial(self.sluit, melding_id))
-        # else: it waits in the house's queue past the end of the year
+            return
+        m = self.d.handel(huis, "accept", melding_id, regisseur=self.rng.choice(REGISSEURS))
+        self.gedaan["geaccepteerd"] += 1
+        product = m.beslissing.product if m.beslissing else None
+        if "top-x" in m.labels:
+            self.met_top_x.add(melding_id)
+        elif product == "pga" and self.rng.random() < 0.05:
+            self.later(self.werkmoment(self.klok(), (1, 14)), partial(self.top_x, melding_id))
+        self.later(self.werkmoment(self.klok(), LOOPTIJD.get(product or "", STANDAARD_LOOPTIJD)),
+                   partial(self.sluit, melding_id, zvh))
 
     def top_x(self, melding_id: UUID) -> None:
         self.d.handel(self.intake, "topx-aan", melding_id, reden="Maatschappelijke onrust in de wijk.")
+        self.met_top_x.add(melding_id)
         self.gedaan["top x"] += 1
 
-    def sluit(self, melding_id: UUID) -> None:
-        m = self.d.melding(self.intake, melding_id)
-        assert isinstance(m, Melding) and m.beslissing is not None
-        if "top-x" in m.labels:
+    def sluit(self, melding_id: UUID, zvh: str) -> None:
+        if melding_id in self.met_top_x:
             self.d.handel(self.weegtafel, "topx-af", melding_id, reden="Afgeschaald naar PGA.")
-        self.d.handel(_medewerker(m.beslissing.zvh), "close", melding_id, resultaat=self.rng.choice(RESULTATEN))
+            self.met_top_x.discard(melding_id)
+        self.d.handel(_medewerker(zvh), "close", melding_id, resultaat=self.rng.choice(RESULTATEN))
         self.gedaan["gesloten"] += 1
 
     def loket_beslist(self, melding_id: UUID) -> None:
@@ -178,7 +182,8 @@ class _Jaar:
         self.d.handel(self.intake, "decide", melding_id, zvh=zvh, product=product,
                       reden="Na navraag bij de melder besloten.")
         self.gedaan["triage besloten"] += 1
-        self.later(self.werkmoment(self.klok(), (0.1, 4)), partial(self.huis_reageert, melding_id, na_triage=True))
+        self.later(self.werkmoment(self.klok(), self.reactietijd()),
+                   partial(self.huis_reageert, melding_id, zvh, na_triage=True))
 
 
 def beslissing_van_het_loket(d: Dienst, m: Melding, rng: random.Random) -> tuple[str, str]:
@@ -253,7 +258,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     beheer = Gebruiker(settings.user, Rol(BEHEER, compartimenten=_ALLES))
     klok = synthetic.Klok(datetime(args.year, 1, 1, tzinfo=NL))
     try:
-        with dienst(settings.with_db(db), klok=klok) as d:
+        # The demo's store is made again by running the demo again: its commits need not wait for the disk.
+        with dienst(replace(settings.with_db(db), events_rebuildable=True), klok=klok) as d:
             summary, worked = speel_jaar(d, klok, regels, args.year, args.seed)
             d.bij()
             with d.overzicht(beheer) as o:
