@@ -93,8 +93,10 @@ def test_the_year_2018_has_the_gemeenten_of_2018_and_no_later_ones(checkout):
 
 
 def test_the_loket_decides_triage_items_to_the_house_that_serves_the_gemeente(checkout):
-    decided = rows(checkout, "SELECT gemeente, datum, zvh, product, soort FROM caseload_meldingen "
-                             "WHERE reden LIKE 'Handmatig besloten%'")
+    # The house and product each melding went to by a person's decision at the loket (its audit trail).
+    decided = rows(checkout, "SELECT m.gemeente, m.datum, json_extract(a.details, '$.zvh'), "
+                             "json_extract(a.details, '$.product'), m.soort FROM audit_trail a "
+                             "JOIN caseload_meldingen m USING (melding_id) WHERE a.gebeurtenis = 'TriageBesloten'")
     assert len(decided) > 20
     register = default_register()
     for gemeente, datum, zvh, product, soort in decided:

@@ -167,11 +167,16 @@ class _Jaar:
         self.d.handel(self.intake, "topx-aan", melding_id, reden="Maatschappelijke onrust in de wijk.")
         self.met_top_x.add(melding_id)
         self.gedaan["top x"] += 1
+        # Top X is short-lived (003): the weegtafel scales it down to PGA once the unrest is over.
+        self.later(self.werkmoment(self.klok(), (14, 60)), partial(self.top_x_af, melding_id))
 
-    def sluit(self, melding_id: UUID, zvh: str) -> None:
+    def top_x_af(self, melding_id: UUID) -> None:
         if melding_id in self.met_top_x:
             self.d.handel(self.weegtafel, "topx-af", melding_id, reden="Afgeschaald naar PGA.")
             self.met_top_x.discard(melding_id)
+
+    def sluit(self, melding_id: UUID, zvh: str) -> None:
+        self.top_x_af(melding_id)
         self.d.handel(_medewerker(zvh), "close", melding_id, resultaat=self.rng.choice(RESULTATEN))
         self.gedaan["gesloten"] += 1
 
