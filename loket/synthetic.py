@@ -133,18 +133,16 @@ def gemeenten_op(day: date) -> tuple[dict[str, str], tuple[str, ...], tuple[int,
     return gemeenten, namen, tuple(INWONERS[g] for g in namen)
 
 
-def kies_gemeente(rng: random.Random, day: date, zvh: str | None = None) -> str:
-    """A gemeente of that day (of one house), as likely as its share of the inhabitants."""
-    gemeenten, namen, gewichten = gemeenten_op(day)
-    if zvh is not None:
-        namen, gewichten = zip(*((g, w) for g, w in zip(namen, gewichten, strict=True) if gemeenten[g] == zvh),
-                               strict=True)
+def kies_gemeente(rng: random.Random, day: date) -> str:
+    """A gemeente of that day, as likely as its share of the inhabitants."""
+    _, namen, gewichten = gemeenten_op(day)
     return rng.choices(namen, gewichten)[0]
 
 
 class _Jaar:
-    def __init__(self, year: int, rng: random.Random):
-        self.year, self.rng = year, rng
+    def __init__(self, year: int, rng: random.Random, volumes: dict[str, int]):
+        self.year, self.rng, self.volumes = year, rng, volumes
+        self.stapels: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
     def moment(self, soort: str) -> datetime:
         start = max(date(self.year, 1, 1), STROOM_SINDS.get(soort, date.min))
@@ -159,12 +157,24 @@ class _Jaar:
             return self.rng.choice(BUITEN_REGIO)
         if r < 0.015:
             return None
-        if soort == "jpp":
-            return kies_gemeente(self.rng, day, "parkstad")
-        naam = kies_gemeente(self.rng, day)
+        naam = self.uit_de_stapel(soort, day)
         if naam in PLAATSNAMEN and self.rng.random() < 0.1:
             return self.rng.choice(PLAATSNAMEN[naam])
         return naam
+
+    def uit_de_stapel(self, soort: str, day: date) -> str:
+        """The gemeente of the next melding of a soort: drawn from a shuffled stack that holds each
+        gemeente of the day as often as its share of the inhabitants gives it in the year's volume
+        (largest remainders), so a house's figures follow its population as a year's report would,
+        not the luck of the draw. JPP is Parkstad's. An empty stack draws by weight."""
+        gemeenten, namen, gewichten = gemeenten_op(day)
+        if soort == "jpp":
+            namen, gewichten = zip(*((g, w) for g, w in zip(namen, gewichten, strict=True)
+                                     if gemeenten[g] == "parkstad"), strict=True)
+        stapel = self.stapels.get((soort, namen))
+        if stapel is None:
+            stapel = self.stapels[(soort, namen)] = _stapel(namen, gewichten, self.volumes[soort], self.rng)
+        return stapel.pop() if stapel else self.rng.choices(namen, gewichten)[0]
 
     def leeftijd(self, soort: str) -> int:
         ages = {"jpp": (10, 17), "detentie-in": (16, 60), "detentie-uit": (16, 60), "art18": (19, 65)}
@@ -246,6 +256,17 @@ class _Jaar:
         return melding
 
 
+def _stapel(namen: tuple[str, ...], gewichten: tuple[int, ...], n: int, rng: random.Random) -> list[str]:
+    totaal = sum(gewichten)
+    quota = [n * w / totaal for w in gewichten]
+    aantallen = [int(q) for q in quota]
+    for i in sorted(range(len(namen)), key=lambda i: quota[i] - aantallen[i], reverse=True)[: n - sum(aantallen)]:
+        aantallen[i] += 1
+    stapel = [naam for naam, k in zip(namen, aantallen, strict=True) for _ in range(k)]
+    rng.shuffle(stapel)
+    return stapel
+
+
 def _broken(rng: random.Random, line: str) -> str:
     """The faults intake really sees: a cut-off line, a date in words, an unknown soort."""
     data = json.loads(line)
@@ -268,13 +289,10 @@ def _deel_van_het_jaar(soort: str, year: int) -> float:
 def jaar(year: int = 2025, seed: int = 2025, scale: float = 1.0) -> Iterator[str]:
     """JSON lines of one year of meldingen, in arrival order, with resends and faults."""
     rng = random.Random(seed)
-    gen = _Jaar(year, rng)
-    meldingen = [
-        gen.melding(soort, i)
-        for soort, volume in VOLUMES.items()
-        if date(year, 12, 31) >= STROOM_SINDS.get(soort, date.min)
-        for i in range(1, max(1, round(volume * _deel_van_het_jaar(soort, year) * scale)) + 1)
-    ]
+    volumes = {soort: max(1, round(volume * _deel_van_het_jaar(soort, year) * scale))
+               for soort, volume in VOLUMES.items() if date(year, 12, 31) >= STROOM_SINDS.get(soort, date.min)}
+    gen = _Jaar(year, rng, volumes)
+    meldingen = [gen.melding(soort, i) for soort, volume in volumes.items() for i in range(1, volume + 1)]
     meldingen.sort(key=lambda m: datetime.fromisoformat(m["ontvangen_op"]))
     for melding in meldingen:
         line = json.dumps(melding, ensure_ascii=False)
