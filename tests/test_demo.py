@@ -129,3 +129,12 @@ def test_the_year_is_recorded_when_it_happened_and_can_be_looked_back_into(check
     verified = last_json(_loket(["verify", "--json"], checkout, LOKET_DB="loket-demo.sqlite").stdout)
     assert verified["intact"] is True
     assert datetime.fromisoformat(first).year == 2018
+
+
+def test_a_year_before_the_gemeenten_the_synthetic_past_knows_is_a_clear_error_that_keeps_the_store(tmp_path):
+    (tmp_path / "loket-demo.sqlite").write_bytes(b"the demo store of an earlier run")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
+    result = subprocess.run(LOKET + ["demo", "--year", "1975"], cwd=tmp_path, env=clean, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "--year 1975" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "loket-demo.sqlite").read_bytes() == b"the demo store of an earlier run"

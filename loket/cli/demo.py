@@ -40,7 +40,7 @@ from events.handelingen import Gebruiker
 from events.melding import Melding
 from events.toegang import BEHEER, COMPARTIMENTEN, INTAKE, ZVH, Rol
 from loket import synthetic
-from loket.cli.basis import dienst, emit
+from loket.cli.basis import CommandoFout, dienst, emit
 from loket.cli.overzichten import caseload_table
 from loket.progress import voortgang
 from loket.service import Dienst
@@ -253,9 +253,12 @@ def speel_jaar(d: Dienst, klok: synthetic.Klok, regels: list[str], year: int, se
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     db = Path(args.db)
+    try:
+        regels = list(synthetic.jaar(args.year, args.seed, args.scale))
+    except ValueError as exc:  # a year before the gemeenten whose inhabitants the synthetic year knows
+        raise CommandoFout(f"--year {args.year}: {exc}") from None
     for suffix in ("", "-wal", "-shm", ".keys", ".keys-wal", ".keys-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    regels = list(synthetic.jaar(args.year, args.seed, args.scale))
     console = Console()
     console.print(f"Demo: een synthetisch jaar {args.year} (seed {args.seed}) → {db}, opgenomen op de gesimuleerde "
                   "tijdstippen (de synthetische klok)")
