@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 from uuid import UUID
@@ -57,9 +57,17 @@ from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.pseudonym import Betrokkene
 from routing import Ruleset
 from routing.decision import Beslissing
+from routing.tijd import NL
 
 Status = Literal["nieuw", "duplicaat", "afgewezen"]
 log = structlog.get_logger(__name__)
+
+# The recording clock: the moment the loket records what it is given, which is every event's
+# `timestamp` (the recording time, by which "as of" reads the store), as distinct from a
+# melding's business time (`ontvangen_op`, and when people acted). Without one the library's
+# own clock stamps events: the real time. `loket demo` gives a synthetic clock, so that a
+# simulated year is recorded at the moments it happened (loket/cli/demo.py).
+Klok = Callable[[], datetime]
 
 
 
@@ -182,10 +190,11 @@ class Loket(Application[UUID]):
     name = "Loket"
 
     def __init__(self, env: Mapping[str, str], *, ruleset: Ruleset, kluis: Kluis, anker_elke: int = 1000,
-                 anker_seconden: float = 600) -> None:
+                 anker_seconden: float = 600, klok: Klok | None = None) -> None:
         super().__init__(dict(env))
         self.ruleset = ruleset
         self.kluis = kluis
+        self.klok = klok
         if isinstance(self.recorder, HashChained):
             self.recorder.anchor_with(self.kluis.keten(), every=anker_elke, seconds=anker_seconden)
 
@@ -207,6 +216,34 @@ class Loket(Application[UUID]):
     def close(self) -> None:
         super().close()
         self.kluis.close()
+
+    # Recording time -------------------------------------------------------
+
+    def nu(self) -> datetime:
+        """Now, by the recording clock."""
+        return self.klok() if self.klok is not None else _now()
+
+    def vandaag(self) -> date:
+        """Today in the Netherlands, by the recording clock."""
+        return self.nu().astimezone(NL).date()
+
+    def _tijdstip(self) -> datetime | None:
+        """The timestamp for the events of one transaction: the recording clock's, or None for the
+        library's own (the real clock; it is not read twice for the same moment)."""
+        return self.klok() if self.klok is not None else None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """`Application.save`, the events of one transaction stamped with one moment of the recording
+        clock where the loket has its own (the lifecycle, the access log, shredding)."""
+        tijdstip = self._tijdstip()
+        if tijdstip is not None:
+            for obj in objs:
+                if isinstance(obj, Aggregate):
+                    # The events of an Aggregate are frozen dataclasses (the library types them by a protocol).
+                    obj.pending_events[:] = [replace(cast(Aggregate.Event, e), timestamp=tijdstip)
+                                             for e in obj.pending_events]
+                    obj.modified_on = tijdstip
+        return super().save(*objs, **kwargs)
 
     # Deciding -------------------------------------------------------------
 
@@ -252,10 +289,11 @@ class Loket(Application[UUID]):
             if g.melding_id not in opgeslagen:
                 nieuw.setdefault(g.melding_id, g)
         plannen = [self._plan(g) for g in nieuw.values()]
+        tijdstip = self._tijdstip()  # one transaction, one recording moment
         sessie = self.kluis.sessie()
         # The keys of all the batch's subjects in one query, not one per melding.
         sessie.zoek_sleutels((p.betrokkene.id, p.compartiment) for p in plannen)
-        pending = {p.gelezen.melding_id: self._aggregaat(p, sessie) for p in plannen}
+        pending = {p.gelezen.melding_id: self._aggregaat(p, sessie, tijdstip) for p in plannen}
         if pending:
             # The keys first: ciphertext whose key was never stored could never be read.
             sessie.bewaar()
@@ -313,20 +351,22 @@ class Loket(Application[UUID]):
         betrokkene = self.kluis.betrokkene(persoon, g.melding_id)
         return _Plan(g, beslissing, betrokkene, compartiment_van(melding.soort, beslissing.product), persoon)
 
-    def _aggregaat(self, plan: _Plan, sessie: Sessie) -> Melding | AfgewezenMelding:
+    def _aggregaat(self, plan: _Plan, sessie: Sessie, tijdstip: datetime | None) -> Melding | AfgewezenMelding:
         if plan.gelezen.melding is None:
-            return self._afgewezen(plan, sessie)
+            return self._afgewezen(plan, sessie, tijdstip)
         try:
-            return self._melding(plan, sessie)
+            return self._melding(plan, sessie, tijdstip)
         except Exception as exc:  # a defect in sealing or building: the melding is kept as rejected
-            return self._afgewezen(self._plan(self._onleesbaar(plan.gelezen.raw, [_defect("seal", exc)])), sessie)
+            return self._afgewezen(self._plan(self._onleesbaar(plan.gelezen.raw, [_defect("seal", exc)])), sessie,
+                                   tijdstip)
 
-    def _melding(self, plan: _Plan, sessie: Sessie) -> Melding:
+    def _melding(self, plan: _Plan, sessie: Sessie, tijdstip: datetime | None) -> Melding:
         melding, aggregate_id, betrokkene = plan.gelezen.melding, plan.gelezen.melding_id, plan.betrokkene
         assert melding is not None
         return Melding.ontvangen(
             aggregate_id,
             plan.beslissing,
+            timestamp=tijdstip,
             bron=melding.bron,
             kenmerk=melding.kenmerk,
             soort=melding.soort,
@@ -343,9 +383,11 @@ class Loket(Application[UUID]):
             ),
         )
 
-    def _afgewezen(self, plan: _Plan, sessie: Sessie) -> AfgewezenMelding:
+    def _afgewezen(self, plan: _Plan, sessie: Sessie, tijdstip: datetime | None) -> AfgewezenMelding:
         g, data, betrokkene = plan.gelezen, plan.gegevens, plan.betrokkene
-        return AfgewezenMelding(
+        return AfgewezenMelding.afgewezen(
+            g.melding_id,
+            timestamp=tijdstip,
             payload=sessie.verzegel(
                 betrokkene.id, plan.compartiment, g.melding_id, "payload", g.raw.decode("utf-8", "replace")
             ),
@@ -418,7 +460,7 @@ class Loket(Application[UUID]):
         """The rejection that takes the place of a melding whose events could not be stored."""
         g = self._onleesbaar(raw, [_defect("store", exc)])
         sessie = self.kluis.sessie()
-        afgewezen = self._afgewezen(self._plan(g), sessie)
+        afgewezen = self._afgewezen(self._plan(g), sessie, self._tijdstip())
         sessie.bewaar()
         try:
             sla_op(self, afgewezen.collect_events())
@@ -451,10 +493,11 @@ class Loket(Application[UUID]):
                 beslissing = self._handmatig(melding, velden["zvh"], velden["product"], actor, regel)
                 doe = Melding.herrouteer if handeling == "reroute" else Melding.besluit_triage
                 return self._doe(melding, lambda m, v: doe(m, actor=actor, beslissing=beslissing, reden=velden["reden"],
-                                                           verzegel=v), product=velden["product"])
+                                                           verzegel=v, op=self.vandaag()), product=velden["product"])
             case "topx-aan" | "topx-af":
                 aan = handeling == "topx-aan"
-                return self._doe(melding, lambda m, v: m.top_x(actor=actor, aan=aan, reden=velden["reden"], verzegel=v))
+                return self._doe(melding, lambda m, v: m.top_x(actor=actor, aan=aan, reden=velden["reden"], verzegel=v,
+                                                               op=self.vandaag()))
             case "close":
                 return self._doe(melding, lambda m, v: m.sluit(actor=actor, resultaat=velden["resultaat"], verzegel=v))
             case "assign":
@@ -542,7 +585,7 @@ class Loket(Application[UUID]):
         if not actor or not actor.strip():
             raise GeenToegang("an actor is required: who reads the personal data")
         gekozen, toegelicht = doel_uit_register(doel), lees_toelichting(toelichting)
-        begin = _now()
+        begin = self.nu()
         melding = self.melding(melding_id)
         refused = weigering(rol, melding.kenmerken(), persoonsgegevens=True)
         gegevens: dict[str, Any] = {}
@@ -593,7 +636,7 @@ class Loket(Application[UUID]):
     ) -> Dataverwerking:
         return Dataverwerking(
             trace_id=trace or trace_id(), span_id=span_id(), parent_span_id=parent_span, naam=naam,
-            status=STATUS_OK if weigering is None else STATUS_UNSET, begin=begin, eind=_now(),
+            status=STATUS_OK if weigering is None else STATUS_UNSET, begin=begin, eind=self.nu(),
             verwerkingsactiviteit=activiteit, betrokkene=melding.betrokkene,
             betrokkene_type=f"loket-pseudoniem:{melding.betrokkene_soort}", melding_id=melding.id,
             actor=actor, rol=rol, doel=doel, kanaal=kanaal,
@@ -629,7 +672,7 @@ class Loket(Application[UUID]):
         keystore = self.kluis.keystore
         if not keystore.live_key_ids(betrokkene):
             return Vernietiging(betrokkene, (), ())
-        begin = _now()
+        begin = self.nu()
         meldingen = [m for m in map(self._gevonden, keystore.meldingen(betrokkene)) if m is not None]
         shared_trace = trace or trace_id()
         with keystore.destroy(betrokkene, reden.strip()) as sleutels:

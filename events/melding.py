@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -25,7 +26,7 @@ from events.status import AFGEWEZEN, DOORVERWEZEN, GESLOTEN, HERSTELD, IN_BEHAND
 from events.toegang import Kenmerken, compartiment_van
 from routing.decision import Beslissing
 from routing.facts import Feiten
-from routing.tijd import vandaag
+from routing.tijd import NL, vandaag
 
 # Seals free text about the person (field name, text) into an envelope: `Loket` supplies
 # it, bound to the melding's subject and compartment. Free text written in a lifecycle
@@ -203,23 +204,25 @@ class Melding(MetPersoonsgegevens):
         self.regisseur = None
         self.status = TRIAGE
 
-    def herrouteer(self, *, actor: str, beslissing: Beslissing, reden: str, verzegel: Verzegel) -> None:
+    def herrouteer(self, *, actor: str, beslissing: Beslissing, reden: str, verzegel: Verzegel,
+                   op: date | None = None) -> None:
         """The intake team overrides the rules; the decision records that it did."""
         self._mag("reroute")
         _verplicht("reden", reden)
         self._hergerouteerd(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
-        self._vraag_informeren(beslissing.notify, "besluit", actor=actor)
+        self._vraag_informeren(beslissing.notify, "besluit", actor=actor, op=op)
 
     @event("MeldingHergerouteerd")
     def _hergerouteerd(self, actor: str, beslissing: Beslissing, reden: dict[str, Any]) -> None:
         self._besloten(beslissing, OPEN)
         self.regisseur = None
 
-    def besluit_triage(self, *, actor: str, beslissing: Beslissing, reden: str, verzegel: Verzegel) -> None:
+    def besluit_triage(self, *, actor: str, beslissing: Beslissing, reden: str, verzegel: Verzegel,
+                       op: date | None = None) -> None:
         self._mag("decide")
         _verplicht("reden", reden)
         self._triage_besloten(actor=actor, beslissing=beslissing, reden=verzegel("reden", reden.strip()))
-        self._vraag_informeren(beslissing.notify, "besluit", actor=actor)
+        self._vraag_informeren(beslissing.notify, "besluit", actor=actor, op=op)
 
     @event("TriageBesloten")
     def _triage_besloten(self, actor: str, beslissing: Beslissing, reden: dict[str, Any]) -> None:
@@ -235,7 +238,7 @@ class Melding(MetPersoonsgegevens):
         assert self.beslissing is not None, f"melding {self.id} has no decision"
         return self.beslissing
 
-    def top_x(self, *, actor: str, aan: bool, reden: str, verzegel: Verzegel) -> None:
+    def top_x(self, *, actor: str, aan: bool, reden: str, verzegel: Verzegel, op: date | None = None) -> None:
         """Top X is a label on a PGA case (003); it is only scaled down through the weegtafel."""
         _verplicht("reden", reden)
         if aan:
@@ -246,7 +249,7 @@ class Melding(MetPersoonsgegevens):
                 raise OngeldigeOvergang(f"melding {self.id} is already Top X")
             self._top_x_aan(actor=actor, reden=verzegel("reden", reden.strip()))
             # The driehoek is told of every Top X case (003): also when the label is given again later.
-            self._vraag_informeren(("lokale-driehoek",), "top-x", actor=actor, opnieuw=True)
+            self._vraag_informeren(("lokale-driehoek",), "top-x", actor=actor, opnieuw=True, op=op)
         else:
             self._mag("topx-af")
             if "top-x" not in self.labels:
@@ -288,10 +291,11 @@ class Melding(MetPersoonsgegevens):
         return taken
 
     def _vraag_informeren(self, partijen: tuple[str, ...], aanleiding: str, *, actor: str,
-                          opnieuw: bool = False) -> None:
+                          opnieuw: bool = False, op: date | None = None) -> None:
         """A task for each party: a decision names a party once for a melding (a reroute that keeps
         it asks nothing new); with `opnieuw` (Top X given again) a party is asked again, unless a
-        task to tell it is still open."""
+        task to tell it is still open. Its term runs from `op`, the day by the loket's recording
+        clock (None: today)."""
         b = self.beslissing
         gemeente = (b.gemeente if b else None) or self.gemeente
         for partij in partijen:
@@ -300,7 +304,7 @@ class Melding(MetPersoonsgegevens):
                 continue
             self.trigger_event(
                 self.InformerenGevraagd, actor=actor, taak=taak_id(self.id, partij, len(eerder)), partij=partij,
-                gemeente=gemeente, uiterlijk=uiterlijk(partij, vandaag()).isoformat(), aanleiding=aanleiding,
+                gemeente=gemeente, uiterlijk=uiterlijk(partij, op or vandaag()).isoformat(), aanleiding=aanleiding,
             )
 
     @event("InformerenGevraagd")
@@ -360,23 +364,26 @@ class Melding(MetPersoonsgegevens):
         return replace(self.intake().feiten(), leeftijd=self.leeftijd)
 
     @classmethod
-    def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, **velden: Any) -> Melding:
-        """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome).
+    def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, *, timestamp: datetime | None = None,
+                  **velden: Any) -> Melding:
+        """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome),
+        both recorded at `timestamp` (None: now, by the library's clock).
 
         Intake builds thousands of meldingen a batch. The decorators match every
         call's arguments against the method's signature (twice: the command, then
         the event); here the events are triggered directly with the same names and
         values, and the id is the one intake already computed from (bron, kenmerk).
         """
-        melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, **velden)
+        melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, timestamp=timestamp, **velden)
         besluit = {
             "routed": cls.MeldingGerouteerd,
             "triage": cls.MeldingInTriage,
             "doorverwijzen": cls.MeldingDoorverwezen,
         }[beslissing.outcome]
-        melding.trigger_event(besluit, beslissing=beslissing)
+        melding.trigger_event(besluit, beslissing=beslissing, timestamp=timestamp)
         if beslissing.notify:
-            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels")
+            op = timestamp.astimezone(NL).date() if timestamp is not None else None
+            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels", op=op)
         return melding
 
 
@@ -433,6 +440,12 @@ class AfgewezenMelding(MetPersoonsgegevens):
     def _hersteld(self, actor: str, melding_id: str, bron: str, kenmerk: str) -> None:
         self.hersteld_als = melding_id
         self.status = HERSTELD
+
+    @classmethod
+    def afgewezen(cls, aggregate_id: UUID, *, timestamp: datetime | None = None, **velden: Any) -> AfgewezenMelding:
+        """A rejected melding recorded at `timestamp` (None: now, by the library's clock); its id is
+        `afgewezen_id` of the payload's hash, as intake computed it."""
+        return nieuw_aggregaat(cls, cls.MeldingAfgewezen, aggregate_id, timestamp=timestamp, **velden)
 
 
 def _beslissing_als_waarde(state: dict[str, Any]) -> None:

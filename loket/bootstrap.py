@@ -21,7 +21,7 @@ from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
-from events.application import Loket
+from events.application import Klok, Loket
 from events.datastore import Factory
 from loket.settings import Settings, postgres_env
 from loket.tokens import Tokens
@@ -73,10 +73,13 @@ class Systeem:
             self.views.close()
 
 
-def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) -> Systeem:
+def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None, *,
+              klok: Klok | None = None) -> Systeem:
+    """Everything on the stores of `settings`. `klok` is the recording clock (events/application.py):
+    None, the real time, except where a simulation records its own past (`loket demo`)."""
     settings = settings or Settings.from_env()
     with _one_setup_at_a_time(settings):
-        app = maak_loket(settings, ruleset)
+        app = maak_loket(settings, ruleset, klok=klok)
         views = _views(app, settings)
         projecties = views.tracking_recorder(Projecties)
         assert isinstance(projecties, Projecties)  # the library types it as the base class it was asked for
@@ -89,10 +92,10 @@ def maak_kluis(settings: Settings) -> Kluis:
                         master_key_file=settings.master_key_file)
 
 
-def maak_loket(settings: Settings, ruleset: Ruleset | None = None) -> Loket:
-    """The application on the event store of these settings, with its vault and ruleset."""
+def maak_loket(settings: Settings, ruleset: Ruleset | None = None, *, klok: Klok | None = None) -> Loket:
+    """The application on the event store of these settings, with its vault, ruleset and recording clock."""
     return Loket(settings.event_store_env(), ruleset=ruleset or load_ruleset(), kluis=maak_kluis(settings),
-                 anker_elke=settings.anchor_every, anker_seconden=settings.anchor_seconds)
+                 anker_elke=settings.anchor_every, anker_seconden=settings.anchor_seconds, klok=klok)
 
 
 def _views(app: Loket, settings: Settings) -> Factory:

@@ -32,6 +32,9 @@ class Settings:
     # LOKET_CHAIN_ANCHOR_SECONDS: a commit this long after the last anchor signs one too,
     # so a quiet store is anchored as well as a busy one (docs/privacy.md).
     anchor_seconds: int = 600
+    # Not read from the environment: `loket demo` makes a store it can make again, whose events'
+    # commits need not wait for the disk (`rebuildable`, events/datastore.py; SQLite only).
+    events_rebuildable: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +87,8 @@ class Settings:
                 "APPLICATION_RECORDER_TOPIC": "events.hashchain:SQLiteChainRecorder",
                 "SQLITE_DBNAME": str(self.db),
             }
+            if self.events_rebuildable:
+                env["LOKET_REBUILDABLE"] = "1"
         return env
 
 

@@ -8,6 +8,15 @@ whole region. A small share of lines is resent (duplicates), broken, from
 outside the region or without a gemeente, as real intake is. Signal values are
 words of the vocabularies (routing/data/signalen.yaml), now and then spelled
 the way a partner writes them ("Financiën", "schulden").
+
+The past is the past as it was: a melding names a gemeente that existed on its
+day, as the register has it (routing/data/gemeenten.yaml: Schinnen, Nuth and
+Onderbanken until 2018, Beekdaelen from 2019), weighted by its inhabitants, and a
+stream sends meldingen only from the day it started (`STROOM_SINDS`).
+
+`Klok` is the recording clock of a simulated year: `loket demo` records each
+event at the simulated moment it happened, so "as of" a day of that year shows
+what the system knew then.
 """
 
 from __future__ import annotations
@@ -15,22 +24,34 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
+from routing.gemeenten import default_register
 from routing.tijd import NL
 
-# Inhabitants: Parkstad from seed 001 (CBS 2024); the others rounded CBS figures.
+# Inhabitants: Parkstad from seed 001 (CBS 2024); the others rounded CBS figures, the former
+# gemeenten in their last years (a synthetic year before a merger names them, not the merged one).
 INWONERS: dict[str, int] = {
     "Heerlen": 87_461, "Kerkrade": 45_311, "Landgraaf": 37_112, "Beekdaelen": 35_896,
     "Brunssum": 27_770, "Voerendaal": 12_375, "Simpelveld": 10_255,
     "Sittard-Geleen": 91_000, "Stein": 24_700, "Beek": 15_700,
     "Maastricht": 122_000, "Eijsden-Margraten": 25_600, "Meerssen": 18_700,
     "Valkenburg aan de Geul": 16_300, "Gulpen-Wittem": 14_100, "Vaals": 9_800,
+    # Beekdaelen from 2019-01-01; Schinnen was Westelijke Mijnstreek's (seed 004).
+    "Nuth": 15_200, "Onderbanken": 7_800, "Schinnen": 12_900,
+    # Eijsden-Margraten from 2011, Sittard-Geleen from 2001, Gulpen-Wittem from 1999.
+    "Eijsden": 11_500, "Margraten": 13_500, "Sittard": 46_000, "Geleen": 33_500, "Born": 15_000,
+    "Gulpen": 7_800, "Wittem": 7_800,
 }
-PARKSTAD = ("Heerlen", "Kerkrade", "Landgraaf", "Beekdaelen", "Brunssum", "Voerendaal", "Simpelveld")
-REGIO = sum(INWONERS.values())
-WM_2018 = 145_000  # Sittard-Geleen, Stein, Beek and Schinnen in 2018
+REGIO = sum(n for g, n in INWONERS.items() if g in default_register().gemeenten_op(date(2024, 1, 1)))
+WM_2018 = sum(INWONERS[g] for g in ("Sittard-Geleen", "Stein", "Beek", "Schinnen"))  # seed 004's four
 SCALE = REGIO / WM_2018
+# Streams that began within the years a demo may simulate: none of their meldingen before.
+STROOM_SINDS = {
+    "via": date(2019, 8, 1),  # 003: the VIA "is in augustus 2019 gestart" (routing/rules/via.yaml)
+    "wvggz": date(2020, 1, 1),  # the Wet verplichte ggz came into force (routing/rules/wvggz.yaml)
+}
 
 # Place names people still write: former gemeenten now part of one of the 16.
 PLAATSNAMEN = {"Beekdaelen": ["Schinnen", "Nuth", "Onderbanken"], "Sittard-Geleen": ["Geleen", "Born"],
@@ -82,31 +103,78 @@ def bsn(rng: random.Random) -> str:
             return "".join(map(str, digits)) + str(rest)
 
 
-class _Jaar:
-    def __init__(self, year: int, rng: random.Random):
-        self.year, self.rng = year, rng
-        self.gemeenten = list(INWONERS)
-        self.gewichten = list(INWONERS.values())
+class Klok:
+    """The recording clock of a simulated year (events/application.py, `Klok`): it stands where
+    the simulation set it, and like a real clock it never runs backwards."""
 
-    def moment(self) -> datetime:
-        start = date(self.year, 1, 1)
+    def __init__(self, begin: datetime) -> None:
+        self._nu = begin.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self._nu
+
+    def zet(self, moment: datetime) -> None:
+        moment = moment.astimezone(UTC)
+        if moment < self._nu:
+            raise ValueError(f"the recording clock stands at {self._nu.isoformat()}; it does not run back "
+                             f"to {moment.isoformat()}")
+        self._nu = moment
+
+
+@cache
+def gemeenten_op(day: date) -> tuple[dict[str, str], tuple[str, ...], tuple[int, ...]]:
+    """The gemeenten of the register on a day (with their house), and their inhabitants as weights."""
+    gemeenten = default_register().gemeenten_op(day)
+    zonder = sorted(set(gemeenten) - set(INWONERS))
+    if zonder:
+        raise ValueError(f"no inhabitants known for {', '.join(zonder)} ({day.year}): "
+                         "add them to INWONERS in loket/synthetic.py")
+    namen = tuple(sorted(gemeenten))
+    return gemeenten, namen, tuple(INWONERS[g] for g in namen)
+
+
+def kies_gemeente(rng: random.Random, day: date) -> str:
+    """A gemeente of that day, as likely as its share of the inhabitants."""
+    _, namen, gewichten = gemeenten_op(day)
+    return rng.choices(namen, gewichten)[0]
+
+
+class _Jaar:
+    def __init__(self, year: int, rng: random.Random, volumes: dict[str, int]):
+        self.year, self.rng, self.volumes = year, rng, volumes
+        self.stapels: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+
+    def moment(self, soort: str) -> datetime:
+        start = max(date(self.year, 1, 1), STROOM_SINDS.get(soort, date.min))
         days = (date(self.year + 1, 1, 1) - start).days
         day = start + timedelta(days=self.rng.randrange(days))
         clock = time(self.rng.randint(7, 20), self.rng.randrange(60))
         return datetime.combine(day, clock, NL)
 
-    def gemeente(self, soort: str) -> str | None:
+    def gemeente(self, soort: str, day: date) -> str | None:
         r = self.rng.random()
         if r < 0.01:
             return self.rng.choice(BUITEN_REGIO)
         if r < 0.015:
             return None
-        if soort == "jpp":
-            return self.rng.choice(PARKSTAD)
-        naam = self.rng.choices(self.gemeenten, self.gewichten)[0]
+        naam = self.uit_de_stapel(soort, day)
         if naam in PLAATSNAMEN and self.rng.random() < 0.1:
             return self.rng.choice(PLAATSNAMEN[naam])
         return naam
+
+    def uit_de_stapel(self, soort: str, day: date) -> str:
+        """The gemeente of the next melding of a soort: drawn from a shuffled stack that holds each
+        gemeente of the day as often as its share of the inhabitants gives it in the year's volume
+        (largest remainders), so a house's figures follow its population as a year's report would,
+        not the luck of the draw. JPP is Parkstad's. An empty stack draws by weight."""
+        gemeenten, namen, gewichten = gemeenten_op(day)
+        if soort == "jpp":
+            namen, gewichten = zip(*((g, w) for g, w in zip(namen, gewichten, strict=True)
+                                     if gemeenten[g] == "parkstad"), strict=True)
+        stapel = self.stapels.get((soort, namen))
+        if stapel is None:
+            stapel = self.stapels[(soort, namen)] = _stapel(namen, gewichten, self.volumes[soort], self.rng)
+        return stapel.pop() if stapel else self.rng.choices(namen, gewichten)[0]
 
     def leeftijd(self, soort: str) -> int:
         ages = {"jpp": (10, 17), "detentie-in": (16, 60), "detentie-uit": (16, 60), "art18": (19, 65)}
@@ -168,7 +236,7 @@ class _Jaar:
         return s
 
     def melding(self, soort: str, nummer: int) -> dict:
-        moment = self.moment()
+        moment = self.moment(soort)
         bron = BRON[soort] or self.rng.choice(AANMELDERS)
         leeftijd = self.leeftijd(soort)
         melding = {
@@ -176,7 +244,7 @@ class _Jaar:
             "soort": soort,
             "kenmerk": f"{soort.upper()}-{self.year}-{nummer:06d}",
             "ontvangen_op": moment.isoformat(timespec="seconds"),
-            "gemeente": self.gemeente(soort),
+            "gemeente": self.gemeente(soort, moment.date()),
             "persoon": {
                 "bsn": bsn(self.rng),
                 "naam": f"Persoon {nummer}",
@@ -186,6 +254,17 @@ class _Jaar:
             "toelichting": "synthetische melding",
         }
         return melding
+
+
+def _stapel(namen: tuple[str, ...], gewichten: tuple[int, ...], n: int, rng: random.Random) -> list[str]:
+    totaal = sum(gewichten)
+    quota = [n * w / totaal for w in gewichten]
+    aantallen = [int(q) for q in quota]
+    for i in sorted(range(len(namen)), key=lambda i: quota[i] - aantallen[i], reverse=True)[: n - sum(aantallen)]:
+        aantallen[i] += 1
+    stapel = [naam for naam, k in zip(namen, aantallen, strict=True) for _ in range(k)]
+    rng.shuffle(stapel)
+    return stapel
 
 
 def _broken(rng: random.Random, line: str) -> str:
@@ -201,16 +280,20 @@ def _broken(rng: random.Random, line: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def _deel_van_het_jaar(soort: str, year: int) -> float:
+    """The share of the year a stream ran (VIA in 2019: from August on)."""
+    start = max(date(year, 1, 1), STROOM_SINDS.get(soort, date.min))
+    return max(0, (date(year + 1, 1, 1) - start).days) / (date(year + 1, 1, 1) - date(year, 1, 1)).days
+
+
 def jaar(year: int = 2025, seed: int = 2025, scale: float = 1.0) -> Iterator[str]:
     """JSON lines of one year of meldingen, in arrival order, with resends and faults."""
     rng = random.Random(seed)
-    gen = _Jaar(year, rng)
-    meldingen = [
-        gen.melding(soort, i)
-        for soort, volume in VOLUMES.items()
-        for i in range(1, max(1, round(volume * scale)) + 1)
-    ]
-    meldingen.sort(key=lambda m: m["ontvangen_op"])
+    volumes = {soort: max(1, round(volume * _deel_van_het_jaar(soort, year) * scale))
+               for soort, volume in VOLUMES.items() if date(year, 12, 31) >= STROOM_SINDS.get(soort, date.min)}
+    gen = _Jaar(year, rng, volumes)
+    meldingen = [gen.melding(soort, i) for soort, volume in volumes.items() for i in range(1, volume + 1)]
+    meldingen.sort(key=lambda m: datetime.fromisoformat(m["ontvangen_op"]))
     for melding in meldingen:
         line = json.dumps(melding, ensure_ascii=False)
         r = rng.random()

@@ -127,6 +127,12 @@ class GemeenteRegister:
         starts, results = segments
         return results[bisect_right(starts, on.toordinal()) - 1]
 
+    def gemeenten_op(self, on: date) -> dict[str, str]:
+        """The Zuid-Limburg gemeenten on a date, each with the house that serves it then."""
+        day = on.toordinal()
+        return {e.naam: e.zvh for es in self._by_key.values() for e in es
+                if e.soort == "gemeente" and e.zvh is not None and e.van <= day <= e.tot}
+
     def zuid_limburg_gemeenten(self) -> frozenset[str]:
         """Canonical names of every Zuid-Limburg gemeente the register knows, at any date."""
         return frozenset(

@@ -17,7 +17,7 @@ import pytest
 
 from loket import synthetic
 from loket.bootstrap import bootstrap
-from loket.cli.demo import werk_het_jaar
+from loket.cli.demo import speel_jaar
 from loket.service import Dienst
 from projections import Projecties
 from tests.conftest import handel
@@ -44,11 +44,9 @@ def file_snapshot(db) -> dict[str, list[tuple]]:
 def worked_store(tmp_path_factory):
     """A store with a worked synthetic year: intake, routing and lifecycle events."""
     db = tmp_path_factory.mktemp("worked") / "loket.sqlite"
-    systeem = bootstrap(loket_settings(db))
-    lines = list(synthetic.jaar(2025, seed=11, scale=0.3))
-    for i in range(0, len(lines), 400):
-        systeem.app.ontvang_batch(lines[i : i + 400])
-    werk_het_jaar(Dienst(systeem), 2025, seed=11)
+    klok = synthetic.Klok(datetime(2025, 1, 1, tzinfo=UTC))
+    systeem = bootstrap(loket_settings(db), klok=klok)
+    speel_jaar(Dienst(systeem), klok, list(synthetic.jaar(2025, seed=11, scale=0.3)), 2025, seed=11)
     systeem.bij()
     systeem.close()
     return db

@@ -87,6 +87,15 @@ def test_beekdaelen_did_not_exist_before_the_merger() -> None:
     assert resolve("Beekdaelen", date(2019, 1, 1)).zvh == "parkstad"
 
 
+def test_the_gemeenten_of_a_day_are_those_the_register_has_then() -> None:
+    in_2018 = default_register().gemeenten_op(date(2018, 12, 31))
+    in_2019 = default_register().gemeenten_op(date(2019, 1, 1))
+    assert len(in_2018) == 18 and len(in_2019) == 16
+    assert in_2018["Schinnen"] == "westelijke-mijnstreek" and in_2018["Nuth"] == in_2018["Onderbanken"] == "parkstad"
+    assert "Beekdaelen" not in in_2018 and in_2019["Beekdaelen"] == "parkstad"
+    assert set(in_2019) - {"Beekdaelen"} == set(in_2018) - {"Schinnen", "Nuth", "Onderbanken"}
+
+
 @pytest.mark.parametrize(
     ("naam", "regio"),
     [

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from events.application import Klok
 from events.handelingen import Gebruiker
 from events.intake import MAX_MELDING_BYTES, TE_GROOT_BEWAARD, TeGroot
 from events.toegang import OngeldigeRol, Rol
@@ -32,14 +33,14 @@ KEY_UNUSABLE = 4  # the master key or key store cannot be used (SleutelFout)
 
 
 @contextmanager
-def dienst(settings: Settings | None = None, *, bestaand: bool = False) -> Iterator[Dienst]:
+def dienst(settings: Settings | None = None, *, bestaand: bool = False, klok: Klok | None = None) -> Iterator[Dienst]:
     """The service on the store of the settings (LOKET_DB / LOKET_DATABASE_URL). `bestaand`: for
     commands that only read: a store that does not exist is an error, never created."""
     settings = settings or Settings.from_env()
     if bestaand and not store_exists(settings):
         where = settings.db if settings.database_url is None else "LOKET_DATABASE_URL (no loket tables there)"
         raise CommandoFout(f"no store at {where} (set LOKET_DB or LOKET_DATABASE_URL)")
-    systeem = bootstrap(settings)
+    systeem = bootstrap(settings, klok=klok)
     try:
         yield Dienst(systeem)
     finally:

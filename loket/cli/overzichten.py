@@ -64,7 +64,7 @@ def cmd_caseload(args: argparse.Namespace) -> int:
     if args.json:
         emit(rows)
     else:
-        when = f" op {args.as_of.isoformat()}" if args.as_of else ""
+        when = f" op {args.as_of.isoformat()} (opnametijd: wat het systeem toen wist)" if args.as_of else ""
         Console().print(caseload_table(rows, f"Caseload{when}: lopende meldingen per ZVH en product"))
     return 0
 
@@ -223,7 +223,8 @@ def register(command) -> None:
         sp = command(name, handler, help)
         sp.add_argument("--json", action="store_true", help="machine-readable output")
         sp.add_argument("--as-of", type=als_op, default=None, metavar="DATETIME",
-                        help="as it stood then (ISO date or date-time); replays, writes nothing")
+                        help="as it stood then, by recording time: what the system knew at that moment "
+                             "(ISO date or date-time); replays, writes nothing")
         return sp
 
     reader("caseload", cmd_caseload, "open meldingen per zvh, product, gemeente and status, with their age")

@@ -41,7 +41,8 @@ def als_moment(text: str) -> datetime:
 
 async def moment(
     as_of: Annotated[str | None, Query(
-        description="As it stood then: an ISO date (its end, Dutch time) or date-time; replays, writes nothing",
+        description="As it stood then, by recording time: what the system knew at that moment (not by a "
+                    "melding's ontvangen_op); an ISO date (its end, Dutch time) or date-time; replays, writes nothing",
         examples=["2025-06-30", "2025-06-30T17:00:00+02:00"], max_length=40,
     )] = None,
 ) -> datetime | None:
