@@ -1,4 +1,5 @@
-"""The words people read for the routing vocabulary's ids: houses, products, labels, soorten, parties.
+"""The words people read for the routing vocabulary's ids: houses, products, labels, soorten, parties,
+queues and kinds of deadline.
 
 One place for them (`data/woorden.yaml`, the houses' names from the gemeente register); the pages,
 exports and help texts show these words, the API and the events keep the ids. An id without a word
@@ -16,7 +17,7 @@ import yaml
 from routing.gemeenten import default_register
 
 PAD = Path(__file__).parent / "data" / "woorden.yaml"
-SOORTEN_WOORD = ("producten", "labels", "soorten", "informeren", "wachtrijen")
+SOORTEN_WOORD = ("producten", "labels", "soorten", "informeren", "wachtrijen", "termijnen")
 
 
 @cache
@@ -46,6 +47,17 @@ def soort(soort_id: str | None) -> str:
 
 def partij(partij_id: str | None) -> str:
     return _woord("informeren", partij_id)
+
+
+def termijn(soort_id: str | None) -> str:
+    """A kind of deadline (projections/deadlines.py): its words, or a product's deadline by its product."""
+    if not soort_id:
+        return ""
+    vast = woorden()["termijnen"].get(soort_id)
+    if vast:
+        return vast
+    product_id, _, rest = soort_id.rpartition("-termijn")
+    return f"Termijn {product(product_id)}" if product_id and not rest else soort_id
 
 
 def wachtrij(queue: str | None) -> str:
