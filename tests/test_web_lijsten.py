@@ -54,7 +54,8 @@ def test_filters_and_sort_live_in_the_url_and_a_kenmerk_part_finds_its_rows(loke
     assert rijen(overdue.text) == ["WVGGZ-LAAT"]
     assert "verlopen (6 dagen)" in overdue.text
     assert '<option value="wvggz" selected>' in overdue.text  # the form shows what the list is filtered by
-    by_kenmerk = loketten.client.get("/web/wachtrij", params={"zvh": "parkstad", "sorteer": "kenmerk", "richting": "af"})
+    by_kenmerk = loketten.client.get("/web/wachtrij",
+                                     params={"zvh": "parkstad", "sorteer": "kenmerk", "richting": "af"})
     assert rijen(by_kenmerk.text) == ["WVGGZ-NIEUW", "WVGGZ-LAAT", "PGA-1"]
     assert 'aria-sort="descending"' in by_kenmerk.text
     part = loketten.client.get("/web/wachtrij", params={"zvh": "parkstad", "zoek": "wvggz"})
@@ -98,7 +99,8 @@ def test_the_deadlines_page_puts_overdue_first_and_a_house_sees_only_its_own(lok
     assert "Verkennend onderzoek Wvggz (14 dagen)" in page.text and "over 12 dagen" in page.text
     loketten.inloggen(loketten.token("wendy", "zvh", "westelijke-mijnstreek"))
     own = loketten.client.get("/web/termijnen", params={"zvh": "parkstad"})  # a house's own, whatever the URL says
-    assert rijen(own.text) == ["WVGGZ-STEIN"] and "<h1>Termijnen Zorg- en Veiligheidshuis Westelijke Mijnstreek</h1>" in own.text
+    assert rijen(own.text) == ["WVGGZ-STEIN"]
+    assert "<h1>Termijnen Zorg- en Veiligheidshuis Westelijke Mijnstreek</h1>" in own.text
 
 
 def test_an_error_page_is_dutch_and_keeps_the_menu(loketten):
