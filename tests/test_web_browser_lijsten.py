@@ -14,8 +14,11 @@ from datetime import date, datetime, time
 import pytest
 
 from routing.tijd import NL, vandaag
-from tests.test_web_browser import browser, csp_overtredingen, log_in, ontvang, shot  # noqa: F401
+from tests import test_web_browser
+from tests.test_web_browser import log_in, ontvang, shot
 from tests.web_fixtures import Server
+
+browser = test_web_browser.browser  # the same Chromium fixture (flags, module scope)
 
 playwright = pytest.importorskip("playwright.sync_api")
 axe = pytest.importorskip("axe_playwright_python.sync_playwright")
