@@ -40,7 +40,7 @@ from loket.web.auth import (
     voorsessie,
     zet_cookie,
 )
-from projections.lijsten import ALLES, SORTEERBAAR, TERMIJNEN_SORTEERBAAR, Pagina, Vraag
+from projections.lijsten import ALLES, MAX_PER_PAGINA, SORTEERBAAR, TERMIJNEN_SORTEERBAAR, Pagina, Vraag
 from routing import woorden
 from routing.tijd import vandaag
 
@@ -89,7 +89,7 @@ LIJSTFOUTEN = {
     "sorteer": "Op die kolom kan deze lijst niet gesorteerd worden.",
     "richting": "Sorteer oplopend of aflopend.",
     "pagina": "Geef een paginanummer: 1 of hoger.",
-    "per_pagina": "Geef een aantal per pagina van 1 tot en met 100.",
+    "per_pagina": f"Geef een aantal per pagina van 1 tot en met {MAX_PER_PAGINA}.",
     "as_of": DATUMFOUT,
 }
 LIJST_PARAMS = ("zvh", "product", "soort", "gemeente", "status", "regisseur", "termijn", "zoek", "sorteer",
