@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 
 from routing.tijd import NL, vandaag
 from tests.conftest import line
-from tests.web_fixtures import Loketten
+from tests.web_fixtures import Loketten, formuliertoken
 
 
 def dagen_geleden(n: int) -> str:
@@ -126,3 +126,20 @@ def test_a_dutch_date_is_a_moment_and_a_wrong_one_is_an_error_at_the_field(loket
     assert "Geef een datum als 30-06-2025" in wrong.text and 'value="31-02-2025"' in wrong.text  # the input kept
     audit = loketten.client.get("/web/audit", params={"as_of": f"{morgen:%d-%m-%Y} 12:00", "melding": "gemeente:CL-1"})
     assert audit.status_code == 200 and "Naar huis en product gerouteerd" in audit.text
+
+
+def test_an_action_without_its_field_is_an_error_at_that_field_in_dutch_with_the_input_kept(loketten):
+    intake = loketten.token("anna", "intake")
+    mid = ontvang(loketten, intake, kenmerk="VELD-1")
+    loketten.inloggen(loketten.token("root", "beheer"))
+    page = loketten.client.get(f"/web/meldingen/{mid}")
+    csrf = formuliertoken(page.text)
+    blank = loketten.client.post(f"/web/meldingen/{mid}/reroute",
+                                 data={"csrf": csrf, "zvh": "maastricht-heuvelland", "product": "pga", "reden": " "})
+    assert blank.status_code == 422
+    assert '<a href="#reroute-reden">Geef een reden.</a>' in blank.text
+    assert 'id="reroute-reden-fout">Geef een reden.</p>' in blank.text and "is required" not in blank.text
+    assert '<option value="maastricht-heuvelland" selected>' in blank.text  # what was chosen is kept
+    loketten.client.post(f"/web/meldingen/{mid}/close", data={"csrf": csrf, "resultaat": "klaar"})
+    again = loketten.client.post(f"/web/meldingen/{mid}/close", data={"csrf": csrf, "resultaat": "nog eens"})
+    assert again.status_code == 409 and "de melding staat nu op “Gesloten”" in again.text

@@ -75,6 +75,14 @@ VELDFOUTEN = {
     "doel": "Kies een doel uit de lijst.",
     "toelichting": f"De toelichting is te lang: ten hoogste {MAX_TOELICHTING} tekens.",
 }
+# The errors of an action's fields, at the field, in Dutch.
+HANDELINGFOUTEN = {
+    "reden": "Geef een reden.",
+    "regisseur": "Geef de naam van de regisseur.",
+    "resultaat": "Geef het resultaat.",
+    "zvh": "Kies een huis uit de lijst.",
+    "product": "Kies een product uit de lijst.",
+}
 # The errors of a list's filters and of a date field, at the field, in Dutch.
 DATUMFOUT = "Geef een datum als 30-06-2025, of een datum met tijd als 30-06-2025 17:00."
 LIJSTFOUTEN = {
@@ -279,7 +287,7 @@ def persoonsgegevens(
 def _melding_pagina(
     request: Request, melding_id: UUID, wie: Gebruiker, d: Dienst, *, status: int = 200, fout: str | None = None,
     persoonsgegevens: dict[str, Any] | None = None, doel: Any = None, veldfouten: dict[str, str] | None = None,
-    toelichting: str = "",
+    toelichting: str = "", invoer: dict[str, str] | None = None, invoer_van: str | None = None,
 ) -> Response:
     m = d.melding(wie, melding_id)
     uitleg = d.uitleg(wie, melding_id)
@@ -301,7 +309,7 @@ def _melding_pagina(
         doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
         mag_persoonsgegevens=wie.mag("persoonsgegevens"), laatste_reden=laatste_reden,
-        termijn_dagen=_termijn_dagen(m),
+        termijn_dagen=_termijn_dagen(m), invoer=invoer or {}, invoer_van=invoer_van,
     )
 
 
@@ -329,9 +337,15 @@ def handel(
     kwargs = {veld: values[veld] for veld in FORMULIEREN[handeling].velden}
     try:
         d.handel(wie, handeling, melding_id, **kwargs)
-    except (OngeldigeOvergang, OngeldigVeld) as exc:
-        return _melding_pagina(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
-            exc, OngeldigeOvergang) else 422)
+    except OngeldigVeld as exc:
+        return _melding_pagina(request, melding_id, wie, d, status=422, invoer=kwargs, invoer_van=handeling,
+                               veldfouten={f"{handeling}-{exc.field}": HANDELINGFOUTEN.get(
+                                   exc.field, "Deze waarde kan niet gebruikt worden.")})
+    except OngeldigeOvergang:
+        nu = d.melding(wie, melding_id)
+        return _melding_pagina(request, melding_id, wie, d, status=409, fout=(
+            f"Dit kan niet (meer): de melding staat nu op “{weergave.status(nu.status)}”. "
+            "Hieronder staat wat nu wel kan."))
     klaar = FORMULIEREN[handeling].klaar
     if terug == "triage":
         return RedirectResponse(f"/web/triage?gedaan={klaar}&melding={melding_id}", status_code=303)
