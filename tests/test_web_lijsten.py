@@ -126,6 +126,9 @@ def test_a_dutch_date_is_a_moment_and_a_wrong_one_is_an_error_at_the_field(loket
     assert "Geef een datum als 30-06-2025" in wrong.text and 'value="31-02-2025"' in wrong.text  # the input kept
     audit = loketten.client.get("/web/audit", params={"as_of": f"{morgen:%d-%m-%Y} 12:00", "melding": "gemeente:CL-1"})
     assert audit.status_code == 200 and "Naar huis en product gerouteerd" in audit.text
+    assert "Uitkomst: Gerouteerd" in audit.text and "Huis: Zorg- en Veiligheidshuis Parkstad" in audit.text
+    assert "Wachtrij: Zorg- en Veiligheidshuis Parkstad — Persoonsgerichte aanpak (PGA)" in audit.text
+    assert "outcome" not in audit.text and "04-03-2025 10:00" in audit.text
 
 
 def test_an_action_without_its_field_is_an_error_at_that_field_in_dutch_with_the_input_kept(loketten):

@@ -47,20 +47,7 @@ from routing.tijd import vandaag
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def waarde(value: Any) -> str:
-    """An audit detail as people read it: sealed free text says so, never shows an envelope."""
-    if isinstance(value, dict):
-        if value.get("verwijderd"):
-            return "(verwijderd)"
-        if value.get("versleuteld"):
-            return "(versleuteld)"
-    if isinstance(value, (list, tuple)):
-        return "; ".join(waarde(v) for v in value)
-    return "" if value is None else str(value)
-
-
 templates.env.filters.update(weergave.FILTERS)
-templates.env.filters["waarde"] = waarde
 templates.env.globals["adres"] = weergave.adres
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]

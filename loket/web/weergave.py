@@ -70,6 +70,41 @@ UITKOMSTEN = {"routed": "Gerouteerd", "triage": "Triage", "doorverwijzen": "Door
               "rejected": "Afgewezen"}
 
 
+def waarde(value: Any) -> str:
+    """An audit detail as people read it: sealed free text says so, never shows an envelope."""
+    if isinstance(value, dict):
+        if value.get("verwijderd"):
+            return "(verwijderd)"
+        if value.get("versleuteld"):
+            return "(versleuteld)"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(waarde(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _lijst(woord: Callable[[str], str]) -> Callable[[Any], str]:
+    return lambda v: ", ".join(woord(x) for x in v) if isinstance(v, (list, tuple)) else woord(v)
+
+
+# The details of an event in an audit trail: the words for each field and how its value reads.
+DETAILS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "bron": ("Bron", waarde), "kenmerk": ("Kenmerk", waarde), "soort": ("Soort", woorden.soort),
+    "gemeente": ("Gemeente", waarde), "ontvangen_op": ("Ontvangen op", lokaal),
+    "persoonsgegevens": ("Persoonsgegevens", waarde), "outcome": ("Uitkomst", uitkomst),
+    "zvh": ("Huis", woorden.huis), "product": ("Product", woorden.product), "queue": ("Wachtrij", woorden.wachtrij),
+    "labels": ("Labels", _lijst(woorden.label)), "notify": ("Informeren", _lijst(woorden.partij)),
+    "deadline": ("Termijn", datum), "reasons": ("Redenen", waarde), "regisseur": ("Regisseur", waarde),
+    "reden": ("Reden", waarde), "resultaat": ("Resultaat", waarde), "errors": ("Fouten", waarde),
+}
+
+
+def detail(item: tuple[str, Any]) -> str:
+    """One detail of an event as `Word: value`; a field without words keeps its name."""
+    veld, value = item
+    woord, lees = DETAILS.get(veld, (veld, waarde))
+    return f"{woord}: {lees(value)}"
+
+
 def adres(pad: str, params: Mapping[str, Any], **wijziging: Any) -> str:
     """This list's address with some of its parameters changed (None: left out), for page and sort links.
     Filters live in the URL, so a list can be bookmarked as it is shown."""
@@ -82,5 +117,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "datum": datum, "lokaal": lokaal, "over": over, "status": status, "gebeurtenis": gebeurtenis,
     "labels": labels, "uitkomst": uitkomst, "huis": woorden.huis, "product": woorden.product,
     "label": woorden.label, "soort": woorden.soort, "partij": woorden.partij, "wachtrij": woorden.wachtrij,
-    "termijnsoort": woorden.termijn,
+    "termijnsoort": woorden.termijn, "waarde": waarde, "detail": detail,
 }
