@@ -9,6 +9,7 @@ fails until it has its word.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +32,20 @@ def woorden() -> dict[str, dict[str, str]]:
 
 def huis(zvh: str | None) -> str:
     return _woord("huizen", zvh)
+
+
+def huis_kort(zvh: str | None) -> str:
+    """A house by the part of its name the houses do not share (Parkstad), where space is short."""
+    naam = huis(zvh)
+    return naam.removeprefix(_gedeeld_begin()) or naam
+
+
+@cache
+def _gedeeld_begin() -> str:
+    """The words every house's name begins with ("Zorg- en Veiligheidshuis ")."""
+    namen = list(woorden()["huizen"].values())
+    begin = os.path.commonprefix(namen) if len(namen) > 1 else ""
+    return begin[: begin.rfind(" ") + 1]
 
 
 def product(product_id: str | None) -> str:

@@ -139,7 +139,9 @@ def test_a_house_worker_filters_to_overdue_wvggz_pages_and_searches(browser, ser
     regisseur = page.get_by_label("Regisseur voor gemeente:PGA-000")
     regisseur.scroll_into_view_if_needed()
     playwright.expect(regisseur).to_be_in_viewport()
-    playwright.expect(page.get_by_role("button", name="Accepteren").first).to_be_in_viewport()
+    for knop in ("Terugsturen", "Accepteren"):  # whole, not cut off by the screen's edge
+        page.get_by_role("button", name=knop).first.scroll_into_view_if_needed()
+        playwright.expect(page.get_by_role("button", name=knop).first).to_be_in_viewport(ratio=1)
     regisseur.fill("A. Janssen")
     regisseur.press("Enter")
     page.wait_for_url("**/web/wachtrij?gedaan=geaccepteerd*")

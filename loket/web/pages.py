@@ -422,7 +422,7 @@ def caseload_pagina(request: Request, wie: Wie, d: Diensten,
                       veldfouten=veldfouten, moment_tekst=None)
     with d.overzicht(wie, moment) as o:
         rows, flow, on = o.caseload(), o.verloop(), o.on
-    series = {woorden.huis(zvh): punten for zvh, punten in _lopend_per_maand(flow, on).items()}
+    series = {woorden.huis_kort(zvh): punten for zvh, punten in _lopend_per_maand(flow, on).items()}
     svg = grafiek.lijnen(series, titel="Lopende meldingen per huis, eind van de maand")
     return render(request, "caseload.html", wie=wie, huizen=_per_huis(rows), grafiek=svg, as_of=as_of,
                   veldfouten={}, moment_tekst=weergave.lokaal(moment) if moment else None)
