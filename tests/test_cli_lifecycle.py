@@ -69,7 +69,7 @@ def test_caseload_as_of_shows_what_was_recorded_then(tmp_path):
 
 def test_a_bad_as_of_is_a_clear_error(tmp_path):
     result = run(["caseload", "--as-of", "gisteren"], tmp_path / "l.sqlite", check=False)
-    assert result.returncode == 2 and "not an ISO date" in result.stderr
+    assert result.returncode == 2 and "not a date or date-time" in result.stderr and "30-06-2025" in result.stderr
 
 
 def test_stats_per_product_and_gemeente_as_csv(tmp_path):
