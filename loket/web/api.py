@@ -40,8 +40,9 @@ def als_moment(text: str) -> datetime:
 
 async def moment(
     as_of: Annotated[str | None, Query(
-        description="As it stood then: an ISO date (its end, Dutch time) or date-time; replays, writes nothing",
-        examples=["2025-06-30", "2025-06-30T17:00:00+02:00"], max_length=40,
+        description="As it stood then: a date (its end, Dutch time) or date-time, ISO or Dutch (30-06-2025, "
+        "30-06-2025 17:00); replays, writes nothing",
+        examples=["2025-06-30", "2025-06-30T17:00:00+02:00", "30-06-2025"], max_length=40,
     )] = None,
 ) -> datetime | None:
     if as_of is None:
