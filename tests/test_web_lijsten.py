@@ -151,6 +151,7 @@ def test_an_action_without_its_field_is_an_error_at_that_field_in_dutch_with_the
 def test_the_api_takes_a_dutch_as_of_date_as_the_pages_and_the_cli_do(loketten):
     auditor = loketten.token("olga", "auditor")
     for as_of in ("30-06-2025", "30-6-2025 17:00", "2025-06-30"):
-        assert loketten.client.get("/caseload", params={"as_of": as_of}, headers=loketten.als(auditor)).status_code == 200
+        answer = loketten.client.get("/caseload", params={"as_of": as_of}, headers=loketten.als(auditor))
+        assert answer.status_code == 200, as_of
     wrong = loketten.client.get("/caseload", params={"as_of": "31-6-2025"}, headers=loketten.als(auditor))
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "as_of"
