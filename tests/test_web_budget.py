@@ -23,7 +23,7 @@ import pytest
 from loket import synthetic
 from tests import test_web_browser
 from tests.event_store import ON_POSTGRESQL, loket_env
-from tests.test_web_browser import log_in
+from tests.test_web_browser import SCREENSHOTS, log_in
 from tests.web_fixtures import Server, serve
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -78,6 +78,16 @@ def test_every_list_page_of_a_demo_year_is_at_most_150_kb_and_loads_within_a_sec
             telling = page.locator("#telling").inner_text() if page.locator("#telling").count() else ""
             figures.append({"wie": wie, "pagina": pad, "bytes": size, "seconden": round(seconds, 3), "rijen": rows,
                             "telling": telling})
+        # How the longest queue looks on a laptop and on a phone (the screen's first view).
+        for breedte, (width, height) in {"breed": (1366, 860), "telefoon": (390, 844)}.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(demojaar.url + paden[1])
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"40-demojaar-{wie}-{breedte}.png"))
+            # The whole row, its actions too, in view without scrolling sideways (in the page or the table's box).
+            vak = page.evaluate("(() => { const v = document.querySelector('.tabelvak'); "
+                                "return [v.scrollWidth, v.clientWidth, document.documentElement.scrollWidth]; })()")
+            assert vak[0] <= vak[1] and vak[2] <= width, (wie, breedte, vak)
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     FIGURES.write_text(json.dumps(figures, indent=1, ensure_ascii=False), encoding="utf-8")
     queue = next(f for f in figures if f["pagina"] == "/web/wachtrij")
