@@ -115,7 +115,8 @@ def adres(pad: str, params: Mapping[str, Any], **wijziging: Any) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "datum": datum, "lokaal": lokaal, "over": over, "status": status, "gebeurtenis": gebeurtenis,
-    "labels": labels, "uitkomst": uitkomst, "huis": woorden.huis, "huis_kort": woorden.huis_kort, "product": woorden.product,
+    "labels": labels, "uitkomst": uitkomst, "huis": woorden.huis, "huis_kort": woorden.huis_kort,
+    "product": woorden.product,
     "label": woorden.label, "soort": woorden.soort, "partij": woorden.partij, "wachtrij": woorden.wachtrij,
     "termijnsoort": woorden.termijn, "waarde": waarde, "detail": detail,
 }
