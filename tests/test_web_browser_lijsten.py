@@ -202,4 +202,16 @@ def test_every_page_for_every_role_fits_the_screen_and_axe_finds_nothing(browser
             een_pagina(page, f"{rol} {pad} {breedte}")
             naam = "melding" if pad.startswith("/web/meldingen/") else pad.strip("/").replace("/", "-").split("?")[0]
             shot(page, f"3{n}-{rol}-{naam}-{n}-{breedte}")
+        if rol == "intake":  # the melding page with personal data shown, and an action's error at its field
+            page.goto(server.url + f"/web/meldingen/{mid}")
+            page.get_by_label("Triage", exact=True).check()
+            with page.expect_navigation():
+                page.get_by_role("button", name="Toon persoonsgegevens").click()
+            een_pagina(page, f"persoonsgegevens {breedte}")
+            page.locator("#decide-reden").evaluate("veld => { veld.required = false; }")
+            with page.expect_navigation():
+                page.get_by_role("button", name="Besluit vastleggen").click()
+            assert page.inner_text("#decide-reden-fout") == "Geef een reden."
+            een_pagina(page, f"triagebesluit zonder reden {breedte}")
+            shot(page, f"39-intake-besluit-zonder-reden-{breedte}")
         assert page.csp == [], rol
