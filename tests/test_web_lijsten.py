@@ -155,3 +155,24 @@ def test_the_api_takes_a_dutch_as_of_date_as_the_pages_and_the_cli_do(loketten):
         assert answer.status_code == 200, as_of
     wrong = loketten.client.get("/caseload", params={"as_of": "31-6-2025"}, headers=loketten.als(auditor))
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "as_of"
+
+
+def test_the_api_pages_the_same_lists_with_the_same_parameters(loketten):
+    intake = loketten.token("anna", "intake")
+    for i in range(60):
+        ontvang(loketten, intake, kenmerk=f"API-{i:03d}", ontvangen_op=dagen_geleden(90 - i))
+    ontvang(loketten, intake, soort="wvggz", kenmerk="API-WVGGZ", ontvangen_op=dagen_geleden(20))
+    parkstad = loketten.als(loketten.token("piet", "zvh", "parkstad"))
+    second = loketten.client.get("/lijsten/wachtrij", params={"pagina": "2"}, headers=parkstad).json()
+    assert (second["totaal"], second["pagina"], second["paginas"], len(second["rijen"])) == (61, 2, 2, 11)
+    overdue = loketten.client.get("/lijsten/wachtrij", params={"soort": "wvggz", "termijn": "verlopen"},
+                                  headers=parkstad).json()
+    assert [(r["kenmerk"], r["dagen"]) for r in overdue["rijen"]] == [("API-WVGGZ", -6)]
+    found = loketten.client.get("/lijsten/zoek", params={"zoek": "api-05"}, headers=parkstad).json()
+    assert found["totaal"] == 10
+    deadlines = loketten.client.get("/lijsten/termijnen", params={"termijnsoort": "lokaal-veld-termijn"},
+                                    headers=loketten.als(intake)).json()
+    assert [r["kenmerk"] for r in deadlines["rijen"]] == ["API-WVGGZ"]
+    bad = loketten.client.get("/lijsten/triage", params={"sorteer": "bsn"}, headers=loketten.als(intake))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "sorteer"
+    assert loketten.client.get("/lijsten/triage", headers=parkstad).status_code == 403
