@@ -17,6 +17,7 @@ replays into a fresh store and touches nothing live.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import Counter
@@ -38,19 +39,20 @@ from events.informeren import KANALEN, PARTIJEN
 from events.intake import SOORTEN, MeldingIn, Ongeldig, Persoon, TeGroot, VeldFout, parse
 from events.logboek import OngeldigDoel
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
-from events.status import AFGEWEZEN
+from events.status import AFGEWEZEN, IN_BEHANDELING, LABELS, OPEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
 from loket.bootstrap import Systeem
 from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
-from projections import Projecties
+from projections import Projecties, lijsten
 from projections.audit import trail
 from projections.bewaring import bewaarregels
 from projections.caseload import afgewezen, caseload, statistiek, toegang, triage_queue, verloop, wachtrij, zaken_van
 from projections.deadlines import open_deadlines
 from projections.informeren import taken, taken_van
+from projections.lijsten import MAX_PER_PAGINA, PER_PAGINA, Pagina, Vraag
 from projections.toegangslog import toegangslog
 from projections.whatif import WatAls, wat_als
 from routing import Ruleset, RulesetError, Trace, load_ruleset
@@ -60,8 +62,8 @@ from routing.tijd import NL, vandaag
 log = logs.logger("loket.service")
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _PSEUDONIEM = re.compile(r"^[0-9a-f]{64}$")
+_TERMIJN_SOORT = re.compile(r"^[a-z0-9-]{1,60}$")
 BATCH = 500  # meldingen stored in one transaction (group commit)
-PER_PAGINA, MAX_PER_PAGINA = 50, 500  # rows of a paged list
 
 
 class NietGevonden(LookupError):
@@ -80,12 +82,46 @@ class OngeldigVeld(ValueError):
         self.field, self.message = field, message
 
 
+# A Dutch date as people write it: 30-06-2025 or 30-6-2025, perhaps with a time (17:00 or 17:00:30).
+_NL_DATUM = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def _nl_datum(text: str) -> tuple[date, time | None] | None:
+    found = _NL_DATUM.match(text)
+    if found is None:
+        return None
+    dag, maand, jaar, uur, minuut, seconde = found.groups()
+    op = date(int(jaar), int(maand), int(dag))
+    if uur is None:
+        return op, None
+    return op, time(int(uur), int(minuut), int(seconde or 0))
+
+
+def datum(text: str, field: str = "datum") -> date:
+    """A calendar date as people give it: ISO (2025-06-30) or Dutch (30-06-2025, 30-6-2025)."""
+    text = text.strip()
+    try:
+        nl = _nl_datum(text)
+        if nl is not None and nl[1] is None:
+            return nl[0]
+        if nl is None and len(text) == 10:
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise OngeldigVeld(field, "not a date within the calendar (e.g. 30-06-2025 or 2025-06-30)")
+
+
 def moment(text: str, field: str = "as_of") -> datetime:
     """A moment as people give it: an ISO date-time (without a zone: Dutch time), or a date (its
-    end, Dutch time). It must exist in UTC (how events are recorded) and in Dutch time (how days
-    are counted): 9999-12-31T23:30:00Z is a day of the year 10000 in Amsterdam."""
+    end, Dutch time), ISO or Dutch (30-06-2025, 30-6-2025 17:00). It must exist in UTC (how events
+    are recorded) and in Dutch time (how days are counted): 9999-12-31T23:30:00Z is a day of the
+    year 10000 in Amsterdam."""
+    text = text.strip()
     try:
-        if len(text) == 10:
+        nl = _nl_datum(text)
+        if nl is not None:
+            found = datetime.combine(nl[0], nl[1] or time.max, NL)
+        elif len(text) == 10:
             found = datetime.combine(date.fromisoformat(text), time.max, NL)
         else:
             parsed = datetime.fromisoformat(text)
@@ -93,8 +129,8 @@ def moment(text: str, field: str = "as_of") -> datetime:
         found.astimezone(UTC)
         found.astimezone(NL)
     except (ValueError, OverflowError):
-        raise OngeldigVeld(field, "not an ISO date or date-time within the calendar (e.g. 2025-06-30 or "
-                           "2025-06-30T17:00:00+02:00)") from None
+        raise OngeldigVeld(field, "not a date or date-time within the calendar (e.g. 30-06-2025, 30-06-2025 17:00, "
+                           "2025-06-30 or 2025-06-30T17:00:00+02:00)") from None
     return found
 
 
@@ -109,6 +145,53 @@ def melding_id_van(tekst: str, field: str = "id") -> UUID:
     if not sep or not bron or not kenmerk:
         raise OngeldigVeld(field, "not a melding id or BRON:KENMERK (e.g. politie:VIA-2025-000123)")
     return melding_id(bron, kenmerk)
+
+
+def _geheel(text: str | None, field: str, default: int, hoogste: int) -> int:
+    if text is None or not text.strip():
+        return default
+    try:
+        found = int(text.strip())
+    except ValueError:
+        raise OngeldigVeld(field, "not a whole number") from None
+    if not 1 <= found <= hoogste:
+        raise OngeldigVeld(field, f"must be between 1 and {hoogste}")
+    return found
+
+
+def lijstvraag(
+    *, zvh: str | None = None, product: str | None = None, soort: str | None = None, gemeente: str | None = None,
+    status: str | None = None, regisseur: str | None = None, termijn: str | None = None, zoek: str | None = None,
+    sorteer: str | None = None, richting: str | None = None, pagina: str | None = None,
+    per_pagina: str | None = None, sorteerbaar: Iterable[str] = lijsten.SORTEERBAAR,
+) -> Vraag:
+    """What a person asks of a list, from the words of a URL (the pages) or options (the CLI): every
+    filter checked against its vocabulary, the sort against the list's columns. Empty means all."""
+
+    def leeg(text: str | None) -> str | None:
+        return text.strip() if text and text.strip() else None
+
+    for field, value, limit in (("gemeente", gemeente, 100), ("regisseur", regisseur, 200), ("zoek", zoek, 100),
+                                ("zvh", zvh, 100)):
+        if value and len(value) > limit:
+            raise OngeldigVeld(field, f"is longer than {limit} characters")
+    product, soort, status, termijn, sorteer = leeg(product), leeg(soort), leeg(status), leeg(termijn), leeg(sorteer)
+    if soort is not None and soort not in SOORTEN:
+        raise OngeldigVeld("soort", "unknown soort")
+    if status is not None and status not in LABELS:
+        raise OngeldigVeld("status", "unknown status")
+    if termijn is not None and termijn not in lijsten.TERMIJN_FILTERS:
+        raise OngeldigVeld("termijn", f"give one of: {', '.join(lijsten.TERMIJN_FILTERS)}")
+    if sorteer is not None and sorteer not in set(sorteerbaar):
+        raise OngeldigVeld("sorteer", "not a column of this list")
+    if richting not in (None, "", "op", "af"):
+        raise OngeldigVeld("richting", "give op or af")
+    return Vraag(
+        zvh=leeg(zvh), product=product, soort=soort, gemeente=leeg(gemeente), status=status,
+        regisseur=leeg(regisseur), termijn=termijn, zoek=leeg(zoek), sorteer=sorteer, aflopend=richting == "af",
+        pagina=_geheel(pagina, "pagina", 1, 10**9),
+        per_pagina=_geheel(per_pagina, "per_pagina", lijsten.PER_PAGINA, lijsten.MAX_PER_PAGINA),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,31 +212,14 @@ class Samenvatting:
                 "doorverwijzen": self.doorverwijzen}
 
 
-@dataclass(frozen=True, slots=True)
-class Pagina:
-    """One page of a list: its rows, how many there are in all, which page of how many rows."""
-
-    rijen: list[dict[str, Any]]
-    totaal: int
-    nummer: int
-    grootte: int
-
-    @classmethod
-    def van(cls, rows: list[dict[str, Any]], nummer: int = 1, grootte: int = PER_PAGINA) -> Pagina:
-        if nummer < 1:
-            raise OngeldigVeld("pagina", "must be 1 or more")
-        if not 1 <= grootte <= MAX_PER_PAGINA:
-            raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_PER_PAGINA}")
-        start = (nummer - 1) * grootte
-        return cls(rows[start:start + grootte], len(rows), nummer, grootte)
-
-    @property
-    def paginas(self) -> int:
-        return max(1, -(-self.totaal // self.grootte))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rijen, "total": self.totaal, "page": self.nummer, "per_page": self.grootte,
-                "pages": self.paginas}
+def pagina_van(rows: list[dict[str, Any]], nummer: int = 1, grootte: int = PER_PAGINA) -> Pagina:
+    """One page of a list made in Python (the worklist, mijn zaken), as the lists paged in SQL give it."""
+    if nummer < 1:
+        raise OngeldigVeld("pagina", "must be 1 or more")
+    if not 1 <= grootte <= MAX_PER_PAGINA:
+        raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_PER_PAGINA}")
+    start = (nummer - 1) * grootte
+    return Pagina(rows[start:start + grootte], len(rows), Vraag(pagina=nummer, per_pagina=grootte))
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,10 +620,7 @@ class Dienst:
         if naam is not None:
             if not geboortedatum:
                 raise OngeldigVeld("geboortedatum", "is required with a name: a name alone could be someone else")
-            try:
-                born = date.fromisoformat(geboortedatum)
-            except ValueError:
-                raise OngeldigVeld("geboortedatum", "must be an ISO date, e.g. 1990-05-06") from None
+            born = datum(geboortedatum, "geboortedatum")
             return self.app.betrokkene_met_naam(naam, born.isoformat())
         subject = (pseudoniem or "").strip().lower()
         if not _PSEUDONIEM.match(subject):
@@ -705,7 +768,7 @@ class Overzicht:
         rows = [r for r in taken(self.store, self.on, open_only=open_only)
                 if (not partij or r["partij"] == partij) and (not gemeente or r["gemeente"] == gemeente)
                 and (not verlopen or r["te_laat"])]
-        return Pagina.van(self._zichtbaar(rows), pagina, per_pagina)
+        return pagina_van(self._zichtbaar(rows), pagina, per_pagina)
 
     def informeren_van(self, melding_id: UUID) -> list[dict[str, Any]]:
         """Every task to inform a party about one melding (the melding page)."""
@@ -715,7 +778,7 @@ class Overzicht:
 
     def mijn_zaken(self, *, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
         """The open meldingen this user is regisseur of (as named at accepting or assigning)."""
-        return Pagina.van(self._zichtbaar(zaken_van(self.store, self.wie.naam)), pagina, per_pagina)
+        return pagina_van(self._zichtbaar(zaken_van(self.store, self.wie.naam)), pagina, per_pagina)
 
     def wachtrij(self, zvh: str | None) -> list[dict[str, Any]]:
         """A house's own queue; a zvh user always gets their own house."""
@@ -726,6 +789,75 @@ class Overzicht:
         if zvh not in self.dienst.huizen:
             raise OngeldigVeld("zvh", f"unknown zvh (known: {', '.join(sorted(self.dienst.huizen))})")
         return self._zichtbaar(wachtrij(self.store, zvh))
+
+    def wachtrij_pagina(self, zvh: str | None, vraag: Vraag = lijsten.ALLES) -> Pagina:
+        """A page of a house's queue, filtered, searched and sorted as asked (a zvh user: their own)."""
+        if self.wie.soort == "zvh":
+            zvh = self.wie.zvh
+        zvh = self._huis(zvh, verplicht=True)
+        if vraag.status not in (None, OPEN, IN_BEHANDELING):
+            raise OngeldigVeld("status", "a queue holds open and in-behandeling meldingen")
+        self._product(vraag)
+        return self._gecontroleerd(lijsten.wachtrij(self.store, self.wie.rol, zvh or "", vraag, self.on))
+
+    def triage_pagina(self, vraag: Vraag = lijsten.ALLES) -> Pagina:
+        """A page of the triage queue, filtered, searched and sorted as asked."""
+        self.dienst.vereist(self.wie, "triage")
+        self._product(vraag)
+        return self._gecontroleerd(lijsten.triage(self.store, self.wie.rol, replace(vraag, zvh=self._huis(
+            vraag.zvh)), self.on))
+
+    def zoek(self, vraag: Vraag) -> Pagina:
+        """Every melding this user may see whose kenmerk holds `vraag.zoek` (whole, a part, or
+        BRON:KENMERK), newest first."""
+        if not vraag.zoek:
+            raise OngeldigVeld("zoek", "give a kenmerk, or a part of one")
+        self._product(vraag)
+        return self._gecontroleerd(lijsten.zoek(self.store, self.wie.rol, vraag, self.on))
+
+    def termijnen(self, vraag: Vraag = lijsten.ALLES, soort: str | None = None) -> Pagina:
+        """A page of the open deadlines (Wvggz 14 days, huisverbod, Top X review), overdue first; a
+        zvh user sees their own house's."""
+        zvh = self.wie.zvh if self.wie.soort == "zvh" else self._huis(vraag.zvh)
+        self._product(vraag)
+        if soort is not None and not _TERMIJN_SOORT.match(soort):
+            raise OngeldigVeld("soort", "not a kind of deadline (e.g. wvggz-termijn, top-x-review)")
+        return self._gecontroleerd(lijsten.termijnen(self.store, self.wie.rol, replace(vraag, zvh=zvh), self.on,
+                                                     soort=soort))
+
+    def termijn_soorten(self) -> list[str]:
+        """The kinds of deadline still open, for the deadlines page's filter."""
+        return lijsten.termijn_soorten(self.store)
+
+    def keuzes(self, kolom: str, *, zvh: str | None = None, statussen: tuple[str, ...] = ()) -> list[str]:
+        """The values a list's column holds, for its filter (gemeenten, regisseurs)."""
+        if self.wie.soort == "zvh":
+            zvh = self.wie.zvh
+        return lijsten.keuzes(self.store, self.wie.rol, kolom, zvh=zvh, statussen=statussen)
+
+    def _huis(self, zvh: str | None, *, verplicht: bool = False) -> str | None:
+        if zvh is None and verplicht:
+            raise OngeldigVeld("zvh", "which house's queue: give zvh")
+        if zvh is not None and zvh not in self.dienst.huizen:
+            raise OngeldigVeld("zvh", f"unknown zvh (known: {', '.join(sorted(self.dienst.huizen))})")
+        return zvh
+
+    def _product(self, vraag: Vraag) -> None:
+        if vraag.product is not None and vraag.product not in self.dienst.producten:
+            raise OngeldigVeld("product", "unknown product")
+
+    def _gecontroleerd(self, pagina: Pagina) -> Pagina:
+        """A page's rows checked again against the one access check (the SQL asked it already), with
+        their labels as a list and the days to their deadline counted from the overview's day."""
+        rijen = []
+        for r in pagina.rijen:
+            if weigering(self.wie.rol, Kenmerken.uit_rij(r)) is not None:
+                log.error("lijst toonde een melding buiten het zicht van de rol", melding_id=r["melding_id"])
+                continue
+            r["labels"] = json.loads(r["labels"] or "[]")
+            r["dagen"] = (date.fromisoformat(r["termijn"]) - self.on).days if r.get("termijn") else None
+            rijen.append(r)
+        return replace(pagina, rijen=rijen)
 
     def audit(self, melding_id: UUID) -> list[dict[str, Any]]:
         """A melding's audit trail as this overview holds it (live, or as of its moment)."""

@@ -47,19 +47,19 @@ def test_regie_and_informing_through_the_cli(tmp_path):
     ingest(db, line(kenmerk="K-R"), line(kenmerk="K-B", bron="dji", soort="art18", gemeente="Brunssum",
                                          signalen={"delict": "zeden"}))
     run(["accept", "gemeente:K-R", "--regisseur", "iemand"], db)
-    assert json.loads(run(["my-cases", "--json"], db).stdout)["total"] == 0
+    assert json.loads(run(["my-cases", "--json"], db).stdout)["totaal"] == 0
     assigned = json.loads(run(["assign", "gemeente:K-R", "--regisseur", "tester", "--json"], db).stdout)
     assert assigned["regisseur"] == "tester"
-    [zaak] = json.loads(run(["my-cases", "--json"], db).stdout)["rows"]
+    [zaak] = json.loads(run(["my-cases", "--json"], db).stdout)["rijen"]
     assert zaak["kenmerk"] == "K-R"
 
-    [taak] = json.loads(run(["notices", "--json"], db).stdout)["rows"]
+    [taak] = json.loads(run(["notices", "--json"], db).stdout)["rijen"]
     assert (taak["kenmerk"], taak["partij"], taak["gemeente"]) == ("K-B", "burgemeester", "Brunssum")
     wrong = run(["inform", "dji:K-B", "--task", taak["taak"], "--channel", "postduif"], db, check=False)
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
     run(["inform", "dji:K-B", "--task", taak["taak"], "--channel", "brief"], db)
-    assert json.loads(run(["notices", "--json"], db).stdout)["total"] == 0
-    [gedaan] = json.loads(run(["notices", "--all", "--json"], db).stdout)["rows"]
+    assert json.loads(run(["notices", "--json"], db).stdout)["totaal"] == 0
+    [gedaan] = json.loads(run(["notices", "--all", "--json"], db).stdout)["rijen"]
     assert (gedaan["kanaal"], gedaan["gedaan_door"]) == ("brief", "tester")
     assert "Informeren op" in run(["notices", "--all"], db).stdout
 
@@ -91,7 +91,7 @@ def test_caseload_as_of_shows_what_was_recorded_then(tmp_path):
 
 def test_a_bad_as_of_is_a_clear_error(tmp_path):
     result = run(["caseload", "--as-of", "gisteren"], tmp_path / "l.sqlite", check=False)
-    assert result.returncode == 2 and "not an ISO date" in result.stderr
+    assert result.returncode == 2 and "not a date or date-time" in result.stderr and "30-06-2025" in result.stderr
 
 
 def test_stats_per_product_and_gemeente_as_csv(tmp_path):

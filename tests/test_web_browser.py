@@ -98,7 +98,7 @@ def test_the_intake_team_works_a_triage_item_and_sees_it_leave_the_queue(browser
 
     page.goto(server.url + f"/web/meldingen/{waiting}")
     trail = page.inner_text("ol.audit")
-    assert "TriageBesloten door anna" in trail
+    assert "Triage besloten door anna" in trail
 
 
 def test_a_house_accepts_from_its_own_queue_and_returns_another(browser, server):
@@ -115,7 +115,7 @@ def test_a_house_accepts_from_its_own_queue_and_returns_another(browser, server)
     page.keyboard.press("Enter")
     page.wait_for_url("**/web/wachtrij?gedaan=geaccepteerd*")
     row = page.locator("tr", has_text="gemeente:Q-1")
-    assert "in-behandeling" in row.inner_text() and "A. Janssen" in row.inner_text()
+    assert "In behandeling" in row.inner_text() and "A. Janssen" in row.inner_text()
 
     page.get_by_label("Reden om gemeente:Q-2 terug te sturen").fill("Hoort bij het lokaal veld.")
     page.get_by_label("Reden om gemeente:Q-2 terug te sturen").press("Enter")
@@ -156,8 +156,8 @@ def test_the_caseload_page_draws_each_house_over_time(browser, server):
     svg = page.locator("svg.grafiek")
     assert svg.count() == 1
     assert svg.locator("polyline").count() == 3
-    assert "parkstad (3)" in svg.text_content()
-    assert "parkstad: 3 lopend" in page.inner_text("main")
+    assert "Parkstad (3)" in svg.text_content()
+    assert "Zorg- en Veiligheidshuis Parkstad: 3 lopend" in page.inner_text("main")
     shot(page, "06-caseload")
 
 
@@ -176,8 +176,8 @@ def test_an_auditor_looks_back_at_a_melding_as_it_stood(browser, server):
     page.get_by_label("Melding (id of bron:kenmerk)").press("Enter")
     page.wait_for_url("**/web/audit?*")
     trail = page.inner_text("table.lijst >> nth=0")
-    assert "MeldingGerouteerd" in trail and "MeldingGesloten" not in trail
-    assert "parkstad: 1 lopend" in page.inner_text("main")
+    assert "Naar huis en product gerouteerd" in trail and "Gesloten" not in trail
+    assert "Zorg- en Veiligheidshuis Parkstad: 1 lopend" in page.inner_text("main")
     shot(page, "07-auditor-terugkijken")
     # Read-only: the melding page offers no actions and no personal data to an auditor.
     page.goto(server.url + f"/web/meldingen/{mid}")

@@ -24,15 +24,15 @@ def test_the_api_assigns_a_regisseur_and_lists_my_cases(loketten):
     mid = ontvang(loketten, intake, kenmerk="API-R1")
     c = loketten.client
     assert c.post(f"/meldingen/{mid}/accept", json={"regisseur": "piet"}, headers=loketten.als(piet)).status_code == 200
-    assert c.get("/mijn-zaken", headers=loketten.als(piet)).json()["total"] == 1
+    assert c.get("/mijn-zaken", headers=loketten.als(piet)).json()["totaal"] == 1
     assert c.post(f"/meldingen/{mid}/assign", json={"regisseur": "kees"},
                   headers=loketten.als(mieke)).status_code == 404  # another house's melding does not exist
     assert c.post(f"/meldingen/{mid}/assign", json={"regisseur": "kees"},
                   headers=loketten.als(intake)).status_code == 403
     answer = c.post(f"/meldingen/{mid}/assign", json={"regisseur": "kees"}, headers=loketten.als(piet))
     assert answer.status_code == 200 and answer.json()["regisseur"] == "kees"
-    assert c.get("/mijn-zaken", headers=loketten.als(piet)).json()["total"] == 0
-    [zaak] = c.get("/mijn-zaken", headers=loketten.als(kees)).json()["rows"]
+    assert c.get("/mijn-zaken", headers=loketten.als(piet)).json()["totaal"] == 0
+    [zaak] = c.get("/mijn-zaken", headers=loketten.als(kees)).json()["rijen"]
     assert zaak["kenmerk"] == "API-R1"
 
 
@@ -42,16 +42,16 @@ def test_the_api_lists_parties_to_inform_and_records_it_done(loketten):
                   signalen={"delict": "zeden"})
     c = loketten.client
     lijst = c.get("/informeren", headers=loketten.als(intake)).json()
-    [taak] = lijst["rows"]
-    assert (lijst["total"], taak["partij"], taak["gemeente"]) == (1, "burgemeester", "Brunssum")
+    [taak] = lijst["rijen"]
+    assert (lijst["totaal"], taak["partij"], taak["gemeente"]) == (1, "burgemeester", "Brunssum")
     fout = c.post(f"/meldingen/{mid}/inform", json={"taak": taak["taak"], "kanaal": "rooksignaal"},
                   headers=loketten.als(intake))
     assert fout.status_code == 422 and "rooksignaal" not in fout.text
     ok = c.post(f"/meldingen/{mid}/inform", json={"taak": taak["taak"], "kanaal": "telefoon"},
                 headers=loketten.als(intake))
     assert ok.status_code == 200
-    assert c.get("/informeren", headers=loketten.als(intake)).json()["total"] == 0
-    assert c.get("/informeren?all=true", headers=loketten.als(intake)).json()["rows"][0]["kanaal"] == "telefoon"
+    assert c.get("/informeren", headers=loketten.als(intake)).json()["totaal"] == 0
+    assert c.get("/informeren?all=true", headers=loketten.als(intake)).json()["rijen"][0]["kanaal"] == "telefoon"
     again = c.post(f"/meldingen/{mid}/inform", json={"taak": taak["taak"], "kanaal": "telefoon"},
                    headers=loketten.als(intake))
     assert again.status_code == 409
@@ -76,7 +76,7 @@ def test_top_x_on_the_melding_page_puts_the_driehoek_on_the_worklist_and_marking
 
     lijst = c.get("/web/informeren").text
     assert "Lokale driehoek van Heerlen" in lijst and "gemeente:WEB-TX" in lijst
-    taak = c.get("/informeren", headers=loketten.als(intake)).json()["rows"][0]["taak"]
+    taak = c.get("/informeren", headers=loketten.als(intake)).json()["rijen"][0]["taak"]
     geen_kanaal = c.post(f"/web/meldingen/{mid}/regie/inform",
                          data={"csrf": formuliertoken(lijst), "taak": taak, "kanaal": "", "terug": "informeren"})
     assert geen_kanaal.status_code == 422 and "Kies hoe de partij is geïnformeerd." in geen_kanaal.text
@@ -124,7 +124,7 @@ def test_a_house_sees_only_its_own_tasks_and_the_compartment_stays_closed(lokett
     lijst = c.get("/web/informeren").text
     assert "HUIS-P" in lijst and "HUIS-M" in lijst and "RAD-TX" not in lijst
     assert c.get("/web/mijn-zaken").status_code == 200
-    assert {r["kenmerk"] for r in c.get("/informeren", headers=loketten.als(rita)).json()["rows"]} >= {"RAD-TX"}
+    assert {r["kenmerk"] for r in c.get("/informeren", headers=loketten.als(rita)).json()["rijen"]} >= {"RAD-TX"}
 
 
 def test_the_worklist_filters_live_in_the_address(loketten):
@@ -164,8 +164,8 @@ def test_top_x_is_offered_on_a_pga_case_only_and_the_worklist_can_be_read_as_it_
     c.post(f"/meldingen/{pga}/topx", json={"aan": True, "reden": "Onrust"}, headers=loketten.als(intake))
     then = c.get("/informeren", params={"as_of": before}, headers=loketten.als(auditor)).json()
     now = c.get("/informeren", headers=loketten.als(auditor)).json()
-    assert [r["kenmerk"] for r in then["rows"]] == ["NT-B"]
-    assert sorted(r["kenmerk"] for r in now["rows"]) == ["NT-B", "NT-P"]
+    assert [r["kenmerk"] for r in then["rijen"]] == ["NT-B"]
+    assert sorted(r["kenmerk"] for r in now["rijen"]) == ["NT-B", "NT-P"]
     # The auditor reads the worklist and records nothing on it.
     loketten.inloggen(auditor)
     page = c.get("/web/informeren").text

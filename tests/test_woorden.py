@@ -32,6 +32,7 @@ def test_houses_and_queues_read_as_their_names() -> None:
     for zvh, naam in default_register().zvh_namen.items():
         assert woorden.huis(zvh) == naam
         assert woorden.wachtrij(f"{zvh}/zoco") == f"{naam} — Zorgcoördinatie mensenhandel"
+    assert woorden.huis_kort("westelijke-mijnstreek") == "Westelijke Mijnstreek"
     assert woorden.product("c-en-a") == "Consult en advies"
     assert woorden.product("nieuw-product") == "nieuw-product"  # never hidden, shown as its id
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +86,12 @@ class Server:
         return self.stderr.read_text()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """`loket serve` as a user starts it: a real process on a free port, JSON logs."""
+@contextmanager
+def serve(directory: Path) -> Iterator[Server]:
+    """`loket serve` as a user starts it, on the store in `directory`: a real process on a free port, JSON logs."""
     port = vrije_poort()
-    env = {**os.environ, **loket_env(tmp_path / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer")}
-    stderr = tmp_path / "serve.log"
+    env = {**os.environ, **loket_env(directory / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer")}
+    stderr = directory / "serve.log"
     with stderr.open("w") as err:
         process = subprocess.Popen([sys.executable, "-m", "loket.cli", "serve", "--port", str(port)],
                                    env=env, stdout=err, stderr=err)
@@ -106,10 +107,19 @@ def server(tmp_path: Path) -> Iterator[Server]:
             process.kill()
             raise RuntimeError(f"loket serve did not start:\n{stderr.read_text()}")
         time.sleep(0.1)
-    yield Server(url, process, stderr, env)
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        yield Server(url, process, stderr, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """`loket serve` on an empty store of the test's own."""
+    with serve(tmp_path) as running:
+        yield running

@@ -26,7 +26,8 @@ from projections import Projecties
 
 
 def als_op(text: str) -> Any:
-    """--as-of: an ISO date or date-time (Dutch time without a zone), within the calendar."""
+    """--as-of: a date or date-time, Dutch (30-06-2025 17:00) or ISO (Dutch time without a zone), within
+    the calendar."""
     try:
         return moment(text)
     except OngeldigVeld as exc:
@@ -224,7 +225,7 @@ def register(command) -> None:
         sp.add_argument("--json", action="store_true", help="machine-readable output")
         sp.add_argument("--as-of", type=als_op, default=None, metavar="DATETIME",
                         help="as it stood then, by recording time: what the system knew at that moment "
-                             "(ISO date or date-time); replays, writes nothing")
+                             "(a date or date-time: 30-06-2025, 30-06-2025 17:00, ISO); replays, writes nothing")
         return sp
 
     reader("caseload", cmd_caseload, "open meldingen per zvh, product, gemeente and status, with their age")

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from events.logboek import MAX_TOELICHTING, doelen
 from loket.cli.basis import dienst, emit, gebruiker
-from loket.service import OngeldigVeld, melding_id_van
+from loket.service import OngeldigVeld, datum, melding_id_van
 from privacy.vernietiging import GRONDEN
 
 
@@ -135,9 +135,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _as_of_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date: {text} (e.g. 2031-01-01)") from None
+        return datum(text, "as-of")
+    except OngeldigVeld:
+        raise argparse.ArgumentTypeError(f"not a date: {text[:40]} (e.g. 01-01-2031 or 2031-01-01)") from None
 
 
 def register(command) -> None:
@@ -154,7 +154,7 @@ def register(command) -> None:
     who.add_argument("--bsn", help="the subject's BSN, or - to read it from stdin (keeps it out of ps and history)")
     who.add_argument("--subject", help="the subject's pseudonym (as loket show prints it)")
     who.add_argument("--naam", help="for meldingen without a BSN: the name, with --geboortedatum")
-    sp.add_argument("--geboortedatum", help="with --naam: the birth date (ISO)")
+    sp.add_argument("--geboortedatum", help="with --naam: the birth date (30-06-1990 or 1990-06-30)")
     sp.add_argument("--reason", required=True, type=_grond, metavar="GROUND",
                     help="why, recorded: " + "; ".join(f"{k}: {v}" for k, v in GRONDEN.items()))
 

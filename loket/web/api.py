@@ -10,6 +10,7 @@ with a toelichting in words goes in a POST body, since free text never belongs i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -24,8 +25,10 @@ from events.informeren import KANALEN, PARTIJEN
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
+from loket.service import lijstvraag
 from loket.service import moment as lees_moment
 from loket.web.auth import Diensten, api_gebruiker
+from projections.lijsten import MAX_PER_PAGINA, PER_PAGINA, SORTEERBAAR, TERMIJNEN_SORTEERBAAR, Pagina, Vraag
 from routing.tijd import vandaag
 
 MAX_BODY = MAX_MELDING_BYTES  # the limit of every entry point
@@ -42,8 +45,9 @@ def als_moment(text: str) -> datetime:
 async def moment(
     as_of: Annotated[str | None, Query(
         description="As it stood then, by recording time: what the system knew at that moment (not by a "
-                    "melding's ontvangen_op); an ISO date (its end, Dutch time) or date-time; replays, writes nothing",
-        examples=["2025-06-30", "2025-06-30T17:00:00+02:00"], max_length=40,
+                    "melding's ontvangen_op); a date (its end, Dutch time) or date-time, ISO or Dutch (30-06-2025, "
+                    "30-06-2025 17:00); replays, writes nothing",
+        examples=["2025-06-30", "2025-06-30T17:00:00+02:00", "30-06-2025"], max_length=40,
     )] = None,
 ) -> datetime | None:
     if as_of is None:
@@ -369,29 +373,112 @@ def queue(wie: Wie, d: Diensten, as_of: AsOf,
         return o.wachtrij(zvh)
 
 
-Pagina = Annotated[int, Query(ge=1, le=1_000_000, description="which page")]
-PerPagina = Annotated[int, Query(ge=1, le=500, description="rows per page")]
+# Paged lists: the pages' lists, with the same parameters ----------------------------
+
+
+class Lijst(BaseModel):
+    totaal: int = Field(description="rows in the whole list as filtered (only those this user may see)")
+    pagina: int
+    per_pagina: int
+    paginas: int
+    rijen: list[dict[str, Any]]
+
+
+def _lijst(p: Pagina) -> dict[str, Any]:
+    return p.as_dict()
+
+
+SORTEER_UITLEG = (f"a column: {', '.join(SORTEERBAAR)} (deadlines: {', '.join(TERMIJNEN_SORTEERBAAR)}); "
+                  "default: the list's own order")
+
+
+def _vraag(sorteerbaar: Any) -> Any:
+    async def vraag(
+        product: Annotated[str | None, Query(max_length=100, description="a product id")] = None,
+        soort: Annotated[str | None, Query(max_length=100, description="the melding's soort")] = None,
+        gemeente: Annotated[str | None, Query(max_length=100)] = None,
+        status: Annotated[str | None, Query(max_length=100)] = None,
+        regisseur: Annotated[str | None, Query(max_length=200, description="a part of the regisseur's name")] = None,
+        termijn: Annotated[str | None, Query(max_length=20, description="verlopen, or week (due in 7 days)")] = None,
+        zoek: Annotated[str | None, Query(max_length=100, description="a kenmerk, a part, or BRON:KENMERK")] = None,
+        sorteer: Annotated[str | None, Query(max_length=20, description=SORTEER_UITLEG)] = None,
+        richting: Annotated[str | None, Query(max_length=2, description="op (default) or af")] = None,
+        pagina: Annotated[str | None, Query(max_length=12, description="from 1")] = None,
+        per_pagina: Annotated[str | None, Query(
+            max_length=4, description=f"default {PER_PAGINA}, at most {MAX_PER_PAGINA}")] = None,
+    ) -> Vraag:
+        return lijstvraag(product=product, soort=soort, gemeente=gemeente, status=status, regisseur=regisseur,
+                          termijn=termijn, zoek=zoek, sorteer=sorteer, richting=richting, pagina=pagina,
+                          per_pagina=per_pagina, sorteerbaar=sorteerbaar)
+
+    return vraag
+
+
+LijstVraag = Annotated[Vraag, Depends(_vraag(SORTEERBAAR))]
+TermijnVraag = Annotated[Vraag, Depends(_vraag(TERMIJNEN_SORTEERBAAR))]
+Huis = Annotated[str | None, Query(max_length=100, description="a house (a zvh user gets their own)")]
+
+
+@router.get("/lijsten/wachtrij", tags=["overzichten"], responses={**ONGELDIG},
+            summary="A page of a house's queue, filtered and sorted (as the queue page)")
+def lijst_wachtrij(wie: Wie, d: Diensten, vraag: LijstVraag, zvh: Huis = None) -> Lijst:
+    with d.overzicht(wie) as o:
+        return Lijst(**_lijst(o.wachtrij_pagina(zvh, vraag)))
+
+
+@router.get("/lijsten/triage", tags=["overzichten"], responses={**VERBODEN, **ONGELDIG},
+            summary="A page of the triage queue, filtered and sorted (as the triage page)")
+def lijst_triage(wie: Wie, d: Diensten, vraag: LijstVraag, zvh: Huis = None) -> Lijst:
+    with d.overzicht(wie) as o:
+        return Lijst(**_lijst(o.triage_pagina(lijstvraag_met(vraag, zvh))))
+
+
+@router.get("/lijsten/termijnen", tags=["overzichten"], responses={**ONGELDIG},
+            summary="A page of the open deadlines, overdue first (as the deadlines page)")
+def lijst_termijnen(
+    wie: Wie, d: Diensten, vraag: TermijnVraag, zvh: Huis = None,
+    termijnsoort: Annotated[str | None, Query(max_length=60, description="e.g. wvggz-termijn, top-x-review")] = None,
+) -> Lijst:
+    with d.overzicht(wie) as o:
+        return Lijst(**_lijst(o.termijnen(lijstvraag_met(vraag, zvh), soort=termijnsoort or None)))
+
+
+@router.get("/lijsten/zoek", tags=["overzichten"], responses={**ONGELDIG},
+            summary="Every melding this user may see whose kenmerk holds `zoek`, newest first")
+def lijst_zoek(wie: Wie, d: Diensten, vraag: LijstVraag) -> Lijst:
+    with d.overzicht(wie) as o:
+        return Lijst(**_lijst(o.zoek(vraag)))
+
+
+def lijstvraag_met(vraag: Vraag, zvh: str | None) -> Vraag:
+    return replace(vraag, zvh=zvh.strip() if zvh and zvh.strip() else None)
+
+
+PaginaNummer = Annotated[int, Query(ge=1, le=1_000_000, description="which page")]
+PerPaginaAantal = Annotated[int, Query(ge=1, le=MAX_PER_PAGINA, description="rows per page")]
 
 
 @router.get("/informeren", tags=["overzichten"], responses={**VERBODEN, **ONGELDIG},
             summary="Parties to inform (a decision's notify, every Top X case): open ones, most urgent first")
-def informeren(wie: Wie, d: Diensten, as_of: AsOf, page: Pagina = 1, per_page: PerPagina = 50,
+def informeren(wie: Wie, d: Diensten, as_of: AsOf, page: PaginaNummer = 1, per_page: PerPaginaAantal = PER_PAGINA,
                alles: Annotated[bool, Query(alias="all", description="done ones too, the latest first")] = False,
                partij: Annotated[str | None, Query(max_length=40, description="one party: " + ", ".join(PARTIJEN),
                                                    json_schema_extra={"enum": list(PARTIJEN)})] = None,
                gemeente: Annotated[str | None, Query(max_length=100, description="one gemeente's")] = None,
                overdue: Annotated[bool, Query(description="only those past their term")] = False,
-               ) -> dict[str, Any]:
+               ) -> Lijst:
     with d.overzicht(wie, as_of) as o:
-        return o.informeren(open_only=not alles, partij=partij, gemeente=gemeente, verlopen=overdue, pagina=page,
-                            per_pagina=per_page).as_dict()
+        blad = o.informeren(open_only=not alles, partij=partij, gemeente=gemeente, verlopen=overdue, pagina=page,
+                            per_pagina=per_page)
+        return Lijst(**blad.as_dict())
 
 
 @router.get("/mijn-zaken", tags=["overzichten"], responses={**ONGELDIG},
             summary="The open meldingen whose regisseur is the caller")
-def mijn_zaken(wie: Wie, d: Diensten, as_of: AsOf, page: Pagina = 1, per_page: PerPagina = 50) -> dict[str, Any]:
+def mijn_zaken(wie: Wie, d: Diensten, as_of: AsOf, page: PaginaNummer = 1,
+               per_page: PerPaginaAantal = PER_PAGINA) -> Lijst:
     with d.overzicht(wie, as_of) as o:
-        return o.mijn_zaken(pagina=page, per_pagina=per_page).as_dict()
+        return Lijst(**o.mijn_zaken(pagina=page, per_pagina=per_page).as_dict())
 
 
 @router.get("/ik", tags=["toegang"], summary="Who this token belongs to, and what it may do")

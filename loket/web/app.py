@@ -115,7 +115,7 @@ def _template(scope: Scope) -> str:
 def _fout(request: Request, status: int, detail: str, errors: list[dict[str, str]] | None = None,
           headers: dict[str, str] | None = None) -> Response:
     if request.url.path.startswith("/web"):
-        return pages.foutpagina(request, status, detail)
+        return pages.foutpagina(request, status)  # in Dutch, with the menu; the engine's words are for the API
     return JSONResponse({"detail": detail, "errors": errors or []}, status_code=status, headers=headers)
 
 
@@ -190,8 +190,7 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
         log.error("onverwachte fout", fout=type(exc).__name__, exc_info=exc)
         # This answer is made outside the middleware (Starlette's outermost layer): it sets its headers itself.
         if request.url.path.startswith("/web"):
-            page = pages.foutpagina(request, 500, "Er ging iets mis aan onze kant. Probeer het later opnieuw; "
-                                    "het verzoeknummer staat in de logboeken.")
+            page = pages.foutpagina(request, 500, menu=False)  # the session store may be what failed
             page.headers.update({**KOPREGELS, **NIET_BEWAREN})
             return page
         return JSONResponse({"detail": "internal error; the request id is in the logs", "errors": []},

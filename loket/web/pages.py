@@ -24,9 +24,10 @@ from events.foutteksten import per_veld, veldlabel
 from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang
-from loket.service import Dienst, NietGevonden, OngeldigVeld, melding_id_van
+from events.status import IN_BEHANDELING, OPEN, TRIAGE
+from loket.service import Dienst, NietGevonden, OngeldigVeld, lijstvraag, melding_id_van
 from loket.service import moment as lees_moment
-from loket.web import grafiek
+from loket.web import grafiek, weergave
 from loket.web.auth import (
     COOKIE,
     PAD,
@@ -40,31 +41,15 @@ from loket.web.auth import (
     voorsessie,
     zet_cookie,
 )
+from projections.lijsten import ALLES, MAX_PER_PAGINA, SORTEERBAAR, TERMIJNEN_SORTEERBAAR, Pagina, Vraag
 from routing import woorden
-from routing.tijd import NL
+from routing.tijd import vandaag
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def lokale_tijd(tijdstip: str) -> str:
-    """A recorded UTC timestamp as Dutch local time, as people read it (and type it for as-of)."""
-    return datetime.fromisoformat(tijdstip).astimezone(NL).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def waarde(value: Any) -> str:
-    """An audit detail as people read it: sealed free text says so, never shows an envelope."""
-    if isinstance(value, dict):
-        if value.get("verwijderd"):
-            return "(verwijderd)"
-        if value.get("versleuteld"):
-            return "(versleuteld)"
-    if isinstance(value, (list, tuple)):
-        return "; ".join(waarde(v) for v in value)
-    return "" if value is None else str(value)
-
-
-templates.env.filters["lokaal"] = lokale_tijd
-templates.env.filters["waarde"] = waarde
+templates.env.filters.update(weergave.FILTERS)
+templates.env.globals["adres"] = weergave.adres
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
 
@@ -78,15 +63,66 @@ VELDFOUTEN = {
     "doel": "Kies een doel uit de lijst.",
     "toelichting": f"De toelichting is te lang: ten hoogste {MAX_TOELICHTING} tekens.",
 }
+# The errors of an action's fields, at the field, in Dutch.
+HANDELINGFOUTEN = {
+    "reden": "Geef een reden.",
+    "regisseur": "Geef de naam van de regisseur.",
+    "resultaat": "Geef het resultaat.",
+    "zvh": "Kies een huis uit de lijst.",
+    "product": "Kies een product uit de lijst.",
+}
+# The errors of a list's filters and of a date field, at the field, in Dutch.
+DATUMFOUT = "Geef een datum als 30-06-2025, of een datum met tijd als 30-06-2025 17:00."
+LIJSTFOUTEN = {
+    "zvh": "Kies een huis uit de lijst.",
+    "product": "Kies een product uit de lijst.",
+    "soort": "Kies een soort uit de lijst.",
+    "status": "Kies een status uit de lijst.",
+    "gemeente": "Een gemeente heeft ten hoogste 100 tekens.",
+    "regisseur": "Een regisseur heeft ten hoogste 200 tekens.",
+    "termijn": "Kies een termijn uit de lijst.",
+    "zoek": "Geef een kenmerk of een deel ervan, ten hoogste 100 tekens.",
+    "sorteer": "Op die kolom kan deze lijst niet gesorteerd worden.",
+    "richting": "Sorteer oplopend of aflopend.",
+    "pagina": "Geef een paginanummer: 1 of hoger.",
+    "per_pagina": f"Geef een aantal per pagina van 1 tot en met {MAX_PER_PAGINA}.",
+    "as_of": DATUMFOUT,
+}
+LIJST_PARAMS = ("zvh", "product", "soort", "gemeente", "status", "regisseur", "termijn", "zoek", "sorteer",
+                "richting", "pagina", "per_pagina")
+TERMIJN_KEUZES = [("verlopen", "Verlopen"), ("week", "Verloopt binnen een week")]
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, template, {"csrf": csrf(request), **context}, status_code=status)
 
 
-def foutpagina(request: Request, status: int, detail: str) -> HTMLResponse:
-    titels = {403: "Geen toegang", 404: "Niet gevonden", 409: "Niet mogelijk", 422: "Onjuiste invoer"}
-    return render(request, "fout.html", status, titel=titels.get(status, "Fout"), detail=detail, wie=None)
+# Error pages in Dutch; what went wrong in the engine's words (English, for the API) stays in the logs.
+FOUTPAGINAS = {
+    401: ("Niet ingelogd", "Log in om deze pagina te zien."),
+    403: ("Geen toegang", "U hebt geen toegang tot deze pagina of handeling."),
+    404: ("Niet gevonden", "Deze pagina of melding bestaat niet, of u hebt er geen toegang toe."),
+    405: ("Niet mogelijk", "Deze pagina kan zo niet worden opgevraagd."),
+    409: ("Niet mogelijk", "Dit kan niet in de stand waarin de melding nu is."),
+    413: ("Te groot", "Wat u stuurde is te groot."),
+    422: ("Onjuiste invoer", "Het adres of het formulier bevat een waarde die niet gebruikt kan worden."),
+    500: ("Er ging iets mis", "Er ging iets mis aan onze kant. Probeer het later opnieuw; het verzoeknummer "
+          "staat in de logboeken."),
+}
+
+
+def _ingelogd(request: Request) -> Gebruiker | None:
+    """Who is logged in, for an error page's menu; nobody when the session is gone."""
+    sessie = request.cookies.get(COOKIE)
+    return request.app.state.authenticator.sessie(sessie) if sessie else None
+
+
+def foutpagina(request: Request, status: int, detail: str | None = None, *, menu: bool = True) -> HTMLResponse:
+    """An error as a page in Dutch, with the menu of whoever is logged in. `detail` is a Dutch
+    sentence of the page that knows more; without it, the status's own."""
+    titel, tekst = FOUTPAGINAS.get(status, ("Fout", "Dit verzoek kon niet worden uitgevoerd."))
+    return render(request, "fout.html", status, titel=titel, detail=detail or tekst,
+                  wie=_ingelogd(request) if menu else None)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -170,12 +206,48 @@ def _bericht(d: Dienst, wie: Gebruiker, gedaan: str | None, melding: str | None)
     return bericht.format(melding=f"Melding {m.bron}:{m.kenmerk}")
 
 
+def _lijst_params(request: Request) -> dict[str, str]:
+    """A list's filters, search, sort and page as the URL holds them (so a list can be bookmarked)."""
+    return {k: v.strip() for k in LIJST_PARAMS if (v := request.query_params.get(k, "")).strip()}
+
+
+def _vraag(params: dict[str, str], sorteerbaar: Any = SORTEERBAAR) -> tuple[Vraag, dict[str, str]]:
+    """What the URL asks of a list, and the errors of its fields in Dutch (then: the whole list)."""
+    try:
+        return lijstvraag(**params, sorteerbaar=sorteerbaar), {}
+    except OngeldigVeld as exc:
+        return ALLES, {exc.field: LIJSTFOUTEN.get(exc.field, "Deze waarde kan niet gebruikt worden.")}
+
+
+def _opties(waarden: Any, woord: Any) -> list[tuple[str, str]]:
+    return sorted(((w, woord(w)) for w in waarden), key=lambda paar: paar[1].lower())
+
+
+def _lijst(request: Request, template: str, pagina: Pagina | None, params: dict[str, str],
+           veldfouten: dict[str, str], **context: Any) -> Response:
+    """A list page: a bad filter is a page with the error at its field (422) and no rows."""
+    return render(request, template, 422 if veldfouten else 200, pagina=pagina, params=params,
+                  veldfouten=veldfouten, termijn_keuzes=TERMIJN_KEUZES, **context)
+
+
 @router.get("/triage")
 def triage(request: Request, wie: Wie, d: Diensten,
            gedaan: str | None = None, melding: str | None = None) -> Response:
+    params = _lijst_params(request)
+    vraag, veldfouten = _vraag(params)
+    pagina = None
     with d.overzicht(wie) as o:
-        rows = o.triage()
-    return render(request, "triage.html", wie=wie, rows=rows, bericht=_bericht(d, wie, gedaan, melding))
+        if not veldfouten:
+            try:
+                pagina = o.triage_pagina(vraag)
+            except OngeldigVeld as exc:
+                veldfouten = {exc.field: LIJSTFOUTEN.get(exc.field, "Deze waarde kan niet gebruikt worden.")}
+        soorten = o.keuzes("soort", statussen=(TRIAGE,))
+        gemeenten = o.keuzes("gemeente", statussen=(TRIAGE,))
+    return _lijst(request, "triage.html", pagina, params, veldfouten, wie=wie,
+                  bericht=_bericht(d, wie, gedaan, melding), soorten=_opties(soorten, woorden.soort),
+                  gemeenten=[(g, g) for g in gemeenten],
+                  huizen=_opties(d.huizen, woorden.huis))
 
 
 @router.get("/meldingen/{melding_id}")
@@ -216,7 +288,7 @@ def _terug(audit: list[dict[str, Any]], persoonsgegevens: dict[str, Any] | None)
 def _melding_pagina(
     request: Request, melding_id: UUID, wie: Gebruiker, d: Dienst, *, status: int = 200, fout: str | None = None,
     persoonsgegevens: dict[str, Any] | None = None, doel: Any = None, veldfouten: dict[str, str] | None = None,
-    toelichting: str = "", ingevuld: dict[str, str] | None = None,
+    toelichting: str = "", invoer: dict[str, str] | None = None, invoer_van: str | None = None,
 ) -> Response:
     m = d.melding(wie, melding_id)
     uitleg = d.uitleg(wie, melding_id)
@@ -237,13 +309,22 @@ def _melding_pagina(
     return render(
         request, "melding.html", status, wie=wie, m=m, afgewezen=afgewezen, uitleg=uitleg_dict, audit=audit,
         voorstel=voorstel, terug=_terug(audit, persoonsgegevens) if m.status == "triage" else None,
-        ingevuld=ingevuld or {}, woorden=woorden, veldlabel=veldlabel,
+        woorden=woorden, veldlabel=veldlabel,
         fouten_nl=per_veld(m.errors) if isinstance(m, AfgewezenMelding) else {},
         handelingen=mogelijk, huizen=sorted(d.huizen), producten=sorted(d.producten),
         doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
         mag_persoonsgegevens=wie.mag("persoonsgegevens"), laatste_reden=laatste_reden,
+        termijn_dagen=_termijn_dagen(m), invoer=invoer or {}, invoer_van=invoer_van,
     )
+
+
+def _termijn_dagen(m: Any) -> int | None:
+    """Days to the deadline of a melding still being worked (negative: overdue); None without one."""
+    deadline = getattr(getattr(m, "beslissing", None), "deadline", None)
+    if deadline is None or m.status not in (OPEN, IN_BEHANDELING):
+        return None
+    return int((deadline - vandaag()).days)
 
 
 @router.post("/meldingen/{melding_id}/{handeling}")
@@ -268,12 +349,18 @@ def handel(
             tekst = (f"{woorden.huis(zvh) or 'Dit huis'} bedient {voorstel.gemeente} niet; dat doet "
                      f"{woorden.huis(voorstel.zvh)}. Kies dat huis, of vink aan dat u bewust een ander huis kiest.")
             return _melding_pagina(request, melding_id, wie, d, status=422, veldfouten={f"{handeling}-zvh": tekst},
-                                   ingevuld={"handeling": handeling, **kwargs})
+                                   invoer=kwargs, invoer_van=handeling)
     try:
         d.handel(wie, handeling, melding_id, **kwargs)
-    except (OngeldigeOvergang, OngeldigVeld) as exc:
-        return _melding_pagina(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
-            exc, OngeldigeOvergang) else 422)
+    except OngeldigVeld as exc:
+        return _melding_pagina(request, melding_id, wie, d, status=422, invoer=kwargs, invoer_van=handeling,
+                               veldfouten={f"{handeling}-{exc.field}": HANDELINGFOUTEN.get(
+                                   exc.field, "Deze waarde kan niet gebruikt worden.")})
+    except OngeldigeOvergang:
+        nu = d.melding(wie, melding_id)
+        return _melding_pagina(request, melding_id, wie, d, status=409, fout=(
+            f"Dit kan niet (meer): de melding staat nu op “{weergave.status(nu.status)}”. "
+            "Hieronder staat wat nu wel kan."))
     klaar = FORMULIEREN[handeling].klaar
     if terug == "triage":
         return RedirectResponse(f"/web/triage?gedaan={klaar}&melding={melding_id}", status_code=303)
@@ -283,10 +370,28 @@ def handel(
 
 
 @router.get("/zoek")
-def zoek(wie: Wie, q: str = "") -> Response:
-    """A melding by its id, or by BRON:KENMERK as the source knows it."""
-    found = melding_id_van(q, "q")
-    return RedirectResponse(f"/web/meldingen/{found}", status_code=303)
+def zoek(request: Request, wie: Wie, d: Diensten, q: str = "") -> Response:
+    """A melding by its id or BRON:KENMERK, or every melding whose kenmerk holds what was typed:
+    one found opens at once, more are a list to choose from."""
+    q = q.strip()
+    params = {k: v for k, v in _lijst_params(request).items() if k in ("pagina", "per_pagina", "sorteer", "richting")}
+    veldfouten: dict[str, str] = {}
+    pagina = None
+    if not q or len(q) > 100:
+        veldfouten = {"q": "Geef een kenmerk, een deel ervan, of bron:kenmerk."}
+    else:
+        try:
+            gevonden = d.melding(wie, melding_id_van(q, "q"))
+            return RedirectResponse(f"/web/meldingen/{gevonden.id}", status_code=303)
+        except (OngeldigVeld, NietGevonden):
+            pass
+        vraag, veldfouten = _vraag({**params, "zoek": q})
+        if not veldfouten:
+            with d.overzicht(wie) as o:
+                pagina = o.zoek(vraag)
+            if pagina.totaal == 1:
+                return RedirectResponse(f"/web/meldingen/{pagina.rijen[0]['melding_id']}", status_code=303)
+    return _lijst(request, "zoeken.html", pagina, {**params, "q": q}, veldfouten, wie=wie, q=q)
 
 
 # Caseload and a house's queue -------------------------------------------------------
@@ -328,25 +433,78 @@ def _lopend_per_maand(flow: list[dict[str, Any]], tot: date, aantal: int = 36) -
     return series
 
 
+def _as_of(as_of: str | None) -> tuple[datetime | None, dict[str, str]]:
+    """The moment of a page's "stand op" field, or its error at the field, in Dutch."""
+    try:
+        return _moment(as_of.strip() if as_of else None), {}
+    except OngeldigVeld:
+        return None, {"as_of": DATUMFOUT}
+
+
 @router.get("/caseload")
 def caseload_pagina(request: Request, wie: Wie, d: Diensten,
                     as_of: str | None = None) -> Response:
-    moment = _moment(as_of)
+    moment, veldfouten = _as_of(as_of)
+    if veldfouten:
+        return render(request, "caseload.html", 422, wie=wie, huizen={}, grafiek=None, as_of=as_of,
+                      veldfouten=veldfouten, moment_tekst=None)
     with d.overzicht(wie, moment) as o:
         rows, flow, on = o.caseload(), o.verloop(), o.on
-    series = _lopend_per_maand(flow, on)
+    series = {woorden.huis_kort(zvh): punten for zvh, punten in _lopend_per_maand(flow, on).items()}
     svg = grafiek.lijnen(series, titel="Lopende meldingen per huis, eind van de maand")
-    return render(request, "caseload.html", wie=wie, huizen=_per_huis(rows), grafiek=svg, as_of=as_of)
+    return render(request, "caseload.html", wie=wie, huizen=_per_huis(rows), grafiek=svg, as_of=as_of,
+                  veldfouten={}, moment_tekst=weergave.lokaal(moment) if moment else None)
 
 
 @router.get("/wachtrij")
 def wachtrij_pagina(request: Request, wie: Wie, d: Diensten,
-                    zvh: str | None = None, gedaan: str | None = None, melding: str | None = None) -> Response:
-    huis = wie.zvh if wie.soort == "zvh" else (zvh or sorted(d.huizen)[0])
+                    gedaan: str | None = None, melding: str | None = None) -> Response:
+    params = _lijst_params(request)
+    huis = wie.zvh if wie.soort == "zvh" else params.get("zvh") or sorted(d.huizen)[0]
+    if huis not in d.huizen:
+        huis = sorted(d.huizen)[0]
+        veldfouten = {"zvh": LIJSTFOUTEN["zvh"]}
+        vraag = ALLES
+    else:
+        vraag, veldfouten = _vraag({k: v for k, v in params.items() if k != "zvh"})
+    pagina = None
+    statussen = (OPEN, IN_BEHANDELING)
     with d.overzicht(wie) as o:
-        rows = o.wachtrij(huis)
-    return render(request, "wachtrij.html", wie=wie, rows=rows, huis=huis, huizen=sorted(d.huizen),
-                  bericht=_bericht(d, wie, gedaan, melding))
+        if not veldfouten:
+            try:
+                pagina = o.wachtrij_pagina(huis, vraag)
+            except OngeldigVeld as exc:
+                veldfouten = {exc.field: LIJSTFOUTEN.get(exc.field, "Deze waarde kan niet gebruikt worden.")}
+        keuzes = {kolom: o.keuzes(kolom, zvh=huis, statussen=statussen) for kolom in ("product", "soort", "gemeente")}
+    return _lijst(
+        request, "wachtrij.html", pagina, params, veldfouten, wie=wie, huis=huis,
+        huizen=_opties(d.huizen, woorden.huis), bericht=_bericht(d, wie, gedaan, melding),
+        producten=_opties(keuzes["product"], woorden.product), soorten=_opties(keuzes["soort"], woorden.soort),
+        gemeenten=[(g, g) for g in keuzes["gemeente"]],
+        statussen=[(s, weergave.status(s)) for s in statussen],
+    )
+
+
+@router.get("/termijnen")
+def termijnen_pagina(request: Request, wie: Wie, d: Diensten) -> Response:
+    """Open deadlines (Wvggz 14 days, huisverbod, Top X review), overdue first; a house sees its own."""
+    params = _lijst_params(request)
+    if wie.soort == "zvh":
+        params.pop("zvh", None)
+    soort = params.pop("soort", None)
+    vraag, veldfouten = _vraag(params, TERMIJNEN_SORTEERBAAR)
+    pagina = None
+    with d.overzicht(wie) as o:
+        if not veldfouten:
+            try:
+                pagina = o.termijnen(vraag, soort=soort)
+            except OngeldigVeld as exc:
+                veldfouten = {exc.field: LIJSTFOUTEN.get(exc.field, "Deze waarde kan niet gebruikt worden.")}
+        soorten = o.termijn_soorten()
+    if soort:
+        params["soort"] = soort
+    return _lijst(request, "termijnen.html", pagina, params, veldfouten, wie=wie,
+                  huizen=_opties(d.huizen, woorden.huis), soorten=_opties(soorten, woorden.termijn))
 
 
 # The auditor's view -----------------------------------------------------------------
@@ -355,25 +513,26 @@ def wachtrij_pagina(request: Request, wie: Wie, d: Diensten,
 @router.get("/audit")
 def audit_pagina(request: Request, wie: Wie, d: Diensten,
                  as_of: str | None = None, melding: str | None = None) -> Response:
-    moment = _moment(as_of)
+    moment, veldfouten = _as_of(as_of)
     trail: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    triage: list[dict[str, Any]] = []
+    triage: Pagina | None = None
     melding_id: UUID | None = None
-    fout = None
+    if veldfouten:
+        return render(request, "audit.html", 422, veldfouten=veldfouten, wie=wie, as_of=as_of, moment=None,
+                      moment_tekst=None, melding=melding, melding_id=None, trail=[], huizen={}, triage=None)
     with d.overzicht(wie, moment) as o:
         if moment is not None:
             rows = o.caseload()
-            triage = o.triage() if wie.mag("triage") else []
-        if melding:
+            triage = o.triage_pagina() if wie.mag("triage") else None
+        if melding and melding.strip():
             try:
                 melding_id = melding_id_van(melding, "melding")
                 trail = o.audit(melding_id)
             except OngeldigVeld:
-                fout = "Geef een melding-id of BRON:KENMERK."
+                veldfouten["melding"] = "Geef een melding-id of bron:kenmerk, zoals politie:VIA-2025-000123."
             except NietGevonden:
-                fout = "Geen melding gevonden" + (" op dat moment." if moment else ".")
-    moment_tekst = lokale_tijd(moment.isoformat()) if moment else None
-    return render(request, "audit.html", wie=wie, as_of=as_of, moment=moment, moment_tekst=moment_tekst,
-                  melding=melding, melding_id=melding_id, trail=trail, fout=fout, huizen=_per_huis(rows),
-                  triage=triage)
+                veldfouten["melding"] = "Geen melding gevonden" + (" op dat moment." if moment else ".")
+    return render(request, "audit.html", 422 if veldfouten else 200, veldfouten=veldfouten, wie=wie, as_of=as_of,
+                  moment=moment, moment_tekst=weergave.lokaal(moment) if moment else None, melding=melding,
+                  melding_id=melding_id, trail=trail, huizen=_per_huis(rows), triage=triage)
