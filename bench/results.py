@@ -24,9 +24,12 @@ def commit() -> str:
     return f"commit {head}" + (" with uncommitted changes" if dirty else "")
 
 
+AT_START = commit()  # the code a benchmark runs is the code of when it started
+
+
 def machine() -> str:
     """Where and on what a section was measured: date, commit, Python, cores."""
-    return (f"{time.strftime('%Y-%m-%d')}, {commit()}, CPython {platform.python_version()}, "
+    return (f"{time.strftime('%Y-%m-%d')}, {AT_START}, CPython {platform.python_version()}, "
             f"{platform.machine()}, {os.cpu_count()} cores")
 
 
