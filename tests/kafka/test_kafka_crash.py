@@ -17,10 +17,27 @@ import sys
 import pytest
 
 from tests.kafka.conftest import produce, wait_until
-from tests.kafka.test_kafka_postgres import decisions, meldingen, published, received
+from events.intake import Ongeldig, parse
+from loket import synthetic
+from tests.kafka.test_kafka_postgres import decisions, published, received
 from tests.test_crash import committed
 
 pytestmark = pytest.mark.slow
+
+
+def meldingen(n: int) -> list[str]:
+    """n valid meldingen of a synthetic year, each with its own kenmerk."""
+    out = []
+    for line in synthetic.jaar(2025, seed=23, scale=n / 5_000):
+        try:
+            data = json.loads(line)
+            parse(line)
+        except (ValueError, Ongeldig):
+            continue
+        out.append(json.dumps({**data, "kenmerk": f"CRASH-{len(out)}"}))
+        if len(out) == n:
+            return out
+    raise AssertionError("not enough synthetic meldingen")
 
 
 def test_consumer_and_relay_keep_every_acknowledged_melding_through_two_crashes(
@@ -31,17 +48,16 @@ def test_consumer_and_relay_keep_every_acknowledged_melding_through_two_crashes(
     consume = loket("consume", env=env)
     relay = loket("relay", env=env)
 
-    sent = meldingen("CRASH", 600)
+    sent = meldingen(2_500)  # the consumer stores them 500 to a batch: several batches after each crash
     produce(broker.bootstrap, topics.meldingen, sent)  # acks=all: each acknowledged by the broker
-    for threshold in (100, 350):
+    for threshold in (500, 1_500):
         wait_until(lambda t=threshold: received(url)[0] >= t, timeout=120)
-        if threshold > 100:
-            assert published(broker.bootstrap, topics), "the relay was not publishing yet"
         acknowledged = committed(url)
         durable_postgres.crash()  # while the consumer stores and the relay publishes
         missing = acknowledged - committed(url)
         assert not missing, f"{len(missing)} acknowledged events lost in the crash"
         assert received(url)[0] < len(sent), "intake was done before the crash: it did not land under it"
+    assert 0 < len(published(broker.bootstrap, topics)) < len(sent), "the relay was not under way at the crash"
 
     wait_until(lambda: received(url)[0] >= len(sent), timeout=180)
     assert consume.alive() and relay.alive()
