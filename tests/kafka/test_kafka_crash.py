@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
-from tests.kafka.conftest import produce, wait_until
 from events.intake import Ongeldig, parse
 from loket import synthetic
+from tests.kafka.conftest import produce, wait_until
 from tests.kafka.test_kafka_postgres import decisions, published, received
 from tests.test_crash import committed
 
