@@ -25,12 +25,13 @@ def commit() -> str:
 
 
 AT_START = commit()  # the code a benchmark runs is the code of when it started
+LOAD_AT_START = os.getloadavg()[0]  # a shared machine: how busy it was
 
 
 def machine() -> str:
     """Where and on what a section was measured: date, commit, Python, cores."""
     return (f"{time.strftime('%Y-%m-%d')}, {AT_START}, CPython {platform.python_version()}, "
-            f"{platform.machine()}, {os.cpu_count()} cores")
+            f"{platform.machine()}, {os.cpu_count()} cores, load average {LOAD_AT_START:.1f} at the start")
 
 
 def write_section(heading: str, section: str) -> None:
