@@ -106,9 +106,10 @@ def test_a_subject_shredded_after_the_key_store_backup_stays_shredded_after_a_re
     assert (backups / "keys.sqlite").stat().st_mode & 0o077 == 0
 
     # After it: more meldingen, the subject's second melding among them, and the subject shredded.
+    na = synthetische(32, 150, "NA")
     ingest(old, url, [line(kenmerk="S-2", persoon={"bsn": GESHREDDERD, "naam": "Te Vergeten",
-                                                  "geboortedatum": "1980-01-01"}, toelichting=GEHEIM),
-                      *synthetische(32, 150, "NA")])
+                                                  "geboortedatum": "1980-01-01"}, toelichting=GEHEIM), *na])
+    later_id = "{bron}:{kenmerk}".format(**json.loads(na[0]))
     shred = json.loads(loket(old, url, "shred", "--bsn", GESHREDDERD, "--reason", "verzoek-betrokkene").stdout)
     assert len(shred["meldingen"]) == 2 and shred["sleutels"] >= 1
     assert persoon(old, url, "gemeente:S-2")["toelichting"] == {"verwijderd": True}
@@ -134,9 +135,38 @@ def test_a_subject_shredded_after_the_key_store_backup_stays_shredded_after_a_re
             shown = persoon(new, restored, melding)
             assert shown["toelichting"] == {"verwijderd": True} and GEHEIM not in json.dumps(shown)
         assert persoon(new, restored, "gemeente:T-1")["persoon"]["bsn"] == GEBLEVEN
+        # What the key store's backup cannot bring back: keys made after it. A melding received
+        # between the two backups keeps its events, but its personal data no longer opens.
+        later = loket(new, restored, "show", later_id, "--purpose", "triage", code=4, LOKET_ROLE="intake")
+        assert "cannot be opened" in later.stderr and "Traceback" not in later.stderr
 
         loket(new, restored, "projections", "rebuild")
         assert caseload(new, restored) == before
         # Shredding is idempotent on the restored store as well: nothing is left to destroy.
         again = json.loads(loket(new, restored, "shred", "--bsn", GESHREDDERD, "--reason", "verzoek-betrokkene").stdout)
         assert again["sleutels"] == 0
+
+
+def test_a_shred_recorded_before_its_key_ids_were_destroys_every_key_of_the_subject_made_before_it(tmp_path):
+    """Shreds in older stores name no keys: then every key of the subject made before the shred
+    goes again, and one made after it (data that came later) stays; the position is remembered."""
+    from datetime import UTC, datetime
+
+    from privacy.keystore import Herhaling, KeyStore
+
+    store = KeyStore(tmp_path / "keys.sqlite", b"k" * 32)
+    store.add([("oud", "s1", "", b"a" * 32), ("ander", "s2", "", b"b" * 32)], [])
+    shred_at = datetime.now(UTC).isoformat()
+    store.add([("nieuw", "s1", "radicalisering", b"c" * 32)], [])
+    assert store.vernietigingen_tot() == 0
+
+    again = store.herhaal_vernietigingen([Herhaling("s1", None, shred_at, "verzoek-betrokkene")], tot=7)
+    assert again == ["oud"]
+    assert store.live_key_ids("s1") == ["nieuw"] and store.live_key_ids("s2") == ["ander"]
+    assert store.key("oud", compartimenten=frozenset()) is None  # destroyed, with its tombstone
+    assert store.vernietigingen_tot() == 7
+    # Named keys go, and only those; applying a shred twice changes nothing, nor does a lower position.
+    assert store.herhaal_vernietigingen([Herhaling("s1", ("nieuw",), shred_at, "bezwaar")], tot=5) == ["nieuw"]
+    assert store.herhaal_vernietigingen([Herhaling("s1", ("nieuw",), shred_at, "bezwaar")], tot=9) == []
+    assert store.vernietigingen_tot() == 9 and store.live_key_ids("s2") == ["ander"]
+    store.close()
