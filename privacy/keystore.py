@@ -380,7 +380,10 @@ class KeyStore:
 
         A shred that names its keys destroys those; one from before events named them, every key
         of the subject made before it (a key made later holds data that came after the shred)."""
+        shreds = list(shreds)
         destroyed: list[str] = []
+        if not shreds and tot <= self.vernietigingen_tot():
+            return destroyed  # nothing new: no write (every start of every command comes here)
         with self._transaction() as c:
             for shred in shreds:
                 if shred.sleutels is not None:
