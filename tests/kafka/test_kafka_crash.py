@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 def meldingen(n: int) -> list[str]:
     """n valid meldingen of a synthetic year, each with its own kenmerk."""
     out = []
-    for line in synthetic.jaar(2025, seed=23, scale=n / 5_000):
+    for line in synthetic.jaar(2025, seed=23, scale=n / 4_000):
         try:
             data = json.loads(line)
             parse(line)
@@ -48,9 +48,11 @@ def test_consumer_and_relay_keep_every_acknowledged_melding_through_two_crashes(
     consume = loket("consume", env=env)
     relay = loket("relay", env=env)
 
-    sent = meldingen(2_500)  # the consumer stores them 500 to a batch: several batches after each crash
+    # The consumer stores them 500 to a batch: several batches after each crash, and after the
+    # second enough left that the relay is still publishing when its progress is read.
+    sent = meldingen(4_000)
     produce(broker.bootstrap, topics.meldingen, sent)  # acks=all: each acknowledged by the broker
-    for threshold in (500, 1_500):
+    for threshold in (500, 1_000):
         wait_until(lambda t=threshold: received(url)[0] >= t, timeout=120)
         acknowledged = committed(url)
         durable_postgres.crash()  # while the consumer stores and the relay publishes
