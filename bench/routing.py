@@ -178,7 +178,8 @@ def report(r: dict) -> str:
     zen_ = rate["zen"]
 
     def vs(name: str) -> str:
-        return f"{rate[name] / zen_:.1f}×"
+        ratio = rate[name] / zen_
+        return f"{ratio:.1f}×" if ratio >= 0.95 else f"{ratio:.2f}×"
 
     elsewhere, memo_off = rate["warmed_elsewhere"] / zen_, rate["memo_off"] / zen_
     lines = [
