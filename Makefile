@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | s
 COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command 'make lock' pyproject.toml
 
-.PHONY: demo test lint lock install system-packages bench
+.PHONY: demo test lint lock install system-packages bench bench-smoke
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,12 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 # The code is checked first, then the suite twice: with the events in SQLite (the default),
-# then in PostgreSQL, the production event store, on a server the tests start (tests/event_store.py).
+# then in PostgreSQL, the production event store, on a server the tests start (tests/event_store.py);
+# then every benchmark once, small (bench-smoke).
 test: lint system-packages
 	$(VENV)/bin/pytest
 	LOKET_TEST_EVENT_STORE=postgresql $(VENV)/bin/pytest
+	$(MAKE) bench-smoke
 
 # After a change to the dependencies in pyproject.toml: versions already locked are kept where
 # they still fit (`--upgrade` in UV_ARGS moves them all to the newest that fit).
@@ -46,4 +48,15 @@ lock: $(STAMP)
 	$(COMPILE) $(UV_ARGS) --extra test --extra lint -c requirements.lock -o requirements-dev.lock
 
 bench: $(STAMP)
-	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
+	for b in routing privacy intake catchup growth api kafka; do $(VENV)/bin/python bench/$$b.py || exit 1; done
+
+# Every benchmark, small and writing nothing: that none of them breaks or drifts from the code
+# unnoticed. `make test` runs it after the suites; a minute or two on two cores.
+bench-smoke: $(STAMP)
+	$(VENV)/bin/python bench/routing.py --meldingen 1000 --rounds 1 --no-write
+	$(VENV)/bin/python bench/privacy.py --meldingen 500 --rounds 1 --no-write
+	$(VENV)/bin/python bench/intake.py --meldingen 300 --rounds 1 --no-write
+	$(VENV)/bin/python bench/catchup.py --meldingen 500 --rounds 1 --no-write
+	$(VENV)/bin/python bench/growth.py --sizes 1000,3000 --probe 500 --rounds 1 --no-write
+	$(VENV)/bin/python bench/api.py --meldingen 30 --rounds 1 --no-write
+	$(VENV)/bin/python bench/kafka.py --meldingen 200 --rounds 1 --no-write

@@ -26,7 +26,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -35,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from functools import partial
 from pathlib import Path
 from uuid import UUID
@@ -50,7 +48,7 @@ from loket.bootstrap import bootstrap  # noqa: E402
 from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
 from loket.tokens import Tokens  # noqa: E402
-from results import arguments, write_section  # noqa: E402
+from results import arguments, machine, write_section  # noqa: E402
 from routing import load_ruleset  # noqa: E402
 
 CLIENTS = 8
@@ -266,8 +264,7 @@ def report(r: dict) -> str:
     lines = [
         "## HTTP API",
         "",
-        f"`python bench/api.py` on {date.today().isoformat()}, CPython {platform.python_version()}, "
-        f"{platform.machine()}; {n} fresh meldingen of a synthetic year per contender per round, each "
+        f"`python bench/api.py` on {machine()}; {n} fresh meldingen of a synthetic year per contender per round, each "
         f"into its own new SQLite store; best of {r['rounds']} interleaved rounds; server and client "
         "on the same 2 cores, shared with other work while measured.",
         "",

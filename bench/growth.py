@@ -157,8 +157,10 @@ def main() -> None:
     p.add_argument("--million", action="store_true", help="a 1M-event store too (several minutes to fill)")
     p.add_argument("--postgres", action="store_true", help="on a temporary PostgreSQL server instead of SQLite")
     p.add_argument("--probe", type=int, default=6_000, help="events received per store per round")
+    p.add_argument("--sizes", type=lambda s: [int(n) for n in s.split(",")],
+                   help="the stores' sizes in events, comma-separated, instead of 10k, 100k (and 1M)")
     args = p.parse_args()
-    sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
+    sizes = args.sizes or [10_000, 100_000] + ([1_000_000] if args.million else [])
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-growth-"))
     server = PostgresServer(durable=True).start() if args.postgres else None

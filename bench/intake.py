@@ -1,10 +1,11 @@
 """Intake: meldingen/s through the whole pipeline vs raw inserts of the same lines.
 
 Ours: `Loket.ontvang_batch` in the CLI's batches (parse, validate, decide, build
-the aggregates, check for duplicates, store the events: group commit). Baseline:
-the same lines inserted raw, keyed by (bron, kenmerk), one transaction per
-melding, with sqlite3 (WAL) and with psycopg against a temporary PostgreSQL
-server (fsync on) started here. Target: ours >= 0.5x the baseline.
+the aggregates, check for duplicates, store the events: group commit). Baselines:
+the same lines inserted raw, keyed by (bron, kenmerk), with sqlite3 (WAL,
+synchronous=FULL) and with psycopg against a temporary PostgreSQL server (fsync
+on) started here: batched like ours (the same lines per durable commit; target:
+ours >= 0.3x) and one durable commit per melding (target: ours >= 0.5x).
 
     python bench/intake.py [--meldingen 7000] [--rounds 3] [--no-postgres] [--no-write]
 
@@ -34,6 +35,7 @@ from loket.settings import Settings
 from results import write_section
 from tests.pgserver import PostgresServer, bin_dir
 
+TARGET_BATCHED, TARGET_PER_ROW = 0.3, 0.5
 RAW_TABLE = "CREATE TABLE meldingen (bron TEXT, kenmerk TEXT, payload TEXT, PRIMARY KEY (bron, kenmerk))"
 RAW_INSERT = "INSERT INTO meldingen VALUES ({0}, {0}, {0}) ON CONFLICT DO NOTHING"
 
@@ -84,36 +86,37 @@ def where_the_time_goes(settings: Settings, lines: list[str]) -> str:
     return shares
 
 
-def raw_sqlite(path: Path, lines: list[str], *, durable: bool = True) -> float:
+def raw_sqlite(path: Path, lines: list[str], *, batch: int = 1) -> float:
+    """Seconds to insert the lines raw, `batch` of them per durable commit (WAL, synchronous=FULL
+    as our event store has it): 1 is a commit per row, BATCH is our group commit."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    if not durable:
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL without an fsync per commit
+    conn.execute("PRAGMA synchronous=FULL")
     conn.execute(RAW_TABLE)
     insert = RAW_INSERT.format("?")
     started = time.perf_counter()
-    for line in lines:
+    for i in range(0, len(lines), batch):
         conn.execute("BEGIN")
-        conn.execute(insert, (*key(line), line))
+        conn.executemany(insert, [(*key(line), line) for line in lines[i : i + batch]])
         conn.execute("COMMIT")
     seconds = time.perf_counter() - started
     conn.close()
     return seconds
 
 
-def raw_postgres(url: str, lines: list[str], *, durable: bool = True) -> float:
+def raw_postgres(url: str, lines: list[str], *, batch: int = 1) -> float:
+    """As `raw_sqlite`, on a PostgreSQL server with fsync on (a durable commit per `batch`)."""
     import psycopg
 
     with psycopg.connect(url) as conn:
-        if not durable:
-            conn.execute("SET synchronous_commit = off")  # no WAL flush wait per commit
         conn.execute(RAW_TABLE)
         conn.commit()
         insert = RAW_INSERT.format("%s")
         started = time.perf_counter()
-        for line in lines:
-            conn.execute(insert, (*key(line), line))
-            conn.commit()
+        with conn.cursor() as cursor:
+            for i in range(0, len(lines), batch):
+                cursor.executemany(insert, [(*key(line), line) for line in lines[i : i + batch]])
+                conn.commit()
         return time.perf_counter() - started
 
 
@@ -132,11 +135,11 @@ def main() -> None:
     def sqlite_raw() -> float:
         return raw_sqlite(tmp / f"raw-{next(stores)}.sqlite", raws)
 
-    def sqlite_raw_nosync() -> float:
-        return raw_sqlite(tmp / f"raw-{next(stores)}.sqlite", raws, durable=False)
+    def sqlite_batched() -> float:
+        return raw_sqlite(tmp / f"raw-{next(stores)}.sqlite", raws, batch=BATCH)
 
     print("SQLite")
-    rows = [("SQLite (WAL)", interleaved(args.rounds, ours=sqlite_ours, raw=sqlite_raw, nosync=sqlite_raw_nosync))]
+    rows = [("SQLite (WAL)", interleaved(args.rounds, ours=sqlite_ours, raw=sqlite_raw, batched=sqlite_batched))]
     if not args.no_postgres and bin_dir() is not None:
         with PostgresServer(durable=True) as pg:
 
@@ -146,24 +149,27 @@ def main() -> None:
             def pg_raw() -> float:
                 return raw_postgres(pg.new_database("raw"), raws)
 
-            def pg_raw_nosync() -> float:
-                return raw_postgres(pg.new_database("raw"), raws, durable=False)
+            def pg_batched() -> float:
+                return raw_postgres(pg.new_database("raw"), raws, batch=BATCH)
 
             print("PostgreSQL")
-            rows.append(("PostgreSQL", interleaved(args.rounds, ours=pg_ours, raw=pg_raw, nosync=pg_raw_nosync)))
+            rows.append(("PostgreSQL", interleaved(args.rounds, ours=pg_ours, raw=pg_raw, batched=pg_batched)))
 
     shares = where_the_time_goes(store(tmp, "profiled"), raws)
     n = len(raws)
     table = [
-        "| store | pipeline /s | raw, durable commit /s | **ratio** (target ≥ 0.5×) "
-        "| raw, no flush per commit /s | ratio to that |",
+        f"| store | pipeline /s | raw, batched like ours ({BATCH} per commit) /s | **ratio to batched** "
+        f"(target ≥ {TARGET_BATCHED}×) | raw, a commit per row /s | ratio to that (target ≥ {TARGET_PER_ROW}×) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, t in rows:
         table.append(
-            f"| {name} | {n / t['ours']:,.0f} | {n / t['raw']:,.0f} | **{t['raw'] / t['ours']:.2f}×** "
-            f"| {n / t['nosync']:,.0f} | {t['nosync'] / t['ours']:.2f}× |"
+            f"| {name} | {n / t['ours']:,.0f} | {n / t['batched']:,.0f} | **{t['batched'] / t['ours']:.2f}×** "
+            f"| {n / t['raw']:,.0f} | {t['raw'] / t['ours']:.2f}× |"
         )
+    per_line = "; ".join(f"{name}: pipeline {1e6 * t['ours'] / n:.0f} µs, raw batched "
+                         f"{1e6 * t['batched'] / n:.0f} µs" for name, t in rows)
+    budget = " and ".join(f"{1e6 * t['batched'] / n / TARGET_BATCHED:.0f} µs ({name})" for name, t in rows)
     section = "\n".join(
         [
             "## Scale: intake",
@@ -171,15 +177,20 @@ def main() -> None:
             f"`python bench/intake.py` on {machine()}; {n:,} lines of synthetic years (resends and broken lines "
             f"included), best of {args.rounds} interleaved rounds, each into a fresh store. Pipeline: "
             f"`Loket.ontvang_batch` in batches of {BATCH} (group commit, one existence query per batch). Raw: "
-            "the same lines keyed by (bron, kenmerk), one transaction each: durable (SQLite WAL with "
-            "synchronous=FULL, PostgreSQL with fsync on: the baseline of the target), and, as a stricter "
-            "CPU-bound comparison, without waiting for the disk per commit (synchronous=NORMAL, "
-            "synchronous_commit=off).",
+            "the same lines keyed by (bron, kenmerk) with `ON CONFLICT DO NOTHING`, every commit durable "
+            "(SQLite WAL with synchronous=FULL, PostgreSQL with fsync on), batched like ours: "
+            f"{BATCH} lines in one `executemany` and one commit (the baseline of the target: the same "
+            "group commit, so only what the pipeline does per melding counts), and one commit per row. "
+            "The machine was shared with other work while measured: read the ratios, not the rates.",
             "",
             *table,
             "",
             "A durable commit per melding is bound by the disk's flush time, which group commit pays once per "
-            "batch: on a busy disk the first ratio grows, the second does not. Where the pipeline's time goes "
+            "batch: the per-row ratio flatters the pipeline, and grows on a busy disk; the batched one does "
+            f"not. Per line, {per_line}: the pipeline parses and validates the melding, routes it, names and "
+            "seals the person, builds two events and chains them, where the raw insert stores one row; "
+            f"{TARGET_BATCHED}× of the batched raw would leave the pipeline {budget} per line. "
+            "Where the pipeline's time goes "
             f"(cProfile of one SQLite round, this run): {shares}. The rest of storing the events is the "
             "eventsourcing library encoding them (the json module, with a Python hook for each timestamp) and "
             "building its recordings; the rest of building is the library's aggregate and event construction. "

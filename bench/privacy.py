@@ -17,13 +17,11 @@ of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -32,10 +30,12 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent)]
 
 from events.application import Loket  # noqa: E402
+from loket.bootstrap import maak_kluis  # noqa: E402
 from loket.settings import Settings  # noqa: E402
 from loket.synthetic import jaar  # noqa: E402
 from privacy.pseudonym import Betrokkene  # noqa: E402
-from results import arguments, write_section  # noqa: E402
+from results import arguments, machine, write_section  # noqa: E402
+from routing import load_ruleset  # noqa: E402
 
 BATCH = 500
 
@@ -64,9 +64,6 @@ class _Klaartekst:
         pass
 
 
-class LoketKlaartekst(Loket):
-    def construct_kluis(self) -> Any:
-        return _Klaartekst()
 
 
 def lines(n: int) -> list[str]:
@@ -77,18 +74,21 @@ def lines(n: int) -> list[str]:
     return out[:n]
 
 
-def _env(directory: Path, chained: bool) -> dict[str, str]:
-    env = Settings.from_env({"LOKET_DB": str(directory / "loket.sqlite"),
-                             "LOKET_MASTER_KEY": "bG9rZXQtYmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcyE="}).event_store_env()
+def _loket(directory: Path, sealed: bool, chained: bool) -> Loket:
+    settings = Settings.from_env({"LOKET_DB": str(directory / "loket.sqlite"),
+                                  "LOKET_MASTER_KEY": "bG9rZXQtYmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcyE="})
+    env = settings.event_store_env()
     if not chained:
         del env["APPLICATION_RECORDER_TOPIC"]
-    return env
+    kluis: Any = maak_kluis(settings) if sealed else _Klaartekst()
+    return Loket(env, ruleset=RULESET, kluis=kluis)
 
 
-VARIANTS: dict[str, tuple[type[Loket], bool]] = {
-    "plaintext": (LoketKlaartekst, False),
-    "sealed": (Loket, False),
-    "sealed + chained": (Loket, True),
+RULESET = load_ruleset()
+VARIANTS: dict[str, tuple[bool, bool]] = {  # sealed, chained
+    "plaintext": (False, False),
+    "sealed": (True, False),
+    "sealed + chained": (True, True),
 }
 
 
@@ -101,9 +101,9 @@ def one_round(raws: list[str], turn: int) -> dict[str, tuple[float, int]]:
     with tempfile.TemporaryDirectory(prefix="loket-bench-") as tmp:
         dirs = {v: Path(tmp) / str(i) for i, v in enumerate(VARIANTS)}
         apps = {}
-        for v, (cls, chained) in VARIANTS.items():
+        for v, (sealed, chained) in VARIANTS.items():
             dirs[v].mkdir()
-            apps[v] = cls(env=_env(dirs[v], chained))
+            apps[v] = _loket(dirs[v], sealed, chained)
         seconds = dict.fromkeys(VARIANTS, 0.0)
         order = list(VARIANTS)
         for k, i in enumerate(range(0, len(raws), BATCH)):
@@ -139,8 +139,8 @@ def report(n: int, rounds: list[dict[str, tuple[float, int]]]) -> str:
     return "\n".join([
         "## Privacy",
         "",
-        f"`python bench/privacy.py` on {date.today().isoformat()}, CPython {platform.python_version()}, "
-        f"{platform.machine()}; {n} lines of synthetic years (`loket.synthetic.jaar`, broken ones included) "
+        f"`python bench/privacy.py` on {machine()}; {n} lines of synthetic years "
+        "(`loket.synthetic.jaar`, broken ones included) "
         f"through `Loket.ontvang_batch` in batches of {BATCH}, each variant into its own fresh SQLite store, "
         f"batch by batch in rotating order; {len(rounds)} rounds, the median ratio of each. "
         "The machine is shared and noisy: read the ratios, not the rates.",

@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import subprocess
+import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def commit() -> str:
+    """The commit this working copy stands on, and whether its code differs from it: a figure
+    means nothing without the code it was measured on."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/RESULTS.md")
+    return f"commit {head}" + (" with uncommitted changes" if dirty else "")
+
+
+AT_START = commit()  # the code a benchmark runs is the code of when it started
+LOAD_AT_START = os.getloadavg()[0]  # a shared machine: how busy it was
+
+
+def machine() -> str:
+    """Where and on what a section was measured: date, commit, Python, cores."""
+    return (f"{time.strftime('%Y-%m-%d')}, {AT_START}, CPython {platform.python_version()}, "
+            f"{platform.machine()}, {os.cpu_count()} cores, load average {LOAD_AT_START:.1f} at the start")
 
 
 def write_section(heading: str, section: str) -> None:
-    """Replace the section that starts with `heading` (a "## " line), keep every other section."""
+    """Replace the section that starts with `heading` (a "## " line), keep every other section.
+    Every section names the commit it was measured on (`machine()`)."""
+    if "commit " not in section:
+        raise ValueError(f"{heading}: a section must name the commit it was measured on")
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
     start = text.find(heading + "\n")
     if start == -1:

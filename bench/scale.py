@@ -8,9 +8,7 @@ down), the options every benchmark takes, and a line saying where it ran.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,7 +54,9 @@ def lines(n: int) -> list[str]:
 
 
 def machine() -> str:
-    return f"{time.strftime('%Y-%m-%d')}, CPython {platform.python_version()}, {platform.machine()}"
+    from results import machine
+
+    return machine()
 
 
 def profile_seconds(run: Callable[[], object], parts: dict[str, tuple[str, str]]) -> tuple[float, dict[str, float]]:

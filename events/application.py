@@ -26,9 +26,10 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
 from events.bibliotheek import sla_op
+from events.follower import Follower
 from events.hashchain import HashChained
 from events.intake import MAX_MELDING_BYTES, MeldingIn, Ongeldig, TeGroot, VeldFout, parse
 from events.logboek import (
@@ -45,6 +46,7 @@ from events.logboek import (
 from events.melding import (
     AfgewezenMelding,
     Melding,
+    MetPersoonsgegevens,
     OngeldigeOvergang,
     Verzegel,
     afgewezen_id,
@@ -52,7 +54,7 @@ from events.melding import (
     payload_hash,
 )
 from events.toegang import GeenToegang, Rol, compartiment_van, weigering
-from privacy.keystore import CompartimentGesloten
+from privacy.keystore import CompartimentGesloten, Herhaling
 from privacy.kluis import VERWIJDERD, Kluis, Sessie, is_envelope
 from privacy.pseudonym import Betrokkene
 from routing import Ruleset
@@ -68,6 +70,9 @@ log = structlog.get_logger(__name__)
 # own clock stamps events: the real time. `loket demo` gives a synthetic clock, so that a
 # simulated year is recorded at the moments it happened (loket/cli/demo.py).
 Klok = Callable[[], datetime]
+
+# Shreds as the events record them, of every aggregate that holds personal data (one event class).
+_VERNIETIGD = (get_topic(MetPersoonsgegevens.PersoonsgegevensVernietigd),)
 
 
 
@@ -677,7 +682,7 @@ class Loket(Application[UUID]):
         shared_trace = trace or trace_id()
         with keystore.destroy(betrokkene, reden.strip()) as sleutels:
             for m in meldingen:
-                m.vernietig(actor=actor, reden=reden.strip(), betrokkene=betrokkene)
+                m.vernietig(actor=actor, reden=reden.strip(), betrokkene=betrokkene, sleutels=sleutels)
             lines = [
                 self._logregel(m, activiteit=VERNIETIGING, naam="persoonsgegevens vernietigen", actor=actor,
                                rol=str(rol), doel=reden.strip(), kanaal=kanaal, begin=begin, trace=shared_trace,
@@ -686,6 +691,26 @@ class Loket(Application[UUID]):
             ]
             self.save(*meldingen, *lines)
         return Vernietiging(betrokkene, tuple(m.id for m in meldingen), tuple(sleutels))
+
+    def vernietigingen_herhalen(self) -> list[str]:
+        """Apply again the shreds the events record after the position the key store has seen.
+
+        The shred is recorded twice: keys destroyed in the key store, and a
+        PersoonsgegevensVernietigd event per melding with the events. A key store restored from a
+        backup older than the events' holds keys the events say were destroyed; this destroys
+        them again, before anything can read with them (bootstrap runs it at every start). A key
+        store that saw every shred reads only the events after its position: nothing, mostly.
+        Returns the key ids destroyed again.
+        """
+        keystore = self.kluis.keystore
+        follower = Follower(self, _VERNIETIGD)
+        upto = follower.last()
+        shreds = [
+            Herhaling(e.betrokkene, tuple(e.sleutels) if getattr(e, "sleutels", None) is not None else None,
+                      e.timestamp.astimezone(UTC).isoformat(), e.reden)
+            for page in follower.pages(keystore.vernietigingen_tot(), upto) for _, e in page
+        ]
+        return keystore.herhaal_vernietigingen(shreds, upto)
 
     def _gevonden(self, aggregate_id: str) -> Melding | AfgewezenMelding | None:
         """A melding the key store says holds data of a subject (None: its save never happened)."""

@@ -10,7 +10,7 @@ corrected resend under the same kenmerk is accepted as the real melding.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -77,11 +77,14 @@ class MetPersoonsgegevens(Aggregate):
         # cannot see that. Declared for it only (at run time annotations here would be fields).
         PersoonsgegevensVernietigd: ClassVar[type[Aggregate.Event]]
 
-    def vernietig(self, *, actor: str, reden: str, betrokkene: str) -> None:
-        self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene)
+    def vernietig(self, *, actor: str, reden: str, betrokkene: str, sleutels: Sequence[str] = ()) -> None:
+        self._vernietigd(actor=actor, reden=reden, betrokkene=betrokkene, sleutels=list(sleutels))
 
+    # `sleutels`: the ids of the data keys destroyed (not the keys), so that a key store restored
+    # from a backup older than this event destroys them again (`Loket.vernietigingen_herhalen`).
+    # Events stored before it was recorded lack it.
     @event("PersoonsgegevensVernietigd")
-    def _vernietigd(self, actor: str, reden: str, betrokkene: str) -> None:
+    def _vernietigd(self, actor: str, reden: str, betrokkene: str, sleutels: list[str] | None = None) -> None:
         self.vernietigd = True
 
     def kenmerken(self) -> Kenmerken:

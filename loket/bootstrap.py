@@ -80,6 +80,9 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None, 
     settings = settings or Settings.from_env()
     with _one_setup_at_a_time(settings):
         app = maak_loket(settings, ruleset, klok=klok)
+        # Before anything reads: a key store restored from a backup older than the events
+        # must not open data whose keys the events say were destroyed (docs/operations.md).
+        app.vernietigingen_herhalen()
         views = _views(app, settings)
         projecties = views.tracking_recorder(Projecties)
         assert isinstance(projecties, Projecties)  # the library types it as the base class it was asked for

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,6 +94,17 @@ class CompartimentGesloten(PermissionError):
 
 class OnbekendeSleutel(LookupError):
     """A key id that this key store never issued (a different key store, or altered data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Herhaling:
+    """A shred as the events record it: whose keys, which (None: not recorded, then every key
+    made before `op`), when (`op`, ISO 8601 UTC) and on which ground."""
+
+    betrokkene: str
+    sleutels: tuple[str, ...] | None
+    op: str
+    reden: str
 
 
 def _now() -> str:
@@ -351,6 +363,52 @@ class KeyStore:
         if not self.log_emptied:
             log.warning("keys destroyed, but a reader of the key store at %s holds an older snapshot: the destroyed "
                         "keys' former bytes stay in its write-ahead log until the log is emptied", self.path)
+
+    # Shreds the events hold, applied again -----------------------------------------
+
+    def vernietigingen_tot(self) -> int:
+        """Up to which position of the events this key store has applied their shreds (0: none
+        yet): a key store restored from a backup is at the position of the backup."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'vernietigingen_tot'").fetchone()
+        return int(row[0]) if row else 0
+
+    def herhaal_vernietigingen(self, shreds: Iterable[Herhaling], tot: int) -> list[str]:
+        """Destroy again the keys that shreds recorded with the events destroyed, where this key
+        store still holds them (restored from a backup older than the shred), and remember that
+        the events up to position `tot` have been applied. Returns the key ids destroyed now.
+
+        A shred that names its keys destroys those; one from before events named them, every key
+        of the subject made before it (a key made later holds data that came after the shred)."""
+        shreds = list(shreds)
+        destroyed: list[str] = []
+        if not shreds and tot <= self.vernietigingen_tot():
+            return destroyed  # nothing new: no write (every start of every command comes here)
+        with self._transaction() as c:
+            for shred in shreds:
+                if shred.sleutels is not None:
+                    rows = [c.execute("SELECT key_id, compartment, created_at FROM data_keys "
+                                      "WHERE key_id = ? AND subject = ?", (k, shred.betrokkene)).fetchone()
+                            for k in shred.sleutels]
+                    found = [r for r in rows if r is not None]
+                else:
+                    found = c.execute("SELECT key_id, compartment, created_at FROM data_keys "
+                                      "WHERE subject = ? AND created_at <= ?", (shred.betrokkene, shred.op)).fetchall()
+                if not found:
+                    continue
+                now = _now()
+                c.executemany("INSERT OR IGNORE INTO destroyed_keys VALUES (?, ?, ?, ?, ?, ?)",
+                              [(k, shred.betrokkene, comp, made, now, shred.reden) for k, comp, made in found])
+                c.executemany("DELETE FROM data_keys WHERE key_id = ?", [(k,) for k, _, _ in found])
+                destroyed += [k for k, _, _ in found]
+            c.execute("INSERT INTO meta VALUES ('vernietigingen_tot', ?) ON CONFLICT (name) DO UPDATE "
+                      "SET value = excluded.value WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)",
+                      (str(tot),))
+        if destroyed:
+            self.log_emptied = self.empty_log()
+            log.warning("%d data keys destroyed again: the key store was older than the shreds the events "
+                        "record (restored from a backup?)", len(destroyed))
+        return destroyed
 
     def empty_log(self, *, wait: float | None = None) -> bool:
         """Copy the write-ahead log into the main file and cut it to nothing; False when a reader

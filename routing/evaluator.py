@@ -219,9 +219,13 @@ class _Pad:
 
 
 class Ruleset:
-    """A loaded, compiled ruleset. `decide` is pure and never raises for a valid `Feiten`."""
+    """A loaded, compiled ruleset. `decide` is pure and never raises for a valid `Feiten`.
 
-    def __init__(self, source: RulesetSource) -> None:
+    `memo=False` evaluates every call afresh and builds its decision anew (the indexes stay):
+    what deciding costs without remembering earlier decisions, for benchmarks and comparisons."""
+
+    def __init__(self, source: RulesetSource, *, memo: bool = True) -> None:
+        self.memo = memo
         self.name = source.name
         self.version = source.version
         self.register: GemeenteRegister = source.register
@@ -269,6 +273,8 @@ class Ruleset:
         beslissing = self._memo.get(key)
         if beslissing is None:
             beslissing = self._evaluate(feiten, uitslag, None)[0]
+            if not self.memo:
+                return beslissing
             if len(self._memo) >= _CACHE_LIMIT:
                 self._memo.clear()
             self._memo[key] = beslissing
@@ -341,6 +347,8 @@ class Ruleset:
         if beslissing is None:
             beslissing = self._build(pad, rules, key[1], deadline, key[3],
                                      dict(zip(pad.velden, values, strict=True)), gemeente)
+            if not self.memo:
+                return beslissing
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = beslissing
@@ -490,6 +498,7 @@ def _with_derivations(fired: list[CompiledRule], derived: list[CompiledRule]) ->
     return tuple(result)
 
 
-def load_ruleset(directory: Path | None = None) -> Ruleset:
-    """Load, validate and compile a ruleset directory (default: the shipped `routing/rules`)."""
-    return Ruleset(read_ruleset(directory))
+def load_ruleset(directory: Path | None = None, *, memo: bool = True) -> Ruleset:
+    """Load, validate and compile a ruleset directory (default: the shipped `routing/rules`);
+    `memo=False`: without remembering decisions (see `Ruleset`)."""
+    return Ruleset(read_ruleset(directory), memo=memo)

@@ -157,6 +157,17 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def durable_postgres() -> Iterator[PostgresServer]:
+    """A server configured as in production, fsync and full page writes on, for the tests that
+    crash it (`PostgresServer.crash`): what it acknowledged must survive."""
+    if bin_dir() is None:
+        pytest.skip("PostgreSQL server binaries (Debian package postgresql) are not installed; "
+                    "`make test` installs them")
+    with PostgresServer(durable=True) as server:
+        yield server
+
+
 @pytest.fixture(params=["postgresql"] if ON_POSTGRESQL else ["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for an empty event store, once SQLite and once PostgreSQL (PostgreSQL only when

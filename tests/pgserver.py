@@ -12,9 +12,11 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,27 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Still a process, and not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @dataclass
@@ -81,8 +104,11 @@ class PostgresServer:
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-o", " ".join(options), "-w", "-t", "60", "start")
+        started = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
+                            "-o", " ".join(options), "-w", "-t", "60", "start", check=False)
+        if started.returncode != 0:
+            log = (self.root / "server.log").read_text(errors="replace").splitlines()[-15:]
+            raise RuntimeError("PostgreSQL did not start: " + started.stderr + "\n".join(log))
 
     def restart(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
@@ -91,6 +117,32 @@ class PostgresServer:
     def shut_down(self) -> None:
         """Stop the server as an administrator would (its data stays): clients are cut off."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def crash(self) -> None:
+        """Kill the server as a power cut would: SIGKILL to the postmaster and every process it
+        started, at once, nothing flushed or shut down; then start it again, which recovers from
+        its write-ahead log. Only what a commit made durable (fsync on: `durable=True`) is
+        promised to be there after it."""
+        lock = self.data / "postmaster.pid"
+        pid = int(lock.read_text().split()[0])
+        os.kill(pid, signal.SIGSTOP)  # it forks no new backend while its family is gathered
+        family = [*_children(pid), pid]
+        for p in family:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in family):
+            if time.monotonic() > deadline:
+                raise AssertionError("the killed server's processes did not go away")
+            time.sleep(0.05)
+        # A container whose first process reaps no orphans keeps the dead postmaster as a zombie,
+        # which the new one would take for a running server: its lock files go, as an
+        # administrator would remove them once no server process is left.
+        lock.unlink()
+        (self.root / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
+        self.start_again()
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)

@@ -248,3 +248,20 @@ def test_a_table_declared_twice_is_refused(rules_dir: Path) -> None:
         encoding="utf-8")
     with pytest.raises(RulesetError, match="declared twice"):
         load_ruleset(rules_dir)
+
+
+def test_without_the_memo_every_decision_of_a_synthetic_year_is_the_same() -> None:
+    """The memo only remembers: a ruleset that evaluates every call afresh (what the routing
+    benchmark times as "memo off") decides each melding of a year exactly as the memoised one."""
+    from events.intake import Ongeldig, parse
+    from loket.synthetic import jaar
+
+    feiten = []
+    for line in jaar(2025, 7, 0.15):
+        try:
+            feiten.append(parse(line).feiten())
+        except Ongeldig:
+            continue
+    memo, fresh = load_ruleset(), load_ruleset(memo=False)
+    assert [memo.decide(f) for f in feiten] == [fresh.decide(f) for f in feiten]
+    assert [memo.decide(f) for f in feiten] == [fresh.decide(f) for f in feiten]  # memo now warm

@@ -104,7 +104,7 @@ PRODUCT_ROWS: list[dict[str, str]] = [
 ]
 
 AANVULLING_INPUTS = ["p.product", "soort", "g.zvh", "leeftijd", "hic", "maatschappelijke_onrust",
-                     "dag"]
+                     "dag", "bollenmodel"]
 AANVULLING_OUTPUTS = ["label", "notify"]
 AANVULLING_ROWS: list[dict[str, str]] = [
     {"p.product": "'pga'", "maatschappelijke_onrust": "true", "label": "'top-x'",
@@ -112,6 +112,8 @@ AANVULLING_ROWS: list[dict[str, str]] = [
     {"p.product": "'nazorg'", "soort": _een_van("detentie-uit", "art18"), "g.zvh": "'parkstad'",
      "leeftijd": "$ != null and $ >= 18 and $ <= 27", "hic": "true",
      "dag": f"[{dag('2025-01-01')}..{dag('2026-12-31')}]", "label": "'rio'"},  # nazorg.rio
+    {"p.product": "'via'", "soort": "'via'", "bollenmodel": _een_van("III", "IV"),
+     "label": "'pga-kandidaat'"},                                              # via.pga-kandidaat
 ]
 
 AFLEIDING = {

@@ -20,6 +20,7 @@ from loket.cli import demo, intake, kafka, levensloop, overzichten, privacy, rou
 from loket.cli.basis import KEY_UNUSABLE, STORE_UNREACHABLE, USER_ERROR, CommandoFout
 from loket.service import NietGevonden, OngeldigVeld, Verboden
 from loket.settings import OngeldigeInstelling, Settings
+from privacy.keystore import OnbekendeSleutel
 from privacy.masterkey import SleutelFout
 
 
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     except OngeldigVeld as exc:
         print(f"loket: {exc.field}: {exc.message}", file=sys.stderr)
         return USER_ERROR
+    except OnbekendeSleutel as exc:
+        # Data sealed under a key the key store never had: restored from a backup older than
+        # the events (docs/operations.md). Its message names the key's id, never the key.
+        print(f"loket: {exc}: this personal data cannot be opened (the key store is older than the events?)",
+              file=sys.stderr)
+        return KEY_UNUSABLE
     except SleutelFout as exc:
         # Its message names the setting (LOKET_MASTER_KEY, LOKET_MASTER_KEY_FILE, the key
         # store's path), never a key or what a key file holds.
