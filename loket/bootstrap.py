@@ -8,6 +8,7 @@ environment; nothing below reads it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
 from routing import Ruleset, load_ruleset
+
+log = logging.getLogger("loket.privacy")
 
 
 @dataclass
@@ -84,9 +87,20 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) 
 
 
 def maak_kluis(settings: Settings) -> Kluis:
-    """The key vault of these settings: LOKET_KEYSTORE under LOKET_MASTER_KEY(_FILE)."""
+    """The key vault of these settings: LOKET_KEYSTORE_URL (or the file LOKET_KEYSTORE) under
+    LOKET_MASTER_KEY(_FILE).
+
+    Events in PostgreSQL with the keys still in a file: the file is used, with a warning. An
+    installation from before LOKET_KEYSTORE_URL keeps its keys there; refusing to start would
+    stop it at an upgrade, and a fresh key store in PostgreSQL would leave every sealed value
+    unreadable. Moving the keys is an administrator's step (docs/privacy.md).
+    """
+    server = settings.keystore_server()
+    if server is None and settings.database_url:
+        log.warning("the events are in PostgreSQL but the key store is the file %s: set LOKET_KEYSTORE_URL to keep "
+                    "the keys in PostgreSQL under a role of their own (docs/privacy.md)", settings.keystore_path)
     return Kluis.openen(settings.keystore_path, master_key=settings.master_key,
-                        master_key_file=settings.master_key_file)
+                        master_key_file=settings.master_key_file, server=server)
 
 
 def maak_loket(settings: Settings, ruleset: Ruleset | None = None) -> Loket:

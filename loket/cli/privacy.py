@@ -51,9 +51,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_not_emptied(path: str) -> int:
+def _log_not_emptied(where: str) -> int:
     print(f"loket: another process reads an older snapshot of the key store, so the former bytes of destroyed keys "
-          f"stay in {path}-wal; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
+          f"stay in {where}; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
     return 1
 
 
@@ -70,7 +70,7 @@ def cmd_shred(args: argparse.Namespace) -> int:
         bsn = sys.stdin.readline() if args.bsn == "-" else args.bsn
         subject = d.betrokkene(wie, bsn=bsn, naam=args.naam, geboortedatum=args.geboortedatum, pseudoniem=args.subject)
         done = d.vernietig(wie, subject, args.reason)
-        keystore_path = d.app.kluis.keystore.path
+        keystore_path = d.app.kluis.keystore.leftovers
     v = done.vernietiging
     emit({"betrokkene": subject, "meldingen": [str(m) for m in v.meldingen], "sleutels": len(v.sleutels)})
     if not v.sleutels:
@@ -83,7 +83,7 @@ def cmd_shred(args: argparse.Namespace) -> int:
 def cmd_retention(args: argparse.Namespace) -> int:
     with dienst() as d:
         bewaring = d.bewaartermijnen(gebruiker(d), args.as_of, toepassen=args.apply)
-        keystore_path = d.app.kluis.keystore.path
+        keystore_path = d.app.kluis.keystore.leftovers
     code = 0 if bewaring.log_geleegd else _log_not_emptied(keystore_path)
     if args.json:
         emit({"op": bewaring.op.isoformat(), "verlopen": bewaring.verlopen, "vernietigd": bewaring.vernietigd})
