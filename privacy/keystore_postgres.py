@@ -127,7 +127,9 @@ class PostgresKeyStore:
             with self._transaction() as c:
                 # CREATE TABLE IF NOT EXISTS is not safe beside a concurrent one: processes take turns.
                 c.execute("SELECT pg_advisory_xact_lock(hashtext('loket: key store tables'))")
-                if server.schema:
+                # Made by the administrator, usually; IF NOT EXISTS alone would ask for CREATE on the database.
+                if server.schema and not c.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                                   (server.schema,)).fetchone():
                     c.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(server.schema)))
                 for statement in _SCHEMA:
                     c.execute(statement)

@@ -99,13 +99,31 @@ class PostgresServer:
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
 
-    def new_database(self, prefix: str = "loket") -> str:
-        """A fresh, empty database; its URL."""
+    def new_database(self, prefix: str = "loket", *, owner: str | None = None) -> str:
+        """A fresh, empty database; its URL. With `owner`: owned by that role (made when missing, with
+        trust login as every role here), which alone may connect; the URL logs in as it."""
         self._databases += 1
         name = f"{prefix}_{self._databases}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+            if owner is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                return self.url(name)
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() is None:
+                try:
+                    conn.execute(f'CREATE ROLE "{owner}" LOGIN')
+                except psycopg.errors.DuplicateObject:
+                    pass  # made just now by another test process on this server
+            conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+            conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
+        return f"postgresql://{owner}@127.0.0.1:{self.port}/{name}"
+
+    def password_login(self, *roles: str) -> None:
+        """Make these roles log in with their password (scram-sha-256) over TCP; others stay trusted."""
+        hba = self.data / "pg_hba.conf"
+        lines = "".join(f"host all {role} 127.0.0.1/32 scram-sha-256\n" for role in roles)
+        hba.write_text(lines + hba.read_text())
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
 
     def __enter__(self) -> PostgresServer:
         return self.start()
