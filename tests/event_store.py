@@ -182,3 +182,32 @@ def last_position(settings: Settings) -> int:
             return sql.execute(f"SELECT MAX({sql.position}) FROM {sql.events}")[0][0] or 0
         except EventSQL.missing:
             return 0
+
+
+@dataclass
+class KeySQL:
+    """Plain SQL on a store's key store, as its owner: the SQLite file LOKET_KEYSTORE or, with
+    LOKET_KEYSTORE_URL, the PostgreSQL database as the keys' role. `?` placeholders."""
+
+    connection: Any
+    postgresql: bool
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.postgresql:
+            statement = statement.replace("?", "%s")
+        cursor = self.connection.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def key_sql(settings: Settings) -> Iterator[KeySQL]:
+    """A connection to the key store of `settings`, committing each statement."""
+    server = settings.keystore_server()
+    if server is not None:
+        options = f"-c search_path={server.schema}" if server.schema else None
+        with psycopg.connect(host=server.host, port=server.port, dbname=server.dbname, user=server.user,
+                             password=server.password or None, options=options, autocommit=True) as conn:
+            yield KeySQL(conn, postgresql=True)
+        return
+    with closing(sqlite3.connect(settings.keystore_path, timeout=10, isolation_level=None)) as conn:
+        yield KeySQL(conn, postgresql=False)

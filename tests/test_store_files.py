@@ -23,6 +23,7 @@ from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import Settings
 from loket.tokens import Tokens
 from tests.conftest import BEHEER_ROL, INTAKE_ROL, line
+from tests.event_store import key_sql
 from tests.test_cli import LOKET
 
 
@@ -47,6 +48,8 @@ def cli_env(store: Settings) -> dict[str, str]:
     env = {**os.environ, "LOKET_DB": str(store.db), "LOKET_USER": "tester"}
     if store.database_url:
         env["LOKET_DATABASE_URL"] = store.database_url
+    if store.keystore_url:
+        env["LOKET_KEYSTORE_URL"] = store.keystore_url
     return env
 
 
@@ -67,8 +70,10 @@ def test_every_file_of_an_open_store_is_the_owners_alone(store, tmp_path, umask_
         found = modes(tmp_path)  # while open: the -wal and -shm files are there
     finally:
         systeem.close()
-    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm", "loket.sqlite.keys", "loket.sqlite.keys-wal",
-                "loket.sqlite.lock", "loket.sqlite.keys.master-key", "loket.tokens.sqlite"}
+    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm", "loket.sqlite.lock",
+                "loket.sqlite.keys.master-key", "loket.tokens.sqlite"}
+    if store.keystore_url is None:
+        expected |= {"loket.sqlite.keys", "loket.sqlite.keys-wal"}
     assert expected <= set(found), sorted(found)
     assert readable_by_others(found) == {}
 
@@ -78,7 +83,8 @@ def test_the_cli_creates_every_file_owner_only(store, tmp_path, umask_022):
     cli(store, ["token", "create", "--user", "beheerder", "--role", "admin"])
     cli(store, ["verify"])
     found = modes(tmp_path)
-    assert {"loket.sqlite", "loket.sqlite.keys", "loket.sqlite.lock", "loket.tokens.sqlite"} <= set(found)
+    assert {"loket.sqlite", "loket.sqlite.lock", "loket.tokens.sqlite"} <= set(found)
+    assert ("loket.sqlite.keys" in found) == (store.keystore_url is None)
     assert readable_by_others(found) == {}
 
 
@@ -151,7 +157,7 @@ def key_material(store: Settings) -> dict[str, bytes]:
                     for k in key_ids}
     finally:
         kluis.close()
-    with closing(sqlite3.connect(f"file:{store.keystore_path}?mode=ro", uri=True)) as keys:
+    with key_sql(store) as keys:
         material |= {f"wrapped key {k}": bytes(w) for k, w in
                      keys.execute("SELECT key_id, wrapped FROM data_keys WHERE subject = ?", (subject,))}
     return material
@@ -181,6 +187,7 @@ def test_after_shredding_no_file_of_the_store_holds_the_persons_data_or_their_ke
     assert found_in_files(tmp_path, needles) == []
 
 
+@pytest.mark.sqlite_keystore_only(reason="its write-ahead log; for PostgreSQL see tests/test_keystore_postgres.py")
 def test_a_reader_holding_an_old_snapshot_of_the_key_store_delays_emptying_its_log_and_shredding_says_so(
         store, tmp_path):
     s = bootstrap(store)
