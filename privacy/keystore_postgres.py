@@ -22,6 +22,7 @@ the shredding still sees them). docs/privacy.md says what remains and what to do
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from cryptography.exceptions import InvalidTag
@@ -107,6 +108,34 @@ class Onbereikbaar(SleutelFout):
     """The key store's server cannot be reached, refuses the login, or does not let its role in."""
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+RECONNECT_SECONDS = 15.0  # how long a call waits for a restarted server before it gives up
+
+
+def _reconnecting(
+    method: Callable[Concatenate[PostgresKeyStore, P], T],
+) -> Callable[Concatenate[PostgresKeyStore, P], T]:
+    """A call that finds its connection cut (the server restarted, a network blip) connects again
+    and is made once more, unless it was part of a caller's transaction: that one is lost, and
+    the caller's error says so. Every call here is a transaction of its own, so redoing it is safe."""
+
+    @functools.wraps(method)
+    def call(self: PostgresKeyStore, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            nested = self._in_transaction()
+            try:
+                return method(self, *args, **kwargs)
+            except psycopg.OperationalError:
+                if nested or not (self._db.closed or self._db.broken):
+                    raise
+            log.warning("the connection to the key store at %s was cut: connecting again", self.path)
+            self._reconnect()
+            return method(self, *args, **kwargs)
+
+    return call
+
+
 class PostgresKeyStore:
     """privacy/keystore.py's KeyStore, on a PostgreSQL server shared by several processes."""
 
@@ -158,7 +187,20 @@ class PostgresKeyStore:
                 yield self._db.cursor()
 
     def _in_transaction(self) -> bool:
-        return self._db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return self._db.info.transaction_status not in (psycopg.pq.TransactionStatus.IDLE,
+                                                        psycopg.pq.TransactionStatus.UNKNOWN)
+
+    def _reconnect(self) -> None:
+        """A new connection, waiting up to RECONNECT_SECONDS for a server that is restarting."""
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        while True:
+            try:
+                self._db = self.server.connect()
+                return
+            except Onbereikbaar:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
 
     def close(self) -> None:
         with self._lock:
@@ -183,11 +225,13 @@ class PostgresKeyStore:
 
     # The head of the events' hash chain ---------------------------------------------
 
+    @_reconnecting
     def chain_head(self) -> tuple | None:
         with self._lock:
             row = self._db.execute(f"SELECT {_HEAD} FROM chain_head WHERE id = 1").fetchone()
         return None if row is None else _head(row)
 
+    @_reconnecting
     def start_chain(self, first: Callable[[], tuple]) -> tuple:
         """The head kept, or `first()` kept and returned when there is none yet (processes opening
         a store together agree on one: the first to insert it)."""
@@ -227,6 +271,7 @@ class PostgresKeyStore:
     def live_key(self, subject: str, compartment: str) -> tuple[str, bytes] | None:
         return self.live_keys([subject], compartment).get(subject)
 
+    @_reconnecting
     def live_keys(self, subjects: Collection[str], compartment: str) -> dict[str, tuple[str, bytes]]:
         """The current data key in this compartment of each of these subjects that has one."""
         with self._lock:
@@ -238,6 +283,7 @@ class PostgresKeyStore:
             return {subject: (key_id, self._open_wrapped(c, key_id, subject, compartment, bytes(wrapped)))
                     for subject, key_id, wrapped in rows}
 
+    @_reconnecting
     def claim_keys(self, subjects: Collection[str], compartment: str) -> dict[str, tuple[str, bytes]]:
         """The data key in this compartment of each of these subjects, made for those that have none.
 
@@ -272,6 +318,7 @@ class PostgresKeyStore:
         except InvalidTag:
             raise SleutelFout(f"data key {key_id} in {self.path} does not authenticate (altered?)") from None
 
+    @_reconnecting
     def add(self, keys: Iterable[tuple[str, str, str, bytes]], usage: Iterable[tuple[str, str]]) -> None:
         """Store data keys made elsewhere (key_id, subject, compartment, key) and which meldingen use
         which keys (key_id, melding_id)."""
@@ -286,6 +333,7 @@ class PostgresKeyStore:
             if used := list(usage):
                 c.executemany("INSERT INTO key_meldingen VALUES (%s, %s) ON CONFLICT DO NOTHING", used)
 
+    @_reconnecting
     def forget(self, usage: Iterable[tuple[str, str]], key_ids: Iterable[str]) -> None:
         with self._transaction() as c:
             if gone := list(usage):
@@ -293,6 +341,7 @@ class PostgresKeyStore:
             if keys := [(k,) for k in key_ids]:
                 c.executemany("DELETE FROM data_keys WHERE key_id = %s", keys)
 
+    @_reconnecting
     def key(self, key_id: str, *, compartimenten: frozenset[str]) -> bytes | None:
         """A data key for reading; None when it was destroyed."""
         with self._lock:
@@ -308,6 +357,7 @@ class PostgresKeyStore:
                 raise CompartimentGesloten(f"key {key_id} belongs to a restricted compartment")
             return self._open_wrapped(c, key_id, subject, compartment, bytes(wrapped))
 
+    @_reconnecting
     def meldingen(self, subject: str) -> list[str]:
         with self._lock:
             rows = self._db.execute(
@@ -315,6 +365,13 @@ class PostgresKeyStore:
                 "WHERE k.subject = %s ORDER BY 1", (subject,)).fetchall()
         return [r[0] for r in rows]
 
+    @_reconnecting
+    def _alive(self) -> None:
+        """A connection cut since the last call is found here, and made anew (before a transaction
+        that holds a caller's work, which could not be redone)."""
+        self._db.execute("SELECT 1")
+
+    @_reconnecting
     def live_key_ids(self, subject: str) -> list[str]:
         with self._lock:
             rows = self._db.execute("SELECT key_id FROM data_keys WHERE subject = %s ORDER BY key_id",
@@ -327,6 +384,7 @@ class PostgresKeyStore:
 
         DELETE ... RETURNING: a second process shredding the same subject at once waits for
         the first and then finds nothing left to destroy."""
+        self._alive()
         with self._transaction() as c:
             rows = c.execute("DELETE FROM data_keys WHERE subject = %s RETURNING key_id, compartment, created_at",
                              (subject,)).fetchall()
@@ -370,6 +428,8 @@ class PostgresKeyStore:
             said.append(notice.message_detail or "")
 
         with self._lock:
+            if self._db.closed or self._db.broken:
+                self._reconnect()
             self._db.add_notice_handler(hear)
             try:
                 self._db.execute("VACUUM (VERBOSE) data_keys")

@@ -230,6 +230,21 @@ def test_a_transaction_that_still_sees_a_destroyed_key_delays_its_removal_and_sh
         s.close()
 
 
+def test_a_restarted_server_costs_the_key_store_a_reconnect_not_a_failure(gescheiden, tmp_path):
+    s = bootstrap(gescheiden.settings(tmp_path))
+    try:
+        first = s.app.ontvang(line(kenmerk="K-6", persoon=PERSOON, toelichting=TOELICHTING)).melding_id
+        gescheiden.server.restart()  # every connection of this process is cut
+        later = s.app.ontvang(line(kenmerk="K-7", persoon=PERSOON, toelichting=TOELICHTING)).melding_id
+        assert [s.app.persoonsgegevens(m, actor="t", doel="controle", rol=INTAKE_ROL)["toelichting"]
+                for m in (first, later)] == [TOELICHTING] * 2
+        gescheiden.server.restart()
+        done = s.app.vernietig(s.app.betrokkene_met_bsn(BSN), actor="fg", reden="verzoek-betrokkene", rol=BEHEER_ROL)
+        assert set(done.meldingen) == {first, later} and s.app.kluis.keystore.log_emptied is True
+    finally:
+        s.close()
+
+
 # Settings and errors: one line, the setting named, never the password ----------------------------
 
 
