@@ -49,8 +49,8 @@ class Systeem:
 
     @cached_property
     def tokens(self) -> Tokens:
-        """Who may log in to the API and the pages (the tokens file beside LOKET_DB)."""
-        return Tokens(self.settings.tokens_db)
+        """Who may log in to the API and the pages (maak_tokens)."""
+        return maak_tokens(self.settings)
 
     @cached_property
     def topics(self) -> Topics:
@@ -74,6 +74,8 @@ class Systeem:
         self.app.close()
         if self.views is not self.app.factory:
             self.views.close()
+        if "tokens" in self.__dict__:
+            self.tokens.close()
 
 
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None) -> Systeem:
@@ -101,6 +103,22 @@ def maak_kluis(settings: Settings) -> Kluis:
                     "the keys in PostgreSQL under a role of their own (docs/privacy.md)", settings.keystore_path)
     return Kluis.openen(settings.keystore_path, master_key=settings.master_key,
                         master_key_file=settings.master_key_file, server=server)
+
+
+def maak_tokens(settings: Settings) -> Tokens:
+    """The API tokens and web sessions: with the events in PostgreSQL, in their database (every API
+    host sees the same ones); else the file beside LOKET_DB. A token file left from before is taken
+    over by an empty database once (loket/tokens.py)."""
+    if settings.database_url is None:
+        return Tokens(settings.tokens_db)
+    env = postgres_env(settings.database_url)
+    schema = env.get("POSTGRES_SCHEMA")
+    return Tokens(settings.tokens_db, postgres={
+        "host": env["POSTGRES_HOST"], "port": env["POSTGRES_PORT"], "dbname": env["POSTGRES_DBNAME"],
+        "user": env["POSTGRES_USER"], "password": env["POSTGRES_PASSWORD"] or None,
+        "connect_timeout": env["POSTGRES_CONNECT_TIMEOUT"],
+        **({"options": f"-c search_path={schema}"} if schema else {}),
+    })
 
 
 def maak_loket(settings: Settings, ruleset: Ruleset | None = None) -> Loket:
