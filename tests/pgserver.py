@@ -43,6 +43,7 @@ class PostgresServer:
     """One server. `durable=False` turns fsync off: fine for tests, not for benchmarks."""
 
     durable: bool = False
+    superuser: str = USER  # the role initdb makes; "postgres" as in the postgres image
     bindir: Path = field(default_factory=lambda: bin_dir() or Path("/nonexistent"))
     port: int = field(default_factory=_free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="loket-pg-")))
@@ -67,7 +68,8 @@ class PostgresServer:
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         # --no-sync: a throw-away cluster need not wait for its files to reach the disk.
-        self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run("initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust", "-E", "UTF8", "--locale=C",
+                  "--no-sync")
         self.start_again()
         return self
 
@@ -97,7 +99,7 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{dbname}"
 
     def new_database(self, prefix: str = "loket", *, owner: str | None = None) -> str:
         """A fresh, empty database; its URL. With `owner`: owned by that role (made when missing, with

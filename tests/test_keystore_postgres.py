@@ -245,6 +245,30 @@ def test_a_restarted_server_costs_the_key_store_a_reconnect_not_a_failure(gesche
         s.close()
 
 
+def test_the_compose_init_script_makes_two_roles_each_alone_in_its_database_and_the_loket_runs_on_them(tmp_path):
+    """deploy/postgres-init/10-roles.sh as the postgres image runs it, then the URLs of deploy/compose.yaml."""
+    with PostgresServer(superuser="postgres") as pg:
+        made = subprocess.run(
+            ["sh", str(Path(__file__).parent.parent / "deploy" / "postgres-init" / "10-roles.sh")],
+            env={**os.environ, "PATH": f"{pg.bindir}:{os.environ['PATH']}", "PGHOST": "127.0.0.1",
+                 "PGPORT": str(pg.port), "POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres",
+                 "LOKET_DATABASE_PASSWORD": "events-pw", "LOKET_KEYSTORE_PASSWORD": "keys-pw"},
+            capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        pg.password_login("loket", "loket_keys")
+        events = f"postgresql://loket:events-pw@127.0.0.1:{pg.port}/loket"
+        keys = f"postgresql://loket_keys:keys-pw@127.0.0.1:{pg.port}/loket_keys"
+        for role_url, other in ((events, "loket_keys"), (keys, "loket")):
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                psycopg.connect(role_url.rsplit("/", 1)[0] + "/" + other).close()
+        env = {"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_USER": "tester", "LOKET_MASTER_KEY": MASTER_KEY,
+               "LOKET_DATABASE_URL": events, "LOKET_KEYSTORE_URL": keys}
+        loket(env, ["ontvang", "-"], stdin=line(kenmerk="K-8", persoon=PERSOON, toelichting=TOELICHTING) + "\n")
+        shown = json.loads(loket(env, ["show", "gemeente:K-8", "--purpose", "triage", "--json"],
+                                 LOKET_ROLE="intake").stdout)
+        assert shown["toelichting"] == TOELICHTING
+
+
 # Settings and errors: one line, the setting named, never the password ----------------------------
 
 
