@@ -400,6 +400,51 @@ class PostgresKeyStore:
             log.warning("keys destroyed, but a transaction of the key store at %s still sees them: VACUUM could "
                         "not remove their row versions yet", self.path)
 
+    # Shreds the events hold, applied again ---------------------------------------------
+
+    @_reconnecting
+    def vernietigingen_tot(self) -> int:
+        """Up to which position of the events this key store has applied their shreds (0: none yet):
+        a key store restored from a backup is at the position of the backup."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'vernietigingen_tot'").fetchone()
+        return int(bytes(row[0]).decode()) if row else 0
+
+    @_reconnecting
+    def herhaal_vernietigingen(self, shreds: Iterable[Any], tot: int) -> list[str]:
+        """Destroy again the keys that shreds recorded with the events destroyed, where this key store
+        still holds them, and remember that the events up to position `tot` have been applied.
+
+        Each shred has `betrokkene`, `sleutels` (the key ids it destroyed; None: every key of the
+        subject made before `op`), `op` (ISO 8601 UTC) and `reden`. Returns the key ids destroyed now.
+        """
+        shreds = list(shreds)
+        destroyed: list[str] = []
+        if not shreds and tot <= self.vernietigingen_tot():
+            return destroyed  # nothing new: no write (every start of every command comes here)
+        with self._transaction() as c:
+            for shred in shreds:
+                if shred.sleutels is not None:
+                    found = c.execute("DELETE FROM data_keys WHERE subject = %s AND key_id = ANY(%s) "
+                                      "RETURNING key_id, compartment, created_at",
+                                      (shred.betrokkene, list(shred.sleutels))).fetchall()
+                else:
+                    found = c.execute("DELETE FROM data_keys WHERE subject = %s AND created_at <= %s "
+                                      "RETURNING key_id, compartment, created_at",
+                                      (shred.betrokkene, shred.op)).fetchall()
+                if found:
+                    now = _now()
+                    c.executemany("INSERT INTO destroyed_keys VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                                  [(k, shred.betrokkene, comp, made, now, shred.reden) for k, comp, made in found])
+                    destroyed += [k for k, _, _ in found]
+            c.execute("INSERT INTO meta VALUES ('vernietigingen_tot', %s) ON CONFLICT (name) DO UPDATE "
+                      "SET value = excluded.value WHERE convert_from(excluded.value, 'UTF8')::bigint "
+                      "> convert_from(meta.value, 'UTF8')::bigint", (str(tot).encode(),))
+        if destroyed:
+            self.log_emptied = self.empty_log()
+            log.warning("%d data keys destroyed again: the key store was older than the shreds the events "
+                        "record (restored from a backup?)", len(destroyed))
+        return destroyed
+
     def empty_log(self, *, wait: float | None = None) -> bool:
         """VACUUM the key table, so that the destroyed keys' row versions leave its pages; False when
         the server still reports some it could not remove after `wait` seconds (default `log_wait`).

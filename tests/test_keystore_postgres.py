@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from uuid import UUID
 
 import psycopg
@@ -267,6 +268,24 @@ def test_the_compose_init_script_makes_two_roles_each_alone_in_its_database_and_
         shown = json.loads(loket(env, ["show", "gemeente:K-8", "--purpose", "triage", "--json"],
                                  LOKET_ROLE="intake").stdout)
         assert shown["toelichting"] == TOELICHTING
+
+
+def test_shreds_recorded_with_the_events_are_applied_again_to_a_key_store_that_still_holds_the_keys(
+        gescheiden, tmp_path):
+    """What a start does after the key store came back from a backup older than a shred."""
+    kluis = maak_kluis(gescheiden.settings(tmp_path))
+    keys = kluis.keystore
+    try:
+        named, unnamed, other = (keys.claim_keys([s], "")[s][0] for s in ("a" * 64, "b" * 64, "c" * 64))
+        op = "9999-12-31T00:00:00+00:00"  # every key above was made before it
+        shreds = [SimpleNamespace(betrokkene="a" * 64, sleutels=(named,), op=op, reden="verzoek-betrokkene"),
+                  SimpleNamespace(betrokkene="b" * 64, sleutels=None, op=op, reden="bewaartermijn")]
+        assert sorted(keys.herhaal_vernietigingen(shreds, 40)) == sorted([named, unnamed])
+        assert keys.key(named, compartimenten=frozenset()) is None and keys.live_key_ids("b" * 64) == []
+        assert keys.live_key_ids("c" * 64) == [other] and keys.vernietigingen_tot() == 40
+        assert keys.herhaal_vernietigingen(shreds, 30) == [] and keys.vernietigingen_tot() == 40  # never back
+    finally:
+        kluis.close()
 
 
 # Settings and errors: one line, the setting named, never the password ----------------------------
