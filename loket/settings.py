@@ -73,6 +73,10 @@ class Settings:
         """
         if self.keystore_url is None:
             return None
+        if self.keystore is not None:
+            # Which one holds the keys must never be a guess: the other would open nothing.
+            raise OngeldigeInstelling("LOKET_KEYSTORE and LOKET_KEYSTORE_URL are both set: the keys are in one "
+                                      "place, unset the other (docs/privacy.md)")
         env = postgres_env(self.keystore_url, setting="LOKET_KEYSTORE_URL")
         if self.database_url and env["POSTGRES_USER"] == postgres_env(self.database_url)["POSTGRES_USER"]:
             raise OngeldigeInstelling("LOKET_KEYSTORE_URL must log in with a role of its own, not the role of "

@@ -331,6 +331,12 @@ def test_the_settings_never_show_the_key_stores_password():
     assert settings.keystore_server().where == "keys@db:5432/keys"
 
 
+def test_a_key_file_and_a_key_store_url_together_are_refused():
+    with pytest.raises(OngeldigeInstelling, match="LOKET_KEYSTORE and LOKET_KEYSTORE_URL are both set"):
+        Settings.from_env({"LOKET_KEYSTORE": "/var/lib/loket/keys.sqlite",
+                           "LOKET_KEYSTORE_URL": "postgresql://keys@db/keys"}).keystore_server()
+
+
 def test_a_key_store_url_that_is_not_postgresql_is_refused_naming_the_setting():
     with pytest.raises(OngeldigeInstelling, match="LOKET_KEYSTORE_URL must start with postgresql://"):
         Settings.from_env({"LOKET_KEYSTORE_URL": "mysql://keys@db/keys"}).keystore_server()
