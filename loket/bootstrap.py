@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -24,10 +25,12 @@ from eventsourcing.utils import Environment
 from consumers.topics import Topics
 from events.application import Loket
 from events.datastore import Factory
-from loket.settings import Settings, postgres_env
+from loket.settings import OngeldigeInstelling, Settings, postgres_env
 from loket.tokens import Tokens
 from privacy.files import owner_only
+from privacy.keystore_postgres import PostgresKeyStore
 from privacy.kluis import Kluis
+from privacy.masterkey import SleutelFout
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
@@ -101,8 +104,32 @@ def maak_kluis(settings: Settings) -> Kluis:
     if server is None and settings.database_url:
         log.warning("the events are in PostgreSQL but the key store is the file %s: set LOKET_KEYSTORE_URL to keep "
                     "the keys in PostgreSQL under a role of their own (docs/privacy.md)", settings.keystore_path)
-    return Kluis.openen(settings.keystore_path, master_key=settings.master_key,
-                        master_key_file=settings.master_key_file, server=server)
+    kluis = Kluis.openen(settings.keystore_path, master_key=settings.master_key,
+                         master_key_file=settings.master_key_file, server=server)
+    if isinstance(kluis.keystore, PostgresKeyStore) and settings.keystore_path.is_file() and kluis.keystore.leeg():
+        # A first start on LOKET_KEYSTORE_URL beside the file that holds the keys: starting would seal
+        # new data under new keys and leave everything sealed before unreadable.
+        kluis.close()
+        raise SleutelFout(f"LOKET_KEYSTORE_URL holds no keys yet, but the key store file {settings.keystore_path} "
+                          f"does: move it first (loket keystore import {settings.keystore_path}), or remove it")
+    return kluis
+
+
+def sleutels_overnemen(settings: Settings, pad: Path) -> dict[str, int]:
+    """Move the key store file at `pad` into the empty PostgreSQL key store of LOKET_KEYSTORE_URL, under
+    the same master key, before any process starts on it (docs/privacy.md). Rows per table."""
+    server = settings.keystore_server()
+    if server is None:
+        raise OngeldigeInstelling("LOKET_KEYSTORE_URL: set it to the PostgreSQL key store to move the keys into")
+    if not pad.is_file():
+        raise OngeldigeInstelling(f"no key store file at {pad}")
+    kluis = Kluis.openen(pad, master_key=settings.master_key, master_key_file=settings.master_key_file,
+                         server=server)
+    try:
+        assert isinstance(kluis.keystore, PostgresKeyStore)
+        return kluis.keystore.neem_over(pad)
+    finally:
+        kluis.close()
 
 
 def maak_tokens(settings: Settings) -> Tokens:

@@ -26,11 +26,13 @@ import functools
 import logging
 import os
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
@@ -46,11 +48,15 @@ log = logging.getLogger("loket.privacy")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS compartment_keys (compartment TEXT PRIMARY KEY, wrapped BYTEA NOT NULL)",
+    # `current`: the key new data is sealed under. A key store file can hold more than one key of
+    # a subject (made at once by processes before keys were claimed): moved here, the newest is
+    # current and the others stay to open what was sealed under them.
     """CREATE TABLE IF NOT EXISTS data_keys (
         key_id TEXT PRIMARY KEY, subject TEXT NOT NULL, compartment TEXT NOT NULL,
-        wrapped BYTEA NOT NULL, created_at TEXT NOT NULL)""",
-    # One live key per subject and compartment, whichever process made it first.
-    "CREATE UNIQUE INDEX IF NOT EXISTS data_keys_subject ON data_keys (subject, compartment)",
+        wrapped BYTEA NOT NULL, created_at TEXT NOT NULL, current BOOLEAN NOT NULL DEFAULT TRUE)""",
+    "CREATE INDEX IF NOT EXISTS data_keys_subject ON data_keys (subject)",
+    # One current key per subject and compartment, whichever process made it first.
+    "CREATE UNIQUE INDEX IF NOT EXISTS data_keys_current ON data_keys (subject, compartment) WHERE current",
     """CREATE TABLE IF NOT EXISTS destroyed_keys (
         key_id TEXT PRIMARY KEY, subject TEXT NOT NULL, compartment TEXT NOT NULL,
         created_at TEXT NOT NULL, destroyed_at TEXT NOT NULL, reason TEXT NOT NULL)""",
@@ -62,6 +68,7 @@ _SCHEMA = (
         signature BYTEA NOT NULL)""",
 )
 _HEAD = "keyed_from, base, seq, position, link, signed_at, signature"
+_KEY_COLUMNS = "key_id, subject, compartment, wrapped, created_at"
 # What VACUUM (VERBOSE) says of row versions it had to leave: PostgreSQL 15 and later, and before.
 _NOT_REMOVABLE = (re.compile(r"(\d+) are dead but not yet removable"),
                   re.compile(r"(\d+) dead row versions cannot be removed yet"))
@@ -277,7 +284,8 @@ class PostgresKeyStore:
         with self._lock:
             c = self._db.cursor()
             rows = c.execute(
-                "SELECT subject, key_id, wrapped FROM data_keys WHERE compartment = %s AND subject = ANY(%s)",
+                "SELECT subject, key_id, wrapped FROM data_keys "
+                "WHERE current AND compartment = %s AND subject = ANY(%s)",
                 (compartment, list(dict.fromkeys(subjects))),
             ).fetchall()
             return {subject: (key_id, self._open_wrapped(c, key_id, subject, compartment, bytes(wrapped)))
@@ -300,8 +308,8 @@ class PostgresKeyStore:
                     aes = AESGCM(self._compartment_kek(c, compartment))
                     now = _now()
                     c.executemany(
-                        "INSERT INTO data_keys VALUES (%s, %s, %s, %s, %s) "
-                        "ON CONFLICT (subject, compartment) DO NOTHING",
+                        f"INSERT INTO data_keys ({_KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
+                        "ON CONFLICT (subject, compartment) WHERE current DO NOTHING",
                         [(key_id, s, compartment,
                           _wrap(aes, os.urandom(KEY_BYTES), f"data-key|{key_id}|{s}|{compartment}"), now)
                          for key_id, s in offer],
@@ -329,7 +337,7 @@ class PostgresKeyStore:
                            f"data-key|{key_id}|{subject}|{compartment}"), now)
                     for key_id, subject, compartment, key in keys]
             if rows:
-                c.executemany("INSERT INTO data_keys VALUES (%s, %s, %s, %s, %s)", rows)
+                c.executemany(f"INSERT INTO data_keys ({_KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s)", rows)
             if used := list(usage):
                 c.executemany("INSERT INTO key_meldingen VALUES (%s, %s) ON CONFLICT DO NOTHING", used)
 
@@ -399,6 +407,60 @@ class PostgresKeyStore:
         if not self.log_emptied:
             log.warning("keys destroyed, but a transaction of the key store at %s still sees them: VACUUM could "
                         "not remove their row versions yet", self.path)
+
+    # Moving a key store file here ------------------------------------------------------
+
+    @_reconnecting
+    def leeg(self) -> bool:
+        """Whether this store holds no key, tombstone or chain head yet (a fresh one)."""
+        row = _one(self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM data_keys) OR EXISTS (SELECT 1 FROM destroyed_keys) "
+            "OR EXISTS (SELECT 1 FROM chain_head)").fetchone())
+        return not row[0]
+
+    def neem_over(self, path: Path) -> dict[str, int]:
+        """Copy the key store file at `path` into this store, which must be empty: the same wrapped
+        keys, tombstones, key-to-melding rows and chain head (the file must be under the same master
+        key). Returns the number of rows per table. The file is then a copy of every key, shredded
+        ones to come included: the caller says to destroy it."""
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as f:
+            tables = {name for (name,) in f.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "data_keys" not in tables:
+                raise SleutelFout(f"{path} is not a key store file")
+            check = f.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+            if check is None or bytes(check[0]) != self._check:
+                raise SleutelFout(f"the key store file {path} is not under the master key of {self.path}")
+            rows = {
+                "compartment_keys": f.execute("SELECT compartment, wrapped FROM compartment_keys").fetchall(),
+                "data_keys": f.execute(f"SELECT {_KEY_COLUMNS} FROM data_keys ORDER BY subject, compartment, "
+                                       "created_at DESC, key_id DESC").fetchall(),
+                "destroyed_keys": f.execute("SELECT key_id, subject, compartment, created_at, destroyed_at, reason "
+                                            "FROM destroyed_keys").fetchall(),
+                # Rows by subject (key_usage, older files) become rows of each key of that subject.
+                "key_meldingen": f.execute(
+                    "SELECT key_id, melding_id FROM key_meldingen UNION SELECT k.key_id, u.melding_id FROM key_usage u "
+                    "JOIN data_keys k ON k.subject = u.subject" if "key_usage" in tables else
+                    "SELECT key_id, melding_id FROM key_meldingen").fetchall(),
+                "chain_head": f.execute(f"SELECT {_HEAD} FROM chain_head").fetchall(),
+            }
+        with self._lock, self._transaction() as c:
+            c.execute("LOCK TABLE data_keys, destroyed_keys, compartment_keys, key_meldingen, chain_head")
+            for table in rows:
+                if _one(c.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone())[0]:
+                    raise SleutelFout(f"the key store at {self.path} is not empty ({table}): nothing was moved")
+            c.executemany("INSERT INTO compartment_keys VALUES (%s, %s)",
+                          [(n, bytes(w)) for n, w in rows["compartment_keys"]])
+            seen: set[tuple[str, str]] = set()
+            keys = []
+            for key_id, subject, compartment, wrapped, created in rows["data_keys"]:  # newest first
+                keys.append((key_id, subject, compartment, bytes(wrapped), created, (subject, compartment) not in seen))
+                seen.add((subject, compartment))
+            c.executemany(f"INSERT INTO data_keys ({_KEY_COLUMNS}, current) VALUES (%s, %s, %s, %s, %s, %s)", keys)
+            c.executemany("INSERT INTO destroyed_keys VALUES (%s, %s, %s, %s, %s, %s)", rows["destroyed_keys"])
+            c.executemany("INSERT INTO key_meldingen VALUES (%s, %s)", rows["key_meldingen"])
+            c.executemany(f"INSERT INTO chain_head (id, {_HEAD}) VALUES (1, %s, %s, %s, %s, %s, %s, %s)",
+                          [_head(tuple(r)) for r in rows["chain_head"]])
+        return {table: len(found) for table, found in rows.items()}
 
     # Shreds the events hold, applied again ---------------------------------------------
 

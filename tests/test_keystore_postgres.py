@@ -22,6 +22,7 @@ import pytest
 
 from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import OngeldigeInstelling, Settings
+from privacy.keystore import new_key_id
 from tests.conftest import BEHEER_ROL, INTAKE_ROL, line, run_together
 from tests.pgserver import PostgresServer
 from tests.test_cli import LOKET
@@ -286,6 +287,50 @@ def test_shreds_recorded_with_the_events_are_applied_again_to_a_key_store_that_s
         assert keys.herhaal_vernietigingen(shreds, 30) == [] and keys.vernietigingen_tot() == 40  # never back
     finally:
         kluis.close()
+
+
+def test_a_key_store_file_is_moved_into_postgresql_before_the_first_start_there(gescheiden, tmp_path):
+    in_file = {k: v for k, v in gescheiden.env(tmp_path).items() if k != "LOKET_KEYSTORE_URL"}
+    loket(in_file, ["ontvang", "-"], stdin="\n".join([
+        line(kenmerk="M-1", persoon=PERSOON, toelichting=TOELICHTING),
+        line(kenmerk="M-2", persoon={"bsn": "123456782", "naam": "Ander", "geboortedatum": "1970-01-01"}),
+    ]) + "\n")
+    loket(in_file, ["shred", "--bsn", "-", "--reason", "verzoek-betrokkene"], stdin="123456782")
+    kluis = maak_kluis(Settings.from_env(in_file))
+    try:  # a second key of one person, as processes made them before keys were claimed
+        subject = kluis.pseudoniemen.bsn(BSN).id
+        [older] = kluis.keystore.live_key_ids(subject)
+        kluis.keystore.add([(new_key_id(), subject, "", os.urandom(32))], ())
+    finally:
+        kluis.close()
+    env = gescheiden.env(tmp_path)
+    refused = loket(env, ["caseload"], code=4)  # starting on an empty key store would orphan the file's keys
+    assert "loket keystore import" in refused.stderr.strip().splitlines()[-1]
+
+    moved = json.loads(loket(env, ["keystore", "import", str(tmp_path / "loket.sqlite.keys")]).stdout)
+    assert (moved["data_keys"], moved["destroyed_keys"], moved["chain_head"]) == (2, 1, 1)
+    again = loket(env, ["keystore", "import", str(tmp_path / "loket.sqlite.keys")], code=4)
+    assert "is not empty" in again.stderr  # once
+    shown = json.loads(loket(env, ["show", "gemeente:M-1", "--purpose", "triage", "--json"],
+                             LOKET_ROLE="intake").stdout)
+    assert shown["toelichting"] == TOELICHTING  # sealed under the older key, opened after the move
+    assert json.loads(loket(env, ["verify", "--json"]).stdout)["intact"] is True  # the head came along
+    loket(env, ["ontvang", "-"], stdin=line(kenmerk="M-3", persoon=PERSOON) + "\n")
+    with as_role(gescheiden.keys_url) as keys:
+        current = keys.execute("SELECT key_id FROM data_keys WHERE subject = %s AND current", (subject,)).fetchall()
+        assert len(current) == 1 and current[0][0] != older
+    done = json.loads(loket(env, ["shred", "--bsn", "-", "--reason", "verzoek-betrokkene"], stdin=BSN).stdout)
+    assert done["sleutels"] == 2 and len(done["meldingen"]) == 2
+
+
+def test_moving_a_key_store_file_into_one_that_holds_keys_is_refused(gescheiden, tmp_path):
+    in_file = {k: v for k, v in gescheiden.env(tmp_path).items() if k != "LOKET_KEYSTORE_URL"}
+    loket(in_file, ["ontvang", "-"], stdin=line(kenmerk="M-4", persoon=PERSOON) + "\n")
+    other = tmp_path / "elders"
+    other.mkdir()
+    loket(gescheiden.env(other), ["ontvang", "-"], stdin=line(kenmerk="M-5", persoon=PERSOON) + "\n")
+    refused = loket(gescheiden.env(tmp_path), ["keystore", "import", str(tmp_path / "loket.sqlite.keys")], code=4)
+    assert "is not empty" in refused.stderr and "nothing was moved" in refused.stderr
 
 
 # Settings and errors: one line, the setting named, never the password ----------------------------

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from events.logboek import MAX_TOELICHTING, doelen
-from loket.cli.basis import dienst, emit, gebruiker
-from loket.service import OngeldigVeld, melding_id_van
+from loket.cli.basis import dienst, emit, gebruiker, gebruiker_uit
+from loket.service import OngeldigVeld, melding_id_van, verhuis_sleutels
+from loket.settings import Settings
 from privacy.vernietiging import GRONDEN
+from routing import load_ruleset
 
 
 def _print_persoonsgegevens(melding_id: str, data: dict[str, Any]) -> None:
@@ -55,6 +58,15 @@ def _log_not_emptied(where: str) -> int:
     print(f"loket: another process reads an older snapshot of the key store, so the former bytes of destroyed keys "
           f"stay in {where}; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
     return 1
+
+
+def cmd_keystore_import(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    moved = verhuis_sleutels(gebruiker_uit(settings, load_ruleset().zvh_ids), settings, args.file)
+    emit(moved)
+    print(f"loket: the keys of {args.file} are in LOKET_KEYSTORE_URL now. That file is a copy of every key, the ones "
+          f"shredded from now on included: destroy it (shred -u, and its -wal) and every copy of it", file=sys.stderr)
+    return 0
 
 
 def _grond(text: str) -> str:
@@ -167,6 +179,13 @@ def register(command) -> None:
     sp.add_argument("--melding", metavar="ID", help="melding id, or BRON:KENMERK")
     sp.add_argument("--actor", metavar="NAME")
     sp.add_argument("--json", action="store_true")
+
+    sp = command("keystore", lambda a: a.keystore_handler(a), "the key store of personal data")
+    sub = sp.add_subparsers(dest="keystore_command", required=True, metavar="ACTION")
+    move = sub.add_parser("import", help="move a key store file into the empty PostgreSQL key store of "
+                                         "LOKET_KEYSTORE_URL, before any process starts on it (docs/privacy.md)")
+    move.add_argument("file", type=Path, help="the key store file (LOKET_KEYSTORE, default <LOKET_DB>.keys)")
+    move.set_defaults(keystore_handler=cmd_keystore_import)
 
     sp = command("verify", cmd_verify, "walk the hash chain over the events; exit 1 at the first broken position")
     sp.add_argument("--public-key", metavar="HEX",
