@@ -303,20 +303,24 @@ class PostgresKeyStore:
         while missing := [s for s in wanted if s not in found]:
             with self._transaction() as c:
                 found |= self.live_keys(missing, compartment)
-                offer = [(new_key_id(), s) for s in missing if s not in found]
+                offer = {s: (new_key_id(), os.urandom(KEY_BYTES)) for s in missing if s not in found}
                 if offer:
                     aes = AESGCM(self._compartment_kek(c, compartment))
-                    now = _now()
-                    c.executemany(
-                        f"INSERT INTO data_keys ({_KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
-                        "ON CONFLICT (subject, compartment) WHERE current DO NOTHING",
-                        [(key_id, s, compartment,
-                          _wrap(aes, os.urandom(KEY_BYTES), f"data-key|{key_id}|{s}|{compartment}"), now)
-                         for key_id, s in offer],
-                    )
-                    # Ours where we were first, the other process's where it was: both committed now
-                    # or waited for (a shredding in between makes the loop offer again).
-                    found |= self.live_keys([s for _, s in offer], compartment)
+                    ids = [key_id for key_id, _ in offer.values()]
+                    wrapped = [_wrap(aes, key, f"data-key|{key_id}|{s}|{compartment}")
+                               for s, (key_id, key) in offer.items()]
+                    # One statement for the batch; it answers which of our offers were stored.
+                    stored = c.execute(
+                        f"INSERT INTO data_keys ({_KEY_COLUMNS}) SELECT k, s, %s, w, %s "
+                        "FROM unnest(%s::text[], %s::text[], %s::bytea[]) AS o(k, s, w) "
+                        "ON CONFLICT (subject, compartment) WHERE current DO NOTHING RETURNING subject",
+                        (compartment, _now(), ids, list(offer), wrapped),
+                    ).fetchall()
+                    found |= {s: offer[s] for (s,) in stored}
+                    # Where another process was first: its key, committed now or waited for (a
+                    # shredding in between makes the loop offer again).
+                    if lost := [s for s in offer if s not in found]:
+                        found |= self.live_keys(lost, compartment)
         return found
 
     def _open_wrapped(self, c: psycopg.Cursor, key_id: str, subject: str, compartment: str, wrapped: bytes) -> bytes:
@@ -339,7 +343,8 @@ class PostgresKeyStore:
             if rows:
                 c.executemany(f"INSERT INTO data_keys ({_KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s)", rows)
             if used := list(usage):
-                c.executemany("INSERT INTO key_meldingen VALUES (%s, %s) ON CONFLICT DO NOTHING", used)
+                c.execute("INSERT INTO key_meldingen SELECT * FROM unnest(%s::text[], %s::text[]) "
+                          "ON CONFLICT DO NOTHING", ([k for k, _ in used], [m for _, m in used]))
 
     @_reconnecting
     def forget(self, usage: Iterable[tuple[str, str]], key_ids: Iterable[str]) -> None:
