@@ -23,6 +23,7 @@ import pytest
 from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import OngeldigeInstelling, Settings
 from privacy.keystore import new_key_id
+from privacy.masterkey import SleutelFout
 from tests.conftest import BEHEER_ROL, INTAKE_ROL, line, run_together
 from tests.pgserver import PostgresServer
 from tests.test_cli import LOKET
@@ -331,6 +332,25 @@ def test_moving_a_key_store_file_into_one_that_holds_keys_is_refused(gescheiden,
     loket(gescheiden.env(other), ["ontvang", "-"], stdin=line(kenmerk="M-5", persoon=PERSOON) + "\n")
     refused = loket(gescheiden.env(tmp_path), ["keystore", "import", str(tmp_path / "loket.sqlite.keys")], code=4)
     assert "is not empty" in refused.stderr and "nothing was moved" in refused.stderr
+
+
+def test_a_key_store_lost_while_running_is_an_error_naming_the_setting_never_the_password(
+        gescheiden, tmp_path, monkeypatch):
+    monkeypatch.setattr("privacy.keystore_postgres.RECONNECT_SECONDS", 1.0)
+    s = bootstrap(gescheiden.settings(tmp_path))
+    try:
+        melding = s.app.ontvang(line(kenmerk="K-9", persoon=PERSOON, toelichting=TOELICHTING)).melding_id
+        with psycopg.connect(gescheiden.server.url(), autocommit=True) as admin:  # its login taken away
+            admin.execute(f"ALTER ROLE {gescheiden.keys_role} NOLOGIN")
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                          (gescheiden.keys_role,))
+        with pytest.raises(SleutelFout) as lost:
+            s.app.persoonsgegevens(melding, actor="t", doel="controle", rol=INTAKE_ROL)
+        message = str(lost.value)
+        assert message.startswith("LOKET_KEYSTORE_URL: the key store at") and "not permitted to log in" in message
+        assert gescheiden.password not in message and NAAM not in message
+    finally:
+        s.close()
 
 
 # Settings and errors: one line, the setting named, never the password ----------------------------
