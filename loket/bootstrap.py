@@ -8,12 +8,14 @@ environment; nothing below reads it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -23,14 +25,18 @@ from eventsourcing.utils import Environment
 from consumers.topics import Topics
 from events.application import Klok, Loket
 from events.datastore import Factory
-from loket.settings import Settings, postgres_env
+from loket.settings import OngeldigeInstelling, Settings, postgres_env
 from loket.tokens import Tokens
 from privacy.files import owner_only
+from privacy.keystore_postgres import PostgresKeyStore
 from privacy.kluis import Kluis
+from privacy.masterkey import SleutelFout
 from projections import Projecties
 from projections.replay import as_of
 from projections.runner import catch_up
 from routing import Ruleset, load_ruleset
+
+log = logging.getLogger("loket.privacy")
 
 
 @dataclass
@@ -46,8 +52,8 @@ class Systeem:
 
     @cached_property
     def tokens(self) -> Tokens:
-        """Who may log in to the API and the pages (the tokens file beside LOKET_DB)."""
-        return Tokens(self.settings.tokens_db)
+        """Who may log in to the API and the pages (maak_tokens)."""
+        return maak_tokens(self.settings)
 
     @cached_property
     def topics(self) -> Topics:
@@ -71,6 +77,8 @@ class Systeem:
         self.app.close()
         if self.views is not self.app.factory:
             self.views.close()
+        if "tokens" in self.__dict__:
+            self.tokens.close()
 
 
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None, *,
@@ -90,9 +98,60 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None, 
 
 
 def maak_kluis(settings: Settings) -> Kluis:
-    """The key vault of these settings: LOKET_KEYSTORE under LOKET_MASTER_KEY(_FILE)."""
-    return Kluis.openen(settings.keystore_path, master_key=settings.master_key,
-                        master_key_file=settings.master_key_file)
+    """The key vault of these settings: LOKET_KEYSTORE_URL (or the file LOKET_KEYSTORE) under
+    LOKET_MASTER_KEY(_FILE).
+
+    Events in PostgreSQL with the keys still in a file: the file is used, with a warning. An
+    installation from before LOKET_KEYSTORE_URL keeps its keys there; refusing to start would
+    stop it at an upgrade, and a fresh key store in PostgreSQL would leave every sealed value
+    unreadable. Moving the keys is an administrator's step (docs/privacy.md).
+    """
+    server = settings.keystore_server()
+    if server is None and settings.database_url:
+        log.warning("the events are in PostgreSQL but the key store is the file %s: set LOKET_KEYSTORE_URL to keep "
+                    "the keys in PostgreSQL under a role of their own (docs/privacy.md)", settings.keystore_path)
+    kluis = Kluis.openen(settings.keystore_path, master_key=settings.master_key,
+                         master_key_file=settings.master_key_file, server=server)
+    if isinstance(kluis.keystore, PostgresKeyStore) and settings.keystore_path.is_file() and kluis.keystore.leeg():
+        # A first start on LOKET_KEYSTORE_URL beside the file that holds the keys: starting would seal
+        # new data under new keys and leave everything sealed before unreadable.
+        kluis.close()
+        raise SleutelFout(f"LOKET_KEYSTORE_URL holds no keys yet, but the key store file {settings.keystore_path} "
+                          f"does: move it first (loket keystore import {settings.keystore_path}), or remove it")
+    return kluis
+
+
+def sleutels_overnemen(settings: Settings, pad: Path) -> dict[str, int]:
+    """Move the key store file at `pad` into the empty PostgreSQL key store of LOKET_KEYSTORE_URL, under
+    the same master key, before any process starts on it (docs/privacy.md). Rows per table."""
+    server = settings.keystore_server()
+    if server is None:
+        raise OngeldigeInstelling("LOKET_KEYSTORE_URL: set it to the PostgreSQL key store to move the keys into")
+    if not pad.is_file():
+        raise OngeldigeInstelling(f"no key store file at {pad}")
+    kluis = Kluis.openen(pad, master_key=settings.master_key, master_key_file=settings.master_key_file,
+                         server=server)
+    try:
+        assert isinstance(kluis.keystore, PostgresKeyStore)
+        return kluis.keystore.neem_over(pad)
+    finally:
+        kluis.close()
+
+
+def maak_tokens(settings: Settings) -> Tokens:
+    """The API tokens and web sessions: with the events in PostgreSQL, in their database (every API
+    host sees the same ones); else the file beside LOKET_DB. A token file left from before is taken
+    over by an empty database once (loket/tokens.py)."""
+    if settings.database_url is None:
+        return Tokens(settings.tokens_db)
+    env = postgres_env(settings.database_url)
+    schema = env.get("POSTGRES_SCHEMA")
+    return Tokens(settings.tokens_db, postgres={
+        "host": env["POSTGRES_HOST"], "port": env["POSTGRES_PORT"], "dbname": env["POSTGRES_DBNAME"],
+        "user": env["POSTGRES_USER"], "password": env["POSTGRES_PASSWORD"] or None,
+        "connect_timeout": env["POSTGRES_CONNECT_TIMEOUT"],
+        **({"options": f"-c search_path={schema}"} if schema else {}),
+    })
 
 
 def maak_loket(settings: Settings, ruleset: Ruleset | None = None, *, klok: Klok | None = None) -> Loket:

@@ -42,7 +42,8 @@ from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding
 from events.status import AFGEWEZEN, IN_BEHANDELING, LABELS, OPEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
-from loket.bootstrap import Systeem
+from loket.bootstrap import Systeem, sleutels_overnemen
+from loket.settings import Settings
 from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
@@ -707,6 +708,13 @@ class Toegangsbeheer:
         _vereist(wie, "beheer")
         if not self.tokens.trek_in(token_id):
             raise NietGevonden(f"no active token with id {token_id}")
+
+
+def verhuis_sleutels(wie: Gebruiker, settings: Settings, pad: Path) -> dict[str, int]:
+    """Move a key store file into the PostgreSQL key store of LOKET_KEYSTORE_URL (beheer, before any
+    process starts on it); rows moved per table."""
+    _vereist(wie, "beheer")
+    return sleutels_overnemen(settings, pad)
 
 
 @dataclass(frozen=True, slots=True)

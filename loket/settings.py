@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from privacy.keystore_postgres import Server
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -26,6 +28,9 @@ class Settings:
     keystore: Path | None = None
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
+    # LOKET_KEYSTORE_URL: the key store in PostgreSQL instead of the file LOKET_KEYSTORE, in a
+    # database or schema of its own, with a role of its own (never the events' role).
+    keystore_url: str | None = field(default=None, repr=False)
     role: str = "beheer"  # LOKET_ROLE: the role CLI commands act in (intake, zvh:<house>, auditor, beheer)
     compartments: frozenset[str] = frozenset()  # LOKET_COMPARTMENTS: comma-separated, e.g. radicalisering
     anchor_every: int = 1000  # LOKET_CHAIN_ANCHOR_EVERY: links between signed anchors (fixed per store)
@@ -49,6 +54,7 @@ class Settings:
             keystore=Path(env["LOKET_KEYSTORE"]) if env.get("LOKET_KEYSTORE") else None,
             master_key=env.get("LOKET_MASTER_KEY") or None,
             master_key_file=Path(env["LOKET_MASTER_KEY_FILE"]) if env.get("LOKET_MASTER_KEY_FILE") else None,
+            keystore_url=env.get("LOKET_KEYSTORE_URL") or None,
             role=env.get("LOKET_ROLE") or "beheer",
             compartments=frozenset(c.strip() for c in (env.get("LOKET_COMPARTMENTS") or "").split(",") if c.strip()),
             anchor_every=_positive(env, "LOKET_CHAIN_ANCHOR_EVERY", 1000),
@@ -61,6 +67,30 @@ class Settings:
     @property
     def keystore_path(self) -> Path:
         return self.keystore or Path(f"{self.db}.keys")
+
+    def keystore_server(self) -> Server | None:
+        """The PostgreSQL key store of LOKET_KEYSTORE_URL (None: the file LOKET_KEYSTORE).
+
+        Its role must not be the events' role: the point of a key store of its own is that
+        the credentials of the one do not open the other (docs/privacy.md).
+        """
+        if self.keystore_url is None:
+            return None
+        if self.keystore is not None:
+            # Which one holds the keys must never be a guess: the other would open nothing.
+            raise OngeldigeInstelling("LOKET_KEYSTORE and LOKET_KEYSTORE_URL are both set: the keys are in one "
+                                      "place, unset the other (docs/privacy.md)")
+        env = postgres_env(self.keystore_url, setting="LOKET_KEYSTORE_URL")
+        if self.database_url and env["POSTGRES_USER"] == postgres_env(self.database_url)["POSTGRES_USER"]:
+            raise OngeldigeInstelling("LOKET_KEYSTORE_URL must log in with a role of its own, not the role of "
+                                      "LOKET_DATABASE_URL: the events' role may not read the keys")
+        try:
+            timeout = int(env["POSTGRES_CONNECT_TIMEOUT"])
+        except ValueError:
+            raise OngeldigeInstelling("LOKET_KEYSTORE_URL: connect_timeout must be a whole number") from None
+        return Server(host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]), dbname=env["POSTGRES_DBNAME"],
+                      user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+                      schema=env.get("POSTGRES_SCHEMA") or None, connect_timeout=timeout)
 
     @property
     def tokens_db(self) -> Path:
@@ -121,7 +151,7 @@ _POSTGRES_OPTIONS = {
 }
 
 
-def postgres_env(url: str) -> dict[str, str]:
+def postgres_env(url: str, *, setting: str = "LOKET_DATABASE_URL") -> dict[str, str]:
     """POSTGRES_* for the eventsourcing library from postgresql://user:pass@host:port/db?options.
 
     Connections are checked before use (pre_ping) so a restarted server costs a
@@ -132,14 +162,14 @@ def postgres_env(url: str) -> dict[str, str]:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise OngeldigeInstelling("LOKET_DATABASE_URL must start with postgresql://")
+        raise OngeldigeInstelling(f"{setting} must start with postgresql://")
     dbname = unquote(parts.path.lstrip("/"))
     if not parts.hostname or not dbname or not parts.username:
-        raise OngeldigeInstelling("LOKET_DATABASE_URL needs a user, a host and a database: postgresql://user@host/db")
+        raise OngeldigeInstelling(f"{setting} needs a user, a host and a database: postgresql://user@host/db")
     try:
         port = parts.port or 5432
     except ValueError:
-        raise OngeldigeInstelling("LOKET_DATABASE_URL has an invalid port") from None
+        raise OngeldigeInstelling(f"{setting} has an invalid port") from None
     env = {
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname,
@@ -153,6 +183,6 @@ def postgres_env(url: str) -> dict[str, str]:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name not in _POSTGRES_OPTIONS:
             known = ", ".join(sorted(_POSTGRES_OPTIONS))
-            raise OngeldigeInstelling(f"LOKET_DATABASE_URL: unknown option {name!r} (known: {known})")
+            raise OngeldigeInstelling(f"{setting}: unknown option {name!r} (known: {known})")
         env[_POSTGRES_OPTIONS[name]] = value
     return env

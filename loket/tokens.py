@@ -1,10 +1,11 @@
 """API tokens: `loket token create` hands one out; only its SHA-256 is kept. Web sessions.
 
 A token is 32 random bytes, so a plain hash is as strong as a slow one here (no
-dictionary to guess from); what is stored cannot be used to log in. The table
-lives in its own SQLite file next to the event store (`Settings.tokens_db`): who
-may log in is configuration of this deployment, not a fact of the meldingen.
-An OIDC provider can replace this module later: see docs/api.md.
+dictionary to guess from); what is stored cannot be used to log in. The tables live
+in their own SQLite file next to the event store (`Settings.tokens_db`) or, with the
+events in PostgreSQL, in the events' database beside them (every API host sees the
+same tokens and sessions): who may log in is configuration of this deployment, not
+a fact of the meldingen. An OIDC provider can replace this module later: see docs/api.md.
 
 A person who logs in on the web pages with a token gets a session of their own: a
 new random id in the cookie (the token itself never is), kept here as its hash, that
@@ -16,14 +17,18 @@ most, and nothing after logout; the long-lived token never travels with every pa
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
+
+from psycopg_pool import ConnectionPool
 
 from events.handelingen import Gebruiker
 from events.toegang import OngeldigeRol, Rol
@@ -61,33 +66,120 @@ def _nu() -> datetime:
     return datetime.now(UTC)
 
 
-class Tokens:
-    def __init__(self, path: Path, klok: Callable[[], datetime] = _nu):
+log = logging.getLogger("loket.tokens")
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS tokens (
+        id TEXT PRIMARY KEY, sha256 TEXT UNIQUE NOT NULL, naam TEXT NOT NULL,
+        rol TEXT NOT NULL, zvh TEXT, compartimenten TEXT NOT NULL,
+        aangemaakt TEXT NOT NULL, ingetrokken TEXT)""",
+    """CREATE TABLE IF NOT EXISTS sessies (
+        sha256 TEXT PRIMARY KEY, token_id TEXT NOT NULL REFERENCES tokens (id),
+        begonnen TEXT NOT NULL, laatst TEXT NOT NULL)""",
+)
+_TOKEN_COLUMNS = "id, sha256, naam, rol, zvh, compartimenten, aangemaakt, ingetrokken"
+
+
+class _Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class _Verbinding(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> _Cursor: ...
+
+
+class _SQLite:
+    """The token file: one connection per thread, kept (every request checks a token)."""
+
+    def __init__(self, path: Path):
         self.path = path
-        self.klok = klok
         self._lokaal = threading.local()
         owner_only(path)  # who may log in, as hashes: nobody else's to read
-        with self._db() as db:
-            db.execute(
-                """CREATE TABLE IF NOT EXISTS tokens (
-                    id TEXT PRIMARY KEY, sha256 TEXT UNIQUE NOT NULL, naam TEXT NOT NULL,
-                    rol TEXT NOT NULL, zvh TEXT, compartimenten TEXT NOT NULL,
-                    aangemaakt TEXT NOT NULL, ingetrokken TEXT)"""
-            )
-            db.execute(
-                """CREATE TABLE IF NOT EXISTS sessies (
-                    sha256 TEXT PRIMARY KEY, token_id TEXT NOT NULL REFERENCES tokens (id),
-                    begonnen TEXT NOT NULL, laatst TEXT NOT NULL)"""
-            )
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """One connection per thread, kept: every request checks a token."""
+    def transactie(self) -> Iterator[_Verbinding]:
         db = getattr(self._lokaal, "db", None)
         if db is None:
             db = self._lokaal.db = sqlite3.connect(self.path, timeout=10)
         with db:
-            yield db
+            yield _OpSQLite(db)
+
+    def close(self) -> None:
+        pass
+
+
+class _OpSQLite:
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = (), /) -> _Cursor:
+        return self._conn.execute(sql, params)
+
+
+class _OpPostgres:
+    """A statement written for SQLite (`?` placeholders), run on a PostgreSQL connection."""
+
+    def __init__(self, conn: Any):
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = (), /) -> _Cursor:
+        result: _Cursor = self._conn.execute(sql.replace("?", "%s"), params)
+        return result
+
+
+class _Postgres:
+    """The tables in the events' PostgreSQL database: a small pool, each connection checked before use
+    (a restarted server costs a reconnect)."""
+
+    def __init__(self, verbinding: Mapping[str, Any]):
+        v = verbinding
+        self.path = f"{v.get('user')}@{v.get('host')}:{v.get('port')}/{v.get('dbname')}"  # for messages
+        # A server that is away is an error after connect_timeout, as it is for the events.
+        self._pool = ConnectionPool(kwargs=dict(verbinding), min_size=1, max_size=4, open=True,
+                                    timeout=float(v.get("connect_timeout") or 10),
+                                    check=ConnectionPool.check_connection, name="loket-tokens")
+
+    @contextmanager
+    def transactie(self) -> Iterator[_Verbinding]:
+        with self._pool.connection() as conn:  # committed when the block ends, rolled back on an error
+            yield _OpPostgres(conn)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class Tokens:
+    def __init__(self, path: Path, klok: Callable[[], datetime] = _nu, *,
+                 postgres: Mapping[str, Any] | None = None):
+        """The tokens in the file `path`, or with `postgres` (psycopg connection arguments) in that
+        database; a token file left at `path` from before is then taken over once, when the
+        database has no tokens yet, so that an upgrade locks nobody out."""
+        self.klok = klok
+        self._opslag: _SQLite | _Postgres = _SQLite(path) if postgres is None else _Postgres(postgres)
+        self.path = self._opslag.path
+        with self._db() as db:
+            if postgres is not None:  # CREATE TABLE IF NOT EXISTS is not safe beside a concurrent one
+                db.execute("SELECT pg_advisory_xact_lock(hashtext('loket: token tables'))")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            if postgres is not None and path.is_file() and db.execute("SELECT count(*) FROM tokens").fetchone()[0] == 0:
+                self._neem_over(db, path)
+
+    @staticmethod
+    def _neem_over(db: _Verbinding, path: Path) -> None:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as before:
+            rows = before.execute(f"SELECT {_TOKEN_COLUMNS} FROM tokens").fetchall()
+        for row in rows:
+            db.execute(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        log.warning("took over %d tokens from the token file %s: remove the file", len(rows), path)
+
+    def _db(self) -> AbstractContextManager[_Verbinding]:
+        return self._opslag.transactie()
+
+    def close(self) -> None:
+        self._opslag.close()
 
     def maak(
         self, naam: str, rol: str, *, zvh: str | None, compartimenten: tuple[str, ...],

@@ -137,6 +137,7 @@ class KeyStore:
 
     def __init__(self, path: str | Path, master: bytes, *, master_source: str = "the master key"):
         self.path = str(path)
+        self.leftovers = f"{self.path}-wal"  # where a destroyed key's bytes stay while `empty_log` cannot empty it
         self._memory = self.path == ":memory:"
         if not self._memory:
             owner_only(self.path)
@@ -276,6 +277,19 @@ class KeyStore:
                 subject: (key_id, self._open_wrapped(c, key_id, subject, compartment, wrapped))
                 for subject, (_, key_id, wrapped) in latest.items()
             }
+
+    def claim_keys(self, subjects: Collection[str], compartment: str) -> dict[str, tuple[str, bytes]]:
+        """The data key in this compartment of each of these subjects, made for those that have none.
+
+        In one write transaction (writers take turns): processes that claim the same
+        subject's key at once end with one key, the first one's.
+        """
+        with self._transaction():
+            found = self.live_keys(subjects, compartment)
+            new = [(new_key_id(), s, compartment, os.urandom(KEY_BYTES))
+                   for s in dict.fromkeys(subjects) if s not in found]
+            self.add(new, ())
+            return found | {s: (key_id, key) for key_id, s, _, key in new}
 
     def _open_wrapped(self, c: sqlite3.Cursor, key_id: str, subject: str, compartment: str, wrapped: bytes) -> bytes:
         kek = self._compartment_kek(c, compartment)

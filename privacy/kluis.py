@@ -21,11 +21,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privacy.keystore import GEEN, KeyStore, new_key_id
+from privacy.keystore import GEEN, KeyStore
+from privacy.keystore_postgres import PostgresKeyStore, Server
 from privacy.masterkey import KEY_BYTES, derive, load_master_key, master_key_source
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
+# The key store: an SQLite file (the embedded default) or PostgreSQL (LOKET_KEYSTORE_URL), one interface.
+Sleutelopslag = KeyStore | PostgresKeyStore
 VERWIJDERD: dict[str, bool] = {"verwijderd": True}  # how shredded personal data reads
 
 
@@ -42,43 +45,39 @@ def _aad(melding_id: UUID, veld: str, key_id: str) -> bytes:
 
 
 class Sessie:
-    """Seals the personal data of one batch; new keys reach the key store in one transaction.
+    """Seals the personal data of one batch; which meldingen use which keys reaches the key store in
+    one transaction.
 
-    `bewaar()` must run before the events that hold the ciphertext are saved:
-    ciphertext whose key was never stored could never be read.
+    A subject's data key is claimed in the key store before anything is sealed under it
+    (privacy/keystore.py `claim_keys`): processes sealing data of the same new subject at
+    once share the one key that was stored first. `bewaar()` must run before the events
+    that hold the ciphertext are saved: shredding finds the meldingen through it.
     """
 
-    def __init__(self, keystore: KeyStore):
+    def __init__(self, keystore: Sleutelopslag):
         self._keystore = keystore
         self._keys: dict[tuple[str, str], tuple[str, AESGCM]] = {}
-        self._live: dict[tuple[str, str], tuple[str, bytes] | None] = {}  # looked up, not used yet
-        self._new: list[tuple[str, str, str, bytes]] = []
+        self._claimed: dict[tuple[str, str], tuple[str, bytes]] = {}  # claimed, not used yet
         self._usage: set[tuple[str, str]] = set()
-        self._stored_keys: set[str] = set()
         self._stored_usage: set[tuple[str, str]] = set()
 
     def zoek_sleutels(self, wie: Iterable[tuple[str, str | None]]) -> None:
-        """Look up the live keys of many (subject, compartment) pairs at once, before sealing their data."""
+        """Claim the keys of many (subject, compartment) pairs at once, before sealing their data."""
         per_compartment: dict[str, set[str]] = {}
         for subject, compartment in wie:
             if (subject, compartment or GEEN) not in self._keys:
                 per_compartment.setdefault(compartment or GEEN, set()).add(subject)
         for compartment, subjects in per_compartment.items():
-            found = self._keystore.live_keys(subjects, compartment)
-            self._live.update({(s, compartment): found.get(s) for s in subjects})
+            found = self._keystore.claim_keys(subjects, compartment)
+            self._claimed.update({(s, compartment): found[s] for s in subjects})
 
     def _key(self, subject: str, compartment: str) -> tuple[str, AESGCM]:
         found = self._keys.get((subject, compartment))
         if found is None:
-            if (subject, compartment) in self._live:
-                live = self._live.pop((subject, compartment))
-            else:
-                live = self._keystore.live_key(subject, compartment)
-            if live is None:
-                key_id, key = new_key_id(), AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-                self._new.append((key_id, subject, compartment, key))
-            else:
-                key_id, key = live
+            claimed = self._claimed.pop((subject, compartment), None)
+            if claimed is None:
+                claimed = self._keystore.claim_keys([subject], compartment)[subject]
+            key_id, key = claimed
             found = self._keys[(subject, compartment)] = (key_id, AESGCM(key))
         return found
 
@@ -91,25 +90,23 @@ class Sessie:
         return {"versleuteld": ALGORITHM, "sleutel": key_id, "data": base64.b64encode(data).decode("ascii")}
 
     def bewaar(self) -> None:
-        if self._new or self._usage:
-            self._keystore.add(self._new, self._usage)
-        self._stored_keys.update(key_id for key_id, *_ in self._new)
+        if self._usage:
+            self._keystore.add((), self._usage)
         self._stored_usage |= self._usage
-        self._new, self._usage = [], set()
+        self._usage = set()
 
     def vergeet(self, melding_ids: Iterable[UUID]) -> None:
         """Take back what `bewaar` stored for meldingen whose events were not saved after all: their
-        key-to-melding rows, and keys made in this session for them alone. No row of the key store
-        may point at a melding that does not exist."""
+        key-to-melding rows. No row of the key store may point at a melding that does not exist.
+
+        The keys stay: another process may have claimed the same key and sealed under it. A key
+        that nothing is sealed under opens nothing, and goes when its subject is shredded."""
         gone = {str(m) for m in melding_ids}
         usage = {(key_id, m) for key_id, m in self._stored_usage if m in gone}
         if not usage:
             return
-        kept = {key_id for key_id, m in self._stored_usage - usage}
-        keys = {key_id for key_id, _ in usage if key_id in self._stored_keys and key_id not in kept}
-        self._keystore.forget(usage, keys)
+        self._keystore.forget(usage, ())
         self._stored_usage -= usage
-        self._stored_keys -= keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +116,13 @@ class Ketensleutels:
 
     anker: Ed25519PrivateKey
     schakel: bytes
-    koppen: KeyStore
+    koppen: Sleutelopslag
 
 
 class Kluis:
     """Pseudonyms, data keys and envelopes: everything that touches personal data in the clear."""
 
-    def __init__(self, keystore: KeyStore, master: bytes):
+    def __init__(self, keystore: Sleutelopslag, master: bytes):
         self.keystore = keystore
         self.pseudoniemen = Pseudonimiseerder(derive(master, "pseudoniem/v1"))
         self._anchor_seed = derive(master, "keten-anker/v1")
@@ -138,16 +135,21 @@ class Kluis:
         return cls(KeyStore(":memory:", os.urandom(KEY_BYTES)), os.urandom(KEY_BYTES))
 
     @classmethod
-    def openen(cls, pad: Path, *, master_key: str | None = None, master_key_file: Path | None = None) -> Kluis:
-        """The key store at `pad`, under the master key given (LOKET_MASTER_KEY, base64) or kept in
-        a file (LOKET_MASTER_KEY_FILE); with neither, a development key beside the key store,
-        generated when missing, loudly. Raises SleutelFout naming the setting, never the key."""
+    def openen(cls, pad: Path, *, master_key: str | None = None, master_key_file: Path | None = None,
+               server: Server | None = None) -> Kluis:
+        """The key store at `pad` (or on `server`, PostgreSQL), under the master key given
+        (LOKET_MASTER_KEY, base64) or kept in a file (LOKET_MASTER_KEY_FILE); with neither, a
+        development key at `pad`.master-key, generated when missing, loudly. Raises SleutelFout
+        naming the setting, never the key or a password."""
         given = {"LOKET_MASTER_KEY": master_key,
                  "LOKET_MASTER_KEY_FILE": str(master_key_file) if master_key_file else None}
         settings = {name: value for name, value in given.items() if value}
         development = Path(f"{pad}.master-key")
         master = load_master_key(settings, development)
-        return cls(KeyStore(pad, master, master_source=master_key_source(settings, development)), master)
+        source = master_key_source(settings, development)
+        if server is not None:
+            return cls(PostgresKeyStore(server, master, master_source=source), master)
+        return cls(KeyStore(pad, master, master_source=source), master)
 
     def betrokkene(self, persoon: dict[str, Any] | None, melding_id: UUID) -> Betrokkene:
         return self.pseudoniemen.van(persoon, melding_id)

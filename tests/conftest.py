@@ -3,6 +3,8 @@
 `LOKET_TEST_EVENT_STORE=postgresql` runs the whole suite with its events in PostgreSQL
 (a real server for the session, a fresh database per store); the default is SQLite.
 Tests about SQLite itself are marked `sqlite_only` and are skipped then.
+`LOKET_TEST_KEYSTORE=postgresql` keeps the key stores in PostgreSQL as well (a database and a
+role of their own); tests about the key store's SQLite file are marked `sqlite_keystore_only`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tests.event_store import (
     DATABASES,
     EVENT_STORE,
     EVENT_STORES,
+    KEYSTORE,
+    KEYSTORE_ON_POSTGRESQL,
     ON_POSTGRESQL,
     loket_settings,
     sqlite_event_stores,
@@ -44,16 +48,23 @@ BEHEER_ROL = Rol("beheer")
 def pytest_configure(config: pytest.Config) -> None:
     if EVENT_STORE not in EVENT_STORES:
         raise pytest.UsageError(f"LOKET_TEST_EVENT_STORE={EVENT_STORE!r}: choose one of {', '.join(EVENT_STORES)}")
-    if ON_POSTGRESQL and bin_dir() is None:
-        raise pytest.UsageError("LOKET_TEST_EVENT_STORE=postgresql needs the PostgreSQL server binaries "
-                                "(Debian package postgresql); `make test` installs them")
+    if KEYSTORE not in EVENT_STORES:
+        raise pytest.UsageError(f"LOKET_TEST_KEYSTORE={KEYSTORE!r}: choose one of {', '.join(EVENT_STORES)}")
+    if (ON_POSTGRESQL or KEYSTORE_ON_POSTGRESQL) and bin_dir() is None:
+        raise pytest.UsageError("LOKET_TEST_EVENT_STORE=postgresql and LOKET_TEST_KEYSTORE=postgresql need the "
+                                "PostgreSQL server binaries (Debian package postgresql); `make test` installs them")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"event store: {EVENT_STORE} (LOKET_TEST_EVENT_STORE)"
+    return f"event store: {EVENT_STORE} (LOKET_TEST_EVENT_STORE); key store: {KEYSTORE} (LOKET_TEST_KEYSTORE)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if KEYSTORE_ON_POSTGRESQL:
+        for item in items:
+            if (marker := item.get_closest_marker("sqlite_keystore_only")) is not None:
+                reason = marker.kwargs.get("reason") or "about the key store's SQLite file"
+                item.add_marker(pytest.mark.skip(reason=f"SQLite key store only: {reason}"))
     if not ON_POSTGRESQL:
         return
     for item in items:
@@ -65,24 +76,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", autouse=True)
 def _event_store(request: pytest.FixtureRequest) -> Iterator[None]:
-    """With PostgreSQL as event store, its server is there before any test builds a store."""
-    if ON_POSTGRESQL:
+    """With PostgreSQL as event store or key store, its server is there before any test builds a store."""
+    if ON_POSTGRESQL or KEYSTORE_ON_POSTGRESQL:
         DATABASES.server = request.getfixturevalue("postgres")
     yield
     DATABASES.server = None
 
 
-@pytest.fixture(autouse=ON_POSTGRESQL)
+@pytest.fixture(autouse=ON_POSTGRESQL or KEYSTORE_ON_POSTGRESQL)
 def _postgresql_databases_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """With PostgreSQL as event store: when a test ends (after its other fixtures) no events of
     it are in SQLite (`sqlite_only` tests aside), and its databases are dropped, with any
     connection left open; those of stores that outlive the test (module fixtures) stay."""
-    directory = request.getfixturevalue("tmp_path") if ON_POSTGRESQL and "tmp_path" in request.fixturenames else None
+    on_postgresql = ON_POSTGRESQL or KEYSTORE_ON_POSTGRESQL
+    directory = request.getfixturevalue("tmp_path") if on_postgresql and "tmp_path" in request.fixturenames else None
     yield
     if directory is None:
         return
     DATABASES.drop_under(directory)
-    if request.node.get_closest_marker("sqlite_only") is None and (found := sqlite_event_stores(directory)):
+    if not ON_POSTGRESQL or request.node.get_closest_marker("sqlite_only") is not None:
+        return
+    if found := sqlite_event_stores(directory):
         pytest.fail(f"events stored in SQLite with LOKET_TEST_EVENT_STORE=postgresql: {[str(p) for p in found]}; "
                     "build the loket's environment with tests/event_store.py (loket_env, loket_settings)")
 
@@ -175,6 +189,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     env = {"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_USER": "tester"}
     if request.param == "postgresql":
         env["LOKET_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
+    if KEYSTORE_ON_POSTGRESQL:
+        env["LOKET_KEYSTORE_URL"] = DATABASES.keystore_url(tmp_path / "loket.sqlite")
     return Settings.from_env(env)
 
 

@@ -28,6 +28,12 @@ from tests.pgserver import PostgresServer
 EVENT_STORES = ("sqlite", "postgresql")
 EVENT_STORE = os.environ.get("LOKET_TEST_EVENT_STORE") or "sqlite"
 ON_POSTGRESQL = EVENT_STORE == "postgresql"
+# LOKET_TEST_KEYSTORE=postgresql keeps the key store of every loket the tests build with
+# `loket_env` in PostgreSQL too (LOKET_KEYSTORE_URL): a database of its own per LOKET_DB,
+# owned by a role of its own (KEYS_ROLE), as in production.
+KEYSTORE = os.environ.get("LOKET_TEST_KEYSTORE") or "sqlite"
+KEYSTORE_ON_POSTGRESQL = KEYSTORE == "postgresql"
+KEYS_ROLE = "loket_keys"
 
 
 class _Databases:
@@ -36,6 +42,7 @@ class _Databases:
     def __init__(self) -> None:
         self.server: PostgresServer | None = None
         self.urls: dict[str, str] = {}
+        self.keystores: dict[str, str] = {}
 
     def url(self, db: Path | str) -> str:
         key = os.path.abspath(db)
@@ -44,15 +51,23 @@ class _Databases:
             self.urls[key] = self.server.new_database()
         return self.urls[key]
 
+    def keystore_url(self, db: Path | str) -> str:
+        """The key store database of the loket at `db`, owned by KEYS_ROLE, which alone may connect."""
+        key = os.path.abspath(db)
+        if key not in self.keystores:
+            assert self.server is not None, "the server starts with the session (tests/conftest.py: _event_store)"
+            self.keystores[key] = self.server.new_database("keys", owner=KEYS_ROLE)
+        return self.keystores[key]
+
     def drop_under(self, directory: Path) -> None:
         """Drop the databases of the stores in `directory` (a finished test's): their connections too."""
         assert self.server is not None
-        inside = [k for k in self.urls if Path(k).is_relative_to(directory)]
+        inside = [(urls, k) for urls in (self.urls, self.keystores) for k in urls if Path(k).is_relative_to(directory)]
         if not inside:
             return
         with psycopg.connect(self.server.url(), autocommit=True) as conn:
-            for key in inside:
-                name = self.urls.pop(key).rsplit("/", 1)[-1]
+            for urls, key in inside:
+                name = urls.pop(key).rsplit("/", 1)[-1]
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -82,6 +97,8 @@ def loket_env(db: Path | str, **extra: str) -> dict[str, str]:
     env = {"LOKET_DB": str(db)}
     if ON_POSTGRESQL:
         env["LOKET_DATABASE_URL"] = DATABASES.url(db)
+    if KEYSTORE_ON_POSTGRESQL:
+        env["LOKET_KEYSTORE_URL"] = DATABASES.keystore_url(db)
     env.update(extra)
     return env
 
@@ -165,3 +182,32 @@ def last_position(settings: Settings) -> int:
             return sql.execute(f"SELECT MAX({sql.position}) FROM {sql.events}")[0][0] or 0
         except EventSQL.missing:
             return 0
+
+
+@dataclass
+class KeySQL:
+    """Plain SQL on a store's key store, as its owner: the SQLite file LOKET_KEYSTORE or, with
+    LOKET_KEYSTORE_URL, the PostgreSQL database as the keys' role. `?` placeholders."""
+
+    connection: Any
+    postgresql: bool
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.postgresql:
+            statement = statement.replace("?", "%s")
+        cursor = self.connection.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def key_sql(settings: Settings) -> Iterator[KeySQL]:
+    """A connection to the key store of `settings`, committing each statement."""
+    server = settings.keystore_server()
+    if server is not None:
+        options = f"-c search_path={server.schema}" if server.schema else None
+        with psycopg.connect(host=server.host, port=server.port, dbname=server.dbname, user=server.user,
+                             password=server.password or None, options=options, autocommit=True) as conn:
+            yield KeySQL(conn, postgresql=True)
+        return
+    with closing(sqlite3.connect(settings.keystore_path, timeout=10, isolation_level=None)) as conn:
+        yield KeySQL(conn, postgresql=False)

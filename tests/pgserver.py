@@ -66,6 +66,7 @@ class PostgresServer:
     """One server. `durable=False` turns fsync off: fine for tests, not for benchmarks."""
 
     durable: bool = False
+    superuser: str = USER  # the role initdb makes; "postgres" as in the postgres image
     bindir: Path = field(default_factory=lambda: bin_dir() or Path("/nonexistent"))
     port: int = field(default_factory=_free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="loket-pg-")))
@@ -90,7 +91,8 @@ class PostgresServer:
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         # --no-sync: a throw-away cluster need not wait for its files to reach the disk.
-        self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run("initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust", "-E", "UTF8", "--locale=C",
+                  "--no-sync")
         self.start_again()
         return self
 
@@ -149,15 +151,33 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{dbname}"
 
-    def new_database(self, prefix: str = "loket") -> str:
-        """A fresh, empty database; its URL."""
+    def new_database(self, prefix: str = "loket", *, owner: str | None = None) -> str:
+        """A fresh, empty database; its URL. With `owner`: owned by that role (made when missing, with
+        trust login as every role here), which alone may connect; the URL logs in as it."""
         self._databases += 1
         name = f"{prefix}_{self._databases}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+            if owner is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                return self.url(name)
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() is None:
+                try:
+                    conn.execute(f'CREATE ROLE "{owner}" LOGIN')
+                except psycopg.errors.DuplicateObject:
+                    pass  # made just now by another test process on this server
+            conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+            conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
+        return f"postgresql://{owner}@127.0.0.1:{self.port}/{name}"
+
+    def password_login(self, *roles: str) -> None:
+        """Make these roles log in with their password (scram-sha-256) over TCP; others stay trusted."""
+        hba = self.data / "pg_hba.conf"
+        lines = "".join(f"host all {role} 127.0.0.1/32 scram-sha-256\n" for role in roles)
+        hba.write_text(lines + hba.read_text())
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
 
     def __enter__(self) -> PostgresServer:
         return self.start()

@@ -33,6 +33,7 @@ from events.melding import Melding, afgewezen_id, melding_id, payload_hash
 from loket import synthetic
 from loket.bootstrap import maak_loket
 from loket.settings import Settings
+from tests.event_store import DATABASES, KEYSTORE_ON_POSTGRESQL
 
 pytestmark = pytest.mark.slow
 
@@ -127,6 +128,8 @@ def environment(settings: Settings) -> dict[str, str]:
     env["LOKET_USER"] = "tester"
     if settings.database_url:
         env["LOKET_DATABASE_URL"] = settings.database_url
+    if settings.keystore_url:
+        env["LOKET_KEYSTORE_URL"] = settings.keystore_url
     return env
 
 
@@ -175,8 +178,11 @@ def test_intake_killed_at_twenty_points_then_rerun_stores_every_melding_exactly_
 
 @pytest.fixture
 def pg_settings(tmp_path, postgres) -> Settings:
-    return Settings.from_env({"LOKET_DB": str(tmp_path / "views.sqlite"),
-                              "LOKET_DATABASE_URL": postgres.new_database()})
+    """The events in PostgreSQL; with LOKET_TEST_KEYSTORE=postgresql the keys too (restarted with them)."""
+    env = {"LOKET_DB": str(tmp_path / "views.sqlite"), "LOKET_DATABASE_URL": postgres.new_database()}
+    if KEYSTORE_ON_POSTGRESQL:
+        env["LOKET_KEYSTORE_URL"] = DATABASES.keystore_url(tmp_path / "views.sqlite")
+    return Settings.from_env(env)
 
 
 def test_intake_into_postgresql_killed_and_rerun_stores_every_melding_exactly_once(tmp_path, pg_settings):

@@ -179,3 +179,24 @@ def test_the_lock_is_in_the_image_build_context():
                if line.strip() and not line.startswith("#")]
     assert (ROOT / "requirements.lock").is_file()
     assert not any(fnmatch.fnmatch("requirements.lock", pattern) for pattern in ignored)
+
+
+def test_the_keys_live_in_a_database_of_their_own_under_a_role_of_their_own():
+    """The events' role cannot read the keys and the keys' role cannot read the events: two URLs with
+    two roles and two databases, made by the init script, each closed to everyone but its owner."""
+    services = compose()["services"]
+    for name in loket_services():
+        env = services[name]["environment"]
+        events, keys = env["LOKET_DATABASE_URL"], env["LOKET_KEYSTORE_URL"]
+        assert keys.startswith("postgresql://loket_keys:") and keys.endswith("@postgres:5432/loket_keys")
+        assert events.endswith("/loket") and "LOKET_KEYSTORE" not in env  # no key file on the volume
+    postgres = services["postgres"]
+    assert postgres["environment"]["POSTGRES_USER"] not in ("loket", "loket_keys")  # neither is the superuser
+    assert "./postgres-init:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
+    init = (DEPLOY / "postgres-init" / "10-roles.sh").read_text(encoding="utf-8")
+    for role in ("loket", "loket_keys"):
+        assert f"CREATE ROLE {role} LOGIN PASSWORD" in init and f"CREATE DATABASE {role} OWNER {role};" in init
+        assert f"REVOKE CONNECT, TEMPORARY ON DATABASE {role} FROM PUBLIC;" in init
+    example = (DEPLOY / "env.example").read_text(encoding="utf-8")
+    assert {"POSTGRES_PASSWORD", "LOKET_DATABASE_PASSWORD", "LOKET_KEYSTORE_PASSWORD"} <= set(
+        re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))

@@ -8,7 +8,6 @@ test: tests/event_store.py).
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -24,7 +23,7 @@ from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from projections.caseload import caseload
 from tests.conftest import INTAKE_ROL, handel, line
-from tests.event_store import EventSQL, event_sql, loket_settings
+from tests.event_store import EventSQL, event_sql, key_sql, loket_settings
 
 # The master key the store in tests/fixtures/store-v1 was written with (a test key, nothing else).
 FIXTURE_MASTER_KEY = "bG9rZXQtdGVzdC1tYXN0ZXJrZXktc3RvcmUtdjEhISE="
@@ -213,10 +212,8 @@ def test_the_head_is_kept_in_the_key_store_after_every_commit_and_its_signature_
     assert verify(small).kept_head_position == last
     handel(small.app, melding_id("gemeente", "K-2"), "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
     assert verify(small).kept_head_position == last + 1
-    keys = sqlite3.connect(small.settings.keystore_path)
-    with keys:
+    with key_sql(small.settings) as keys:
         keys.execute("UPDATE chain_head SET seq = seq - 1, position = position - 1")  # hide the last event
-    keys.close()
     result = verify(small)
     assert (result.broken_at, result.reason) == (
         1, "the chain's head kept in the key store does not verify: forged or altered")
@@ -296,9 +293,8 @@ def as_written_before_keyed_links(s: Systeem) -> None:
                 db.execute("UPDATE event_chain_anchors SET link = ?, signature = ? WHERE seq = ?",
                            (previous, signature, seq))
         db.execute("DELETE FROM event_chain_meta WHERE name = 'keyed_from'")
-    keys = sqlite3.connect(settings.keystore_path)
-    keys.execute("DROP TABLE chain_head")
-    keys.close()
+    with key_sql(settings) as keys:
+        keys.execute("DROP TABLE chain_head")
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ from tests.test_cli import LOKET
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store-bb6c269"
 MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # the fixture's, as maak.sh gives it
-ENV = {"LOKET_MASTER_KEY": MASTER_KEY, "LOKET_USER": "tester"}
+# Its keys are in the key store file it was written with, whatever LOKET_TEST_KEYSTORE says.
+ENV = {"LOKET_MASTER_KEY": MASTER_KEY, "LOKET_USER": "tester", "LOKET_KEYSTORE_URL": ""}
 
 
 def _stored_events() -> list[StoredEvent]:

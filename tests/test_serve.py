@@ -6,11 +6,13 @@ import json
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from pathlib import Path
 
 import httpx2
 
 from tests.conftest import melding
-from tests.event_store import loket_env
+from tests.event_store import event_sql, loket_env, loket_settings
 from tests.web_fixtures import formuliertoken
 
 # Personal data that must never leave through logs, metrics or error answers.
@@ -82,13 +84,23 @@ def cli(env, *args):
     return subprocess.run([sys.executable, "-m", "loket.cli", *args], env=env, capture_output=True, text=True)
 
 
+def stored_tokens(db: Path) -> list[tuple]:
+    """The token table as stored: the file beside LOKET_DB, or with the events in PostgreSQL beside them."""
+    settings = loket_settings(db)
+    if settings.database_url:
+        with event_sql(settings) as sql:
+            return sql.execute("SELECT * FROM tokens")
+    with closing(sqlite3.connect(settings.tokens_db)) as file:
+        return file.execute("SELECT * FROM tokens").fetchall()
+
+
 def test_a_token_is_printed_once_and_only_its_hash_is_kept(tmp_path):
     env = {**loket_env(tmp_path / "l.sqlite"), "PATH": "/usr/bin:/bin"}
     made = cli(env, "token", "create", "--user", "wim", "--role", "intake", "--compartment", "radicalisering")
     assert made.returncode == 0
     token = made.stdout.strip()
     assert token.startswith("loket_") and len(token) > 40
-    stored = sqlite3.connect(tmp_path / "l.tokens.sqlite").execute("SELECT * FROM tokens").fetchall()
+    stored = stored_tokens(tmp_path / "l.sqlite")
     assert len(stored) == 1 and token not in repr(stored)
     listed = [json.loads(line) for line in cli(env, "token", "list").stdout.splitlines()]
     assert listed[0]["naam"] == "wim" and listed[0]["compartimenten"] == ["radicalisering"]

@@ -21,8 +21,8 @@ import pytest
 from events.melding import melding_id
 from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import Settings
-from loket.tokens import Tokens
 from tests.conftest import BEHEER_ROL, INTAKE_ROL, line
+from tests.event_store import key_sql
 from tests.test_cli import LOKET
 
 
@@ -47,6 +47,8 @@ def cli_env(store: Settings) -> dict[str, str]:
     env = {**os.environ, "LOKET_DB": str(store.db), "LOKET_USER": "tester"}
     if store.database_url:
         env["LOKET_DATABASE_URL"] = store.database_url
+    if store.keystore_url:
+        env["LOKET_KEYSTORE_URL"] = store.keystore_url
     return env
 
 
@@ -63,12 +65,16 @@ def test_every_file_of_an_open_store_is_the_owners_alone(store, tmp_path, umask_
         melding = systeem.app.ontvang(line(kenmerk="F-1")).melding_id
         systeem.app.persoonsgegevens(melding, actor="tester", doel="triage", rol=INTAKE_ROL)
         systeem.bij()
-        Tokens(store.tokens_db).maak("tester", "intake", zvh=None, compartimenten=(), huizen=frozenset())
+        systeem.tokens.maak("tester", "intake", zvh=None, compartimenten=(), huizen=frozenset())
         found = modes(tmp_path)  # while open: the -wal and -shm files are there
     finally:
         systeem.close()
-    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm", "loket.sqlite.keys", "loket.sqlite.keys-wal",
-                "loket.sqlite.lock", "loket.sqlite.keys.master-key", "loket.tokens.sqlite"}
+    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm", "loket.sqlite.lock",
+                "loket.sqlite.keys.master-key"}
+    if store.database_url is None:  # else the tokens are in the events' database
+        expected.add("loket.tokens.sqlite")
+    if store.keystore_url is None:
+        expected |= {"loket.sqlite.keys", "loket.sqlite.keys-wal"}
     assert expected <= set(found), sorted(found)
     assert readable_by_others(found) == {}
 
@@ -78,14 +84,16 @@ def test_the_cli_creates_every_file_owner_only(store, tmp_path, umask_022):
     cli(store, ["token", "create", "--user", "beheerder", "--role", "admin"])
     cli(store, ["verify"])
     found = modes(tmp_path)
-    assert {"loket.sqlite", "loket.sqlite.keys", "loket.sqlite.lock", "loket.tokens.sqlite"} <= set(found)
+    assert {"loket.sqlite", "loket.sqlite.lock"} <= set(found)
+    assert ("loket.tokens.sqlite" in found) == (store.database_url is None)
+    assert ("loket.sqlite.keys" in found) == (store.keystore_url is None)
     assert readable_by_others(found) == {}
 
 
 def test_the_files_of_a_store_made_before_are_made_owner_only_when_opened(store, tmp_path, umask_022):
     systeem = bootstrap(store)
     systeem.app.ontvang(line(kenmerk="F-3"))
-    Tokens(store.tokens_db).maak("tester", "intake", zvh=None, compartimenten=(), huizen=frozenset())
+    systeem.tokens.maak("tester", "intake", zvh=None, compartimenten=(), huizen=frozenset())
     for path in tmp_path.iterdir():  # as an older version left them, while still open
         if path.is_file() and not path.name.endswith(".master-key"):
             path.chmod(0o644)
@@ -151,7 +159,7 @@ def key_material(store: Settings) -> dict[str, bytes]:
                     for k in key_ids}
     finally:
         kluis.close()
-    with closing(sqlite3.connect(f"file:{store.keystore_path}?mode=ro", uri=True)) as keys:
+    with key_sql(store) as keys:
         material |= {f"wrapped key {k}": bytes(w) for k, w in
                      keys.execute("SELECT key_id, wrapped FROM data_keys WHERE subject = ?", (subject,))}
     return material
@@ -181,6 +189,7 @@ def test_after_shredding_no_file_of_the_store_holds_the_persons_data_or_their_ke
     assert found_in_files(tmp_path, needles) == []
 
 
+@pytest.mark.sqlite_keystore_only(reason="its write-ahead log; for PostgreSQL see tests/test_keystore_postgres.py")
 def test_a_reader_holding_an_old_snapshot_of_the_key_store_delays_emptying_its_log_and_shredding_says_so(
         store, tmp_path):
     s = bootstrap(store)

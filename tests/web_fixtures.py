@@ -17,7 +17,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from loket.bootstrap import bootstrap
+from loket.bootstrap import bootstrap, maak_tokens
 from loket.service import Dienst
 from loket.settings import Settings
 from loket.tokens import Tokens
@@ -58,7 +58,7 @@ def formuliertoken(page: str) -> str:
 @pytest.fixture
 def loketten(settings: Settings) -> Iterator[Loketten]:
     systeem = bootstrap(settings)
-    tokens = Tokens(settings.tokens_db)
+    tokens = systeem.tokens
     with TestClient(maak_app(Dienst(systeem), tokens)) as client:
         yield Loketten(client, tokens, settings)
     systeem.close()
@@ -79,8 +79,11 @@ class Server:
 
     def token(self, naam: str, rol: str, zvh: str | None = None, compartimenten: tuple[str, ...] = ()) -> str:
         """A token in the server's token store (as `loket token create` makes it; tested there)."""
-        tokens = Tokens(Settings.from_env(self.env).tokens_db)
-        return tokens.maak(naam, rol, zvh=zvh, compartimenten=compartimenten, huizen=HUIZEN)[0]
+        tokens = maak_tokens(Settings.from_env(self.env))
+        try:
+            return tokens.maak(naam, rol, zvh=zvh, compartimenten=compartimenten, huizen=HUIZEN)[0]
+        finally:
+            tokens.close()
 
     def logs(self) -> str:
         return self.stderr.read_text()

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from events.logboek import MAX_TOELICHTING, doelen
-from loket.cli.basis import dienst, emit, gebruiker
-from loket.service import OngeldigVeld, datum, melding_id_van
+from loket.cli.basis import dienst, emit, gebruiker, gebruiker_uit
+from loket.service import OngeldigVeld, datum, melding_id_van, verhuis_sleutels
+from loket.settings import Settings
 from privacy.vernietiging import GRONDEN
+from routing import load_ruleset
 
 
 def _print_persoonsgegevens(melding_id: str, data: dict[str, Any]) -> None:
@@ -51,10 +54,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_not_emptied(path: str) -> int:
+def _log_not_emptied(where: str) -> int:
     print(f"loket: another process reads an older snapshot of the key store, so the former bytes of destroyed keys "
-          f"stay in {path}-wal; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
+          f"stay in {where}; run `loket shred` again when it has finished (exit 1)", file=sys.stderr)
     return 1
+
+
+def cmd_keystore_import(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    moved = verhuis_sleutels(gebruiker_uit(settings, load_ruleset().zvh_ids), settings, args.file)
+    emit(moved)
+    print(f"loket: the keys of {args.file} are in LOKET_KEYSTORE_URL now. That file is a copy of every key, the ones "
+          f"shredded from now on included: destroy it (shred -u, and its -wal) and every copy of it", file=sys.stderr)
+    return 0
 
 
 def _grond(text: str) -> str:
@@ -70,7 +82,7 @@ def cmd_shred(args: argparse.Namespace) -> int:
         bsn = sys.stdin.readline() if args.bsn == "-" else args.bsn
         subject = d.betrokkene(wie, bsn=bsn, naam=args.naam, geboortedatum=args.geboortedatum, pseudoniem=args.subject)
         done = d.vernietig(wie, subject, args.reason)
-        keystore_path = d.app.kluis.keystore.path
+        keystore_path = d.app.kluis.keystore.leftovers
     v = done.vernietiging
     emit({"betrokkene": subject, "meldingen": [str(m) for m in v.meldingen], "sleutels": len(v.sleutels)})
     if not v.sleutels:
@@ -83,7 +95,7 @@ def cmd_shred(args: argparse.Namespace) -> int:
 def cmd_retention(args: argparse.Namespace) -> int:
     with dienst() as d:
         bewaring = d.bewaartermijnen(gebruiker(d), args.as_of, toepassen=args.apply)
-        keystore_path = d.app.kluis.keystore.path
+        keystore_path = d.app.kluis.keystore.leftovers
     code = 0 if bewaring.log_geleegd else _log_not_emptied(keystore_path)
     if args.json:
         emit({"op": bewaring.op.isoformat(), "verlopen": bewaring.verlopen, "vernietigd": bewaring.vernietigd})
@@ -167,6 +179,13 @@ def register(command) -> None:
     sp.add_argument("--melding", metavar="ID", help="melding id, or BRON:KENMERK")
     sp.add_argument("--actor", metavar="NAME")
     sp.add_argument("--json", action="store_true")
+
+    sp = command("keystore", lambda a: a.keystore_handler(a), "the key store of personal data")
+    sub = sp.add_subparsers(dest="keystore_command", required=True, metavar="ACTION")
+    move = sub.add_parser("import", help="move a key store file into the empty PostgreSQL key store of "
+                                         "LOKET_KEYSTORE_URL, before any process starts on it (docs/privacy.md)")
+    move.add_argument("file", type=Path, help="the key store file (LOKET_KEYSTORE, default <LOKET_DB>.keys)")
+    move.set_defaults(keystore_handler=cmd_keystore_import)
 
     sp = command("verify", cmd_verify, "walk the hash chain over the events; exit 1 at the first broken position")
     sp.add_argument("--public-key", metavar="HEX",

@@ -7,10 +7,10 @@ import sys
 
 from events.handelingen import Gebruiker
 from events.toegang import COMPARTIMENTEN, ROLSOORTEN
+from loket.bootstrap import maak_tokens
 from loket.cli.basis import emit, gebruiker_uit
 from loket.service import Toegangsbeheer
 from loket.settings import Settings
-from loket.tokens import Tokens
 from routing import load_ruleset
 
 
@@ -40,10 +40,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _toegangsbeheer() -> tuple[Toegangsbeheer, Gebruiker]:
-    """The token store beside LOKET_DB, without opening the event store or the key vault."""
+    """The token store (maak_tokens), without opening the event store or the key vault."""
     settings = Settings.from_env()
     huizen = load_ruleset().zvh_ids
-    return Toegangsbeheer(Tokens(settings.tokens_db), huizen), gebruiker_uit(settings, huizen)
+    return Toegangsbeheer(maak_tokens(settings), huizen), gebruiker_uit(settings, huizen)
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
