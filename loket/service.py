@@ -37,6 +37,7 @@ from events.hashchain import HashChained, public_key_text
 from events.intake import SOORTEN, Ongeldig, Persoon, TeGroot, parse
 from events.logboek import OngeldigDoel
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
+from events.status import GEBEURTENISSEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
 from loket.bootstrap import Systeem
@@ -44,11 +45,12 @@ from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
 from projections import Projecties
-from projections.audit import trail
+from projections.audit import ruleset_op, rulesets, trail
 from projections.bewaring import bewaarregels
 from projections.caseload import afgewezen, caseload, statistiek, toegang, triage_queue, verloop, wachtrij
+from projections.cijfers import COMPARTIMENT_VAN_TABEL, doorlooptijden, jaartabellen, maandreeksen
 from projections.deadlines import open_deadlines
-from projections.toegangslog import toegangslog
+from projections.toegangslog import toegangslog, toegangslog_telling
 from projections.whatif import WatAls, wat_als
 from routing import Ruleset, RulesetError, Trace, load_ruleset
 from routing.lint import Rapport, check
@@ -58,6 +60,8 @@ log = logs.logger("loket.service")
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _PSEUDONIEM = re.compile(r"^[0-9a-f]{64}$")
 BATCH = 500  # meldingen stored in one transaction (group commit)
+PER_PAGINA = 50  # lines of a paged list
+MAX_PER_PAGINA = 500
 
 
 class NietGevonden(LookupError):
@@ -148,6 +152,63 @@ class Bewaring:
 class Shred:
     vernietiging: Vernietiging
     log_geleegd: bool  # the key store's log holds no former key bytes (else: a reader held an old snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class Pagina:
+    """One page of a long list: its rows, the count of all that match, where it starts."""
+
+    rows: list[dict[str, Any]]
+    totaal: int
+    pagina: int
+    per_pagina: int
+
+    @property
+    def paginas(self) -> int:
+        return max(1, -(-self.totaal // self.per_pagina))
+
+
+@dataclass(frozen=True, slots=True)
+class Cijfers:
+    """A year's figures as one user may read them (`Overzicht.cijfers`)."""
+
+    jaar: int
+    per_product: list[dict[str, Any]]  # per house, product and gemeente: routed meldingen, this year and the last
+    jaartabellen: list[dict[str, Any]]  # the annual report's tables (PGA, radicalisering, WTH, detentie) per gemeente
+    maanden: list[dict[str, Any]]  # per house, product, month: instroom, lopend, te laat
+    doorlooptijden: list[dict[str, Any]]  # per stream, house: the year as one
+    doorlooptijden_per_maand: list[dict[str, Any]]  # per stream, house and month
+
+
+@dataclass(frozen=True, slots=True)
+class RegelsOp:
+    """Which rules were in force on a day: the version the loket decided with (as recorded) and
+    the rows of the loaded rules valid on that day."""
+
+    datum: date
+    in_gebruik: str | None  # version of the last decision recorded up to the end of the day
+    besloten_op: str | None  # when that decision was recorded
+    geladen: str  # the version this loket runs now
+    versies: list[dict[str, Any]]  # every version decided with: first, last, how many
+    regels: list[dict[str, Any]]  # rows of the loaded ruleset valid on `datum`
+
+    @property
+    def zelfde(self) -> bool:
+        return self.in_gebruik is None or self.in_gebruik == self.geladen
+
+
+def _periode(van: date | None, tot: date | None) -> tuple[str | None, str | None]:
+    """Whole Dutch days as a UTC interval [van, tot + 1 day), as access log lines are kept."""
+    if van and tot and van > tot:
+        raise OngeldigVeld("van", f"{van} is after the end of the period {tot}")
+    begin = datetime.combine(van, time.min, NL).astimezone(UTC).isoformat() if van else None
+    einde = (datetime.combine(tot, time.max, NL).astimezone(UTC).isoformat() if tot else None)
+    return begin, einde
+
+
+def _dag(tijdstip: str) -> str:
+    """The Dutch day of a recorded (UTC) moment."""
+    return datetime.fromisoformat(tijdstip).astimezone(NL).date().isoformat()
 
 
 def _vereist(wie: Gebruiker, handeling: str) -> None:
@@ -495,12 +556,108 @@ class Dienst:
         return Bewaring(op, rows, sum(len(s.vernietiging.meldingen) > 0 for s in shredded),
                         all(s.log_geleegd for s in shredded))
 
-    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None,
-                    actor: str | None = None) -> list[dict[str, Any]]:
-        """Who read or destroyed which personal data, when, in which role, for which purpose."""
+    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
+                    van: date | None = None, tot: date | None = None, doel: str | None = None,
+                    ) -> list[dict[str, Any]]:
+        """Who read or destroyed which personal data, when, in which role, for which purpose: every
+        line that matches (an export); `van` and `tot` are whole Dutch days."""
         self.vereist(wie, "toegangslog")
+        begin, einde = _periode(van, tot)
         self.bij()
-        return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None, actor=actor)
+        return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None,
+                           actor=actor or None, van=begin, tot=einde, doel=doel or None)
+
+    def toegangslog_pagina(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
+                           van: date | None = None, tot: date | None = None, doel: str | None = None,
+                           pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
+        """The access log a page at a time, oldest first, with the count of all lines that match."""
+        self.vereist(wie, "toegangslog")
+        if pagina < 1:
+            raise OngeldigVeld("pagina", "must be 1 or more")
+        if not 1 <= per_pagina <= MAX_PER_PAGINA:
+            raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_PER_PAGINA}")
+        begin, einde = _periode(van, tot)
+        self.bij()
+        filters = {"melding_id": str(melding) if melding else None, "actor": actor or None,
+                   "van": begin, "tot": einde, "doel": doel or None}
+        store = self.systeem.projecties
+        rows = toegangslog(store, **filters, limit=per_pagina, offset=(pagina - 1) * per_pagina)
+        return Pagina(rows, toegangslog_telling(store, **filters), pagina, per_pagina)
+
+    def tijdlijn(self, wie: Gebruiker, melding_id: UUID) -> list[dict[str, Any]]:
+        """A melding's events and the reads of its personal data in one time line, oldest first.
+        Reads are there only for a role that may read the access log; each decision names its
+        ruleset version and the day its rules are explained on ("as it was then")."""
+        with self.overzicht(wie) as o:
+            trail_rows = o.audit(melding_id)
+        regels = [{
+            "tijdstip": r["tijdstip"], "soort": "gebeurtenis", "gebeurtenis": r["gebeurtenis"],
+            "wat": GEBEURTENISSEN.get(r["gebeurtenis"], r["gebeurtenis"]), "actor": r["actor"],
+            "ruleset": r["ruleset"], "rules": r["rules"], "details": r["details"],
+            "regels_op": _dag(r["tijdstip"]) if r["ruleset"] else None,
+        } for r in trail_rows]
+        if wie.mag("toegangslog"):
+            regels += [{
+                "tijdstip": r["begin"], "soort": "inzage", "gebeurtenis": "DataverwerkingVastgelegd",
+                "wat": GEBEURTENISSEN["DataverwerkingVastgelegd"] if r["toegang"] != "geweigerd"
+                else "Inzage geweigerd", "actor": r["actor"], "rol": r["rol"], "doel": r["doel"],
+                "kanaal": r["kanaal"], "toegang": r["toegang"], "ruleset": None, "rules": [], "details": {},
+                "regels_op": None,
+            } for r in toegangslog(self.systeem.projecties, melding_id=str(melding_id))]
+        return sorted(regels, key=lambda r: (r["tijdstip"], r["soort"] == "inzage"))
+
+    def inzageverzoek(self, wie: Gebruiker, melding_id: UUID, *, kanaal: str) -> dict[str, Any]:
+        """A melding's whole trail as one document, for a subject access request (AVG art. 15): its
+        events, its decisions with their rules and ruleset version, and (for a role that may read
+        the access log) every read of its personal data. The personal data itself only for a role
+        that may read it, read through the one logged path with the purpose `inzageverzoek`."""
+        self.vereist(wie, "audit")
+        m = self.melding(wie, melding_id)
+        with self.overzicht(wie) as o:
+            trail_rows = o.audit(melding_id)
+        uit: dict[str, Any] = {
+            "soort_document": "inzageverzoek (AVG art. 15)",
+            "opgesteld_op": datetime.now(UTC).isoformat(), "opgesteld_door": wie.naam, "rol": str(wie.rol),
+            "melding": {"melding_id": str(m.id), "bron": m.bron, "kenmerk": m.kenmerk, "status": m.status},
+            "gebeurtenissen": [{**r, "wat": GEBEURTENISSEN.get(r["gebeurtenis"], r["gebeurtenis"])}
+                               for r in trail_rows],
+            "besluiten": [{"tijdstip": r["tijdstip"], "gebeurtenis": r["gebeurtenis"], "ruleset": r["ruleset"],
+                           "rules": r["rules"], **{k: r["details"].get(k) for k in (
+                               "outcome", "zvh", "product", "queue", "labels", "notify", "deadline", "reasons")}}
+                          for r in trail_rows if r["ruleset"]],
+        }
+        if wie.mag("toegangslog"):
+            uit["inzagen"] = self.toegangslog(wie, melding=melding_id)
+        else:
+            uit["inzagen"] = None
+            uit["inzagen_niet_opgenomen"] = f"role {wie.rol} does not read the access log"
+        if wie.mag("persoonsgegevens") and weigering(wie.rol, m.kenmerken(), persoonsgegevens=True) is None:
+            uit["persoonsgegevens"] = self.persoonsgegevens(wie, melding_id, "inzageverzoek", kanaal=kanaal)
+        else:
+            uit["persoonsgegevens"] = None
+            uit["persoonsgegevens_niet_opgenomen"] = f"role {wie.rol} does not read personal data"
+        log.info("inzageverzoek opgesteld", melding_id=str(melding_id), gebruiker=wie.naam,
+                 met_persoonsgegevens=uit["persoonsgegevens"] is not None)
+        return uit
+
+    def regels_op(self, wie: Gebruiker, datum: date) -> RegelsOp:
+        """Which ruleset was in force on `datum`: the version of the last decision the loket recorded
+        up to that day's end, every version it decided with, and the rows of the loaded rules valid
+        on that day (rows carry their own validity: the date-bound policy)."""
+        self.vereist(wie, "lezen")
+        self.bij()
+        einde = datetime.combine(datum, time.max, NL).astimezone(UTC).isoformat()
+        store = self.systeem.projecties
+        toen = ruleset_op(store, einde)
+        dag = datum.toordinal()
+        regels = [{
+            "id": r.id, "tabel": r.table, "hit_policy": r.hit_policy, "priority": r.priority,
+            "geldig": r.geldig(), "bron": r.bron, "als": r.als.model_dump(exclude_none=True),
+            "outcome": r.outcome, "product": r.product, "labels": list(r.labels), "notify": list(r.notify),
+            "deadline_dagen": r.deadline_dagen, "reden": r.reden,
+        } for r in self.ruleset.rules() if r.van <= dag <= r.tot]
+        return RegelsOp(datum, toen["ruleset"] if toen else None, toen["tijdstip"] if toen else None,
+                        self.ruleset.version, rulesets(store), regels)
 
     def verifieer(self, wie: Gebruiker, public_key: str | None = None) -> dict[str, Any]:
         """Walk the hash chain over the events, against the anchor key (default: from the master key)."""
@@ -575,6 +732,25 @@ class Overzicht:
 
     def verloop(self) -> list[dict[str, Any]]:
         return self._per_rij(verloop(self.store, self.wie.compartimenten))
+
+    def cijfers(self, year: int) -> Cijfers:
+        """A year's figures beside the year before: per product and gemeente, the annual report's
+        tables (a compartment's only for a role holding it), the months' instroom, lopend and te
+        laat per house and product, and the lead times of the loket per stream and house."""
+        if not 1901 <= year <= 9999:
+            raise OngeldigVeld("jaar", "must be a year from 1901 to 9999")
+        held = self.wie.compartimenten
+        tabellen = [r for r in self._per_rij(jaartabellen(self.store, year, held))
+                    if self.wie.rol.houdt(COMPARTIMENT_VAN_TABEL.get(r["tabel"]))]
+        return Cijfers(
+            year, self.statistiek(year), tabellen, self._per_rij(maandreeksen(self.store, year, held)),
+            self._per_huis(doorlooptijden(self.store, year, held, per_maand=False)),
+            self._per_huis(doorlooptijden(self.store, year, held)),
+        )
+
+    def _per_huis(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows of a house (or of none: not yet placed) as a house's staff may count them: their own."""
+        return [r for r in rows if self.wie.soort != "zvh" or r["zvh"] == self.wie.zvh]
 
     def triage(self) -> list[dict[str, Any]]:
         self.dienst.vereist(self.wie, "triage")
