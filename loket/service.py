@@ -206,6 +206,15 @@ def _periode(van: date | None, tot: date | None) -> tuple[str | None, str | None
     return begin, einde
 
 
+def _inzage_wat(regel: dict[str, Any]) -> str:
+    """A line of the access log as a time line says it."""
+    if regel["toegang"] == "geweigerd":
+        return "Inzage geweigerd"
+    if regel["naam"] == "persoonsgegevens vernietigen":
+        return GEBEURTENISSEN["PersoonsgegevensVernietigd"]
+    return GEBEURTENISSEN["DataverwerkingVastgelegd"]
+
+
 def _dag(tijdstip: str) -> str:
     """The Dutch day of a recorded (UTC) moment."""
     return datetime.fromisoformat(tijdstip).astimezone(NL).date().isoformat()
@@ -599,8 +608,7 @@ class Dienst:
         if wie.mag("toegangslog"):
             regels += [{
                 "tijdstip": r["begin"], "soort": "inzage", "gebeurtenis": "DataverwerkingVastgelegd",
-                "wat": GEBEURTENISSEN["DataverwerkingVastgelegd"] if r["toegang"] != "geweigerd"
-                else "Inzage geweigerd", "actor": r["actor"], "rol": r["rol"], "doel": r["doel"],
+                "wat": _inzage_wat(r), "actor": r["actor"], "rol": r["rol"], "doel": r["doel"],
                 "kanaal": r["kanaal"], "toegang": r["toegang"], "ruleset": None, "rules": [], "details": {},
                 "regels_op": None,
             } for r in toegangslog(self.systeem.projecties, melding_id=str(melding_id))]

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
 from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
-from loket.web import api, pages
+from loket.web import api, controle, controle_api, pages
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 
 HERE = Path(__file__).parent
@@ -219,6 +219,9 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.include_router(api.router)
+    app.include_router(controle_api.router)
+    # Before the pages: their POST /meldingen/{id}/{handeling} would take /inzageverzoek for an action.
+    app.include_router(controle.router, prefix="/web", include_in_schema=False)
     app.include_router(pages.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -223,6 +223,7 @@ def _melding_pagina(
         doelen=list(doelen().values()), doel=doel, persoonsgegevens=persoonsgegevens, fout=fout,
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
         mag_persoonsgegevens=wie.mag("persoonsgegevens"), laatste_reden=laatste_reden,
+        tijdlijn=d.tijdlijn(wie, melding_id),
     )
 
 
