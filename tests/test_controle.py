@@ -5,11 +5,15 @@ time line, the export for a subject access request, and which rules were in forc
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
+from openpyxl import load_workbook
 
 from events.handelingen import Gebruiker
 from events.toegang import Rol
@@ -17,6 +21,7 @@ from loket.bootstrap import bootstrap
 from loket.service import Dienst, OngeldigVeld, Verboden
 from routing.tijd import vandaag
 from tests.conftest import melding
+from tests.event_store import loket_env
 
 INTAKE = Gebruiker("anna", Rol.maak("intake"))
 WEEGPLOEG = Gebruiker("wim", Rol.maak("intake", compartimenten=["radicalisering"]))
@@ -180,3 +185,30 @@ def test_the_ruleset_in_force_on_a_day_is_the_one_the_loket_decided_with(dienst)
     # The rows in force follow their own validity: RIO only in 2025 and 2026.
     assert "rio.hic" in {r["id"] for r in dienst.regels_op(AUDITOR, date(2025, 6, 1)).regels}
     assert "rio.hic" not in {r["id"] for r in dienst.regels_op(AUDITOR, date(2024, 6, 1)).regels}
+
+
+def _cli(args: list[str], db, rol: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **loket_env(db, LOKET_USER="anna", LOKET_ROLE=rol)}
+    return subprocess.run([sys.executable, "-m", "loket.cli", *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_the_cli_gives_the_same_tables_and_refuses_a_house_the_access_log(tmp_path):
+    db = tmp_path / "loket.sqlite"
+    regels = "\n".join(json.dumps(melding(kenmerk=f"C-{i}", gemeente=g, ontvangen_op="2025-03-04T10:00:00+01:00"))
+                       for i, g in enumerate(["Sittard-Geleen", "Sittard-Geleen", "Heerlen"]))
+    assert _cli(["ontvang", "-"], db, "intake", regels).returncode == 0
+    assert _cli(["show", "gemeente:C-0", "--purpose", "triage"], db, "intake").returncode == 0
+
+    xlsx = str(tmp_path / "c.xlsx")
+    sheet = _cli(["stats", "--year", "2025", "--sheet", "jaarverslag", "--xlsx", xlsx], db, "auditor")
+    assert "Zorg- en Veiligheidshuis Westelijke Mijnstreek,PGA,Sittard-Geleen,0,2" in sheet.stdout
+    assert load_workbook(tmp_path / "c.xlsx").sheetnames[0] == "Jaarverslag 2025"
+
+    log = _cli(["access-log", "--csv", "--purpose", "triage", "--actor", "anna"], db, "auditor")
+    assert log.returncode == 0 and len(log.stdout.strip().splitlines()) == 2
+    refused = _cli(["access-log"], db, "zvh:westelijke-mijnstreek")
+    assert refused.returncode != 0 and "may not" in refused.stderr
+
+    op = _cli(["rules", "on", vandaag().isoformat(), "--json"], db, "auditor")
+    assert json.loads(op.stdout)["zelfde"] is True

@@ -18,6 +18,7 @@ from rich.table import Table
 from events.logboek import MAX_TOELICHTING, doelen
 from loket.cli.basis import dienst, emit, gebruiker
 from loket.service import OngeldigVeld, melding_id_van
+from loket.uitvoer import csv_bytes, toegangslog_blad
 from privacy.vernietiging import GRONDEN
 
 
@@ -98,10 +99,21 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return code
 
 
+def _dag(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a date (YYYY-MM-DD)") from None
+
+
 def cmd_access_log(args: argparse.Namespace) -> int:
     melding = melding_id_van(args.melding) if args.melding else None
     with dienst() as d:
-        rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor)
+        rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor, van=args.van, tot=args.tot,
+                             doel=args.purpose)
+    if args.csv:
+        sys.stdout.buffer.write(csv_bytes(toegangslog_blad(rows)))
+        return 0
     if args.json:
         emit(rows)
         return 0
@@ -112,6 +124,12 @@ def cmd_access_log(args: argparse.Namespace) -> int:
         table.add_row(r["begin"], r["actor"], r["rol"], r["melding_id"], r["doel"], r["naam"],
                       r["toegang"] + (f" ({r['weigering']})" if r["weigering"] else ""), r["kanaal"], r["trace_id"])
     Console().print(table)
+    return 0
+
+
+def cmd_subject_access(args: argparse.Namespace) -> int:
+    with dienst() as d:
+        emit(d.inzageverzoek(gebruiker(d), melding_id_van(args.id), kanaal="cli"))
     return 0
 
 
@@ -166,7 +184,16 @@ def register(command) -> None:
     sp = command("access-log", cmd_access_log, "who read or destroyed which personal data, when, why (auditors)")
     sp.add_argument("--melding", metavar="ID", help="melding id, or BRON:KENMERK")
     sp.add_argument("--actor", metavar="NAME")
+    sp.add_argument("--from", dest="van", type=_dag, metavar="DATE", help="first day (Dutch time, inclusive)")
+    sp.add_argument("--to", dest="tot", type=_dag, metavar="DATE", help="last day (Dutch time, inclusive)")
+    sp.add_argument("--purpose", metavar="DOEL", help="one purpose of the register: " + ", ".join(doelen()))
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--csv", action="store_true", help="CSV on stdout, Dutch column heads")
+
+    sp = command("subject-access", cmd_subject_access,
+                 "a melding's whole trail as one JSON document for a subject access request (AVG art. 15); "
+                 "its personal data only for a role that reads them (that read is recorded)")
+    sp.add_argument("id", help="melding id, or BRON:KENMERK")
 
     sp = command("verify", cmd_verify, "walk the hash chain over the events; exit 1 at the first broken position")
     sp.add_argument("--public-key", metavar="HEX",
