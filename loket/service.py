@@ -35,7 +35,7 @@ from events.follower import lag
 from events.handelingen import HANDELINGEN, Gebruiker
 from events.hashchain import HashChained, public_key_text
 from events.intake import SOORTEN, Ongeldig, Persoon, TeGroot, parse
-from events.logboek import OngeldigDoel
+from events.logboek import OngeldigDoel, doelen
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
 from events.status import GEBEURTENISSEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
@@ -609,6 +609,7 @@ class Dienst:
             regels += [{
                 "tijdstip": r["begin"], "soort": "inzage", "gebeurtenis": "DataverwerkingVastgelegd",
                 "wat": _inzage_wat(r), "actor": r["actor"], "rol": r["rol"], "doel": r["doel"],
+                "doel_naam": doelen()[r["doel"]].naam if r["doel"] in doelen() else r["doel"],
                 "kanaal": r["kanaal"], "toegang": r["toegang"], "ruleset": None, "rules": [], "details": {},
                 "regels_op": None,
             } for r in toegangslog(self.systeem.projecties, melding_id=str(melding_id))]

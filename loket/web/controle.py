@@ -84,7 +84,8 @@ def _reeksen(c: Cijfers, maat: str, product: str | None) -> dict[str, list[tuple
     per_huis: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in c.maanden:
         if product is None or r["product"] == product:
-            per_huis[woorden.huis(r["zvh"])][r["maand"]] += r[maat]
+            # The chart names a line at its end, where the houses' short names fit.
+            per_huis[woorden.huis(r["zvh"]).removeprefix("Zorg- en Veiligheidshuis ")][r["maand"]] += r[maat]
     months = [f"{c.jaar:04d}-{m:02d}" for m in range(1, 13)]
     return {huis: [(m, waarden.get(m, 0)) for m in months] for huis, waarden in sorted(per_huis.items())}
 
