@@ -60,6 +60,10 @@ log = logs.logger("loket.service")
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _PSEUDONIEM = re.compile(r"^[0-9a-f]{64}$")
 BATCH = 500  # meldingen stored in one transaction (group commit)
+# Expensive reads at once, and waiting for a place: beyond them a request is answered "try later"
+# (503). Two cores run the demo; a server with more raises them (Dienst(rem=Rem(...))).
+ZWARE_PLAATSEN = 2
+ZWARE_WACHTEND = 8
 PER_PAGINA = 50  # lines of a paged list
 MAX_PER_PAGINA = 500
 
@@ -70,6 +74,73 @@ class NietGevonden(LookupError):
 
 class Verboden(PermissionError):
     """The user's role does not allow this."""
+
+
+class Bezet(RuntimeError):
+    """Every place for an expensive read is taken and the queue is full or waited too long: try later."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many expensive reads at once (as-of, statistics, exports); try again in "
+                         f"{retry_after} s")
+        self.retry_after = retry_after
+
+
+class Rem:
+    """A few places for expensive reads (an as-of replay, a year's figures, an export), and a short
+    queue before them: a burst waits its turn or is refused at once (Bezet), and never takes every
+    worker thread, the memory of many replays, or the store's connections. Reentrant per thread:
+    a year's figures read inside an as-of overview take no second place."""
+
+    def __init__(self, plaatsen: int = ZWARE_PLAATSEN, wachtend: int = ZWARE_WACHTEND, wachttijd: float = 10.0):
+        self.plaatsen, self.wachtend, self.wachttijd = plaatsen, wachtend, wachttijd
+        self._vrij = threading.BoundedSemaphore(plaatsen)
+        self._lock = threading.Lock()
+        self._wachtend = 0
+        self._bezig = 0
+        self.hoogste = 0  # the most that ever ran at once (for tests and benchmarks)
+        self._hier = threading.local()
+
+    @contextmanager
+    def plaats(self) -> Iterator[None]:
+        if getattr(self._hier, "diepte", 0):
+            self._hier.diepte += 1
+            try:
+                yield
+            finally:
+                self._hier.diepte -= 1
+            return
+        with self._lock:
+            gekregen = self._vrij.acquire(blocking=False)
+            if not gekregen and self._wachtend >= self.wachtend:
+                metrics.ZWARE_LEZINGEN_GEWEIGERD.inc()
+                raise Bezet(max(1, round(self.wachttijd)))
+            if not gekregen:
+                self._wachtend += 1
+        if not gekregen:
+            try:
+                gekregen = self._vrij.acquire(timeout=self.wachttijd)
+            finally:
+                with self._lock:
+                    self._wachtend -= 1
+            if not gekregen:
+                metrics.ZWARE_LEZINGEN_GEWEIGERD.inc()
+                raise Bezet(max(1, round(self.wachttijd)))
+        self._begin()
+        try:
+            yield
+        finally:
+            self._hier.diepte = 0
+            with self._lock:
+                self._bezig -= 1
+                metrics.ZWARE_LEZINGEN_BEZIG.set(self._bezig)
+            self._vrij.release()
+
+    def _begin(self) -> None:
+        self._hier.diepte = 1
+        with self._lock:
+            self._bezig += 1
+            self.hoogste = max(self.hoogste, self._bezig)
+            metrics.ZWARE_LEZINGEN_BEZIG.set(self._bezig)
 
 
 class OngeldigVeld(ValueError):
@@ -230,9 +301,10 @@ def _afgewezen(o: Ontvangst) -> bool:
 
 
 class Dienst:
-    def __init__(self, systeem: Systeem):
+    def __init__(self, systeem: Systeem, rem: Rem | None = None):
         self.systeem = systeem
         self.schrijven = threading.RLock()
+        self.rem = rem or Rem()
 
     @property
     def app(self) -> Any:
@@ -482,11 +554,12 @@ class Dienst:
             yield Overzicht(self, wie, self.systeem.projecties, vandaag())
             return
         self.vereist(wie, "als_op")
-        store = self.systeem.als_op(as_of)
-        try:
-            yield Overzicht(self, wie, store, as_of.astimezone(NL).date())
-        finally:
-            store.datastore.close()
+        with self.rem.plaats():
+            store = self.systeem.als_op(as_of)
+            try:
+                yield Overzicht(self, wie, store, as_of.astimezone(NL).date())
+            finally:
+                store.datastore.close()
 
     def herbouw(self, wie: Gebruiker, namen: Iterable[str] = (), *,
                 na_pagina: Callable[[int, int], None] | None = None, page_size: int = 2_000) -> tuple[list[str], int]:
@@ -573,8 +646,9 @@ class Dienst:
         self.vereist(wie, "toegangslog")
         begin, einde = _periode(van, tot)
         self.bij()
-        return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None,
-                           actor=actor or None, van=begin, tot=einde, doel=doel or None)
+        with self.rem.plaats():
+            return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None,
+                               actor=actor or None, van=begin, tot=einde, doel=doel or None)
 
     def toegangslog_pagina(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
                            van: date | None = None, tot: date | None = None, doel: str | None = None,
@@ -620,6 +694,10 @@ class Dienst:
         events, its decisions with their rules and ruleset version, and (for a role that may read
         the access log) every read of its personal data. The personal data itself only for a role
         that may read it, read through the one logged path with the purpose `inzageverzoek`."""
+        with self.rem.plaats():
+            return self._inzageverzoek(wie, melding_id, kanaal=kanaal)
+
+    def _inzageverzoek(self, wie: Gebruiker, melding_id: UUID, *, kanaal: str) -> dict[str, Any]:
         self.vereist(wie, "audit")
         m = self.melding(wie, melding_id)
         with self.overzicht(wie) as o:
@@ -748,6 +826,10 @@ class Overzicht:
         laat per house and product, and the lead times of the loket per stream and house."""
         if not 1901 <= year <= 9999:
             raise OngeldigVeld("jaar", "must be a year from 1901 to 9999")
+        with self.dienst.rem.plaats():
+            return self._cijfers(year)
+
+    def _cijfers(self, year: int) -> Cijfers:
         held = self.wie.compartimenten
         tabellen = [r for r in self._per_rij(jaartabellen(self.store, year, held))
                     if self.wie.rol.houdt(COMPARTIMENT_VAN_TABEL.get(r["tabel"]))]

@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time as time_module
 from collections.abc import Iterator
 from datetime import date, timedelta
 from uuid import UUID
@@ -18,7 +20,7 @@ from openpyxl import load_workbook
 from events.handelingen import Gebruiker
 from events.toegang import Rol
 from loket.bootstrap import bootstrap
-from loket.service import Dienst, OngeldigVeld, Verboden
+from loket.service import Bezet, Dienst, OngeldigVeld, Rem, Verboden, moment
 from routing.tijd import vandaag
 from tests.conftest import melding
 from tests.event_store import loket_env
@@ -212,3 +214,81 @@ def test_the_cli_gives_the_same_tables_and_refuses_a_house_the_access_log(tmp_pa
 
     op = _cli(["rules", "on", vandaag().isoformat(), "--json"], db, "auditor")
     assert json.loads(op.stdout)["zelfde"] is True
+
+
+def test_a_burst_of_expensive_reads_runs_at_most_the_places_at_once_and_the_rest_waits(dienst):
+    dienst.rem = Rem(plaatsen=2, wachtend=20, wachttijd=60)
+    fouten: list[BaseException] = []
+
+    def als_op() -> None:
+        try:
+            with dienst.overzicht(AUDITOR, moment("2030-01-01")) as o:
+                o.cijfers(2025)  # inside the as-of overview: no second place taken
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            fouten.append(exc)
+
+    threads = [threading.Thread(target=als_op) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fouten == [] and 1 <= dienst.rem.hoogste <= 2
+
+
+def test_when_every_place_is_taken_and_the_queue_is_full_an_expensive_read_is_refused_at_once(dienst):
+    dienst.rem = Rem(plaatsen=1, wachtend=0, wachttijd=30)
+    bezet, vrij = threading.Event(), threading.Event()
+
+    def houd_vast() -> None:
+        with dienst.rem.plaats():
+            bezet.set()
+            vrij.wait(30)
+
+    holder = threading.Thread(target=houd_vast)
+    holder.start()
+    bezet.wait(10)
+    try:
+        started = time_module.monotonic()
+        for read in (lambda: dienst.toegangslog(AUDITOR), lambda: dienst.inzageverzoek(
+                AUDITOR, next(iter(_ids(dienst).values())), kanaal="cli")):
+            with pytest.raises(Bezet):
+                read()
+        with pytest.raises(Bezet), dienst.overzicht(AUDITOR) as o:
+            o.cijfers(2025)
+        with pytest.raises(Bezet), dienst.overzicht(AUDITOR, moment("2030-01-01")):
+            pass
+        assert time_module.monotonic() - started < 5  # refused at once, not after the wait
+        with dienst.overzicht(AUDITOR) as o:  # a live read needs no place
+            assert o.caseload()
+    finally:
+        vrij.set()
+        holder.join()
+    with dienst.overzicht(AUDITOR) as o:
+        assert o.cijfers(2025).jaartabellen
+
+
+def test_a_read_waits_in_the_queue_for_a_place_and_gives_up_after_the_wait(dienst):
+    dienst.rem = Rem(plaatsen=1, wachtend=1, wachttijd=0.3)
+    bezet, vrij = threading.Event(), threading.Event()
+
+    def houd_vast() -> None:
+        with dienst.rem.plaats():
+            bezet.set()
+            vrij.wait(30)
+
+    holder = threading.Thread(target=houd_vast)
+    holder.start()
+    bezet.wait(10)
+    try:
+        started = time_module.monotonic()
+        with pytest.raises(Bezet), dienst.overzicht(AUDITOR) as o:
+            o.cijfers(2025)
+        assert time_module.monotonic() - started >= 0.3
+    finally:
+        vrij.set()
+        holder.join()
+
+
+def _ids(d: Dienst) -> dict[str, UUID]:
+    with d.overzicht(INTAKE) as o:
+        return {r["kenmerk"]: UUID(r["melding_id"]) for r in o.wachtrij("westelijke-mijnstreek")}

@@ -7,10 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import threading
 
 import pytest
 from openpyxl import load_workbook
 
+from loket.service import Rem
 from tests.conftest import melding
 from tests.web_fixtures import formuliertoken
 
@@ -133,3 +136,41 @@ def test_the_web_pages_answer_for_an_auditor(loketten, gevuld):
     assert export.json()["persoonsgegevens"] is None
     page = client.get("/web/regels?datum=01-06-2025")
     assert page.status_code == 200 and "rio.hic" in page.text
+
+
+def test_a_burst_of_expensive_reads_is_answered_try_later_while_the_rest_of_the_server_answers(loketten, gevuld):
+    dienst = loketten.client.app.state.dienst
+    dienst.rem = Rem(plaatsen=1, wachtend=0, wachttijd=3)
+    voor = _geweigerd(loketten)
+    bezet, vrij = threading.Event(), threading.Event()
+
+    def houd_vast() -> None:
+        with dienst.rem.plaats():
+            bezet.set()
+            vrij.wait(30)
+
+    holder = threading.Thread(target=houd_vast)
+    holder.start()
+    bezet.wait(10)
+    auditor = loketten.als(gevuld["auditor"])
+    try:
+        for path in ("/caseload?as_of=2030-01-01", "/statistiek?jaar=2025", "/statistiek.xlsx?jaar=2025",
+                     "/toegangslog.csv"):
+            answer = loketten.client.get(path, headers=auditor)
+            assert answer.status_code == 503, path
+            assert answer.headers["retry-after"] == "3" and "try again" in answer.json()["detail"]
+        assert loketten.client.get("/caseload", headers=auditor).status_code == 200
+        assert loketten.client.get("/toegangslog", headers=auditor).status_code == 200  # a page of it is cheap
+        loketten.inloggen(gevuld["auditor"])
+        page = loketten.client.get("/web/statistiek?jaar=2025")
+        assert page.status_code == 503 and "te druk" in page.text and page.headers["retry-after"] == "3"
+        assert _geweigerd(loketten) == voor + 5
+    finally:
+        vrij.set()
+        holder.join()
+    assert loketten.client.get("/statistiek?jaar=2025", headers=auditor).status_code == 200
+
+
+def _geweigerd(loketten) -> float:
+    found = re.search(r"^loket_zware_lezingen_geweigerd_total (\S+)$", loketten.client.get("/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0

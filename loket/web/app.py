@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
-from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
+from loket.service import Bezet, Dienst, NietGevonden, OngeldigVeld, Verboden
 from loket.web import api, controle, controle_api, pages
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 
@@ -164,6 +164,17 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     @app.exception_handler(OngeldigVeld)
     async def ongeldig_veld(request: Request, exc: OngeldigVeld) -> Response:
         return _fout(request, 422, str(exc), [{"field": exc.field, "message": exc.message}])
+
+    @app.exception_handler(Bezet)
+    async def bezet(request: Request, exc: Bezet) -> Response:
+        # An expensive read found every place taken: come back later, the server stays up for the rest.
+        headers = {"retry-after": str(exc.retry_after)}
+        if request.url.path.startswith("/web"):
+            page = pages.foutpagina(request, 503, "Het is nu te druk voor deze opvraging (terugkijken, cijfers of "
+                                    f"een export). Probeer het over {exc.retry_after} seconden opnieuw.")
+            page.headers.update(headers)
+            return page
+        return JSONResponse({"detail": str(exc), "errors": []}, status_code=503, headers=headers)
 
     @app.exception_handler(OngeldigeOvergang)
     async def ongeldige_overgang(request: Request, exc: OngeldigeOvergang) -> Response:
