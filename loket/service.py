@@ -272,8 +272,11 @@ def _periode(van: date | None, tot: date | None) -> tuple[str | None, str | None
     """Whole Dutch days as a UTC interval [van, tot + 1 day), as access log lines are kept."""
     if van and tot and van > tot:
         raise OngeldigVeld("van", f"{van} is after the end of the period {tot}")
+    for veld, dag in (("van", van), ("tot", tot)):
+        if dag is not None and not date(1901, 1, 1) <= dag <= date(9999, 12, 30):
+            raise OngeldigVeld(veld, "must be a day from 1901-01-01 to 9999-12-30")
     begin = datetime.combine(van, time.min, NL).astimezone(UTC).isoformat() if van else None
-    einde = (datetime.combine(tot, time.max, NL).astimezone(UTC).isoformat() if tot else None)
+    einde = datetime.combine(tot, time.max, NL).astimezone(UTC).isoformat() if tot else None
     return begin, einde
 
 
@@ -732,6 +735,8 @@ class Dienst:
         up to that day's end, every version it decided with, and the rows of the loaded rules valid
         on that day (rows carry their own validity: the date-bound policy)."""
         self.vereist(wie, "lezen")
+        if not date(1901, 1, 1) <= datum <= date(9999, 12, 30):
+            raise OngeldigVeld("datum", "must be a day from 1901-01-01 to 9999-12-30")
         self.bij()
         einde = datetime.combine(datum, time.max, NL).astimezone(UTC).isoformat()
         store = self.systeem.projecties
@@ -824,8 +829,8 @@ class Overzicht:
         """A year's figures beside the year before: per product and gemeente, the annual report's
         tables (a compartment's only for a role holding it), the months' instroom, lopend and te
         laat per house and product, and the lead times of the loket per stream and house."""
-        if not 1901 <= year <= 9999:
-            raise OngeldigVeld("jaar", "must be a year from 1901 to 9999")
+        if not 1901 <= year <= 9998:
+            raise OngeldigVeld("jaar", "must be a year from 1901 to 9998 (the months of a year end in the next)")
         with self.dienst.rem.plaats():
             return self._cijfers(year)
 

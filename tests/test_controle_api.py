@@ -80,6 +80,9 @@ def test_the_access_log_paged_filtered_and_as_csv(loketten, gevuld):
     assert [r["actor"] for r in body["regels"]] == ["anna"]
     answer = client.get("/toegangslog?van=2025-02-01&tot=2025-01-01", headers=auditor)
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "van"
+    for query, veld in (("van=0001-01-01", "van"), ("tot=9999-12-31", "tot")):  # the calendar's edges
+        answer = client.get(f"/toegangslog?{query}", headers=auditor)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == veld
 
     rows = list(csv.reader(io.StringIO(client.get("/toegangslog.csv?actor=wendy", headers=auditor)
                                        .content.decode("utf-8-sig"))))
@@ -114,6 +117,7 @@ def test_the_ruleset_in_force_on_a_day(loketten, gevuld):
     body = loketten.client.get("/regels?datum=2018-06-01", headers=loketten.als(gevuld["auditor"])).json()
     assert body["in_gebruik"] is None and body["regels"]  # nothing decided by the loket yet in 2018
     assert "rio.hic" not in {r["id"] for r in body["regels"]}
+    assert loketten.client.get("/regels?datum=0001-01-01", headers=loketten.als(gevuld["auditor"])).status_code == 422
     today = loketten.client.get("/regels", headers=loketten.als(gevuld["auditor"])).json()
     assert today["in_gebruik"] == today["geladen"] and today["zelfde"]
 
@@ -134,6 +138,10 @@ def test_the_web_pages_answer_for_an_auditor(loketten, gevuld):
                          data={"csrf": formuliertoken(page.text)})
     assert export.headers["content-disposition"].startswith("attachment")
     assert export.json()["persoonsgegevens"] is None
+    page = client.get("/web/toegangslog?van=01-01-0001")
+    assert page.status_code == 422 and 'id="van" name="van" value="01-01-0001"' in page.text
+    page = client.get("/web/regels?datum=01-01-0001")
+    assert page.status_code == 422 and "Geef een datum als dd-mm-jjjj" in page.text
     page = client.get("/web/regels?datum=01-06-2025")
     assert page.status_code == 200 and "rio.hic" in page.text
 

@@ -71,7 +71,7 @@ def _download(body: bytes, naam: str, media_type: str) -> Response:
 def _jaar(jaar: str | None) -> int:
     if not jaar:
         return vandaag().year
-    if not jaar.isdigit() or not 1901 <= int(jaar) <= 9999:
+    if not jaar.isdigit() or not 1901 <= int(jaar) <= 9998:
         raise OngeldigVeld("jaar", "Geef een jaar, bijvoorbeeld 2025.")
     return int(jaar)
 
@@ -202,7 +202,11 @@ def toegangslog(request: Request, wie: Wie, d: Diensten, melding: str | None = N
     if fouten:
         return render(request, "toegangslog.html", 422, wie=wie, invoer=invoer, veldfouten=fouten, log=None,
                       doelen=doelen(), query="")
-    log = d.toegangslog_pagina(wie, **filters, pagina=max(1, pagina), per_pagina=PER_PAGINA)
+    try:
+        log = d.toegangslog_pagina(wie, **filters, pagina=max(1, pagina), per_pagina=PER_PAGINA)
+    except OngeldigVeld as exc:  # a day outside the calendar
+        return render(request, "toegangslog.html", 422, wie=wie, invoer=invoer, doelen=doelen(), log=None, query="",
+                      veldfouten={exc.field: "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025."})
     query = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k != "pagina" and v)
     return render(request, "toegangslog.html", wie=wie, invoer=invoer, veldfouten={}, log=log, doelen=doelen(),
                   query=query, melding_id=filters["melding"])
@@ -227,10 +231,10 @@ def toegangslog_csv(wie: Wie, d: Diensten, melding: str | None = None, actor: st
 def regels(request: Request, wie: Wie, d: Diensten, datum: str | None = None, melding: str | None = None) -> Response:
     try:
         op = dag(datum, "datum") or vandaag()
+        r = d.regels_op(wie, op)
     except OngeldigVeld:
         return render(request, "regels.html", 422, wie=wie, datum=datum, veldfouten={
             "datum": "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025."}, r=None, tabellen={}, uitleg=None)
-    r = d.regels_op(wie, op)
     tabellen: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for regel in r.regels:
         tabellen[regel["tabel"]].append(regel)
