@@ -838,11 +838,9 @@ class Overzicht:
         held = self.wie.compartimenten
         tabellen = [r for r in self._per_rij(jaartabellen(self.store, year, held))
                     if self.wie.rol.houdt(COMPARTIMENT_VAN_TABEL.get(r["tabel"]))]
-        return Cijfers(
-            year, self.statistiek(year), tabellen, self._per_rij(maandreeksen(self.store, year, held)),
-            self._per_huis(doorlooptijden(self.store, year, held, per_maand=False)),
-            self._per_huis(doorlooptijden(self.store, year, held)),
-        )
+        per_jaar, per_maand = doorlooptijden(self.store, year, held)
+        return Cijfers(year, self.statistiek(year), tabellen, self._per_rij(maandreeksen(self.store, year, held)),
+                       self._per_huis(per_jaar), self._per_huis(per_maand))
 
     def _per_huis(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows of a house (or of none: not yet placed) as a house's staff may count them: their own."""

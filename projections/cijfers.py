@@ -131,12 +131,13 @@ def percentiel(values: list[float], p: float) -> float | None:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def doorlooptijden(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None,
-                   *, per_maand: bool = True) -> list[dict[str, Any]]:
-    """How fast meldingen of `year` landed "op de juiste plek", per stream (soort), house and month
-    (or the whole year): hours from receipt (`ontvangen_op`) to the first decision that placed it
-    (routed, decided from triage, rerouted, referred), hours from that decision to the house's
-    acceptance, and the share that was sent back or rerouted; median and 90th percentile."""
+def doorlooptijden(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """How fast meldingen of `year` landed "op de juiste plek", per stream (soort) and house, for the
+    whole year and per month of receipt: hours from receipt (`ontvangen_op`) to the first decision
+    that placed it (routed, decided from triage, rerouted, referred), hours from that decision to
+    the house's acceptance, and the share that was sent back or rerouted; median and 90th
+    percentile. One read of the trail for both."""
     binnen = _met_c(_binnen(compartimenten))
     rows = store.rows(
         "SELECT c.melding_id, c.soort, c.zvh, c.datum, c.ontvangen_op, a.gebeurtenis, a.tijdstip "
@@ -146,32 +147,41 @@ def doorlooptijden(store: ProjectionStore, year: int, compartimenten: frozenset[
     )
     per_melding: dict[str, dict[str, Any]] = {}
     for r in rows:
-        m = per_melding.setdefault(r["melding_id"], {
-            "soort": r["soort"], "zvh": r["zvh"] or "", "maand": r["datum"][:7] if per_maand else str(year),
-            "ontvangen": _moment(r["ontvangen_op"]), "beslist": None, "geaccepteerd": None, "terug": False})
+        m = per_melding.get(r["melding_id"])
+        if m is None:
+            m = per_melding[r["melding_id"]] = {
+                "soort": r["soort"], "zvh": r["zvh"] or "", "maand": r["datum"][:7],
+                "ontvangen": _moment(r["ontvangen_op"]), "beslist": None, "geaccepteerd": None, "terug": False}
         if r["gebeurtenis"] in BESLUITEN and m["beslist"] is None:
             m["beslist"] = datetime.fromisoformat(r["tijdstip"])
         elif r["gebeurtenis"] == "MeldingGeaccepteerd" and m["beslist"] is not None and m["geaccepteerd"] is None:
             m["geaccepteerd"] = datetime.fromisoformat(r["tijdstip"])
         if r["gebeurtenis"] in TERUG_OF_OM:
             m["terug"] = True
-    groepen: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for m in per_melding.values():
-        groepen[(m["soort"], m["zvh"], m["maand"])].append(m)
+        m["tot_besluit"] = _uren(m["ontvangen"], m["beslist"]) if m["beslist"] else None
+        m["tot_acceptatie"] = _uren(m["beslist"], m["geaccepteerd"]) if m["geaccepteerd"] else None
+    return _groepen(per_melding.values(), str(year), per_maand=False), _groepen(per_melding.values(), str(year))
+
+
+def _groepen(meldingen: Any, jaar: str, *, per_maand: bool = True) -> list[dict[str, Any]]:
+    groepen: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for m in meldingen:
+        groepen[(m["soort"], m["zvh"], m["maand"] if per_maand else jaar)].append(m)
     out = []
     for (soort, zvh, maand), ms in sorted(groepen.items()):
-        beslissing = [_uren(m["ontvangen"], m["beslist"]) for m in ms if m["beslist"]]
-        acceptatie = [_uren(m["beslist"], m["geaccepteerd"]) for m in ms if m["geaccepteerd"]]
-        beslist = sum(1 for m in ms if m["beslist"])
+        beslissing = [m["tot_besluit"] for m in ms if m["tot_besluit"] is not None]
+        acceptatie = [m["tot_acceptatie"] for m in ms if m["tot_acceptatie"] is not None]
+        terug = sum(1 for m in ms if m["terug"])
         out.append({
-            "soort": soort, "zvh": zvh or None, "maand": maand, "meldingen": len(ms), "beslist": beslist,
+            "soort": soort, "zvh": zvh or None, "maand": maand, "meldingen": len(ms), "beslist": len(beslissing),
             "beslissing_mediaan_uren": _rond(percentiel(beslissing, 50)),
             "beslissing_p90_uren": _rond(percentiel(beslissing, 90)),
             "geaccepteerd": len(acceptatie),
             "acceptatie_mediaan_uren": _rond(percentiel(acceptatie, 50)),
             "acceptatie_p90_uren": _rond(percentiel(acceptatie, 90)),
-            "teruggestuurd_of_herrouteerd": sum(1 for m in ms if m["terug"]),
-            "aandeel_terug_of_om": round(sum(1 for m in ms if m["terug"]) / beslist, 3) if beslist else None,
+            "teruggestuurd_of_herrouteerd": terug,
+            "aandeel_terug_of_om": round(terug / len(beslissing), 3) if beslissing else None,
         })
     return out
 
