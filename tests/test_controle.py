@@ -292,3 +292,13 @@ def test_a_read_waits_in_the_queue_for_a_place_and_gives_up_after_the_wait(diens
 def _ids(d: Dienst) -> dict[str, UUID]:
     with d.overzicht(INTAKE) as o:
         return {r["kenmerk"]: UUID(r["melding_id"]) for r in o.wachtrij("westelijke-mijnstreek")}
+
+
+def test_a_year_as_it_stood_at_a_moment_by_recording_time(dienst):
+    with dienst.overzicht(AUDITOR, moment("2000-01-01")) as o:
+        toen = o.cijfers(2025)
+    assert toen.jaartabellen == [] and toen.doorlooptijden == []  # nothing recorded yet then
+    with dienst.overzicht(AUDITOR, moment("2100-01-01")) as o:
+        later = o.cijfers(2025)
+    with dienst.overzicht(AUDITOR) as o:
+        assert later == o.cijfers(2025)

@@ -193,9 +193,10 @@ def test_a_house_gets_no_access_log_and_no_compartment_figures(browser, server, 
     main = page.inner_text("main")
     assert "Radicalisering" not in main and "Parkstad" not in main
     assert page.get_by_role("link", name="Toegangslog").count() == 0
+    shot(page, "27-zvh-statistiek")
     answer = page.goto(server.url + "/web/toegangslog")
     assert answer.status == 403 and "Geen toegang" in page.inner_text("main")
     assert page.goto(server.url + "/web/toegangslog.csv").status == 403
     page.goto(server.url + f"/web/meldingen/{jaar['ids']['PGA-1']}")
     assert "Persoonsgegevens ingezien" not in page.inner_text("ol.tijdlijn")
-    shot(page, "27-zvh-statistiek-zonder-toegangslog")
+    shot(page, "28-zvh-melding-tijdlijn-zonder-inzagen")
