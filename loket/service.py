@@ -64,8 +64,8 @@ BATCH = 500  # meldingen stored in one transaction (group commit)
 # (503). Two cores run the demo; a server with more raises them (Dienst(rem=Rem(...))).
 ZWARE_PLAATSEN = 2
 ZWARE_WACHTEND = 8
-PER_PAGINA = 50  # lines of a paged list
-MAX_PER_PAGINA = 500
+LOGREGELS_PER_PAGINA = 50  # lines of a paged list
+MAX_LOGREGELS_PER_PAGINA = 500
 
 
 class NietGevonden(LookupError):
@@ -226,7 +226,7 @@ class Shred:
 
 
 @dataclass(frozen=True, slots=True)
-class Pagina:
+class Logpagina:
     """One page of a long list: its rows, the count of all that match, where it starts."""
 
     rows: list[dict[str, Any]]
@@ -655,20 +655,20 @@ class Dienst:
 
     def toegangslog_pagina(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
                            van: date | None = None, tot: date | None = None, doel: str | None = None,
-                           pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
+                           pagina: int = 1, per_pagina: int = LOGREGELS_PER_PAGINA) -> Logpagina:
         """The access log a page at a time, oldest first, with the count of all lines that match."""
         self.vereist(wie, "toegangslog")
         if pagina < 1:
             raise OngeldigVeld("pagina", "must be 1 or more")
-        if not 1 <= per_pagina <= MAX_PER_PAGINA:
-            raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_PER_PAGINA}")
+        if not 1 <= per_pagina <= MAX_LOGREGELS_PER_PAGINA:
+            raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_LOGREGELS_PER_PAGINA}")
         begin, einde = _periode(van, tot)
         self.bij()
         filters = {"melding_id": str(melding) if melding else None, "actor": actor or None,
                    "van": begin, "tot": einde, "doel": doel or None}
         store = self.systeem.projecties
         rows = toegangslog(store, **filters, limit=per_pagina, offset=(pagina - 1) * per_pagina)
-        return Pagina(rows, toegangslog_telling(store, **filters), pagina, per_pagina)
+        return Logpagina(rows, toegangslog_telling(store, **filters), pagina, per_pagina)
 
     def tijdlijn(self, wie: Gebruiker, melding_id: UUID) -> list[dict[str, Any]]:
         """A melding's events and the reads of its personal data in one time line, oldest first.

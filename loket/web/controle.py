@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from events.logboek import doelen
-from loket.service import PER_PAGINA, Cijfers, Dienst, OngeldigVeld, melding_id_van
+from loket.service import LOGREGELS_PER_PAGINA, Cijfers, Dienst, OngeldigVeld, melding_id_van
 from loket.uitvoer import TABELNAMEN, cijfer_bladen, csv_bytes, toegangslog_blad, vastgelegd, xlsx_bytes
 from loket.web import grafiek
 from loket.web.auth import Diensten, csrf_klopt
@@ -203,7 +203,7 @@ def toegangslog(request: Request, wie: Wie, d: Diensten, melding: str | None = N
         return render(request, "toegangslog.html", 422, wie=wie, invoer=invoer, veldfouten=fouten, log=None,
                       doelen=doelen(), query="")
     try:
-        log = d.toegangslog_pagina(wie, **filters, pagina=max(1, pagina), per_pagina=PER_PAGINA)
+        log = d.toegangslog_pagina(wie, **filters, pagina=max(1, pagina), per_pagina=LOGREGELS_PER_PAGINA)
     except OngeldigVeld as exc:  # a day outside the calendar
         return render(request, "toegangslog.html", 422, wie=wie, invoer=invoer, doelen=doelen(), log=None, query="",
                       veldfouten={exc.field: "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025."})

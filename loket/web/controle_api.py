@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from loket.service import MAX_PER_PAGINA, PER_PAGINA, melding_id_van
+from loket.service import LOGREGELS_PER_PAGINA, MAX_LOGREGELS_PER_PAGINA, melding_id_van
 from loket.uitvoer import cijfer_bladen, csv_bytes, toegangslog_blad, xlsx_bytes
 from loket.web.api import NIET_GEVONDEN, ONGELDIG, VERBODEN, AsOf, Wie
 from loket.web.auth import Diensten
@@ -66,7 +66,8 @@ Dag = Annotated[date | None, Query(description="a whole Dutch day, ISO (2025-06-
             summary="Who read or destroyed which personal data, when, in which role, for which purpose (paged)")
 def toegangslog(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = None, van: Dag = None,
                 tot: Dag = None, doel: Filter = None, pagina: Annotated[int, Query(ge=1)] = 1,
-                per_pagina: Annotated[int, Query(ge=1, le=MAX_PER_PAGINA)] = PER_PAGINA) -> dict[str, Any]:
+                per_pagina: Annotated[int, Query(ge=1, le=MAX_LOGREGELS_PER_PAGINA)] = LOGREGELS_PER_PAGINA,
+                ) -> dict[str, Any]:
     log = d.toegangslog_pagina(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel,
                                pagina=pagina, per_pagina=per_pagina)
     return {"totaal": log.totaal, "pagina": log.pagina, "per_pagina": log.per_pagina, "paginas": log.paginas,
