@@ -280,6 +280,16 @@ def _periode(van: date | None, tot: date | None) -> tuple[str | None, str | None
     return begin, einde
 
 
+def _betrokkene(tekst: str | None) -> str | None:
+    """A subject as the access log keeps it: the pseudonym (64 hexadecimal characters), never a BSN."""
+    if not tekst or not tekst.strip():
+        return None
+    subject = tekst.strip().lower()
+    if not _PSEUDONIEM.match(subject):
+        raise OngeldigVeld("betrokkene", "must be a pseudonym: 64 hexadecimal characters (as the access log shows)")
+    return subject
+
+
 def _inzage_wat(regel: dict[str, Any]) -> str:
     """A line of the access log as a time line says it."""
     if regel["toegang"] == "geweigerd":
@@ -643,19 +653,21 @@ class Dienst:
 
     def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
                     van: date | None = None, tot: date | None = None, doel: str | None = None,
-                    ) -> list[dict[str, Any]]:
+                    betrokkene: str | None = None) -> list[dict[str, Any]]:
         """Who read or destroyed which personal data, when, in which role, for which purpose: every
         line that matches (an export); `van` and `tot` are whole Dutch days."""
         self.vereist(wie, "toegangslog")
         begin, einde = _periode(van, tot)
+        subject = _betrokkene(betrokkene)
         self.bij()
         with self.rem.plaats():
             return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None,
-                               actor=actor or None, van=begin, tot=einde, doel=doel or None)
+                               actor=actor or None, van=begin, tot=einde, doel=doel or None, betrokkene=subject)
 
     def toegangslog_pagina(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
                            van: date | None = None, tot: date | None = None, doel: str | None = None,
-                           pagina: int = 1, per_pagina: int = LOGREGELS_PER_PAGINA) -> Logpagina:
+                           betrokkene: str | None = None, pagina: int = 1,
+                           per_pagina: int = LOGREGELS_PER_PAGINA) -> Logpagina:
         """The access log a page at a time, oldest first, with the count of all lines that match."""
         self.vereist(wie, "toegangslog")
         if pagina < 1:
@@ -665,7 +677,7 @@ class Dienst:
         begin, einde = _periode(van, tot)
         self.bij()
         filters = {"melding_id": str(melding) if melding else None, "actor": actor or None,
-                   "van": begin, "tot": einde, "doel": doel or None}
+                   "van": begin, "tot": einde, "doel": doel or None, "betrokkene": _betrokkene(betrokkene)}
         store = self.systeem.projecties
         rows = toegangslog(store, **filters, limit=per_pagina, offset=(pagina - 1) * per_pagina)
         return Logpagina(rows, toegangslog_telling(store, **filters), pagina, per_pagina)

@@ -302,3 +302,15 @@ def test_a_year_as_it_stood_at_a_moment_by_recording_time(dienst):
         later = o.cijfers(2025)
     with dienst.overzicht(AUDITOR) as o:
         assert later == o.cijfers(2025)
+
+
+def test_every_read_about_one_person_across_their_meldingen_by_pseudonym(dienst):
+    _lees(dienst, INTAKE, "PGA-2", "triage")
+    _lees(dienst, WM, "PGA-3", "behandeling")  # the same person (the same BSN) in another melding
+    [eerste, tweede] = dienst.toegangslog(AUDITOR)
+    assert eerste["melding_id"] != tweede["melding_id"] and eerste["betrokkene"] == tweede["betrokkene"]
+    assert len(dienst.toegangslog(AUDITOR, betrokkene=eerste["betrokkene"].upper())) == 2
+    assert dienst.toegangslog_pagina(AUDITOR, betrokkene="0" * 64).totaal == 0
+    with pytest.raises(OngeldigVeld) as exc:
+        dienst.toegangslog(AUDITOR, betrokkene="123456782")  # a BSN is no pseudonym, and is not repeated
+    assert exc.value.field == "betrokkene" and "123456782" not in str(exc.value)

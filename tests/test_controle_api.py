@@ -84,6 +84,10 @@ def test_the_access_log_paged_filtered_and_as_csv(loketten, gevuld):
         answer = client.get(f"/toegangslog?{query}", headers=auditor)
         assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == veld
 
+    pseudoniem = body["regels"][0]["betrokkene"]
+    assert client.get(f"/toegangslog?betrokkene={pseudoniem}", headers=auditor).json()["totaal"] == 2
+    answer = client.get("/toegangslog?betrokkene=123456782", headers=auditor)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "betrokkene"
     rows = list(csv.reader(io.StringIO(client.get("/toegangslog.csv?actor=wendy", headers=auditor)
                                        .content.decode("utf-8-sig"))))
     assert rows[0][:4] == ["Vastgelegd", "Wie", "Rol", "Doel"]
@@ -138,6 +142,8 @@ def test_the_web_pages_answer_for_an_auditor(loketten, gevuld):
                          data={"csrf": formuliertoken(page.text)})
     assert export.headers["content-disposition"].startswith("attachment")
     assert export.json()["persoonsgegevens"] is None
+    page = client.get("/web/toegangslog?betrokkene=123456782")
+    assert page.status_code == 422 and "Geef het pseudoniem van de betrokkene" in page.text
     page = client.get("/web/toegangslog?van=01-01-0001")
     assert page.status_code == 422 and 'id="van" name="van" value="01-01-0001"' in page.text
     page = client.get("/web/regels?datum=01-01-0001")

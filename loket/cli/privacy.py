@@ -110,7 +110,7 @@ def cmd_access_log(args: argparse.Namespace) -> int:
     melding = melding_id_van(args.melding) if args.melding else None
     with dienst() as d:
         rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor, van=args.van, tot=args.tot,
-                             doel=args.purpose)
+                             doel=args.purpose, betrokkene=args.subject)
     if args.csv:
         sys.stdout.buffer.write(csv_bytes(toegangslog_blad(rows)))
         return 0
@@ -187,6 +187,7 @@ def register(command) -> None:
     sp.add_argument("--from", dest="van", type=_dag, metavar="DATE", help="first day (Dutch time, inclusive)")
     sp.add_argument("--to", dest="tot", type=_dag, metavar="DATE", help="last day (Dutch time, inclusive)")
     sp.add_argument("--purpose", metavar="DOEL", help="one purpose of the register: " + ", ".join(doelen()))
+    sp.add_argument("--subject", metavar="PSEUDONYM", help="every line about one subject (as `loket show` prints it)")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--csv", action="store_true", help="CSV on stdout, Dutch column heads")
 

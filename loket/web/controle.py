@@ -171,11 +171,18 @@ def statistiek_xlsx(wie: Wie, d: Diensten, jaar: str | None = None) -> Response:
 # The access log ----------------------------------------------------------------------
 
 
+LOGFOUTEN = {
+    "van": "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025.",
+    "tot": "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025.",
+    "betrokkene": "Geef het pseudoniem van de betrokkene: 64 tekens, cijfers en a tot en met f.",
+}
+
+
 def _logfilters(melding: str | None, actor: str | None, van: str | None, tot: str | None,
-                doel: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+                doel: str | None, betrokkene: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The filters of the access log from the address, and the Dutch error at each field that is wrong."""
     fouten: dict[str, str] = {}
-    filters: dict[str, Any] = {"actor": (actor or "").strip() or None}
+    filters: dict[str, Any] = {"actor": (actor or "").strip() or None, "betrokkene": (betrokkene or "").strip() or None}
     try:
         filters["melding"] = melding_id_van(melding, "melding") if melding and melding.strip() else None
     except OngeldigVeld:
@@ -184,7 +191,7 @@ def _logfilters(melding: str | None, actor: str | None, van: str | None, tot: st
         try:
             filters[veld] = dag(tekst, veld)
         except OngeldigVeld:
-            fouten[veld] = "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025."
+            fouten[veld] = LOGFOUTEN[veld]
     if filters.get("van") and filters.get("tot") and filters["van"] > filters["tot"]:
         fouten["tot"] = "De einddatum ligt voor de begindatum."
     if doel and doel not in doelen():
@@ -195,18 +202,20 @@ def _logfilters(melding: str | None, actor: str | None, van: str | None, tot: st
 
 @router.get("/toegangslog")
 def toegangslog(request: Request, wie: Wie, d: Diensten, melding: str | None = None, actor: str | None = None,
-                van: str | None = None, tot: str | None = None, doel: str | None = None, pagina: int = 1) -> Response:
+                van: str | None = None, tot: str | None = None, doel: str | None = None,
+                betrokkene: str | None = None, pagina: int = 1) -> Response:
     d.vereist(wie, "toegangslog")
-    filters, fouten = _logfilters(melding, actor, van, tot, doel)
-    invoer = {"melding": melding or "", "actor": actor or "", "van": van or "", "tot": tot or "", "doel": doel or ""}
+    filters, fouten = _logfilters(melding, actor, van, tot, doel, betrokkene)
+    invoer = {"melding": melding or "", "actor": actor or "", "van": van or "", "tot": tot or "", "doel": doel or "",
+              "betrokkene": betrokkene or ""}
     if fouten:
         return render(request, "toegangslog.html", 422, wie=wie, invoer=invoer, veldfouten=fouten, log=None,
                       doelen=doelen(), query="")
     try:
         log = d.toegangslog_pagina(wie, **filters, pagina=max(1, pagina), per_pagina=LOGREGELS_PER_PAGINA)
-    except OngeldigVeld as exc:  # a day outside the calendar
+    except OngeldigVeld as exc:  # a day outside the calendar, a subject that is no pseudonym
         return render(request, "toegangslog.html", 422, wie=wie, invoer=invoer, doelen=doelen(), log=None, query="",
-                      veldfouten={exc.field: "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025."})
+                      veldfouten={exc.field: LOGFOUTEN.get(exc.field, exc.message)})
     query = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k != "pagina" and v)
     return render(request, "toegangslog.html", wie=wie, invoer=invoer, veldfouten={}, log=log, doelen=doelen(),
                   query=query, melding_id=filters["melding"])
@@ -214,9 +223,10 @@ def toegangslog(request: Request, wie: Wie, d: Diensten, melding: str | None = N
 
 @router.get("/toegangslog.csv")
 def toegangslog_csv(wie: Wie, d: Diensten, melding: str | None = None, actor: str | None = None,
-                    van: str | None = None, tot: str | None = None, doel: str | None = None) -> Response:
+                    van: str | None = None, tot: str | None = None, doel: str | None = None,
+                    betrokkene: str | None = None) -> Response:
     d.vereist(wie, "toegangslog")
-    filters, fouten = _logfilters(melding, actor, van, tot, doel)
+    filters, fouten = _logfilters(melding, actor, van, tot, doel, betrokkene)
     if fouten:
         veld, tekst = next(iter(fouten.items()))
         raise OngeldigVeld(veld, tekst)

@@ -63,13 +63,15 @@ Dag = Annotated[date | None, Query(description="a whole Dutch day, ISO (2025-06-
 
 
 @router.get("/toegangslog", tags=["controle"], responses={**VERBODEN, **ONGELDIG},
-            summary="Who read or destroyed which personal data, when, in which role, for which purpose (paged)")
+            summary="Who read or destroyed which personal data, when, in which role, for which purpose (paged); "
+                    "betrokkene: every line about one subject, by pseudonym")
 def toegangslog(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = None, van: Dag = None,
-                tot: Dag = None, doel: Filter = None, pagina: Annotated[int, Query(ge=1)] = 1,
+                tot: Dag = None, doel: Filter = None, betrokkene: Filter = None,
+                pagina: Annotated[int, Query(ge=1)] = 1,
                 per_pagina: Annotated[int, Query(ge=1, le=MAX_LOGREGELS_PER_PAGINA)] = LOGREGELS_PER_PAGINA,
                 ) -> dict[str, Any]:
     log = d.toegangslog_pagina(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel,
-                               pagina=pagina, per_pagina=per_pagina)
+                               betrokkene=betrokkene, pagina=pagina, per_pagina=per_pagina)
     return {"totaal": log.totaal, "pagina": log.pagina, "per_pagina": log.per_pagina, "paginas": log.paginas,
             "regels": log.rows}
 
@@ -77,8 +79,9 @@ def toegangslog(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = N
 @router.get("/toegangslog.csv", tags=["controle"], responses={**VERBODEN, **ONGELDIG}, response_class=Response,
             summary="Every line of the access log that matches, as CSV")
 def toegangslog_csv(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = None, van: Dag = None,
-                    tot: Dag = None, doel: Filter = None) -> Response:
-    rows = d.toegangslog(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel)
+                    tot: Dag = None, doel: Filter = None, betrokkene: Filter = None) -> Response:
+    rows = d.toegangslog(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel,
+                         betrokkene=betrokkene)
     return _download(csv_bytes(toegangslog_blad(rows)), "loket-toegangslog.csv", "text/csv; charset=utf-8")
 
 
