@@ -46,7 +46,7 @@ from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
 from projections import Projecties
 from projections.audit import ruleset_op, rulesets, trail
-from projections.bewaring import bewaarregels
+from projections.bewaring import bewaarregels, meldingen_van
 from projections.caseload import afgewezen, caseload, statistiek, toegang, triage_queue, verloop, wachtrij
 from projections.cijfers import COMPARTIMENT_VAN_TABEL, doorlooptijden, jaartabellen, maandreeksen
 from projections.deadlines import open_deadlines
@@ -740,6 +740,35 @@ class Dienst:
             uit["persoonsgegevens_niet_opgenomen"] = f"role {wie.rol} does not read personal data"
         log.info("inzageverzoek opgesteld", melding_id=str(melding_id), gebruiker=wie.naam,
                  met_persoonsgegevens=uit["persoonsgegevens"] is not None)
+        return uit
+
+    def inzageverzoek_betrokkene(self, wie: Gebruiker, betrokkene: str, *, kanaal: str) -> dict[str, Any]:
+        """A subject access request as a person makes it: every melding about them (by pseudonym) this
+        user may see, each as `inzageverzoek` gives it, and every line of the access log about them
+        (for a role that reads it). Meldingen outside the user's sight are not there, nor counted."""
+        self.vereist(wie, "audit")
+        subject = _betrokkene(betrokkene)
+        if subject is None:
+            raise OngeldigVeld("betrokkene", "is required")
+        with self.rem.plaats():
+            self.bij()
+            meldingen = []
+            for melding_id in meldingen_van(self.systeem.projecties, subject):
+                try:
+                    meldingen.append(self._inzageverzoek(wie, UUID(melding_id), kanaal=kanaal))
+                except NietGevonden:
+                    continue
+            inzagen = self.toegangslog(wie, betrokkene=subject) if wie.mag("toegangslog") else None
+        for m in meldingen:  # each melding's reads are in the one list about the person
+            m.pop("inzagen", None)
+            m.pop("inzagen_niet_opgenomen", None)
+        uit: dict[str, Any] = {
+            "soort_document": "inzageverzoek (AVG art. 15)", "betrokkene": subject,
+            "opgesteld_op": datetime.now(UTC).isoformat(), "opgesteld_door": wie.naam, "rol": str(wie.rol),
+            "meldingen": meldingen, "inzagen": inzagen,
+        }
+        if inzagen is None:
+            uit["inzagen_niet_opgenomen"] = f"role {wie.rol} does not read the access log"
         return uit
 
     def regels_op(self, wie: Gebruiker, datum: date) -> RegelsOp:

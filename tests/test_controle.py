@@ -314,3 +314,25 @@ def test_every_read_about_one_person_across_their_meldingen_by_pseudonym(dienst)
     with pytest.raises(OngeldigVeld) as exc:
         dienst.toegangslog(AUDITOR, betrokkene="123456782")  # a BSN is no pseudonym, and is not repeated
     assert exc.value.field == "betrokkene" and "123456782" not in str(exc.value)
+
+
+def test_a_subject_access_request_for_a_person_gathers_every_melding_about_them_that_the_user_may_see(dienst):
+    _lees(dienst, WM, "PGA-2", "behandeling")
+    pseudoniem = dienst.toegangslog(AUDITOR)[0]["betrokkene"]
+    voor_auditor = dienst.inzageverzoek_betrokkene(AUDITOR, pseudoniem, kanaal="api")
+    # Every melding of the fixture is about the same person; the compartment's one is outside this auditor's sight.
+    kenmerken = {m["melding"]["kenmerk"] for m in voor_auditor["meldingen"]}
+    assert kenmerken == {"PGA-0", "PGA-1", "PGA-2", "PGA-3", "PGA-4", "WTH-1", "DJI-1"}
+    assert all(m["persoonsgegevens"] is None for m in voor_auditor["meldingen"])
+    assert [r["actor"] for r in voor_auditor["inzagen"]] == ["wendy"]
+    assert "123456782" not in json.dumps(voor_auditor)
+
+    voor_huis = dienst.inzageverzoek_betrokkene(WM, pseudoniem, kanaal="web")
+    assert {m["melding"]["kenmerk"] for m in voor_huis["meldingen"]} == {"PGA-0", "PGA-1", "PGA-2", "PGA-3",
+                                                                        "WTH-1", "DJI-1"}
+    assert all(m["persoonsgegevens"]["persoon"]["bsn"] == "123456782" for m in voor_huis["meldingen"])
+    assert voor_huis["inzagen"] is None
+    gelogd = dienst.toegangslog(AUDITOR, betrokkene=pseudoniem, doel="inzageverzoek")
+    assert len(gelogd) == 6 and {r["actor"] for r in gelogd} == {"wendy"}
+    with pytest.raises(OngeldigVeld):
+        dienst.inzageverzoek_betrokkene(AUDITOR, "123456782", kanaal="api")

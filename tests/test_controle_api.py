@@ -188,3 +188,17 @@ def test_a_burst_of_expensive_reads_is_answered_try_later_while_the_rest_of_the_
 def _geweigerd(loketten) -> float:
     found = re.search(r"^loket_zware_lezingen_geweigerd_total (\S+)$", loketten.client.get("/metrics").text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def test_a_subject_access_request_for_a_person_through_the_api_and_the_web(loketten, gevuld):
+    client, auditor = loketten.client, loketten.als(gevuld["auditor"])
+    pseudoniem = client.get("/toegangslog", headers=auditor).json()["regels"][0]["betrokkene"]
+    export = client.post("/inzageverzoek", headers=auditor, json={"betrokkene": pseudoniem}).json()
+    assert {m["melding"]["kenmerk"] for m in export["meldingen"]} == {"PGA-1", "PGA-2"}  # not the compartment's
+    assert client.post("/inzageverzoek", headers=auditor, json={"betrokkene": "x"}).status_code == 422
+    loketten.inloggen(gevuld["auditor"])
+    page = client.get(f"/web/toegangslog?betrokkene={pseudoniem}")
+    assert "Exporteren voor inzageverzoek van deze betrokkene" in page.text
+    answer = client.post("/web/inzageverzoek", data={"csrf": formuliertoken(page.text), "betrokkene": pseudoniem})
+    assert answer.headers["content-disposition"].startswith("attachment")
+    assert len(answer.json()["meldingen"]) == 2

@@ -138,6 +138,16 @@ def test_an_auditor_filters_the_access_log_and_exports_it(browser, server, jaar)
         page.get_by_role("link", name="Deze selectie als CSV").click()
     lines = open(info.value.path(), encoding="utf-8-sig").read().strip().splitlines()
     assert len(lines) == 2 and ",wendy,zvh:westelijke-mijnstreek,Behandeling," in lines[1]
+
+    # Every read about this person, over all their meldingen, and their subject access export.
+    rows.first.locator("a[title='Alle regels over deze betrokkene']").click()
+    page.wait_for_url("**betrokkene=*")
+    assert page.locator("table.lijst tbody tr").count() == 2  # wendy's and anna's: the same person
+    shot(page, "22b-auditor-toegangslog-betrokkene")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Exporteren voor inzageverzoek van deze betrokkene").click()
+    export = json.loads(open(info.value.path(), encoding="utf-8").read())
+    assert len(export["meldingen"]) == 5 and len(export["inzagen"]) == 2  # the compartment's melding is not there
     assert page.csp == []
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from events.logboek import MAX_TOELICHTING, doelen
-from loket.cli.basis import dienst, emit, gebruiker
+from loket.cli.basis import CommandoFout, dienst, emit, gebruiker
 from loket.service import OngeldigVeld, melding_id_van
 from loket.uitvoer import csv_bytes, toegangslog_blad
 from privacy.vernietiging import GRONDEN
@@ -128,8 +128,14 @@ def cmd_access_log(args: argparse.Namespace) -> int:
 
 
 def cmd_subject_access(args: argparse.Namespace) -> int:
+    if (args.id is None) == (args.subject is None):
+        raise CommandoFout("give a melding id (or BRON:KENMERK), or --subject PSEUDONYM")
     with dienst() as d:
-        emit(d.inzageverzoek(gebruiker(d), melding_id_van(args.id), kanaal="cli"))
+        wie = gebruiker(d)
+        if args.subject is not None:
+            emit(d.inzageverzoek_betrokkene(wie, args.subject, kanaal="cli"))
+        else:
+            emit(d.inzageverzoek(wie, melding_id_van(args.id), kanaal="cli"))
     return 0
 
 
@@ -160,7 +166,8 @@ def _as_of_date(text: str) -> date:
 
 def register(command) -> None:
     sp = command("show", cmd_show, "read a melding's personal data (recorded in the access log)")
-    sp.add_argument("id", help="melding id, or BRON:KENMERK")
+    sp.add_argument("id", nargs="?", help="melding id, or BRON:KENMERK")
+    sp.add_argument("--subject", metavar="PSEUDONYM", help="every melding about one person instead")
     sp.add_argument("--purpose", required=True, metavar="DOEL",
                     help=f"why you read it, a purpose of the register: {', '.join(doelen())}; recorded with the read")
     sp.add_argument("--note", metavar="TEXT", help=f"a toelichting on the purpose (at most {MAX_TOELICHTING} "
@@ -194,7 +201,8 @@ def register(command) -> None:
     sp = command("subject-access", cmd_subject_access,
                  "a melding's whole trail as one JSON document for a subject access request (AVG art. 15); "
                  "its personal data only for a role that reads them (that read is recorded)")
-    sp.add_argument("id", help="melding id, or BRON:KENMERK")
+    sp.add_argument("id", nargs="?", help="melding id, or BRON:KENMERK")
+    sp.add_argument("--subject", metavar="PSEUDONYM", help="every melding about one person instead")
 
     sp = command("verify", cmd_verify, "walk the hash chain over the events; exit 1 at the first broken position")
     sp.add_argument("--public-key", metavar="HEX",

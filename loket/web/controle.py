@@ -270,3 +270,15 @@ def inzageverzoek(request: Request, melding_id: UUID, wie: Wie, d: Diensten,
     uit = d.inzageverzoek(wie, melding_id, kanaal="web")
     body = json.dumps(uit, ensure_ascii=False, indent=2).encode("utf-8")
     return _download(body, f"inzageverzoek-{melding_id}.json", "application/json")
+
+
+@router.post("/inzageverzoek")
+def inzageverzoek_betrokkene(request: Request, wie: Wie, d: Diensten,
+                             csrf_token: Annotated[str, Form(alias="csrf")] = "",
+                             betrokkene: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Every melding about one person and every read about them, as one JSON file (AVG art. 15)."""
+    if not csrf_klopt(request, csrf_token):
+        return foutpagina(request, 403, "Het formulier is verlopen; laad de pagina opnieuw.")
+    uit = d.inzageverzoek_betrokkene(wie, betrokkene, kanaal="web")
+    body = json.dumps(uit, ensure_ascii=False, indent=2).encode("utf-8")
+    return _download(body, f"inzageverzoek-betrokkene-{uit['betrokkene'][:12]}.json", "application/json")

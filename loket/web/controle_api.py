@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from loket.service import LOGREGELS_PER_PAGINA, MAX_LOGREGELS_PER_PAGINA, melding_id_van
 from loket.uitvoer import cijfer_bladen, csv_bytes, toegangslog_blad, xlsx_bytes
@@ -97,6 +98,18 @@ def tijdlijn(melding_id: UUID, wie: Wie, d: Diensten) -> list[dict[str, Any]]:
                      "personal data only for a role that reads them, and that read is recorded")
 def inzageverzoek(melding_id: UUID, wie: Wie, d: Diensten) -> dict[str, Any]:
     return d.inzageverzoek(wie, melding_id, kanaal="api")
+
+
+class Betrokkene(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    betrokkene: Annotated[str, Field(max_length=64, description="the subject's pseudonym, as the access log shows it")]
+
+
+@router.post("/inzageverzoek", tags=["controle"], responses={**VERBODEN, **ONGELDIG},
+             summary="A subject access request for one person (by pseudonym): every melding about them this user may "
+                     "see, with its trail, and every read about them (for a role that reads the access log)")
+def inzageverzoek_betrokkene(body: Betrokkene, wie: Wie, d: Diensten) -> dict[str, Any]:
+    return d.inzageverzoek_betrokkene(wie, body.betrokkene, kanaal="api")
 
 
 @router.get("/regels", tags=["controle"], responses={**ONGELDIG},
