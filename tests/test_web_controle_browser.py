@@ -210,3 +210,14 @@ def test_a_house_gets_no_access_log_and_no_compartment_figures(browser, server, 
     page.goto(server.url + f"/web/meldingen/{jaar['ids']['PGA-1']}")
     assert "Persoonsgegevens ingezien" not in page.inner_text("ol.tijdlijn")
     shot(page, "28-zvh-melding-tijdlijn-zonder-inzagen")
+
+
+@pytest.mark.parametrize("breedte", [1366, 390])
+def test_axe_finds_nothing_on_the_auditors_pages(browser, server, jaar, breedte):
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page = log_in(browser, server, jaar["auditor"], breedte=breedte)
+    for pad in ("statistiek?jaar=2025", "toegangslog", "toegangslog?van=gisteren", "regels?datum=01-06-2025",
+                f"regels?datum=01-06-2025&melding={jaar['ids']['PGA-1']}", f"meldingen/{jaar['ids']['PGA-1']}"):
+        page.goto(server.url + "/web/" + pad)
+        results = axe.Axe().run(page)
+        assert results.violations_count == 0, f"{pad}:\n{results.generate_report()}"
