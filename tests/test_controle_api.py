@@ -132,6 +132,12 @@ def test_the_web_pages_answer_for_an_auditor(loketten, gevuld):
     page = client.get("/web/statistiek?jaar=2025")
     assert page.status_code == 200 and "Cijfers PGA: uitgesplitst per gemeente" in page.text
     assert client.get("/web/statistiek?jaar=twintig").status_code == 422
+    page = client.get("/web/statistiek?jaar=2025&stand=01-01-2000")  # as recorded by then: nothing yet
+    assert page.status_code == 200 and "zoals vastgelegd op 01-01-2000" in page.text
+    assert "Cijfers PGA: uitgesplitst per gemeente" not in page.text and "stand=2000-01-01" in page.text
+    for stand in ("gisteren", "01-01-0001"):
+        page = client.get(f"/web/statistiek?jaar=2025&stand={stand}")
+        assert page.status_code == 422 and 'id="stand-fout"' in page.text
     page = client.get("/web/toegangslog?van=31-12-2099")
     assert page.status_code == 200 and "Geen regels" in page.text
     page = client.get("/web/toegangslog?van=gisteren")

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from events.logboek import doelen
 from loket.service import LOGREGELS_PER_PAGINA, Cijfers, Dienst, OngeldigVeld, melding_id_van
+from loket.service import moment as lees_moment
 from loket.uitvoer import TABELNAMEN, cijfer_bladen, csv_bytes, toegangslog_blad, vastgelegd, xlsx_bytes
 from loket.web import grafiek
 from loket.web.auth import Diensten, csrf_klopt
@@ -122,20 +123,36 @@ def _doorloop(c: Cijfers) -> dict[str, dict[str, Any]]:
     return dict(sorted(per_huis.items(), key=lambda kv: (kv[0] == "", kv[0])))
 
 
-def _statistiek(d: Dienst, wie: Any, jaar: int) -> Cijfers:
-    with d.overzicht(wie) as o:
+def _statistiek(d: Dienst, wie: Any, jaar: int, stand: date | None = None) -> Cijfers:
+    """A year's figures, live or as the loket had recorded them by the end of `stand` (a replay)."""
+    with d.overzicht(wie, lees_moment(stand.isoformat(), "stand") if stand else None) as o:
         return o.cijfers(jaar)
+
+
+def _stand(wie: Any, stand: str | None) -> date | None:
+    """The day an auditor looks back from; a role that may not look back gets the live figures."""
+    op = dag(stand, "stand") if stand and wie.mag("als_op") else None
+    if op is not None and not date(1901, 1, 1) <= op <= date(9999, 12, 30):
+        raise OngeldigVeld("stand", "not a day within the calendar")
+    return op
 
 
 @router.get("/statistiek")
 def statistiek(request: Request, wie: Wie, d: Diensten, jaar: str | None = None,
-               product: str | None = None) -> Response:
+               product: str | None = None, stand: str | None = None) -> Response:
+    fouten = {}
     try:
         year = _jaar(jaar)
     except OngeldigVeld as exc:
-        return render(request, "statistiek.html", 422, wie=wie, jaar=jaar, veldfouten={"jaar": exc.message},
+        fouten["jaar"] = exc.message
+    try:
+        op = _stand(wie, stand)
+    except OngeldigVeld:
+        fouten["stand"] = "Geef een datum als dd-mm-jjjj, bijvoorbeeld 30-06-2025."
+    if fouten:
+        return render(request, "statistiek.html", 422, wie=wie, jaar=jaar, stand=stand, veldfouten=fouten,
                       c=None, producten=[], product=None)
-    c = _statistiek(d, wie, year)
+    c = _statistiek(d, wie, year, op)
     producten = sorted({r["product"] for r in c.maanden})
     gekozen = product if product in producten else None
     titel = f" — {woorden.product(gekozen)}" if gekozen else ""
@@ -150,22 +167,25 @@ def statistiek(request: Request, wie: Wie, d: Diensten, jaar: str | None = None,
     tabellen = {maat: _reeksen(c, maat, gekozen) for maat, _, _ in grafieken}
     return render(request, "statistiek.html", wie=wie, jaar=str(year), c=c, veldfouten={},
                   jaarverslag=_jaarverslag(c), per_product=_per_product(c), grafieken=grafieken, tabellen=tabellen,
-                  doorloop=_doorloop(c), producten=producten, product=gekozen)
+                  doorloop=_doorloop(c), producten=producten, product=gekozen,
+                  stand=op.strftime("%d-%m-%Y") if op else "", stand_query=f"&stand={op.isoformat()}" if op else "")
 
 
 @router.get("/statistiek.csv")
-def statistiek_csv(wie: Wie, d: Diensten, jaar: str | None = None, blad: str = "jaarverslag") -> Response:
+def statistiek_csv(wie: Wie, d: Diensten, jaar: str | None = None, blad: str = "jaarverslag",
+                   stand: str | None = None) -> Response:
     year = _jaar(jaar)
-    bladen = {b.id: b for b in cijfer_bladen(_statistiek(d, wie, year))}
+    bladen = {b.id: b for b in cijfer_bladen(_statistiek(d, wie, year, _stand(wie, stand)))}
     if blad not in bladen:
         raise OngeldigVeld("blad", f"one of {', '.join(bladen)}")
     return _download(csv_bytes(bladen[blad]), f"loket-{blad}-{year}.csv", "text/csv; charset=utf-8")
 
 
 @router.get("/statistiek.xlsx")
-def statistiek_xlsx(wie: Wie, d: Diensten, jaar: str | None = None) -> Response:
+def statistiek_xlsx(wie: Wie, d: Diensten, jaar: str | None = None, stand: str | None = None) -> Response:
     year = _jaar(jaar)
-    return _download(xlsx_bytes(cijfer_bladen(_statistiek(d, wie, year))), f"loket-cijfers-{year}.xlsx", XLSX)
+    bladen = cijfer_bladen(_statistiek(d, wie, year, _stand(wie, stand)))
+    return _download(xlsx_bytes(bladen), f"loket-cijfers-{year}.xlsx", XLSX)
 
 
 # The access log ----------------------------------------------------------------------
