@@ -692,7 +692,8 @@ class Dienst:
             "tijdstip": r["tijdstip"], "soort": "gebeurtenis", "gebeurtenis": r["gebeurtenis"],
             "wat": GEBEURTENISSEN.get(r["gebeurtenis"], r["gebeurtenis"]), "actor": r["actor"],
             "ruleset": r["ruleset"], "rules": r["rules"], "details": r["details"],
-            "regels_op": _dag(r["tijdstip"]) if r["ruleset"] else None,
+            # A rejected melding was never routed: there is no rule to explain.
+            "regels_op": _dag(r["tijdstip"]) if r["ruleset"] and r["gebeurtenis"] != "MeldingAfgewezen" else None,
         } for r in trail_rows]
         if wie.mag("toegangslog"):
             regels += [{

@@ -208,3 +208,16 @@ def test_a_subject_access_request_for_a_person_through_the_api_and_the_web(loket
     answer = client.post("/web/inzageverzoek", data={"csrf": formuliertoken(page.text), "betrokkene": pseudoniem})
     assert answer.headers["content-disposition"].startswith("attachment")
     assert len(answer.json()["meldingen"]) == 2
+
+
+def test_the_time_line_of_a_rejected_melding(loketten, gevuld):
+    intake = loketten.als(gevuld["intake"])
+    answer = loketten.client.post("/meldingen", headers=intake, json=melding(kenmerk="KAPOT", soort="onbekend"))
+    assert answer.status_code == 422
+    lijn = loketten.client.get(f"/meldingen/{answer.json()['melding_id']}/tijdlijn", headers=intake).json()
+    assert [r["wat"] for r in lijn] == ["Melding afgewezen (contract niet gevolgd)"]
+    assert lijn[0]["regels_op"] is None  # never routed: no rules to explain
+    loketten.inloggen(gevuld["auditor"])
+    page = loketten.client.get(f"/web/meldingen/{answer.json()['melding_id']}")
+    assert page.status_code == 200 and "Melding afgewezen (contract niet gevolgd)" in page.text
+    assert "Uitleg zoals toen" not in page.text
