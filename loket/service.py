@@ -54,6 +54,7 @@ from projections.toegangslog import toegangslog, toegangslog_telling
 from projections.whatif import WatAls, wat_als
 from routing import Ruleset, RulesetError, Trace, load_ruleset
 from routing.lint import Rapport, check
+from routing.loader import DEFAULT_DEELNAME, DEFAULT_DIRECTORY, DEFAULT_REGISTER, MANIFEST, read_ruleset
 from routing.tijd import NL, vandaag
 
 log = logs.logger("loket.service")
@@ -262,6 +263,7 @@ class RegelsOp:
     geladen: str  # the version this loket runs now
     versies: list[dict[str, Any]]  # every version decided with: first, last, how many
     regels: list[dict[str, Any]]  # rows of the loaded ruleset valid on `datum`
+    bestanden: list[str]  # the rule files this loket can show as they were then (none: another version ran)
 
     @property
     def zelfde(self) -> bool:
@@ -790,8 +792,31 @@ class Dienst:
             "outcome": r.outcome, "product": r.product, "labels": list(r.labels), "notify": list(r.notify),
             "deadline_dagen": r.deadline_dagen, "reden": r.reden,
         } for r in self.ruleset.rules() if r.van <= dag <= r.tot]
-        return RegelsOp(datum, toen["ruleset"] if toen else None, toen["tijdstip"] if toen else None,
-                        self.ruleset.version, rulesets(store), regels)
+        in_gebruik = toen["ruleset"] if toen else None
+        bestanden = self._regelbestanden() if in_gebruik == self.ruleset.version else []
+        return RegelsOp(datum, in_gebruik, toen["tijdstip"] if toen else None, self.ruleset.version, rulesets(store),
+                        regels, sorted(bestanden))
+
+    def _regelbestanden(self) -> dict[str, Path]:
+        """The shipped rule files, when they are the ruleset this loket runs (the version is their
+        fingerprint); none when it runs another directory."""
+        try:
+            gelezen = read_ruleset(DEFAULT_DIRECTORY)
+        except RulesetError:
+            return {}
+        if gelezen.version != self.ruleset.version:
+            return {}
+        # The register and the participation per gemeente are in the fingerprint too: they decide.
+        return {**{naam: DEFAULT_DIRECTORY / naam for naam in (MANIFEST, *gelezen.files)},
+                DEFAULT_REGISTER.name: DEFAULT_REGISTER, DEFAULT_DEELNAME.name: DEFAULT_DEELNAME}
+
+    def regelbestand(self, wie: Gebruiker, naam: str) -> tuple[str, str]:
+        """One rule file of the ruleset this loket runs, as text, with that ruleset's version."""
+        self.vereist(wie, "lezen")
+        pad = self._regelbestanden().get(naam)
+        if pad is None:
+            raise NietGevonden(f"no rule file {naam[:60]} in the ruleset this loket runs")
+        return self.ruleset.version, pad.read_text(encoding="utf-8")
 
     def verifieer(self, wie: Gebruiker, public_key: str | None = None) -> dict[str, Any]:
         """Walk the hash chain over the events, against the anchor key (default: from the master key)."""

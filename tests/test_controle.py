@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from events.handelingen import Gebruiker
 from events.toegang import Rol
 from loket.bootstrap import bootstrap
-from loket.service import Bezet, Dienst, OngeldigVeld, Rem, Verboden, moment
+from loket.service import Bezet, Dienst, NietGevonden, OngeldigVeld, Rem, Verboden, moment
 from routing.tijd import vandaag
 from tests.conftest import melding
 from tests.event_store import loket_env
@@ -336,3 +336,14 @@ def test_a_subject_access_request_for_a_person_gathers_every_melding_about_them_
     assert len(gelogd) == 6 and {r["actor"] for r in gelogd} == {"wendy"}
     with pytest.raises(OngeldigVeld):
         dienst.inzageverzoek_betrokkene(AUDITOR, "123456782", kanaal="api")
+
+
+def test_the_rules_as_they_were_when_the_loket_ran_the_same_version(dienst):
+    today = dienst.regels_op(AUDITOR, vandaag())
+    assert {"ruleset.yaml", "aanmelding.yaml", "gemeenten.yaml", "deelname.yaml"} <= set(today.bestanden)
+    versie, tekst = dienst.regelbestand(AUDITOR, "aanmelding.yaml")
+    assert versie == today.in_gebruik and "id: aanmelding.pga" in tekst
+    assert dienst.regels_op(AUDITOR, vandaag() - timedelta(days=1)).bestanden == []  # nothing decided then
+    for naam in ("../../pyproject.toml", "signalen.yaml", "bestaat-niet.yaml"):
+        with pytest.raises(NietGevonden):
+            dienst.regelbestand(AUDITOR, naam)

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from loket.service import Rem
+from routing.tijd import vandaag
 from tests.conftest import melding
 from tests.web_fixtures import formuliertoken
 
@@ -156,6 +157,11 @@ def test_the_web_pages_answer_for_an_auditor(loketten, gevuld):
     assert page.status_code == 422 and "Geef een datum als dd-mm-jjjj" in page.text
     page = client.get("/web/regels?datum=01-06-2025")
     assert page.status_code == 200 and "rio.hic" in page.text
+    page = client.get(f"/web/regels?datum={vandaag().strftime('%d-%m-%Y')}")
+    assert '<a href="/web/regels/bestanden/aanmelding.yaml">' in page.text
+    page = client.get("/web/regels/bestanden/aanmelding.yaml")
+    assert page.status_code == 200 and "id: aanmelding.pga" in page.text
+    assert client.get("/web/regels/bestanden/..%2F..%2Fpyproject.toml").status_code == 404
 
 
 def test_a_burst_of_expensive_reads_is_answered_try_later_while_the_rest_of_the_server_answers(loketten, gevuld):

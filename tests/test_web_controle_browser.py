@@ -174,6 +174,10 @@ def test_an_auditor_reads_a_time_line_and_explains_a_decision_as_it_was_then(bro
     main = page.inner_text("main")
     assert "Het loket besliste op" in main and "Uitleg van melding gemeente:PGA-1 zoals toen" in main
     shot(page, "24-auditor-uitleg-zoals-toen")
+    page.get_by_role("link", name="aanmelding.yaml").click()
+    page.wait_for_url("**/web/regels/bestanden/aanmelding.yaml")
+    assert "id: aanmelding.pga" in page.inner_text("pre")
+    shot(page, "24b-auditor-regels-als-gegevens")
 
 
 def test_the_ruleset_in_force_on_a_day_before_the_loket_decided_anything(browser, server, jaar):
@@ -217,7 +221,8 @@ def test_axe_finds_nothing_on_the_auditors_pages(browser, server, jaar, breedte)
     axe = pytest.importorskip("axe_playwright_python.sync_playwright")
     page = log_in(browser, server, jaar["auditor"], breedte=breedte)
     for pad in ("statistiek?jaar=2025", "toegangslog", "toegangslog?van=gisteren", "regels?datum=01-06-2025",
-                f"regels?datum=01-06-2025&melding={jaar['ids']['PGA-1']}", f"meldingen/{jaar['ids']['PGA-1']}"):
+                f"regels?datum=01-06-2025&melding={jaar['ids']['PGA-1']}", f"meldingen/{jaar['ids']['PGA-1']}",
+                "regels/bestanden/aanmelding.yaml"):
         page.goto(server.url + "/web/" + pad)
         results = axe.Axe().run(page)
         assert results.violations_count == 0, f"{pad}:\n{results.generate_report()}"

@@ -277,6 +277,13 @@ def regels(request: Request, wie: Wie, d: Diensten, datum: str | None = None, me
                   tabellen=dict(tabellen), uitleg=uitleg)
 
 
+@router.get("/regels/bestanden/{naam}")
+def regelbestand(request: Request, naam: str, wie: Wie, d: Diensten) -> Response:
+    """A rule file as data, as it is in the ruleset this loket runs (and ran, while the version is the same)."""
+    versie, tekst = d.regelbestand(wie, naam)
+    return render(request, "regelbestand.html", wie=wie, naam=naam, versie=versie, tekst=tekst)
+
+
 # A subject access request ----------------------------------------------------------------
 
 
