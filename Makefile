@@ -48,7 +48,7 @@ lock: $(STAMP)
 	$(COMPILE) $(UV_ARGS) --extra test --extra lint -c requirements.lock -o requirements-dev.lock
 
 bench: $(STAMP)
-	for b in routing privacy intake catchup growth api kafka; do $(VENV)/bin/python bench/$$b.py || exit 1; done
+	for b in routing privacy intake catchup growth api kafka burst; do $(VENV)/bin/python bench/$$b.py || exit 1; done
 
 # Every benchmark, small and writing nothing: that none of them breaks or drifts from the code
 # unnoticed. `make test` runs it after the suites; a minute or two on two cores.
@@ -60,3 +60,4 @@ bench-smoke: $(STAMP)
 	$(VENV)/bin/python bench/growth.py --sizes 1000,3000 --probe 500 --rounds 1 --no-write
 	$(VENV)/bin/python bench/api.py --meldingen 30 --rounds 1 --no-write
 	$(VENV)/bin/python bench/kafka.py --meldingen 200 --rounds 1 --no-write
+	$(VENV)/bin/python bench/burst.py --meldingen 300 --burst 8 --no-write

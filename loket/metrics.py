@@ -143,3 +143,15 @@ class GemetenRuleset(Ruleset):
             return super().decide(feiten)
         finally:
             ROUTING_SECONDS.observe(time.perf_counter() - started)
+
+# Expensive reads (as-of replays, a year's figures, exports) share a few places (loket/service.py, Rem).
+ZWARE_LEZINGEN_BEZIG = Gauge(
+    "loket_zware_lezingen_bezig",
+    "Expensive reads (as-of, statistics, exports) running now",
+    registry=REGISTRY,
+)
+ZWARE_LEZINGEN_GEWEIGERD = Counter(
+    "loket_zware_lezingen_geweigerd",
+    "Expensive reads refused because every place was taken and the queue was full or the wait too long",
+    registry=REGISTRY,
+)

@@ -37,9 +37,9 @@ from events.handelingen import HANDELINGEN, Gebruiker
 from events.hashchain import HashChained, public_key_text
 from events.informeren import KANALEN, PARTIJEN
 from events.intake import SOORTEN, MeldingIn, Ongeldig, Persoon, TeGroot, VeldFout, parse
-from events.logboek import OngeldigDoel
+from events.logboek import OngeldigDoel, doelen
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
-from events.status import AFGEWEZEN, IN_BEHANDELING, LABELS, OPEN
+from events.status import AFGEWEZEN, GEBEURTENISSEN, IN_BEHANDELING, LABELS, OPEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
 from loket.bootstrap import Systeem, sleutels_overnemen
@@ -48,16 +48,18 @@ from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
 from projections import Projecties, lijsten
-from projections.audit import trail
-from projections.bewaring import bewaarregels
+from projections.audit import ruleset_op, rulesets, trail
+from projections.bewaring import bewaarregels, meldingen_van
 from projections.caseload import afgewezen, caseload, statistiek, toegang, triage_queue, verloop, wachtrij, zaken_van
+from projections.cijfers import COMPARTIMENT_VAN_TABEL, doorlooptijden, jaartabellen, maandreeksen
 from projections.deadlines import open_deadlines
 from projections.informeren import taken, taken_van
 from projections.lijsten import MAX_PER_PAGINA, PER_PAGINA, Pagina, Vraag
-from projections.toegangslog import toegangslog
+from projections.toegangslog import toegangslog, toegangslog_telling
 from projections.whatif import WatAls, wat_als
 from routing import Ruleset, RulesetError, Trace, load_ruleset
 from routing.lint import Rapport, check
+from routing.loader import DEFAULT_DEELNAME, DEFAULT_DIRECTORY, DEFAULT_REGISTER, MANIFEST, read_ruleset
 from routing.tijd import NL, vandaag
 
 log = logs.logger("loket.service")
@@ -65,6 +67,12 @@ _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _PSEUDONIEM = re.compile(r"^[0-9a-f]{64}$")
 _TERMIJN_SOORT = re.compile(r"^[a-z0-9-]{1,60}$")
 BATCH = 500  # meldingen stored in one transaction (group commit)
+# Expensive reads at once, and waiting for a place: beyond them a request is answered "try later"
+# (503). Two cores run the demo; a server with more raises them (Dienst(rem=Rem(...))).
+ZWARE_PLAATSEN = 2
+ZWARE_WACHTEND = 8
+LOGREGELS_PER_PAGINA = 50  # lines of a paged list
+MAX_LOGREGELS_PER_PAGINA = 500
 
 
 class NietGevonden(LookupError):
@@ -73,6 +81,73 @@ class NietGevonden(LookupError):
 
 class Verboden(PermissionError):
     """The user's role does not allow this."""
+
+
+class Bezet(RuntimeError):
+    """Every place for an expensive read is taken and the queue is full or waited too long: try later."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many expensive reads at once (as-of, statistics, exports); try again in "
+                         f"{retry_after} s")
+        self.retry_after = retry_after
+
+
+class Rem:
+    """A few places for expensive reads (an as-of replay, a year's figures, an export), and a short
+    queue before them: a burst waits its turn or is refused at once (Bezet), and never takes every
+    worker thread, the memory of many replays, or the store's connections. Reentrant per thread:
+    a year's figures read inside an as-of overview take no second place."""
+
+    def __init__(self, plaatsen: int = ZWARE_PLAATSEN, wachtend: int = ZWARE_WACHTEND, wachttijd: float = 10.0):
+        self.plaatsen, self.wachtend, self.wachttijd = plaatsen, wachtend, wachttijd
+        self._vrij = threading.BoundedSemaphore(plaatsen)
+        self._lock = threading.Lock()
+        self._wachtend = 0
+        self._bezig = 0
+        self.hoogste = 0  # the most that ever ran at once (for tests and benchmarks)
+        self._hier = threading.local()
+
+    @contextmanager
+    def plaats(self) -> Iterator[None]:
+        if getattr(self._hier, "diepte", 0):
+            self._hier.diepte += 1
+            try:
+                yield
+            finally:
+                self._hier.diepte -= 1
+            return
+        with self._lock:
+            gekregen = self._vrij.acquire(blocking=False)
+            if not gekregen and self._wachtend >= self.wachtend:
+                metrics.ZWARE_LEZINGEN_GEWEIGERD.inc()
+                raise Bezet(max(1, round(self.wachttijd)))
+            if not gekregen:
+                self._wachtend += 1
+        if not gekregen:
+            try:
+                gekregen = self._vrij.acquire(timeout=self.wachttijd)
+            finally:
+                with self._lock:
+                    self._wachtend -= 1
+            if not gekregen:
+                metrics.ZWARE_LEZINGEN_GEWEIGERD.inc()
+                raise Bezet(max(1, round(self.wachttijd)))
+        self._begin()
+        try:
+            yield
+        finally:
+            self._hier.diepte = 0
+            with self._lock:
+                self._bezig -= 1
+                metrics.ZWARE_LEZINGEN_BEZIG.set(self._bezig)
+            self._vrij.release()
+
+    def _begin(self) -> None:
+        self._hier.diepte = 1
+        with self._lock:
+            self._bezig += 1
+            self.hoogste = max(self.hoogste, self._bezig)
+            metrics.ZWARE_LEZINGEN_BEZIG.set(self._bezig)
 
 
 class OngeldigVeld(ValueError):
@@ -270,6 +345,86 @@ class Voorstel:
     soort: str  # zuid-limburg | buiten-regio | onbekend (routing.gemeenten.Kind)
 
 
+@dataclass(frozen=True, slots=True)
+class Logpagina:
+    """One page of a long list: its rows, the count of all that match, where it starts."""
+
+    rows: list[dict[str, Any]]
+    totaal: int
+    pagina: int
+    per_pagina: int
+
+    @property
+    def paginas(self) -> int:
+        return max(1, -(-self.totaal // self.per_pagina))
+
+
+@dataclass(frozen=True, slots=True)
+class Cijfers:
+    """A year's figures as one user may read them (`Overzicht.cijfers`)."""
+
+    jaar: int
+    per_product: list[dict[str, Any]]  # per house, product and gemeente: routed meldingen, this year and the last
+    jaartabellen: list[dict[str, Any]]  # the annual report's tables (PGA, radicalisering, WTH, detentie) per gemeente
+    maanden: list[dict[str, Any]]  # per house, product, month: instroom, lopend, te laat
+    doorlooptijden: list[dict[str, Any]]  # per stream, house: the year as one
+    doorlooptijden_per_maand: list[dict[str, Any]]  # per stream, house and month
+
+
+@dataclass(frozen=True, slots=True)
+class RegelsOp:
+    """Which rules were in force on a day: the version the loket decided with (as recorded) and
+    the rows of the loaded rules valid on that day."""
+
+    datum: date
+    in_gebruik: str | None  # version of the last decision recorded up to the end of the day
+    besloten_op: str | None  # when that decision was recorded
+    geladen: str  # the version this loket runs now
+    versies: list[dict[str, Any]]  # every version decided with: first, last, how many
+    regels: list[dict[str, Any]]  # rows of the loaded ruleset valid on `datum`
+    bestanden: list[str]  # the rule files this loket can show as they were then (none: another version ran)
+
+    @property
+    def zelfde(self) -> bool:
+        return self.in_gebruik is None or self.in_gebruik == self.geladen
+
+
+def _periode(van: date | None, tot: date | None) -> tuple[str | None, str | None]:
+    """Whole Dutch days as a UTC interval [van, tot + 1 day), as access log lines are kept."""
+    if van and tot and van > tot:
+        raise OngeldigVeld("van", f"{van} is after the end of the period {tot}")
+    for veld, dag in (("van", van), ("tot", tot)):
+        if dag is not None and not date(1901, 1, 1) <= dag <= date(9999, 12, 30):
+            raise OngeldigVeld(veld, "must be a day from 1901-01-01 to 9999-12-30")
+    begin = datetime.combine(van, time.min, NL).astimezone(UTC).isoformat() if van else None
+    einde = datetime.combine(tot, time.max, NL).astimezone(UTC).isoformat() if tot else None
+    return begin, einde
+
+
+def _betrokkene(tekst: str | None) -> str | None:
+    """A subject as the access log keeps it: the pseudonym (64 hexadecimal characters), never a BSN."""
+    if not tekst or not tekst.strip():
+        return None
+    subject = tekst.strip().lower()
+    if not _PSEUDONIEM.match(subject):
+        raise OngeldigVeld("betrokkene", "must be a pseudonym: 64 hexadecimal characters (as the access log shows)")
+    return subject
+
+
+def _inzage_wat(regel: dict[str, Any]) -> str:
+    """A line of the access log as a time line says it."""
+    if regel["toegang"] == "geweigerd":
+        return "Inzage geweigerd"
+    if regel["naam"] == "persoonsgegevens vernietigen":
+        return GEBEURTENISSEN["PersoonsgegevensVernietigd"]
+    return GEBEURTENISSEN["DataverwerkingVastgelegd"]
+
+
+def _dag(tijdstip: str) -> str:
+    """The Dutch day of a recorded (UTC) moment."""
+    return datetime.fromisoformat(tijdstip).astimezone(NL).date().isoformat()
+
+
 def _vereist(wie: Gebruiker, handeling: str) -> None:
     if not wie.mag(handeling):
         raise Verboden(f"role {wie.rol} may not do this ({HANDELINGEN[handeling].naam})")
@@ -280,9 +435,10 @@ def _afgewezen(o: Ontvangst) -> bool:
 
 
 class Dienst:
-    def __init__(self, systeem: Systeem):
+    def __init__(self, systeem: Systeem, rem: Rem | None = None):
         self.systeem = systeem
         self.schrijven = threading.RLock()
+        self.rem = rem or Rem()
 
     @property
     def app(self) -> Any:
@@ -578,11 +734,12 @@ class Dienst:
             yield Overzicht(self, wie, self.systeem.projecties, vandaag())
             return
         self.vereist(wie, "als_op")
-        store = self.systeem.als_op(as_of)
-        try:
-            yield Overzicht(self, wie, store, as_of.astimezone(NL).date())
-        finally:
-            store.datastore.close()
+        with self.rem.plaats():
+            store = self.systeem.als_op(as_of)
+            try:
+                yield Overzicht(self, wie, store, as_of.astimezone(NL).date())
+            finally:
+                store.datastore.close()
 
     def herbouw(self, wie: Gebruiker, namen: Iterable[str] = (), *,
                 na_pagina: Callable[[int, int], None] | None = None, page_size: int = 2_000) -> tuple[list[str], int]:
@@ -658,12 +815,170 @@ class Dienst:
         return Bewaring(op, rows, sum(len(s.vernietiging.meldingen) > 0 for s in shredded),
                         all(s.log_geleegd for s in shredded))
 
-    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None,
-                    actor: str | None = None) -> list[dict[str, Any]]:
-        """Who read or destroyed which personal data, when, in which role, for which purpose."""
+    def toegangslog(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
+                    van: date | None = None, tot: date | None = None, doel: str | None = None,
+                    betrokkene: str | None = None) -> list[dict[str, Any]]:
+        """Who read or destroyed which personal data, when, in which role, for which purpose: every
+        line that matches (an export); `van` and `tot` are whole Dutch days."""
         self.vereist(wie, "toegangslog")
+        begin, einde = _periode(van, tot)
+        subject = _betrokkene(betrokkene)
         self.bij()
-        return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None, actor=actor)
+        with self.rem.plaats():
+            return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None,
+                               actor=actor or None, van=begin, tot=einde, doel=doel or None, betrokkene=subject)
+
+    def toegangslog_pagina(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
+                           van: date | None = None, tot: date | None = None, doel: str | None = None,
+                           betrokkene: str | None = None, pagina: int = 1,
+                           per_pagina: int = LOGREGELS_PER_PAGINA) -> Logpagina:
+        """The access log a page at a time, oldest first, with the count of all lines that match."""
+        self.vereist(wie, "toegangslog")
+        if pagina < 1:
+            raise OngeldigVeld("pagina", "must be 1 or more")
+        if not 1 <= per_pagina <= MAX_LOGREGELS_PER_PAGINA:
+            raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_LOGREGELS_PER_PAGINA}")
+        begin, einde = _periode(van, tot)
+        self.bij()
+        filters = {"melding_id": str(melding) if melding else None, "actor": actor or None,
+                   "van": begin, "tot": einde, "doel": doel or None, "betrokkene": _betrokkene(betrokkene)}
+        store = self.systeem.projecties
+        rows = toegangslog(store, **filters, limit=per_pagina, offset=(pagina - 1) * per_pagina)
+        return Logpagina(rows, toegangslog_telling(store, **filters), pagina, per_pagina)
+
+    def tijdlijn(self, wie: Gebruiker, melding_id: UUID) -> list[dict[str, Any]]:
+        """A melding's events and the reads of its personal data in one time line, oldest first.
+        Reads are there only for a role that may read the access log; each decision names its
+        ruleset version and the day its rules are explained on ("as it was then")."""
+        with self.overzicht(wie) as o:
+            trail_rows = o.audit(melding_id)
+        regels = [{
+            "tijdstip": r["tijdstip"], "soort": "gebeurtenis", "gebeurtenis": r["gebeurtenis"],
+            "wat": GEBEURTENISSEN.get(r["gebeurtenis"], r["gebeurtenis"]), "actor": r["actor"],
+            "ruleset": r["ruleset"], "rules": r["rules"], "details": r["details"],
+            # A rejected melding was never routed: there is no rule to explain.
+            "regels_op": _dag(r["tijdstip"]) if r["ruleset"] and r["gebeurtenis"] != "MeldingAfgewezen" else None,
+        } for r in trail_rows]
+        if wie.mag("toegangslog"):
+            regels += [{
+                "tijdstip": r["begin"], "soort": "inzage", "gebeurtenis": "DataverwerkingVastgelegd",
+                "wat": _inzage_wat(r), "actor": r["actor"], "rol": r["rol"], "doel": r["doel"],
+                "doel_naam": doelen()[r["doel"]].naam if r["doel"] in doelen() else r["doel"],
+                "kanaal": r["kanaal"], "toegang": r["toegang"], "ruleset": None, "rules": [], "details": {},
+                "regels_op": None,
+            } for r in toegangslog(self.systeem.projecties, melding_id=str(melding_id))]
+        return sorted(regels, key=lambda r: (r["tijdstip"], r["soort"] == "inzage"))
+
+    def inzageverzoek(self, wie: Gebruiker, melding_id: UUID, *, kanaal: str) -> dict[str, Any]:
+        """A melding's whole trail as one document, for a subject access request (AVG art. 15): its
+        events, its decisions with their rules and ruleset version, and (for a role that may read
+        the access log) every read of its personal data. The personal data itself only for a role
+        that may read it, read through the one logged path with the purpose `inzageverzoek`."""
+        with self.rem.plaats():
+            return self._inzageverzoek(wie, melding_id, kanaal=kanaal)
+
+    def _inzageverzoek(self, wie: Gebruiker, melding_id: UUID, *, kanaal: str) -> dict[str, Any]:
+        self.vereist(wie, "audit")
+        m = self.melding(wie, melding_id)
+        with self.overzicht(wie) as o:
+            trail_rows = o.audit(melding_id)
+        uit: dict[str, Any] = {
+            "soort_document": "inzageverzoek (AVG art. 15)",
+            "opgesteld_op": datetime.now(UTC).isoformat(), "opgesteld_door": wie.naam, "rol": str(wie.rol),
+            "melding": {"melding_id": str(m.id), "bron": m.bron, "kenmerk": m.kenmerk, "status": m.status},
+            "gebeurtenissen": [{**r, "wat": GEBEURTENISSEN.get(r["gebeurtenis"], r["gebeurtenis"])}
+                               for r in trail_rows],
+            "besluiten": [{"tijdstip": r["tijdstip"], "gebeurtenis": r["gebeurtenis"], "ruleset": r["ruleset"],
+                           "rules": r["rules"], **{k: r["details"].get(k) for k in (
+                               "outcome", "zvh", "product", "queue", "labels", "notify", "deadline", "reasons")}}
+                          for r in trail_rows if r["ruleset"]],
+        }
+        if wie.mag("toegangslog"):
+            uit["inzagen"] = self.toegangslog(wie, melding=melding_id)
+        else:
+            uit["inzagen"] = None
+            uit["inzagen_niet_opgenomen"] = f"role {wie.rol} does not read the access log"
+        if wie.mag("persoonsgegevens") and weigering(wie.rol, m.kenmerken(), persoonsgegevens=True) is None:
+            uit["persoonsgegevens"] = self.persoonsgegevens(wie, melding_id, "inzageverzoek", kanaal=kanaal)
+        else:
+            uit["persoonsgegevens"] = None
+            uit["persoonsgegevens_niet_opgenomen"] = f"role {wie.rol} does not read personal data"
+        log.info("inzageverzoek opgesteld", melding_id=str(melding_id), gebruiker=wie.naam,
+                 met_persoonsgegevens=uit["persoonsgegevens"] is not None)
+        return uit
+
+    def inzageverzoek_betrokkene(self, wie: Gebruiker, betrokkene: str, *, kanaal: str) -> dict[str, Any]:
+        """A subject access request as a person makes it: every melding about them (by pseudonym) this
+        user may see, each as `inzageverzoek` gives it, and every line of the access log about them
+        (for a role that reads it). Meldingen outside the user's sight are not there, nor counted."""
+        self.vereist(wie, "audit")
+        subject = _betrokkene(betrokkene)
+        if subject is None:
+            raise OngeldigVeld("betrokkene", "is required")
+        with self.rem.plaats():
+            self.bij()
+            meldingen = []
+            for melding_id in meldingen_van(self.systeem.projecties, subject):
+                try:
+                    meldingen.append(self._inzageverzoek(wie, UUID(melding_id), kanaal=kanaal))
+                except NietGevonden:
+                    continue
+            inzagen = self.toegangslog(wie, betrokkene=subject) if wie.mag("toegangslog") else None
+        for m in meldingen:  # each melding's reads are in the one list about the person
+            m.pop("inzagen", None)
+            m.pop("inzagen_niet_opgenomen", None)
+        uit: dict[str, Any] = {
+            "soort_document": "inzageverzoek (AVG art. 15)", "betrokkene": subject,
+            "opgesteld_op": datetime.now(UTC).isoformat(), "opgesteld_door": wie.naam, "rol": str(wie.rol),
+            "meldingen": meldingen, "inzagen": inzagen,
+        }
+        if inzagen is None:
+            uit["inzagen_niet_opgenomen"] = f"role {wie.rol} does not read the access log"
+        return uit
+
+    def regels_op(self, wie: Gebruiker, datum: date) -> RegelsOp:
+        """Which ruleset was in force on `datum`: the version of the last decision the loket recorded
+        up to that day's end, every version it decided with, and the rows of the loaded rules valid
+        on that day (rows carry their own validity: the date-bound policy)."""
+        self.vereist(wie, "lezen")
+        if not date(1901, 1, 1) <= datum <= date(9999, 12, 30):
+            raise OngeldigVeld("datum", "must be a day from 1901-01-01 to 9999-12-30")
+        self.bij()
+        einde = datetime.combine(datum, time.max, NL).astimezone(UTC).isoformat()
+        store = self.systeem.projecties
+        toen = ruleset_op(store, einde)
+        dag = datum.toordinal()
+        regels = [{
+            "id": r.id, "tabel": r.table, "hit_policy": r.hit_policy, "priority": r.priority,
+            "geldig": r.geldig(), "bron": r.bron, "als": r.als.model_dump(exclude_none=True),
+            "outcome": r.outcome, "product": r.product, "labels": list(r.labels), "notify": list(r.notify),
+            "deadline_dagen": r.deadline_dagen, "reden": r.reden,
+        } for r in self.ruleset.rules() if r.van <= dag <= r.tot]
+        in_gebruik = toen["ruleset"] if toen else None
+        bestanden = self._regelbestanden() if in_gebruik == self.ruleset.version else []
+        return RegelsOp(datum, in_gebruik, toen["tijdstip"] if toen else None, self.ruleset.version, rulesets(store),
+                        regels, sorted(bestanden))
+
+    def _regelbestanden(self) -> dict[str, Path]:
+        """The shipped rule files, when they are the ruleset this loket runs (the version is their
+        fingerprint); none when it runs another directory."""
+        try:
+            gelezen = read_ruleset(DEFAULT_DIRECTORY)
+        except RulesetError:
+            return {}
+        if gelezen.version != self.ruleset.version:
+            return {}
+        # The register and the participation per gemeente are in the fingerprint too: they decide.
+        return {**{naam: DEFAULT_DIRECTORY / naam for naam in (MANIFEST, *gelezen.files)},
+                DEFAULT_REGISTER.name: DEFAULT_REGISTER, DEFAULT_DEELNAME.name: DEFAULT_DEELNAME}
+
+    def regelbestand(self, wie: Gebruiker, naam: str) -> tuple[str, str]:
+        """One rule file of the ruleset this loket runs, as text, with that ruleset's version."""
+        self.vereist(wie, "lezen")
+        pad = self._regelbestanden().get(naam)
+        if pad is None:
+            raise NietGevonden(f"no rule file {naam[:60]} in the ruleset this loket runs")
+        return self.ruleset.version, pad.read_text(encoding="utf-8")
 
     def verifieer(self, wie: Gebruiker, public_key: str | None = None) -> dict[str, Any]:
         """Walk the hash chain over the events, against the anchor key (default: from the master key)."""
@@ -745,6 +1060,27 @@ class Overzicht:
 
     def verloop(self) -> list[dict[str, Any]]:
         return self._per_rij(verloop(self.store, self.wie.compartimenten))
+
+    def cijfers(self, year: int) -> Cijfers:
+        """A year's figures beside the year before: per product and gemeente, the annual report's
+        tables (a compartment's only for a role holding it), the months' instroom, lopend and te
+        laat per house and product, and the lead times of the loket per stream and house."""
+        if not 1901 <= year <= 9998:
+            raise OngeldigVeld("jaar", "must be a year from 1901 to 9998 (the months of a year end in the next)")
+        with self.dienst.rem.plaats():
+            return self._cijfers(year)
+
+    def _cijfers(self, year: int) -> Cijfers:
+        held = self.wie.compartimenten
+        tabellen = [r for r in self._per_rij(jaartabellen(self.store, year, held))
+                    if self.wie.rol.houdt(COMPARTIMENT_VAN_TABEL.get(r["tabel"]))]
+        per_jaar, per_maand = doorlooptijden(self.store, year, held)
+        return Cijfers(year, self.statistiek(year), tabellen, self._per_rij(maandreeksen(self.store, year, held)),
+                       self._per_huis(per_jaar), self._per_huis(per_maand))
+
+    def _per_huis(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows of a house (or of none: not yet placed) as a house's staff may count them: their own."""
+        return [r for r in rows if self.wie.soort != "zvh" or r["zvh"] == self.wie.zvh]
 
     def triage(self) -> list[dict[str, Any]]:
         self.dienst.vereist(self.wie, "triage")

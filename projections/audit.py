@@ -126,3 +126,19 @@ def trail(store: ProjectionStore, melding_id: str) -> list[dict[str, Any]]:
             # Sealed before the keys were destroyed: it can never be read again.
             row["details"] = {k: dict(VERWIJDERD) if v == VERSLEUTELD else v for k, v in row["details"].items()}
     return rows
+
+
+def rulesets(store: ProjectionStore) -> list[dict[str, Any]]:
+    """Every ruleset version the loket decided with: first and last recorded, how many decisions."""
+    return store.rows(
+        "SELECT ruleset, MIN(tijdstip) AS eerst, MAX(tijdstip) AS laatst, COUNT(*) AS besluiten "
+        "FROM audit_trail WHERE ruleset IS NOT NULL GROUP BY ruleset ORDER BY eerst, ruleset"
+    )
+
+
+def ruleset_op(store: ProjectionStore, tot: str) -> dict[str, Any] | None:
+    """The ruleset of the last decision recorded before `tot` (a UTC ISO time): the one in force then."""
+    rows = store.rows(
+        "SELECT ruleset, tijdstip FROM audit_trail WHERE ruleset IS NOT NULL AND tijdstip < :tot "
+        "ORDER BY tijdstip DESC LIMIT 1", {"tot": tot})
+    return rows[0] if rows else None

@@ -77,3 +77,9 @@ def bewaarregels(store: ProjectionStore) -> list[dict[str, Any]]:
     for row in rows:
         row["einde"] = date.fromisoformat(row["einde"]) if row["einde"] else None
     return rows
+
+
+def meldingen_van(store: ProjectionStore, betrokkene: str) -> list[str]:
+    """Every melding about one subject (by pseudonym), whether or not its data were destroyed since."""
+    return [r["melding_id"] for r in store.rows(
+        "SELECT melding_id FROM bewaring WHERE betrokkene = ? ORDER BY melding_id", (betrokkene,))]

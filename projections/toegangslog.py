@@ -34,16 +34,35 @@ class Toegangslog(Projection):
             {', '.join(f'{c} TEXT' for c in _COLUMNS if c != 'span_id')})""",
         "CREATE INDEX IF NOT EXISTS toegangslog_melding ON toegangslog (melding_id)",
         "CREATE INDEX IF NOT EXISTS toegangslog_actor ON toegangslog (actor)",
+        "CREATE INDEX IF NOT EXISTS toegangslog_begin ON toegangslog (begin)",
+        "CREATE INDEX IF NOT EXISTS toegangslog_betrokkene ON toegangslog (betrokkene)",
     )
     handlers = {Dataverwerking.DataverwerkingVastgelegd: _vastgelegd}
 
 
-def toegangslog(store: ProjectionStore, *, melding_id: str | None = None,
-                actor: str | None = None) -> list[dict[str, Any]]:
-    """Log lines, oldest first, for one melding and/or one actor."""
+def _filter(melding_id: str | None, actor: str | None, van: str | None, tot: str | None,
+            doel: str | None, betrokkene: str | None) -> tuple[str, dict[str, Any]]:
+    return ("WHERE (:melding IS NULL OR melding_id = :melding) AND (:actor IS NULL OR actor = :actor) "
+            "AND (:van IS NULL OR begin >= :van) AND (:tot IS NULL OR begin < :tot) "
+            "AND (:doel IS NULL OR doel = :doel) AND (:betrokkene IS NULL OR betrokkene = :betrokkene)",
+            {"melding": melding_id, "actor": actor, "van": van, "tot": tot, "doel": doel, "betrokkene": betrokkene})
+
+
+def toegangslog(store: ProjectionStore, *, melding_id: str | None = None, actor: str | None = None,
+                van: str | None = None, tot: str | None = None, doel: str | None = None,
+                betrokkene: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Log lines, oldest first, for one melding, one actor, a period (`van` inclusive, `tot`
+    exclusive, UTC ISO times), one purpose and/or one subject (pseudonym); `limit` lines from `offset`."""
+    where, params = _filter(melding_id, actor, van, tot, doel, betrokkene)
     return store.rows(
-        f"SELECT {', '.join(_COLUMNS)} FROM toegangslog "
-        "WHERE (:melding IS NULL OR melding_id = :melding) AND (:actor IS NULL OR actor = :actor) "
-        "ORDER BY begin, span_id",
-        {"melding": melding_id, "actor": actor},
+        f"SELECT {', '.join(_COLUMNS)} FROM toegangslog {where} ORDER BY begin, span_id "
+        "LIMIT :limit OFFSET :offset",
+        {**params, "limit": -1 if limit is None else limit, "offset": offset},
     )
+
+
+def toegangslog_telling(store: ProjectionStore, *, melding_id: str | None = None, actor: str | None = None,
+                        van: str | None = None, tot: str | None = None, doel: str | None = None,
+                        betrokkene: str | None = None) -> int:
+    where, params = _filter(melding_id, actor, van, tot, doel, betrokkene)
+    return int(store.rows(f"SELECT COUNT(*) AS n FROM toegangslog {where}", params)[0]["n"])

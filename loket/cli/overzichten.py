@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,6 +23,7 @@ from rich.table import Table
 from events.informeren import PARTIJEN
 from loket.cli.basis import CommandoFout, bijwerken_voortgang, dienst, emit, gebruiker
 from loket.service import OngeldigVeld, melding_id_van, moment
+from loket.uitvoer import cijfer_bladen, csv_bytes, xlsx_bytes
 from projections import Projecties
 
 
@@ -160,6 +162,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for r in rows:
             writer.writerow([r["zvh"], r["product"], r["gemeente"], r["vorig_jaar"], r["dit_jaar"], r["gesloten"]])
         return 0
+    if args.xlsx or args.sheet:
+        with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+            bladen = cijfer_bladen(o.cijfers(args.year))
+        if args.sheet:
+            [blad] = [b for b in bladen if b.id == args.sheet]
+            sys.stdout.buffer.write(csv_bytes(blad))
+        if args.xlsx:
+            args.xlsx.write_bytes(xlsx_bytes(bladen))
+            print(f"loket: {len(bladen)} sheets written to {args.xlsx}", file=sys.stderr)
+        return 0
     if args.json:
         emit(rows)
         return 0
@@ -245,7 +257,10 @@ def register(command) -> None:
         p.add_argument("--per-page", type=int, default=50)
     sp = reader("stats", cmd_stats, "routed meldingen per product and gemeente, a year and the one before")
     sp.add_argument("--year", type=int, required=True)
-    sp.add_argument("--csv", action="store_true", help="CSV on stdout")
+    sp.add_argument("--csv", action="store_true", help="CSV on stdout (ids, per product and gemeente)")
+    sp.add_argument("--sheet", choices=["jaarverslag", "per-product", "per-maand", "doorlooptijden"],
+                    help="one table of the figures as CSV on stdout, Dutch heads and words (as the web downloads)")
+    sp.add_argument("--xlsx", type=Path, metavar="FILE", help="every table of the figures as a spreadsheet")
     sp = reader("audit", cmd_audit, "every event of a melding: time, actor, ruleset, rules")
     sp.add_argument("id", nargs="?", help="melding id")
     sp.add_argument("--kenmerk", metavar="BRON:KENMERK")

@@ -17,9 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from events.logboek import MAX_TOELICHTING, doelen
-from loket.cli.basis import dienst, emit, gebruiker, gebruiker_uit
+from loket.cli.basis import CommandoFout, dienst, emit, gebruiker, gebruiker_uit
 from loket.service import OngeldigVeld, datum, melding_id_van, verhuis_sleutels
 from loket.settings import Settings
+from loket.uitvoer import csv_bytes, toegangslog_blad
 from privacy.vernietiging import GRONDEN
 from routing import load_ruleset
 
@@ -110,10 +111,21 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return code
 
 
+def _dag(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a date (YYYY-MM-DD)") from None
+
+
 def cmd_access_log(args: argparse.Namespace) -> int:
     melding = melding_id_van(args.melding) if args.melding else None
     with dienst() as d:
-        rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor)
+        rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor, van=args.van, tot=args.tot,
+                             doel=args.purpose, betrokkene=args.subject)
+    if args.csv:
+        sys.stdout.buffer.write(csv_bytes(toegangslog_blad(rows)))
+        return 0
     if args.json:
         emit(rows)
         return 0
@@ -124,6 +136,18 @@ def cmd_access_log(args: argparse.Namespace) -> int:
         table.add_row(r["begin"], r["actor"], r["rol"], r["melding_id"], r["doel"], r["naam"],
                       r["toegang"] + (f" ({r['weigering']})" if r["weigering"] else ""), r["kanaal"], r["trace_id"])
     Console().print(table)
+    return 0
+
+
+def cmd_subject_access(args: argparse.Namespace) -> int:
+    if (args.id is None) == (args.subject is None):
+        raise CommandoFout("give a melding id (or BRON:KENMERK), or --subject PSEUDONYM")
+    with dienst() as d:
+        wie = gebruiker(d)
+        if args.subject is not None:
+            emit(d.inzageverzoek_betrokkene(wie, args.subject, kanaal="cli"))
+        else:
+            emit(d.inzageverzoek(wie, melding_id_van(args.id), kanaal="cli"))
     return 0
 
 
@@ -154,7 +178,8 @@ def _as_of_date(text: str) -> date:
 
 def register(command) -> None:
     sp = command("show", cmd_show, "read a melding's personal data (recorded in the access log)")
-    sp.add_argument("id", help="melding id, or BRON:KENMERK")
+    sp.add_argument("id", nargs="?", help="melding id, or BRON:KENMERK")
+    sp.add_argument("--subject", metavar="PSEUDONYM", help="every melding about one person instead")
     sp.add_argument("--purpose", required=True, metavar="DOEL",
                     help=f"why you read it, a purpose of the register: {', '.join(doelen())}; recorded with the read")
     sp.add_argument("--note", metavar="TEXT", help=f"a toelichting on the purpose (at most {MAX_TOELICHTING} "
@@ -178,7 +203,18 @@ def register(command) -> None:
     sp = command("access-log", cmd_access_log, "who read or destroyed which personal data, when, why (auditors)")
     sp.add_argument("--melding", metavar="ID", help="melding id, or BRON:KENMERK")
     sp.add_argument("--actor", metavar="NAME")
+    sp.add_argument("--from", dest="van", type=_dag, metavar="DATE", help="first day (Dutch time, inclusive)")
+    sp.add_argument("--to", dest="tot", type=_dag, metavar="DATE", help="last day (Dutch time, inclusive)")
+    sp.add_argument("--purpose", metavar="DOEL", help="one purpose of the register: " + ", ".join(doelen()))
+    sp.add_argument("--subject", metavar="PSEUDONYM", help="every line about one subject (as `loket show` prints it)")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--csv", action="store_true", help="CSV on stdout, Dutch column heads")
+
+    sp = command("subject-access", cmd_subject_access,
+                 "a melding's whole trail as one JSON document for a subject access request (AVG art. 15); "
+                 "its personal data only for a role that reads them (that read is recorded)")
+    sp.add_argument("id", nargs="?", help="melding id, or BRON:KENMERK")
+    sp.add_argument("--subject", metavar="PSEUDONYM", help="every melding about one person instead")
 
     sp = command("keystore", lambda a: a.keystore_handler(a), "the key store of personal data")
     sub = sp.add_subparsers(dest="keystore_command", required=True, metavar="ACTION")

@@ -113,6 +113,25 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_on(args: argparse.Namespace) -> int:
+    with dienst() as d:
+        r = d.regels_op(gebruiker(d), args.datum)
+    if args.json:
+        emit({"datum": r.datum.isoformat(), "in_gebruik": r.in_gebruik, "besloten_op": r.besloten_op,
+              "geladen": r.geladen, "zelfde": r.zelfde, "versies": r.versies, "regels": r.regels})
+        return 0
+    print(f"in force on {r.datum}: {r.in_gebruik or '(no decision recorded by then)'}"
+          + (f" (last decision recorded {r.besloten_op})" if r.besloten_op else ""))
+    print(f"this loket runs {r.geladen}" + ("" if r.zelfde else " (another version)"))
+    table = Table(title=f"Rules valid on {r.datum}: {len(r.regels)}")
+    for column in ("table", "rule", "valid", "product / outcome"):
+        table.add_column(column)
+    for g in r.regels:
+        table.add_row(g["tabel"], g["id"], g["geldig"] or "always", g["product"] or g["outcome"] or "")
+    Console().print(table)
+    return 0
+
+
 def register(command) -> None:
     def rules_option(sp: argparse.ArgumentParser, help: str, *, required: bool = False, flag: str = "--rules") -> None:
         sp.add_argument(flag, type=Path, metavar="DIR", required=required, help=help)
@@ -131,6 +150,12 @@ def register(command) -> None:
                        help="the sources, kept beside the repository (../shared): the domain brief "
                        "as DOMAIN.md, and seeds/; every quoted phrase must be found in the source it names")
     check.add_argument("--json", action="store_true", help="the report as JSON")
+    op = rules.add_parser("on", help="which ruleset was in force on a day, and the rules valid then",
+                          description="The ruleset version the loket decided with up to the end of DATE (as "
+                          "recorded), every version it decided with, and the rows of the loaded rules valid on DATE.")
+    op.set_defaults(handler=cmd_rules_on)
+    op.add_argument("datum", type=_date, metavar="DATE")
+    op.add_argument("--json", action="store_true")
 
     sp = command("explain", cmd_explain, "why a melding went where it went: every rule considered, each condition")
     sp.add_argument("melding", nargs="?",

@@ -9,7 +9,7 @@ from events.handelingen import Gebruiker
 from events.toegang import COMPARTIMENTEN, ROLSOORTEN
 from loket.bootstrap import maak_tokens
 from loket.cli.basis import emit, gebruiker_uit
-from loket.service import Toegangsbeheer
+from loket.service import ZWARE_PLAATSEN, ZWARE_WACHTEND, Toegangsbeheer
 from loket.settings import Settings
 from routing import load_ruleset
 
@@ -20,7 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from loket import logs
     from loket.bootstrap import bootstrap
     from loket.metrics import GemetenRuleset
-    from loket.service import Dienst
+    from loket.service import Dienst, Rem
     from loket.web.app import maak_app
     from routing.loader import read_ruleset
 
@@ -28,7 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(settings.log_format)
     systeem = bootstrap(settings, ruleset=GemetenRuleset(read_ruleset()))
     try:
-        d = Dienst(systeem)
+        d = Dienst(systeem, rem=Rem(args.max_heavy_reads, args.heavy_read_queue))
         d.bij()
         app = maak_app(d, systeem.tokens)
         logs.logger("loket.serve").info("luistert", host=args.host, port=args.port, db=str(settings.db))
@@ -73,6 +73,10 @@ def register(command) -> None:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--max-requests", type=int, default=64, help="requests in progress at once; more get 503")
+    sp.add_argument("--max-heavy-reads", type=int, default=ZWARE_PLAATSEN, metavar="N",
+                    help="expensive reads (as-of, statistics, exports) at once")
+    sp.add_argument("--heavy-read-queue", type=int, default=ZWARE_WACHTEND, metavar="N",
+                    help="expensive reads waiting for a place (up to 10 s); more get 503")
 
     sp = command("token", lambda a: a.token_handler(a), "API and web tokens: create, list, revoke")
     sub = sp.add_subparsers(dest="token_command", required=True, metavar="ACTION")

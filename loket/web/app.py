@@ -31,8 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
-from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
-from loket.web import api, invoer, pages, regie
+from loket.service import Bezet, Dienst, NietGevonden, OngeldigVeld, Verboden
+from loket.web import api, controle, controle_api, invoer, pages, regie
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 
 HERE = Path(__file__).parent
@@ -165,6 +165,17 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     async def ongeldig_veld(request: Request, exc: OngeldigVeld) -> Response:
         return _fout(request, 422, str(exc), [{"field": exc.field, "message": exc.message}])
 
+    @app.exception_handler(Bezet)
+    async def bezet(request: Request, exc: Bezet) -> Response:
+        # An expensive read found every place taken: come back later, the server stays up for the rest.
+        headers = {"retry-after": str(exc.retry_after)}
+        if request.url.path.startswith("/web"):
+            page = pages.foutpagina(request, 503, "Het is nu te druk voor deze opvraging (terugkijken, cijfers of "
+                                    f"een export). Probeer het over {exc.retry_after} seconden opnieuw.")
+            page.headers.update(headers)
+            return page
+        return JSONResponse({"detail": str(exc), "errors": []}, status_code=503, headers=headers)
+
     @app.exception_handler(OngeldigeOvergang)
     async def ongeldige_overgang(request: Request, exc: OngeldigeOvergang) -> Response:
         return _fout(request, 409, str(exc))
@@ -218,8 +229,11 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.include_router(api.router)
-    # Before the pages: /web/meldingen/nieuw is the intake form, not a melding's id.
+    app.include_router(controle_api.router)
+    # Before the pages: /web/meldingen/nieuw is the intake form, not a melding's id, and the pages'
+    # POST /meldingen/{id}/{handeling} would take /inzageverzoek for an action.
     app.include_router(invoer.router, prefix="/web", include_in_schema=False)
+    app.include_router(controle.router, prefix="/web", include_in_schema=False)
     app.include_router(pages.router, prefix="/web", include_in_schema=False)
     app.include_router(regie.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")

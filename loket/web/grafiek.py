@@ -29,7 +29,8 @@ def _maand(label: str) -> str:
     return f"{MAANDEN[int(label[5:7]) - 1]} {label[:4]}"
 
 
-def lijnen(series: dict[str, list[tuple[str, int]]], *, titel: str) -> Markup:
+def lijnen(series: dict[str, list[tuple[str, int]]], *, titel: str, naam: str = "grafiek") -> Markup:
+    """`naam` makes the chart's ids unique on a page with more than one."""
     labels = next((([x for x, _ in punten]) for punten in series.values() if punten), [])
     if not labels:
         return Markup('<p class="leeg">Nog geen gegevens voor een grafiek.</p>')
@@ -45,9 +46,9 @@ def lijnen(series: dict[str, list[tuple[str, int]]], *, titel: str) -> Markup:
         return BOVEN + h - h * v / top
 
     parts = [
-        f'<svg class="grafiek" viewBox="0 0 {BREEDTE} {HOOGTE}" role="img" aria-labelledby="grafiek-titel" '
+        f'<svg class="grafiek" viewBox="0 0 {BREEDTE} {HOOGTE}" role="img" aria-labelledby="{naam}-titel" '
         f'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="grafiek-titel">{escape(titel)}</title>',
+        f'<title id="{naam}-titel">{escape(titel)}</title>',
     ]
     for v in range(0, top + 1, step):
         parts.append(f'<line class="raster" x1="{LINKS}" x2="{LINKS + w}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>')

@@ -316,6 +316,7 @@ def _melding_pagina(
         veldfouten=veldfouten or {}, toelichting=toelichting, max_toelichting=MAX_TOELICHTING,
         mag_persoonsgegevens=wie.mag("persoonsgegevens"), laatste_reden=laatste_reden,
         termijn_dagen=_termijn_dagen(m), invoer=invoer or {}, invoer_van=invoer_van,
+        tijdlijn=d.tijdlijn(wie, melding_id),
     )
 
 
