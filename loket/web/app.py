@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
 from loket.service import Dienst, NietGevonden, OngeldigVeld, Verboden
-from loket.web import api, pages
+from loket.web import api, hulp, pages
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 
 HERE = Path(__file__).parent
@@ -220,6 +220,7 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.include_router(api.router)
     app.include_router(pages.router, prefix="/web", include_in_schema=False)
+    app.include_router(hulp.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Verzoeken)

@@ -39,6 +39,7 @@ from loket.web.auth import (
     voorsessie,
     zet_cookie,
 )
+from routing import woorden
 from routing.tijd import NL
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -63,6 +64,7 @@ def waarde(value: Any) -> str:
 
 templates.env.filters["lokaal"] = lokale_tijd
 templates.env.filters["waarde"] = waarde
+templates.env.filters["huis"] = woorden.huis
 router = APIRouter()
 Wie = Annotated[Gebruiker, Depends(pagina_gebruiker)]
 
