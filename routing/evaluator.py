@@ -231,6 +231,9 @@ class Ruleset:
         self.register: GemeenteRegister = source.register
         self.deelname = source.deelname
         self.files = source.files
+        # The tables in the order they run, as the manifest describes them (for people: the help).
+        self.stappen: tuple[tuple[str, str, str], ...] = tuple(
+            (t.spec.naam, t.spec.beschrijving or "", t.spec.hit_policy) for t in source.tables)
         zvh_ids = frozenset(source.register.zvh_namen)
         self.zvh_ids: frozenset[str] = zvh_ids
         self.producten: frozenset[str] = frozenset(source.producten)

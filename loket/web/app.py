@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from events.melding import OngeldigeOvergang
 from loket import logs, metrics
 from loket.service import Bezet, Dienst, NietGevonden, OngeldigVeld, Verboden
-from loket.web import api, controle, controle_api, invoer, pages, regie
+from loket.web import api, controle, controle_api, hulp, invoer, pages, regie
 from loket.web.auth import COOKIE, PAD, Authenticator, NietIngelogd
 
 HERE = Path(__file__).parent
@@ -236,6 +236,7 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     app.include_router(controle.router, prefix="/web", include_in_schema=False)
     app.include_router(pages.router, prefix="/web", include_in_schema=False)
     app.include_router(regie.router, prefix="/web", include_in_schema=False)
+    app.include_router(hulp.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Verzoeken)
