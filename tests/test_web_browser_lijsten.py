@@ -47,7 +47,11 @@ def toegankelijk(page, naam: str) -> None:
 def past_op_het_scherm(page, naam: str) -> None:
     """Nothing makes the page itself scroll sideways: a wide table scrolls in its own box or stacks."""
     breed = page.evaluate("document.documentElement.scrollWidth")
-    assert breed <= page.viewport_size["width"], f"{naam}: {breed} px wide at {page.viewport_size['width']} px"
+    te_breed = page.evaluate("""w => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > w + 1)
+        .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${e.className}#${e.id}`)""", page.viewport_size["width"])
+    assert breed <= page.viewport_size["width"], (
+        f"{naam}: {breed} px wide at {page.viewport_size['width']} px ({', '.join(te_breed)})")
 
 
 def een_pagina(page, naam: str) -> None:
@@ -194,9 +198,16 @@ def test_every_page_for_every_role_fits_the_screen_and_axe_finds_nothing(browser
         page = op_breedte(log_in(browser, server, token), breedte)
         paden = ["/web/wachtrij?zvh=parkstad", "/web/termijnen", "/web/caseload", "/web/audit",
                  f"/web/audit?melding=gemeente:AXE-2&as_of={morgen}", "/web/zoek?q=AXE",
-                 "/web/wachtrij?soort=onbekend", "/web/bestaat-niet"]
+                 "/web/wachtrij?soort=onbekend", "/web/bestaat-niet", "/web/help", "/web/informeren",
+                 "/web/statistiek", "/web/regels"]
         if rol != "huis":
             paden += ["/web/triage", f"/web/meldingen/{mid}"]
+        if rol == "huis":
+            paden += ["/web/mijn-zaken"]
+        if rol == "intake":
+            paden += ["/web/meldingen/nieuw", "/web/afgewezen"]
+        if rol in ("auditor", "beheer"):
+            paden += ["/web/toegangslog"]
         for n, pad in enumerate(paden):
             page.goto(server.url + pad)
             een_pagina(page, f"{rol} {pad} {breedte}")
