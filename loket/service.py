@@ -346,20 +346,6 @@ class Voorstel:
 
 
 @dataclass(frozen=True, slots=True)
-class Logpagina:
-    """One page of a long list: its rows, the count of all that match, where it starts."""
-
-    rows: list[dict[str, Any]]
-    totaal: int
-    pagina: int
-    per_pagina: int
-
-    @property
-    def paginas(self) -> int:
-        return max(1, -(-self.totaal // self.per_pagina))
-
-
-@dataclass(frozen=True, slots=True)
 class Cijfers:
     """A year's figures as one user may read them (`Overzicht.cijfers`)."""
 
@@ -831,7 +817,7 @@ class Dienst:
     def toegangslog_pagina(self, wie: Gebruiker, *, melding: UUID | None = None, actor: str | None = None,
                            van: date | None = None, tot: date | None = None, doel: str | None = None,
                            betrokkene: str | None = None, pagina: int = 1,
-                           per_pagina: int = LOGREGELS_PER_PAGINA) -> Logpagina:
+                           per_pagina: int = LOGREGELS_PER_PAGINA) -> Pagina:
         """The access log a page at a time, oldest first, with the count of all lines that match."""
         self.vereist(wie, "toegangslog")
         if pagina < 1:
@@ -844,7 +830,7 @@ class Dienst:
                    "van": begin, "tot": einde, "doel": doel or None, "betrokkene": _betrokkene(betrokkene)}
         store = self.systeem.projecties
         rows = toegangslog(store, **filters, limit=per_pagina, offset=(pagina - 1) * per_pagina)
-        return Logpagina(rows, toegangslog_telling(store, **filters), pagina, per_pagina)
+        return Pagina(rows, toegangslog_telling(store, **filters), Vraag(pagina=pagina, per_pagina=per_pagina))
 
     def tijdlijn(self, wie: Gebruiker, melding_id: UUID) -> list[dict[str, Any]]:
         """A melding's events and the reads of its personal data in one time line, oldest first.
@@ -1093,13 +1079,9 @@ class Overzicht:
     def afgewezen(self) -> list[dict[str, Any]]:
         return self._zichtbaar(afgewezen(self.store))
 
-    def afgewezen_pagina(self, pagina: int = 1, per_pagina: int = 50) -> tuple[list[dict[str, Any]], int]:
+    def afgewezen_pagina(self, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:
         """One page of the rejected meldingen still to correct, newest first, and how many there are."""
-        if pagina < 1:
-            raise OngeldigVeld("pagina", "must be 1 or more")
-        rows = self.afgewezen()[::-1]
-        start = (pagina - 1) * per_pagina
-        return rows[start:start + per_pagina], len(rows)
+        return pagina_van(self.afgewezen()[::-1], pagina, per_pagina)
 
     def informeren(self, *, open_only: bool = True, partij: str | None = None, gemeente: str | None = None,
                    verlopen: bool = False, pagina: int = 1, per_pagina: int = PER_PAGINA) -> Pagina:

@@ -131,14 +131,14 @@ def test_the_access_log_filtered_by_melding_actor_period_and_purpose_and_paged(d
     _lees(dienst, INTAKE, "PGA-3", "controle")
     _lees(dienst, WM, "PGA-2", "behandeling")
     alles = dienst.toegangslog_pagina(AUDITOR)
-    assert alles.totaal == 3 and len(alles.rows) == 3
+    assert alles.totaal == 3 and len(alles.rijen) == 3
     assert [r["actor"] for r in dienst.toegangslog(AUDITOR, melding=eerste)] == ["anna", "wendy"]
     assert [r["doel"] for r in dienst.toegangslog(AUDITOR, actor="anna")] == ["triage", "controle"]
     assert [r["actor"] for r in dienst.toegangslog(AUDITOR, doel="behandeling")] == ["wendy"]
     assert len(dienst.toegangslog(AUDITOR, van=vandaag(), tot=vandaag())) == 3
     assert dienst.toegangslog(AUDITOR, tot=vandaag() - timedelta(days=1)) == []
     pagina = dienst.toegangslog_pagina(AUDITOR, pagina=2, per_pagina=2)
-    assert (pagina.totaal, pagina.paginas, [r["doel"] for r in pagina.rows]) == (3, 2, ["behandeling"])
+    assert (pagina.totaal, pagina.paginas, [r["doel"] for r in pagina.rijen]) == (3, 2, ["behandeling"])
     with pytest.raises(OngeldigVeld) as exc:
         dienst.toegangslog(AUDITOR, van=vandaag(), tot=vandaag() - timedelta(days=1))
     assert exc.value.field == "van"

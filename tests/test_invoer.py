@@ -121,8 +121,8 @@ def test_rejected_meldingen_come_fifty_a_page_newest_first(dienst):
     for i in range(120):
         dienst.ontvang(ANNA, raw(kenmerk=f"P-{i:03d}", soort="fout"))
     with dienst.overzicht(ANNA) as o:
-        eerste, totaal = o.afgewezen_pagina(1)
-        laatste, _ = o.afgewezen_pagina(3)
+        eerste_blad, laatste_blad = o.afgewezen_pagina(1), o.afgewezen_pagina(3)
+        eerste, totaal, laatste = eerste_blad.rijen, eerste_blad.totaal, laatste_blad.rijen
     assert totaal == 120 and len(eerste) == 50 and len(laatste) == 20
     assert eerste[0]["kenmerk"] == "P-119" and laatste[-1]["kenmerk"] == "P-000"
 

@@ -73,8 +73,8 @@ def toegangslog(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = N
                 ) -> dict[str, Any]:
     log = d.toegangslog_pagina(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel,
                                betrokkene=betrokkene, pagina=pagina, per_pagina=per_pagina)
-    return {"totaal": log.totaal, "pagina": log.pagina, "per_pagina": log.per_pagina, "paginas": log.paginas,
-            "regels": log.rows}
+    return {"totaal": log.totaal, "pagina": log.nummer, "per_pagina": log.grootte, "paginas": log.paginas,
+            "regels": log.rijen}
 
 
 @router.get("/toegangslog.csv", tags=["controle"], responses={**VERBODEN, **ONGELDIG}, response_class=Response,

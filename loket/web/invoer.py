@@ -22,7 +22,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from math import ceil
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -39,13 +38,13 @@ from events.melding import AfgewezenMelding, OngeldigeOvergang
 from loket.service import Dienst, NietGevonden, OngeldigVeld
 from loket.web.auth import COOKIE, Diensten, csrf_klopt
 from loket.web.pages import VELDFOUTEN, Wie, foutpagina, render
+from projections.lijsten import PER_PAGINA
 from routing import woorden
 from routing.gemeenten import default_register
 from routing.tijd import NL
 
 router = APIRouter()
 
-PER_PAGINA = 50
 VLAGGEN = (
     ("dwang_drang", "Dwang en drang", "Minstens één keten werkt met dwang of drang (strafrecht, zorgmachtiging, "
      "jeugdbescherming); hoort bij de landelijke criteria."),
@@ -391,17 +390,17 @@ def afgewezen_lijst(request: Request, wie: Wie, d: Diensten, pagina: str = "1",
     # A page number from a bookmark or a hand-edited address: anything unreadable is the first page.
     nummer = max(int(pagina), 1) if pagina.isdigit() and len(pagina) < 7 else 1
     with d.overzicht(wie) as o:
-        rows, totaal = o.afgewezen_pagina(nummer, PER_PAGINA)
-        if not rows and totaal:  # past the last page: the last page
-            nummer = ceil(totaal / PER_PAGINA)
-            rows, totaal = o.afgewezen_pagina(nummer, PER_PAGINA)
+        blad = o.afgewezen_pagina(nummer, PER_PAGINA)
+        if not blad.rijen and blad.totaal:  # past the last page: the last page
+            nummer = blad.paginas
+            blad = o.afgewezen_pagina(nummer, PER_PAGINA)
+    rows, totaal = blad.rijen, blad.totaal
     for r in rows:
         r["fouten"] = per_veld(r["errors"])
         r["ontvangen_nl"] = als_nl_moment(r["ontvangen"])
     bericht, nieuw_id = _bericht(d, wie, gedaan, melding)
-    paginas = max(1, ceil(totaal / PER_PAGINA))
     return render(request, "afgewezen.html", wie=wie, actief="afgewezen", rows=rows, totaal=totaal,
-                  pagina=min(nummer, paginas), paginas=paginas, bericht=bericht, nieuw_id=nieuw_id,
+                  pagina=blad.nummer, paginas=blad.paginas, bericht=bericht, nieuw_id=nieuw_id,
                   veldlabel=veldlabel, per_pagina=PER_PAGINA)
 
 
