@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,9 +89,18 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """`loket serve` as a user starts it: a real process on a free port, JSON logs."""
+    with serve(tmp_path) as started:
+        yield started
+
+
+@contextmanager
+def serve(tmp_path: Path, name: str = "serve", **extra: str) -> Iterator[Server]:
+    """A `loket serve` process on the store in `tmp_path` (loket.sqlite), with settings `extra`;
+    `name` tells several apart (their logs)."""
     port = vrije_poort()
-    env = {**os.environ, **loket_env(tmp_path / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer")}
-    stderr = tmp_path / "serve.log"
+    env = {**os.environ, **loket_env(tmp_path / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer",
+                                     **extra)}
+    stderr = tmp_path / f"{name}.log"
     with stderr.open("w") as err:
         process = subprocess.Popen([sys.executable, "-m", "loket.cli", "serve", "--port", str(port)],
                                    env=env, stdout=err, stderr=err)
@@ -106,10 +116,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
             process.kill()
             raise RuntimeError(f"loket serve did not start:\n{stderr.read_text()}")
         time.sleep(0.1)
-    yield Server(url, process, stderr, env)
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        yield Server(url, process, stderr, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
