@@ -86,10 +86,10 @@ def stop(worker: subprocess.Popen) -> tuple[int, str, str]:
     return worker.returncode, out, err
 
 
-def wacht_tot(check, seconds: float = 60, what: str = "") -> None:
+def wacht_tot(check, seconds: float = 60, what: object = "") -> None:
     deadline = time.monotonic() + seconds
     while not check():
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what() if callable(what) else what}"
         time.sleep(0.05)
 
 
@@ -99,8 +99,10 @@ def instroom(db: Path, lines: list[str], batch: int = 40, pause: float = 0.02) -
     klaar = threading.Event()
     fouten: list[BaseException] = []
 
+    settings = loket_settings(db)  # here: the store's database is made once, not by two threads at once
+
     def run() -> None:
-        systeem = bootstrap(loket_settings(db))
+        systeem = bootstrap(settings)
         try:
             for i in range(0, len(lines), batch):
                 systeem.app.ontvang_batch(lines[i:i + batch])
@@ -135,7 +137,8 @@ def test_a_second_worker_started_at_once_stops_with_one_line_and_the_projections
         # One of the two stops, by itself, while meldingen come in; the other writes on.
         wacht_tot(lambda: first.poll() is not None or second.poll() is not None, what="one worker to stop")
         klaar.wait(120)
-        wacht_tot(lambda: bijgewerkt(db), what="the projections to catch up")
+        wacht_tot(lambda: bijgewerkt(db), what=lambda: f"the projections to catch up: {posities(db)} "
+                  f"{last_position(loket_settings(db))} {[w.poll() for w in (first, second)]}")
         results = [stop(first), stop(second)]
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 5], results
