@@ -24,7 +24,6 @@ from eventsourcing.utils import Environment
 from consumers.topics import Topics
 from events.application import Loket
 from events.datastore import Factory
-from loket import metrics
 from loket.settings import Settings, postgres_env
 from loket.tokens import Tokens
 from privacy.files import owner_only
@@ -122,7 +121,6 @@ class Schrijfslot:
             if not self._probeer():
                 return False
             self._held = 1
-            metrics.PROJECTIE_SCHRIJVER.set(1)
             return True
 
     def los(self) -> None:
@@ -133,7 +131,6 @@ class Schrijfslot:
             self._held -= 1
             if not self._held:
                 self._laat_gaan()
-                metrics.PROJECTIE_SCHRIJVER.set(0)
 
     def bevestig(self) -> None:
         """For a holder that writes on: make sure the lock is still ours. A PostgreSQL session can
@@ -148,7 +145,6 @@ class Schrijfslot:
                 self._laat_gaan()
             if not self._probeer():
                 self._held = 0
-                metrics.PROJECTIE_SCHRIJVER.set(0)
                 raise SlotBezet("the projection writer's lock was lost and another process took it")
 
     def _probeer(self) -> bool:

@@ -62,11 +62,6 @@ ROUTING_SECONDS = Histogram(
     buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25),
     registry=REGISTRY,
 )
-PROJECTIE_SCHRIJVER = Gauge(
-    "loket_projectie_schrijver",
-    "1 while this process holds the projection writer's lock (one process in the installation should)",
-    registry=REGISTRY,
-)
 PROJECTIE_ACHTERSTAND = Gauge(
     "loket_projectie_achterstand",
     "Events in the notification log that a projection has not processed yet",
