@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.persistence import InterfaceError, OperationalError, TrackingRecorder
 from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
@@ -134,15 +134,18 @@ class Schrijfslot:
 
     def bevestig(self) -> None:
         """For a holder that writes on: make sure the lock is still ours. A PostgreSQL session can
-        end under it (a restarted server): then it is taken again, or SlotBezet if another took it."""
+        end under it (a restarted server): then it is taken again, or SlotBezet if another took
+        it; while the server cannot be reached, its connection error (the lock is not ours then,
+        and the next call tries again)."""
         with self._lock:
-            if not self._held or self._conn is None:
+            if not self._held or self.settings.database_url is None:
                 return
-            try:
-                self._conn.execute("SELECT 1")
-                return
-            except psycopg.Error:
-                self._laat_gaan()
+            if self._conn is not None:
+                try:
+                    self._conn.execute("SELECT 1")
+                    return
+                except psycopg.Error:
+                    self._laat_gaan()
             if not self._probeer():
                 self._held = 0
                 raise SlotBezet("the projection writer's lock was lost and another process took it")
@@ -242,6 +245,12 @@ def _one_setup_at_a_time(settings: Settings) -> Iterator[None]:
             yield
     finally:
         os.close(fd)
+
+
+def onbereikbaar(exc: BaseException) -> bool:
+    """A connection error of the event store (PostgreSQL down, restarting, wrong host or port): the
+    eventsourcing library's, or psycopg's where it comes through unwrapped."""
+    return isinstance(exc, (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError))
 
 
 def store_exists(settings: Settings) -> bool:

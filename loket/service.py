@@ -44,7 +44,7 @@ from events.logboek import OngeldigDoel
 from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
-from loket.bootstrap import SlotBezet, Systeem
+from loket.bootstrap import SlotBezet, Systeem, onbereikbaar
 from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
 from privacy.vernietiging import GRONDEN
@@ -509,8 +509,14 @@ class Dienst:
         try:
             read = 0
             while not stop.is_set():
-                slot.bevestig()
-                read += self.bij(page_size=page_size)
+                try:
+                    slot.bevestig()
+                    read += self.bij(page_size=page_size)
+                except Exception as exc:
+                    if not onbereikbaar(exc):
+                        raise
+                    # A restarting database: try again after the interval, the lock first.
+                    log.warning("projecties: event store onbereikbaar", fout=type(exc).__name__)
                 stop.wait(interval)
             return read
         finally:

@@ -26,7 +26,7 @@ from loket import synthetic
 from loket.bootstrap import bootstrap
 from loket.service import Dienst
 from tests.conftest import melding
-from tests.event_store import last_position, loket_env, loket_settings
+from tests.event_store import ON_POSTGRESQL, last_position, loket_env, loket_settings
 from tests.test_cli import LOKET
 from tests.web_fixtures import serve
 
@@ -158,10 +158,11 @@ def test_a_worker_killed_with_minus_9_lets_go_and_the_one_standing_by_carries_on
     lines = list(synthetic.jaar(2025, seed=5, scale=0.08))
     with instroom(db, lines, batch=20, pause=0.05) as klaar:
         first = werker(db)
-        wacht_tot(lambda: posities(db) and min(posities(db).values()) > 0, what="the first worker to write")
+        wacht_tot(lambda: posities(db) and min(posities(db).values()) > 0,
+                  what=lambda: f"the first worker to write: {first.poll()} {first.poll() and first.communicate()}")
         standby = werker(db, "--standby")
         time.sleep(1.0)
-        assert standby.poll() is None, "the standby worker stopped while the first held the lock"
+        assert standby.poll() is None, standby.communicate()
         assert first.poll() is None
         before = posities(db)
         first.send_signal(signal.SIGKILL)
@@ -289,3 +290,32 @@ def test_the_catch_up_on_read_setting_takes_only_on_or_off(waarde):
         Settings.from_env({"LOKET_CATCH_UP_ON_READ": waarde})
     assert Settings.from_env({}).catch_up_on_read
     assert not Settings.from_env({"LOKET_CATCH_UP_ON_READ": "0"}).catch_up_on_read
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the advisory lock of a PostgreSQL event store")
+def test_a_worker_whose_lock_session_ends_with_a_restarted_server_takes_it_again(tmp_path, postgres):
+    db = tmp_path / "loket.sqlite"
+    with instroom(db, [json.dumps(melding(kenmerk="V-1"))]) as klaar:
+        klaar.wait(60)
+    worker = werker(db)
+    try:
+        wacht_tot(lambda: bijgewerkt(db), what="the worker to catch up")
+        postgres.restart()  # every session ends: the worker's lock with it
+        with instroom(db, [json.dumps(melding(kenmerk=f"V-{i}")) for i in range(2, 12)]) as klaar:
+            klaar.wait(60)
+        wacht_tot(lambda: bijgewerkt(db), what=lambda: f"the worker to go on: {worker.poll()}")
+        # It holds the lock again: a second worker is refused.
+        second = werker(db)
+        code, _, err = stop_na(second, 60)
+        assert (code, err.strip()) == (5, BEZET)
+    finally:
+        code, _, err = stop(worker)
+    assert code == 0, err
+    assert len(_kenmerken(db)) == 11
+    assert herbouwd(db)[0] == projecties(db)
+
+
+def stop_na(worker: subprocess.Popen, seconds: float) -> tuple[int, str, str]:
+    """The outcome of a process that ends by itself."""
+    out, err = worker.communicate(timeout=seconds)
+    return worker.returncode, out, err
