@@ -227,7 +227,8 @@ def _achterstand(answer: httpx2.Response) -> int:
 
 def test_an_api_that_only_reads_says_its_lag_and_a_write_waits_for_the_worker(tmp_path):
     db = tmp_path / "loket.sqlite"
-    with serve(tmp_path, LOKET_CATCH_UP_ON_READ="0") as server:
+    with serve(tmp_path, LOKET_CATCH_UP_ON_READ="0") as server, \
+            serve(tmp_path, "serve-2", LOKET_CATCH_UP_ON_READ="0") as tweede:
         intake = server.token("anna", "intake")
         huis = server.token("piet", "zvh", "parkstad")
         beheer = server.token("bea", "beheer")
@@ -256,9 +257,11 @@ def test_an_api_that_only_reads_says_its_lag_and_a_write_waits_for_the_worker(tm
                 assert answer.headers["x-loket-wacht"] == "bijgewerkt"
                 assert _achterstand(answer) == 0
                 melding_id = answer.json()["melding_id"]
-                # Read from the projections right after: the write is in them.
+                # Read from the projections right after: the write is in them, also on another API process.
                 rows = c.get("/caseload", headers={"Authorization": f"Bearer {beheer}"}).json()
                 assert sum(r["count"] for r in rows) == 2
+                andere = httpx2.get(tweede.url + "/caseload", headers={"Authorization": f"Bearer {beheer}"})
+                assert andere.json() == rows and _achterstand(andere) >= 0
                 wachtrij = c.get("/wachtrij", headers={"Authorization": f"Bearer {huis}"}).json()
                 assert {r["melding_id"] for r in wachtrij} >= {melding_id}
 
@@ -279,7 +282,26 @@ def test_an_api_that_only_reads_says_its_lag_and_a_write_waits_for_the_worker(tm
             finally:
                 code, _, err = stop(worker)
             assert code == 0, err
-    assert "Traceback" not in server.logs()
+    assert "Traceback" not in server.logs() + tweede.logs()
+
+
+def test_retention_does_not_shred_on_projections_that_did_not_catch_up(tmp_path, monkeypatch):
+    from loket import service
+    from loket.service import ProjectiesAchter
+
+    monkeypatch.setattr(service, "MAX_WACHT", 0.2)
+    db = tmp_path / "loket.sqlite"
+    with instroom(db, [json.dumps(melding(kenmerk="B-1"))]) as klaar:
+        klaar.wait(60)
+    systeem = bootstrap(loket_settings(db, LOKET_CATCH_UP_ON_READ="0"))
+    try:
+        d = Dienst(systeem)
+        beheer = Gebruiker("tester", Rol("beheer"))
+        assert d.bewaartermijnen(beheer).verlopen == []  # looking is allowed: nothing is done
+        with pytest.raises(ProjectiesAchter, match="nothing was shredded"):
+            d.bewaartermijnen(beheer, toepassen=True)
+    finally:
+        systeem.close()
 
 
 @pytest.mark.parametrize("waarde", ["ja", "2"])
