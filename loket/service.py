@@ -416,9 +416,10 @@ class Dienst:
             finally:
                 slot.los()
 
-    def achterstand(self) -> dict[str, int]:
-        """Events each live projection has still to process; also set as a metric."""
-        achter = lag(self.app, self.systeem.projecties.positions(self.app.name))
+    def achterstand(self, posities: dict[str, int] | None = None) -> dict[str, int]:
+        """Events each live projection has still to process (from its position, read now unless
+        given); also set as a metric, and kept for `achterstand_kort`."""
+        achter = lag(self.app, self.systeem.projecties.positions(self.app.name) if posities is None else posities)
         for name, n in achter.items():
             metrics.PROJECTIE_ACHTERSTAND.labels(projectie=name).set(n)
         self._achterstand = (time_module.monotonic(), max(achter.values(), default=0))
@@ -455,9 +456,10 @@ class Dienst:
         if self.systeem.settings.catch_up_on_read:
             self.bij()
         while True:
-            bereikt = min(self.systeem.projecties.positions(self.app.name).values(), default=0) >= positie
+            posities = self.systeem.projecties.positions(self.app.name)
+            bereikt = min(posities.values(), default=0) >= positie
             if bereikt or time_module.monotonic() >= einde:
-                self.achterstand()
+                self.achterstand(posities)
                 return bereikt
             time_module.sleep(min(WACHT_STAP, max(0.0, einde - time_module.monotonic())))
 
