@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang
-from loket.service import Dienst, NietGevonden, OngeldigVeld, melding_id_van
+from loket.service import LEES_WACHT, Dienst, NietGevonden, OngeldigVeld, melding_id_van
 from loket.service import moment as lees_moment
 from loket.web import grafiek
 from loket.web.auth import (
@@ -245,6 +245,8 @@ def handel(
     except (OngeldigeOvergang, OngeldigVeld) as exc:
         return _melding_pagina(request, melding_id, wie, d, fout=str(exc), status=409 if isinstance(
             exc, OngeldigeOvergang) else 422)
+    # The list the person goes back to shows what they just did (read-your-writes, bounded).
+    d.wacht_op(d.positie(), LEES_WACHT)
     klaar = FORMULIEREN[handeling].klaar
     if terug == "triage":
         return RedirectResponse(f"/web/triage?gedaan={klaar}&melding={melding_id}", status_code=303)
