@@ -61,3 +61,4 @@ bench-smoke: $(STAMP)
 	$(VENV)/bin/python bench/api.py --meldingen 30 --rounds 1 --no-write
 	$(VENV)/bin/python bench/kafka.py --meldingen 200 --rounds 1 --no-write
 	$(VENV)/bin/python bench/burst.py --meldingen 300 --burst 8 --no-write
+	$(VENV)/bin/python bench/achterstand.py --requests 100 --rounds 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.persistence import InterfaceError, OperationalError, TrackingRecorder
 from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
@@ -60,6 +61,11 @@ class Systeem:
         """The Kafka topics of this installation: its prefix, and a queue topic per house of the ruleset."""
         return Topics(self.settings.kafka_topic_prefix, huizen=tuple(sorted(self.ruleset.zvh_ids)))
 
+    @cached_property
+    def schrijfslot(self) -> Schrijfslot:
+        """The projection writer's lock of this store (one process writes the projections at a time)."""
+        return Schrijfslot(self.settings)
+
     def bij(self, **kwargs: Any) -> int:
         """Bring the projections up to date with the event store."""
         return catch_up(self.app, self.projecties, **kwargs)
@@ -74,11 +80,120 @@ class Systeem:
             return self.app.factory.tracking_recorder()
 
     def close(self) -> None:
+        if "schrijfslot" in self.__dict__:
+            self.schrijfslot.los()
         self.app.close()
         if self.views is not self.app.factory:
             self.views.close()
         if "tokens" in self.__dict__:
             self.tokens.close()
+
+
+class SlotBezet(RuntimeError):
+    """Another process writes the projections (holds the writer's lock)."""
+
+
+class Schrijfslot:
+    """The right to write the projections: held by one process at a time, on every host.
+
+    The projection worker (`loket projections catch-up --follow`) takes it for its lifetime;
+    a process that catches up now and then (a read with LOKET_CATCH_UP_ON_READ on, a rebuild)
+    takes it for that catch-up only. It is not waited for: `neem` says whether it was free.
+
+    With PostgreSQL as event store it is a session advisory lock of the events' database
+    (keyed by the schema too), held on a connection of its own: the server lets go of it the
+    moment that session ends, a process killed with -9 included. With SQLite it is an
+    exclusive lock (flock) on a file beside LOKET_DB, which the kernel drops with the
+    process. A lock taken twice in one process is taken once (a count).
+    """
+
+    POSTGRES_KEY = 0x4C4F4B45  # "LOKE": this lock's class; the schema's hash is the second key
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._held = 0
+        self._fd: int | None = None
+        self._conn: Any = None
+
+    @property
+    def gehouden(self) -> bool:
+        return self._held > 0
+
+    def neem(self) -> bool:
+        """Take the lock if no other process holds it; True if this process holds it now."""
+        with self._lock:
+            if self._held:
+                self._held += 1
+                return True
+            if not self._probeer():
+                return False
+            self._held = 1
+            return True
+
+    def los(self) -> None:
+        """Let go of one taking; the lock itself when it was the last."""
+        with self._lock:
+            if not self._held:
+                return
+            self._held -= 1
+            if not self._held:
+                self._laat_gaan()
+
+    def bevestig(self) -> None:
+        """For a holder that writes on: make sure the lock is still ours. A PostgreSQL session can
+        end under it (a restarted server): then it is taken again, or SlotBezet if another took
+        it; while the server cannot be reached, its connection error (the lock is not ours then,
+        and the next call tries again)."""
+        with self._lock:
+            if not self._held or self.settings.database_url is None:
+                return
+            if self._conn is not None:
+                try:
+                    self._conn.execute("SELECT 1")
+                    return
+                except psycopg.Error:
+                    self._laat_gaan()
+            if not self._probeer():
+                self._held = 0
+                raise SlotBezet("the projection writer's lock was lost and another process took it")
+
+    def _probeer(self) -> bool:
+        if self.settings.database_url is not None:
+            env = postgres_env(self.settings.database_url)
+            conn = _verbind(self.settings.database_url)
+            try:
+                taken = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                                     (self.POSTGRES_KEY, env.get("POSTGRES_SCHEMA") or "public")).fetchone()[0]
+            except BaseException:
+                conn.close()
+                raise
+            if not taken:
+                conn.close()
+                return False
+            self._conn = conn
+            return True
+        path = f"{self.settings.db}.projecties.lock"
+        owner_only(path)
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def _laat_gaan(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.close()  # the session ends: the server lets go of its advisory locks
+            except psycopg.Error:
+                pass
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
 
 def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None, *,
@@ -197,6 +312,12 @@ def _one_setup_at_a_time(settings: Settings) -> Iterator[None]:
         os.close(fd)
 
 
+def onbereikbaar(exc: BaseException) -> bool:
+    """A connection error of the event store (PostgreSQL down, restarting, wrong host or port): the
+    eventsourcing library's, or psycopg's where it comes through unwrapped."""
+    return isinstance(exc, (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError))
+
+
 def store_exists(settings: Settings) -> bool:
     """Whether the event store holds the loket's events table: for commands that only read,
     and must not create a store where there is none.
@@ -213,14 +334,18 @@ def store_exists(settings: Settings) -> bool:
         return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
 
 
-@contextmanager
-def _postgres(url: str) -> Iterator[Any]:
+def _verbind(url: str) -> Any:
     env = postgres_env(url)
-    with psycopg.connect(
+    return psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
         connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"], autocommit=True,
-    ) as conn:
+    )
+
+
+@contextmanager
+def _postgres(url: str) -> Iterator[Any]:
+    with _verbind(url) as conn:
         yield conn
 
 

@@ -10,9 +10,13 @@ melding's state does not allow is OngeldigeOvergang (from the aggregate).
 
 SQLite has one writer at a time, and a server answers many requests at once: every
 write (intake, lifecycle actions, catching the projections up, reading personal data,
-which is recorded) holds one lock. Reads of projections first bring them up to date
-with what any process stored, so a read shows what was written before it. `as_of`
-replays into a fresh store and touches nothing live.
+which is recorded) holds one lock. One process at a time writes the projections (the
+writer's lock, loket/bootstrap.py `Schrijfslot`): the projection worker, or, in the
+embedded default (LOKET_CATCH_UP_ON_READ), a reader that brings them up to date with what
+any process stored before it reads, so a read shows what was written before it. With
+the setting off, processes only read, say how far behind the projections are, and a
+write can wait for its own position (`wacht_op`). `as_of` replays into a fresh store
+and touches nothing live.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time as time_module
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -42,7 +47,7 @@ from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding
 from events.status import AFGEWEZEN, GEBEURTENISSEN, IN_BEHANDELING, LABELS, OPEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
-from loket.bootstrap import Systeem, sleutels_overnemen
+from loket.bootstrap import SlotBezet, Systeem, onbereikbaar, sleutels_overnemen
 from loket.settings import Settings
 from loket.tokens import OngeldigToken, TokenInfo, Tokens
 from privacy.retention import load_bewaartermijnen, verlopen
@@ -73,6 +78,10 @@ ZWARE_PLAATSEN = 2
 ZWARE_WACHTEND = 8
 LOGREGELS_PER_PAGINA = 50  # lines of a paged list
 MAX_LOGREGELS_PER_PAGINA = 500
+ACHTERSTAND_GELDIG = 1.0  # seconds a measured lag is told again before it is measured anew
+LEES_WACHT = 2.0  # seconds a read waits for another process writing the projections (embedded mode)
+WACHT_STAP = 0.05  # seconds between looks at the projections' positions while waiting
+MAX_WACHT = 10.0  # seconds a write through the API may wait for its own position, at most
 
 
 class NietGevonden(LookupError):
@@ -148,6 +157,10 @@ class Rem:
             self._bezig += 1
             self.hoogste = max(self.hoogste, self._bezig)
             metrics.ZWARE_LEZINGEN_BEZIG.set(self._bezig)
+
+
+class ProjectiesAchter(RuntimeError):
+    """The projections are too far behind for what was asked (the projection worker does not keep up)."""
 
 
 class OngeldigVeld(ValueError):
@@ -425,6 +438,7 @@ class Dienst:
         self.systeem = systeem
         self.schrijven = threading.RLock()
         self.rem = rem or Rem()
+        self._achterstand = (-float("inf"), 0)  # (when measured, events behind)
 
     @property
     def app(self) -> Any:
@@ -698,16 +712,64 @@ class Dienst:
     # Read models ------------------------------------------------------------
 
     def bij(self, *, na_pagina: Callable[[int, int], None] | None = None, page_size: int = 2_000) -> int:
-        """Bring the projections up to date with the event store; returns the events read."""
+        """Bring the projections up to date with the event store, unless another process writes them
+        (holds the writer's lock: the projection worker): then it does, and this reads nothing.
+        Returns the events read."""
+        slot = self.systeem.schrijfslot
         with self.schrijven:
-            return self.systeem.bij(on_page=na_pagina, page_size=page_size)
+            if not slot.neem():
+                return 0
+            try:
+                return self.systeem.bij(on_page=na_pagina, page_size=page_size)
+            finally:
+                slot.los()
 
-    def achterstand(self) -> dict[str, int]:
-        """Events each live projection has still to process; also set as a metric."""
-        achter = lag(self.app, self.systeem.projecties.positions(self.app.name))
+    def achterstand(self, posities: dict[str, int] | None = None) -> dict[str, int]:
+        """Events each live projection has still to process (from its position, read now unless
+        given); also set as a metric, and kept for `achterstand_kort`."""
+        achter = lag(self.app, self.systeem.projecties.positions(self.app.name) if posities is None else posities)
         for name, n in achter.items():
             metrics.PROJECTIE_ACHTERSTAND.labels(projectie=name).set(n)
+        self._achterstand = (time_module.monotonic(), max(achter.values(), default=0))
         return achter
+
+    def achterstand_kort(self, *, hooguit: float = ACHTERSTAND_GELDIG) -> int:
+        """How far behind the furthest projection is, in events: as last measured if that was at
+        most `hooguit` seconds ago (every answer says it; measuring costs a few queries)."""
+        gemeten, achter = self._achterstand
+        if time_module.monotonic() - gemeten > hooguit:
+            self.achterstand()
+            _, achter = self._achterstand
+        return achter
+
+    def _bijgewerkt(self) -> None:
+        """Before a read of the live projections: with LOKET_CATCH_UP_ON_READ, what any process stored
+        before it is in them: caught up here, or, while another process writes them, waited for (a
+        little while). Without it they are read as the worker left them (the lag is measured)."""
+        if self.systeem.settings.catch_up_on_read:
+            self.wacht_op(self.positie(), LEES_WACHT)
+        else:
+            self.achterstand()
+
+    def positie(self) -> int:
+        """The newest position in the notification log: after a write, at or past that write's own."""
+        return self.app.recorder.max_notification_id() or 0
+
+    def wacht_op(self, positie: int, seconden: float) -> bool:
+        """Read-your-writes: wait until every projection has processed the log up to `positie`, at
+        most `seconden`. Where this process may write the projections (LOKET_CATCH_UP_ON_READ) and
+        no worker does, it catches them up itself; otherwise it waits for the one that writes.
+        Returns whether they got there; never raises for being late."""
+        einde = time_module.monotonic() + seconden
+        if self.systeem.settings.catch_up_on_read:
+            self.bij()
+        while True:
+            posities = self.systeem.projecties.positions(self.app.name)
+            bereikt = min(posities.values(), default=0) >= positie
+            if bereikt or time_module.monotonic() >= einde:
+                self.achterstand(posities)
+                return bereikt
+            time_module.sleep(min(WACHT_STAP, max(0.0, einde - time_module.monotonic())))
 
     @contextmanager
     def overzicht(self, wie: Gebruiker, as_of: datetime | None = None) -> Iterator[Overzicht]:
@@ -715,8 +777,7 @@ class Dienst:
         `as_of` (one replay, however many lists are read from it)."""
         self.vereist(wie, "lezen")
         if as_of is None:
-            self.bij()
-            self.achterstand()
+            self._bijgewerkt()
             yield Overzicht(self, wie, self.systeem.projecties, vandaag())
             return
         self.vereist(wie, "als_op")
@@ -732,19 +793,45 @@ class Dienst:
         """Rebuild projections from zero (all, or those named); returns their names and the events read."""
         self.vereist(wie, "beheer")
         gekozen = [p for p in self.systeem.projecties.projections if not namen or p.name in set(namen)]
+        slot = self.systeem.schrijfslot
         with self.schrijven:
-            for projection in gekozen:
-                self.systeem.projecties.reset(projection, self.app.name)
-        return [p.name for p in gekozen], self.bij(na_pagina=na_pagina, page_size=page_size)
+            if not slot.neem():
+                raise SlotBezet("another process writes the projections (a projection worker): stop it first")
+            try:
+                for projection in gekozen:
+                    self.systeem.projecties.reset(projection, self.app.name)
+                return [p.name for p in gekozen], self.bij(na_pagina=na_pagina, page_size=page_size)
+            finally:
+                slot.los()
 
-    def volg(self, wie: Gebruiker, stop: threading.Event, *, interval: float, page_size: int = 2_000) -> int:
-        """The projection worker: catch up until `stop` is set, a page in hand finished first."""
+    def volg(self, wie: Gebruiker, stop: threading.Event, *, interval: float, page_size: int = 2_000,
+             wachten: bool = False) -> int:
+        """The projection worker, the one writer of the projections: holds the writer's lock and
+        catches up until `stop` is set, a page in hand finished first. With another worker holding
+        the lock: SlotBezet, or with `wachten` stand by until it is free."""
         self.vereist(wie, "beheer")
-        read = 0
-        while not stop.is_set():
-            read += self.bij(page_size=page_size)
-            stop.wait(interval)
-        return read
+        slot = self.systeem.schrijfslot
+        while not slot.neem():
+            if not wachten:
+                raise SlotBezet("another projection worker writes the projections of this store")
+            if stop.wait(interval):
+                return 0
+        log.info("projecties: schrijver", wachtte=wachten)
+        try:
+            read = 0
+            while not stop.is_set():
+                try:
+                    slot.bevestig()
+                    read += self.bij(page_size=page_size)
+                except Exception as exc:
+                    if not onbereikbaar(exc):
+                        raise
+                    # A restarting database: try again after the interval, the lock first.
+                    log.warning("projecties: event store onbereikbaar", fout=type(exc).__name__)
+                stop.wait(interval)
+            return read
+        finally:
+            slot.los()
 
     # Privacy -----------------------------------------------------------------
 
@@ -785,7 +872,8 @@ class Dienst:
             keystore = self.app.kluis.keystore
             # Shredding again, with nothing left to destroy, empties what an earlier one could not.
             emptied = keystore.log_emptied if done.sleutels else keystore.empty_log()
-        self.bij()
+        if self.systeem.settings.catch_up_on_read:
+            self.bij()
         return Shred(done, emptied)
 
     def bewaartermijnen(self, wie: Gebruiker, op: date | None = None, *, toepassen: bool = False) -> Bewaring:
@@ -793,7 +881,11 @@ class Dienst:
         with `toepassen`, shredded on the ground bewaartermijn."""
         self.vereist(wie, "vernietigen")
         op = op or vandaag()
-        self.bij()
+        # Retention decides on the bewaring projection: every melding stored before now must be in
+        # it, or a subject's newest melding could be missed and the subject shredded too early.
+        if not self.wacht_op(self.positie(), MAX_WACHT) and toepassen:
+            raise ProjectiesAchter(f"the projections did not catch up within {MAX_WACHT:g} s "
+                                   "(is the projection worker running?); nothing was shredded")
         due = verlopen(bewaarregels(self.systeem.projecties), load_bewaartermijnen(), op)
         shredded = [self.vernietig(wie, v.betrokkene, "bewaartermijn") for v in due] if toepassen else []
         rows = [{"betrokkene": v.betrokkene, "meldingen": v.meldingen, "verlopen_op": v.verlopen_op.isoformat(),
@@ -809,7 +901,7 @@ class Dienst:
         self.vereist(wie, "toegangslog")
         begin, einde = _periode(van, tot)
         subject = _betrokkene(betrokkene)
-        self.bij()
+        self._bijgewerkt()
         with self.rem.plaats():
             return toegangslog(self.systeem.projecties, melding_id=str(melding) if melding else None,
                                actor=actor or None, van=begin, tot=einde, doel=doel or None, betrokkene=subject)
@@ -825,7 +917,7 @@ class Dienst:
         if not 1 <= per_pagina <= MAX_LOGREGELS_PER_PAGINA:
             raise OngeldigVeld("per_pagina", f"must be from 1 to {MAX_LOGREGELS_PER_PAGINA}")
         begin, einde = _periode(van, tot)
-        self.bij()
+        self._bijgewerkt()
         filters = {"melding_id": str(melding) if melding else None, "actor": actor or None,
                    "van": begin, "tot": einde, "doel": doel or None, "betrokkene": _betrokkene(betrokkene)}
         store = self.systeem.projecties
@@ -902,7 +994,7 @@ class Dienst:
         if subject is None:
             raise OngeldigVeld("betrokkene", "is required")
         with self.rem.plaats():
-            self.bij()
+            self._bijgewerkt()
             meldingen = []
             for melding_id in meldingen_van(self.systeem.projecties, subject):
                 try:
@@ -929,7 +1021,7 @@ class Dienst:
         self.vereist(wie, "lezen")
         if not date(1901, 1, 1) <= datum <= date(9999, 12, 30):
             raise OngeldigVeld("datum", "must be a day from 1901-01-01 to 9999-12-30")
-        self.bij()
+        self._bijgewerkt()
         einde = datetime.combine(datum, time.max, NL).astimezone(UTC).isoformat()
         store = self.systeem.projecties
         toen = ruleset_op(store, einde)

@@ -40,6 +40,11 @@ class Settings:
     # Not read from the environment: `loket demo` makes a store it can make again, whose events'
     # commits need not wait for the disk (`rebuildable`, events/datastore.py; SQLite only).
     events_rebuildable: bool = False
+    # LOKET_CATCH_UP_ON_READ: whether a process that reads the projections (serve, the read
+    # commands) first brings them up to date itself, when no projection worker holds the writer's
+    # lock. On (1) by default: the embedded store needs no worker. Off (0) in production, where
+    # `loket projections catch-up --follow` is the one writer and API processes only read.
+    catch_up_on_read: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +64,7 @@ class Settings:
             compartments=frozenset(c.strip() for c in (env.get("LOKET_COMPARTMENTS") or "").split(",") if c.strip()),
             anchor_every=_positive(env, "LOKET_CHAIN_ANCHOR_EVERY", 1000),
             anchor_seconds=_positive(env, "LOKET_CHAIN_ANCHOR_SECONDS", 600, zero=True),
+            catch_up_on_read=_switch(env, "LOKET_CATCH_UP_ON_READ", True),
         )
 
     def with_db(self, db: Path) -> Settings:
@@ -135,6 +141,17 @@ def _positive(env: Mapping[str, str], name: str, default: int, *, zero: bool = F
     if value < 0 or (value == 0 and not zero):
         raise OngeldigeInstelling(f"{name} must be {'zero or more' if zero else 'one or more'}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "on", "yes", "true"):
+        return True
+    if text in ("0", "off", "no", "false"):
+        return False
+    raise OngeldigeInstelling(f"{name} must be 1 or 0 (on or off)")
 
 
 # Query parameters of LOKET_DATABASE_URL that tune the eventsourcing library's connection pool.

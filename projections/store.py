@@ -232,9 +232,13 @@ class ProjectionStore(SQLiteTrackingRecorder):
                     c.execute("DELETE FROM tracking WHERE application_name LIKE ?", (f"{projection.name}@%",))
                     for statement in projection.create:
                         c.execute(statement)
-                c.execute("INSERT INTO projection_versions (name, version) VALUES (?, ?) "
-                          "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                          (projection.name, projection.version))
+                if written.get(projection.name) != projection.version:
+                    # Only then: a start that writes nothing stays a read, which a busy store never
+                    # refuses (a read that turns into a write is refused at once, "database is
+                    # locked", when another process committed in between).
+                    c.execute("INSERT INTO projection_versions (name, version) VALUES (?, ?) "
+                              "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                              (projection.name, projection.version))
 
     @staticmethod
     def _lacks_a_column(c: Any, projection: type[Projection]) -> bool:

@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 
 from loket.cli import parser
 from loket.cli.web import cmd_serve
+from loket.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -57,6 +58,15 @@ def test_the_engine_uses_postgresql_and_the_broker_of_the_compose_file():
         assert "@postgres:5432/" in env["LOKET_DATABASE_URL"]
         assert env["LOKET_KAFKA"] == "kafka:9092"
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_only_the_projection_worker_writes_the_projections_the_api_only_reads():
+    services = compose()["services"]
+    for name, argv in loket_services().items():
+        env = Settings.from_env(services[name]["environment"])
+        if parser().parse_args(argv[1:]).handler is cmd_serve:
+            assert not env.catch_up_on_read, name
+    assert loket_services()["projections"][1:] == ["projections", "catch-up", "--follow"]
 
 
 def scrape_targets() -> set[str]:

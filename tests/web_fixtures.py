@@ -89,12 +89,21 @@ class Server:
         return self.stderr.read_text()
 
 
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """`loket serve` as a user starts it: a real process on a free port, JSON logs."""
+    with serve(tmp_path) as started:
+        yield started
+
+
 @contextmanager
-def serve(directory: Path) -> Iterator[Server]:
-    """`loket serve` as a user starts it, on the store in `directory`: a real process on a free port, JSON logs."""
+def serve(tmp_path: Path, name: str = "serve", **extra: str) -> Iterator[Server]:
+    """A `loket serve` process on the store in `tmp_path` (loket.sqlite), with settings `extra`;
+    `name` tells several apart (their logs)."""
     port = vrije_poort()
-    env = {**os.environ, **loket_env(directory / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer")}
-    stderr = directory / "serve.log"
+    env = {**os.environ, **loket_env(tmp_path / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer",
+                                     **extra)}
+    stderr = tmp_path / f"{name}.log"
     with stderr.open("w") as err:
         process = subprocess.Popen([sys.executable, "-m", "loket.cli", "serve", "--port", str(port)],
                                    env=env, stdout=err, stderr=err)
@@ -119,10 +128,3 @@ def serve(directory: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """`loket serve` on an empty store of the test's own."""
-    with serve(tmp_path) as running:
-        yield running

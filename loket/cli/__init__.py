@@ -16,9 +16,10 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from events.melding import OngeldigeOvergang
 from loket import logs
+from loket.bootstrap import SlotBezet
 from loket.cli import demo, intake, kafka, levensloop, overzichten, privacy, routing, web
-from loket.cli.basis import KEY_UNUSABLE, STORE_UNREACHABLE, USER_ERROR, CommandoFout
-from loket.service import NietGevonden, OngeldigVeld, Verboden
+from loket.cli.basis import KEY_UNUSABLE, STORE_UNREACHABLE, USER_ERROR, WRITER_BUSY, CommandoFout
+from loket.service import NietGevonden, OngeldigVeld, ProjectiesAchter, Verboden
 from loket.settings import OngeldigeInstelling, Settings
 from privacy.keystore import OnbekendeSleutel
 from privacy.masterkey import SleutelFout
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loket: {exc}: this personal data cannot be opened (the key store is older than the events?)",
               file=sys.stderr)
         return KEY_UNUSABLE
+    except (SlotBezet, ProjectiesAchter) as exc:
+        print(f"loket: {exc}", file=sys.stderr)
+        return WRITER_BUSY
     except SleutelFout as exc:
         # Its message names the setting (LOKET_MASTER_KEY, LOKET_MASTER_KEY_FILE, the key
         # store's path), never a key or what a key file holds.

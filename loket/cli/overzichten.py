@@ -220,13 +220,14 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
     with dienst() as d:
         wie = gebruiker(d)
         d.vereist(wie, "beheer")
-        with bijwerken_voortgang(d, quiet=args.follow) as na_pagina:
-            read = d.bij(na_pagina=na_pagina, page_size=args.page_size)
         if args.follow:
             stop = threading.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stop.set())
-            read += d.volg(wie, stop, interval=args.interval, page_size=args.page_size)
+            read = d.volg(wie, stop, interval=args.interval, page_size=args.page_size, wachten=args.standby)
+        else:
+            with bijwerken_voortgang(d) as na_pagina:
+                read = d.bij(na_pagina=na_pagina, page_size=args.page_size)
     emit({"events": read})
     return 0
 
@@ -276,3 +277,6 @@ def register(command) -> None:
         action.add_argument("--page-size", type=int, default=2_000, help="notifications per transaction")
     cu.add_argument("--follow", action="store_true", help="keep following the event store until SIGTERM")
     cu.add_argument("--interval", type=float, default=1.0, help="seconds between polls with --follow")
+    cu.add_argument("--standby", action="store_true",
+                    help="with --follow, while another worker writes the projections: wait to take over "
+                    "(without it, this one stops with exit code 5)")

@@ -29,7 +29,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     systeem = bootstrap(settings, ruleset=GemetenRuleset(read_ruleset()))
     try:
         d = Dienst(systeem, rem=Rem(args.max_heavy_reads, args.heavy_read_queue))
-        d.bij()
+        if settings.catch_up_on_read:
+            d.bij()
         app = maak_app(d, systeem.tokens)
         logs.logger("loket.serve").info("luistert", host=args.host, port=args.port, db=str(settings.db))
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,

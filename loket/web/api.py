@@ -25,7 +25,7 @@ from events.informeren import KANALEN, PARTIJEN
 from events.intake import MAX_MELDING_BYTES, MeldingIn, TeGroot, VeldFout
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, Melding
-from loket.service import lijstvraag
+from loket.service import MAX_WACHT, Dienst, lijstvraag
 from loket.service import moment as lees_moment
 from loket.web.auth import Diensten, api_gebruiker
 from projections.lijsten import MAX_PER_PAGINA, PER_PAGINA, SORTEERBAAR, TERMIJNEN_SORTEERBAAR, Pagina, Vraag
@@ -56,6 +56,22 @@ async def moment(
 
 
 AsOf = Annotated[datetime | None, Depends(moment)]
+Wacht = Annotated[float | None, Query(
+    ge=0, le=MAX_WACHT,
+    description="read-your-writes: wait at most this many seconds until the projections (caseload, queues, "
+    "audit) hold this write; the answer says whether they do (X-Loket-Wacht: bijgewerkt or verlopen) and "
+    "is the same either way",
+)]
+
+
+def wacht_op_schrijven(d: Dienst, wacht: float | None) -> dict[str, str]:
+    """After a write: with `wacht`, wait for the projections to reach its position (bounded; a late
+    worker is said in a header, never an error). The headers that tell it."""
+    if wacht is None:
+        return {}
+    positie = d.positie()
+    bereikt = d.wacht_op(positie, wacht)
+    return {"X-Loket-Positie": str(positie), "X-Loket-Wacht": "bijgewerkt" if bereikt else "verlopen"}
 
 
 # Models -------------------------------------------------------------------------
@@ -194,19 +210,20 @@ async def _body(request: Request) -> bytes | TeGroot:
         "application/json": {"schema": inline_schema(MeldingIn)}
     }}},
 )
-async def ontvang(request: Request, wie: Wie, d: Diensten) -> Response:
+async def ontvang(request: Request, wie: Wie, d: Diensten, wacht: Wacht = None) -> Response:
     raw = await _body(request)
     o = await run_in_threadpool(d.ontvang, wie, raw)
+    gewacht = await run_in_threadpool(wacht_op_schrijven, d, wacht)
     body = {"melding_id": str(o.melding_id), "status": o.status,
             "beslissing": o.beslissing.as_contract() if o.beslissing is not None else None}
     if o.beslissing is not None and o.beslissing.outcome == "rejected":
         errors = [{"field": e["field"], "message": e["message"]} for e in o.beslissing.errors]
         if isinstance(raw, TeGroot):
             return JSONResponse({**body, "detail": f"a melding is at most {MAX_BODY} bytes; its beginning is "
-                                 "recorded as rejected", "errors": errors}, status_code=413)
+                                 "recorded as rejected", "errors": errors}, status_code=413, headers=gewacht)
         return JSONResponse({**body, "detail": "the melding breaks the intake contract; it is recorded "
-                             "as rejected", "errors": errors}, status_code=422)
-    headers = {"Location": f"/meldingen/{o.melding_id}"}
+                             "as rejected", "errors": errors}, status_code=422, headers=gewacht)
+    headers = {"Location": f"/meldingen/{o.melding_id}", **gewacht}
     return JSONResponse(body, status_code=201 if o.status == "nieuw" else 200, headers=headers)
 
 
@@ -278,32 +295,47 @@ LIFECYCLE: Antwoorden = {**NIET_GEVONDEN, **VERBODEN, **ONGELDIG,
 
 @router.post("/meldingen/{melding_id}/accept", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="The house accepts a routed melding and names its regisseur")
-def accept(melding_id: UUID, body: Accepteer, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "accept", melding_id, regisseur=body.regisseur))
+def accept(melding_id: UUID, body: Accepteer, wie: Wie, d: Diensten, response: Response,
+           wacht: Wacht = None) -> dict[str, Any]:
+    uit = melding_uit(d.handel(wie, "accept", melding_id, regisseur=body.regisseur))
+    response.headers.update(wacht_op_schrijven(d, wacht))
+    return uit
 
 
 @router.post("/meldingen/{melding_id}/return", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="The house sends a melding back to the loket's triage queue, with a reason")
-def retour(melding_id: UUID, body: Retour, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "return", melding_id, reden=body.reden))
+def retour(melding_id: UUID, body: Retour, wie: Wie, d: Diensten, response: Response,
+           wacht: Wacht = None) -> dict[str, Any]:
+    uit = melding_uit(d.handel(wie, "return", melding_id, reden=body.reden))
+    response.headers.update(wacht_op_schrijven(d, wacht))
+    return uit
 
 
 @router.post("/meldingen/{melding_id}/reroute", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="The intake team routes a melding by hand, overriding the rules")
-def reroute(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "reroute", melding_id, zvh=body.zvh, product=body.product, reden=body.reden))
+def reroute(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten, response: Response,
+            wacht: Wacht = None) -> dict[str, Any]:
+    uit = melding_uit(d.handel(wie, "reroute", melding_id, zvh=body.zvh, product=body.product, reden=body.reden))
+    response.headers.update(wacht_op_schrijven(d, wacht))
+    return uit
 
 
 @router.post("/meldingen/{melding_id}/decide", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="Decide a melding waiting in the triage queue")
-def decide(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "decide", melding_id, zvh=body.zvh, product=body.product, reden=body.reden))
+def decide(melding_id: UUID, body: Handmatig, wie: Wie, d: Diensten, response: Response,
+           wacht: Wacht = None) -> dict[str, Any]:
+    uit = melding_uit(d.handel(wie, "decide", melding_id, zvh=body.zvh, product=body.product, reden=body.reden))
+    response.headers.update(wacht_op_schrijven(d, wacht))
+    return uit
 
 
 @router.post("/meldingen/{melding_id}/topx", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="Give a PGA case the Top X label, or scale it down through the weegtafel")
-def topx(melding_id: UUID, body: TopX, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "topx-aan" if body.aan else "topx-af", melding_id, reden=body.reden))
+def topx(melding_id: UUID, body: TopX, wie: Wie, d: Diensten, response: Response,
+         wacht: Wacht = None) -> dict[str, Any]:
+    uit = melding_uit(d.handel(wie, "topx-aan" if body.aan else "topx-af", melding_id, reden=body.reden))
+    response.headers.update(wacht_op_schrijven(d, wacht))
+    return uit
 
 
 @router.post("/meldingen/{melding_id}/assign", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
@@ -320,8 +352,11 @@ def inform(melding_id: UUID, body: Geinformeerd, wie: Wie, d: Diensten) -> dict[
 
 @router.post("/meldingen/{melding_id}/close", tags=["lifecycle"], response_model=MeldingUit, responses=LIFECYCLE,
              summary="Close a melding with its result")
-def close(melding_id: UUID, body: Sluit, wie: Wie, d: Diensten) -> dict[str, Any]:
-    return melding_uit(d.handel(wie, "close", melding_id, resultaat=body.resultaat))
+def close(melding_id: UUID, body: Sluit, wie: Wie, d: Diensten, response: Response,
+          wacht: Wacht = None) -> dict[str, Any]:
+    uit = melding_uit(d.handel(wie, "close", melding_id, resultaat=body.resultaat))
+    response.headers.update(wacht_op_schrijven(d, wacht))
+    return uit
 
 
 # Lists --------------------------------------------------------------------------

@@ -52,20 +52,24 @@ KOPREGELS = {
     "referrer-policy": "no-referrer",
 }
 NIET_BEWAREN = {"cache-control": "no-store"}
+# On every answer but the static files: events the furthest projection has still to process.
+ACHTERSTAND = b"x-loket-achterstand"
 
 
 class Verzoeken:
     """Per request, in one pass over the answer's start:
     - an id (taken from X-Request-ID when it is a plain token), bound to every log line and sent back;
     - the security headers on every answer, no-store on all but the static files;
+    - X-Loket-Achterstand on all but the static files: how far behind the projections are;
     - one log line and the HTTP metrics by route template, never by raw path or query."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, dienst: Dienst):
         self.app = app
+        self.dienst = dienst
         vast = [(k.encode(), v.encode()) for k, v in KOPREGELS.items()]
         self.statisch = vast
         self.dynamisch = vast + [(k.encode(), v.encode()) for k, v in NIET_BEWAREN.items()]
-        self.ons = frozenset(k for k, _ in self.dynamisch) | {b"x-request-id"}
+        self.ons = frozenset(k for k, _ in self.dynamisch) | {b"x-request-id", ACHTERSTAND}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +80,8 @@ class Verzoeken:
         logs.clear()
         logs.bind(request_id=request_id)
         status = 500
-        extra = [*(self.statisch if scope["path"].startswith("/static/") else self.dynamisch),
+        statisch = scope["path"].startswith("/static/")
+        extra = [*(self.statisch if statisch else self.dynamisch),
                  (b"x-request-id", request_id.encode())]
         ons = self.ons
 
@@ -85,6 +90,8 @@ class Verzoeken:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in ons] + extra
+                if not statisch:
+                    message["headers"].extend(self._achterstand())
             await send(message)
 
         started = time.perf_counter()
@@ -99,6 +106,16 @@ class Verzoeken:
             log.info("http", method=scope["method"], route=template, status=status,
                      ms=round(seconds * 1000, 1), gebruiker=scope.get("state", {}).get("gebruiker"),
                      **({"melding_id": str(melding_id)} if melding_id else {}))
+
+
+    def _achterstand(self) -> list[tuple[bytes, bytes]]:
+        """How far behind the projections are, in events, as measured at most a second ago (the
+        measuring is a few indexed reads); nothing when the store cannot tell (the answer goes out)."""
+        try:
+            return [(ACHTERSTAND, str(self.dienst.achterstand_kort()).encode())]
+        except Exception as exc:
+            log.warning("achterstand onbekend", fout=type(exc).__name__)
+            return []
 
 
 def _template(scope: Scope) -> str:
@@ -239,5 +256,5 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     app.include_router(hulp.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(Verzoeken)
+    app.add_middleware(Verzoeken, dienst=dienst)
     return app

@@ -25,7 +25,7 @@ from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang
 from events.status import IN_BEHANDELING, OPEN, TRIAGE
-from loket.service import Dienst, NietGevonden, OngeldigVeld, lijstvraag, melding_id_van
+from loket.service import LEES_WACHT, Dienst, NietGevonden, OngeldigVeld, lijstvraag, melding_id_van
 from loket.service import moment as lees_moment
 from loket.web import grafiek, weergave
 from loket.web.auth import (
@@ -362,6 +362,8 @@ def handel(
         return _melding_pagina(request, melding_id, wie, d, status=409, fout=(
             f"Dit kan niet (meer): de melding staat nu op “{weergave.status(nu.status)}”. "
             "Hieronder staat wat nu wel kan."))
+    # The list the person goes back to shows what they just did (read-your-writes, bounded).
+    d.wacht_op(d.positie(), LEES_WACHT)
     klaar = FORMULIEREN[handeling].klaar
     if terug == "triage":
         return RedirectResponse(f"/web/triage?gedaan={klaar}&melding={melding_id}", status_code=303)
