@@ -25,6 +25,7 @@ from events.toegang import Rol
 from loket import synthetic
 from loket.bootstrap import bootstrap
 from loket.service import Dienst
+from projections import Projecties
 from tests.conftest import melding
 from tests.event_store import ON_POSTGRESQL, last_position, loket_env, loket_settings
 from tests.test_cli import LOKET
@@ -36,7 +37,7 @@ TABLES = {
     "audit_trail": "melding_id, versie",
     "bewaring": "melding_id",
 }
-PROJECTIES = 5  # caseload, deadlines, audit, bewaring, toegangslog: each its own position
+PROJECTIES = len(Projecties.projections)  # each its own position
 BEZET = "loket: another projection worker writes the projections of this store"
 
 
