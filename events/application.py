@@ -73,6 +73,7 @@ Klok = Callable[[], datetime]
 
 # Shreds as the events record them, of every aggregate that holds personal data (one event class).
 _VERNIETIGD = (get_topic(MetPersoonsgegevens.PersoonsgegevensVernietigd),)
+_HERHAAL_ONTHOUDEN = 10_000  # events read before the position is worth a write of its own
 
 
 
@@ -704,13 +705,17 @@ class Loket(Application[UUID]):
         """
         keystore = self.kluis.keystore
         follower = Follower(self, _VERNIETIGD)
-        upto = follower.last()
+        upto, vanaf = follower.last(), keystore.vernietigingen_tot()
         shreds = [
             Herhaling(e.betrokkene, tuple(e.sleutels) if getattr(e, "sleutels", None) is not None else None,
                       e.timestamp.astimezone(UTC).isoformat(), e.reden)
-            for page in follower.pages(keystore.vernietigingen_tot(), upto) for _, e in page
+            for page in follower.pages(vanaf, upto) for _, e in page
         ]
-        return keystore.herhaal_vernietigingen(shreds, upto)
+        # How far it read is remembered only when that is worth a write to the key store: a shred
+        # applied, or many events read. A read-only command (explain, whatif) on a store with no new
+        # shred writes nothing; the next start reads those few events again.
+        tot = upto if shreds or upto - vanaf >= _HERHAAL_ONTHOUDEN else vanaf
+        return keystore.herhaal_vernietigingen(shreds, tot)
 
     def _gevonden(self, aggregate_id: str) -> Melding | AfgewezenMelding | None:
         """A melding the key store says holds data of a subject (None: its save never happened)."""

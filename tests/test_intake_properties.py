@@ -101,8 +101,11 @@ def test_a_valid_melding_received_is_stored_with_exactly_one_decision_event(meld
     assert ontvangst.status == "nieuw"
     events = list(app.repository.event_store.get(ontvangst.melding_id))
     assert [type(e).__name__ for e in events][0] == "MeldingOntvangen"
-    assert len(events) == 2 and type(events[1]).__name__ in (
-        "MeldingGerouteerd", "MeldingInTriage", "MeldingDoorverwezen")
+    # The decision, then a task for each party it names to inform (the burgemeester, the driehoek).
+    besluit, *taken = events[1:]
+    assert type(besluit).__name__ in ("MeldingGerouteerd", "MeldingInTriage", "MeldingDoorverwezen")
+    assert [e.partij for e in taken if type(e).__name__ == "InformerenGevraagd"] == list(ontvangst.beslissing.notify)
+    assert len(taken) == len(ontvangst.beslissing.notify)
     assert app.melding(ontvangst.melding_id).beslissing == ontvangst.beslissing
 
 

@@ -202,6 +202,7 @@ def test_processes_claiming_the_same_new_subjects_at_once_end_with_one_key_each(
         assert keys.execute("SELECT count(*), count(DISTINCT subject) FROM data_keys").fetchone() == (40, 40)
 
 
+@pytest.mark.sqlite_only  # the SQLite key store beside SQLite events: the embedded setup, on purpose
 def test_processes_claiming_the_same_new_subjects_at_once_in_the_sqlite_key_store_end_with_one_key_each(tmp_path):
     env = {"LOKET_DB": str(tmp_path / "loket.sqlite"), "LOKET_USER": "tester", "LOKET_MASTER_KEY": MASTER_KEY}
     take_in_the_same_people_at_once(Settings.from_env(env), env)

@@ -98,7 +98,7 @@ def test_a_parkstad_worker_takes_over_a_case_and_finds_it_in_mijn_zaken(browser,
     shot(page, f"regie-03-sluiten-bevestigen-{scherm}")
     page.get_by_role("button", name="Ja, melding sluiten").click()
     page.wait_for_url(f"**/web/meldingen/{mid}")
-    assert "gesloten" in page.inner_text("h1")
+    assert "Gesloten" in page.inner_text("h1")
     page.get_by_role("link", name="Mijn zaken").click()
     page.wait_for_url("**/web/mijn-zaken")
     assert "U bent van geen lopende melding de regisseur." in page.inner_text("main")

@@ -84,7 +84,7 @@ def test_an_intake_worker_enters_a_melding_by_hand_sees_the_decision_confirms_an
     page.get_by_role("link", name="Bekijk de melding").click()
     page.wait_for_url("**/web/meldingen/*")
     assert f"gemeente:HAND-{breedte}" in page.locator("h1").inner_text()
-    assert "parkstad" in page.inner_text("dl.velden")
+    assert "Zorg- en Veiligheidshuis Parkstad" in page.inner_text("dl.velden")
     assert page.csp == []
 
 

@@ -311,6 +311,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # The lock that keeps two processes from creating a store's tables at once: of no use once
         # the demo's store is made, and not to be left in the directory the demo was run in.
         Path(f"{db}.lock").unlink(missing_ok=True)
+        Path(f"{db}.projecties.lock").unlink(missing_ok=True)  # the projection writer's (loket/bootstrap.py)
     seconds = time.perf_counter() - started
     console.print(caseload_table(rows, f"Caseload eind {args.year}: lopende meldingen per ZVH en product"))
     console.print(_stats_table(stats, args.year))
