@@ -34,11 +34,13 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 # The code is checked first, then the suite twice: with the events in SQLite (the default),
-# then in PostgreSQL, the production event store, on a server the tests start (tests/event_store.py);
-# then every benchmark once, small (bench-smoke).
+# then as production runs, the events and the key store each in a PostgreSQL database of its own,
+# with a role of its own, on a server the tests start (tests/event_store.py); then every
+# benchmark once, small (bench-smoke). Tests of the `store` fixture also run the events in
+# PostgreSQL beside a key store file in the first pass: an installation not yet moved.
 test: lint system-packages
 	$(VENV)/bin/pytest
-	LOKET_TEST_EVENT_STORE=postgresql $(VENV)/bin/pytest
+	LOKET_TEST_EVENT_STORE=postgresql LOKET_TEST_KEYSTORE=postgresql $(VENV)/bin/pytest
 	$(MAKE) bench-smoke
 
 # After a change to the dependencies in pyproject.toml: versions already locked are kept where
