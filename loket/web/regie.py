@@ -11,7 +11,6 @@ the API do it; the errors are said in Dutch at the field that caused them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -44,24 +43,6 @@ VELDFOUTEN = {
     "kanaal": "Kies hoe de partij is geïnformeerd.",
     "taak": "Deze taak bestaat niet (meer); laad de werklijst opnieuw.",
 }
-
-
-def datum_nl(waarde: str | date | None) -> str:
-    """An ISO date (or the date of a date-time) as people write it: dd-mm-jjjj."""
-    if not waarde:
-        return ""
-    d = waarde if isinstance(waarde, date) else date.fromisoformat(str(waarde)[:10])
-    return d.strftime("%d-%m-%Y")
-
-
-def termijn(uiterlijk: str, open_: bool = True) -> str:
-    """How much time is left, in words: "verlopen", "vandaag", "morgen", "over 3 dagen"."""
-    if not open_:
-        return ""
-    dagen = (date.fromisoformat(uiterlijk) - vandaag()).days
-    if dagen < 0:
-        return "verlopen"
-    return {0: "vandaag", 1: "morgen"}.get(dagen, f"over {dagen} dagen")
 
 
 def wie_informeren(partij: str, gemeente: str | None) -> str:
@@ -108,10 +89,7 @@ def _gedaan(request: Request, m: Melding) -> str | None:
     return None
 
 
-for _naam, _functie in {"datum_nl": datum_nl, "termijn": termijn, "wie_informeren": wie_informeren,
-                        "partij": woorden.partij, "product_woord": woorden.product,
-                        "soort_woord": woorden.soort, "huis": woorden.huis}.items():
-    templates.env.filters[_naam] = _functie
+templates.env.filters["wie_informeren"] = wie_informeren  # the date and id words: loket/web/weergave.py
 templates.env.globals.update(regie_van=regie_van, KANALEN=KANALEN, AANLEIDINGEN=AANLEIDINGEN, STATUSSEN=LABELS)
 
 

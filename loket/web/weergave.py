@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from events.status import GEBEURTENISSEN, LABELS
 from routing import woorden
-from routing.tijd import NL
+from routing.tijd import NL, vandaag
 
 
 def datum(waarde: str | date | None) -> str:
@@ -47,6 +47,14 @@ def over(dagen: int | None) -> str:
     if dagen < 0:
         return f"verlopen ({-dagen} {'dag' if dagen == -1 else 'dagen'})"
     return {0: "vandaag", 1: "morgen"}.get(dagen, f"over {dagen} dagen")
+
+
+def tot(uiterlijk: str | date | None) -> str:
+    """The time left to a deadline day (ISO date), in the words of `over`."""
+    if not uiterlijk:
+        return ""
+    dag = uiterlijk if isinstance(uiterlijk, date) else date.fromisoformat(str(uiterlijk)[:10])
+    return over((dag - vandaag()).days)
 
 
 def status(waarde: str | None) -> str:
@@ -114,7 +122,7 @@ def adres(pad: str, params: Mapping[str, Any], **wijziging: Any) -> str:
 
 
 FILTERS: dict[str, Callable[..., str]] = {
-    "datum": datum, "lokaal": lokaal, "over": over, "status": status, "gebeurtenis": gebeurtenis,
+    "datum": datum, "lokaal": lokaal, "over": over, "tot": tot, "status": status, "gebeurtenis": gebeurtenis,
     "labels": labels, "uitkomst": uitkomst, "huis": woorden.huis, "huis_kort": woorden.huis_kort,
     "product": woorden.product,
     "label": woorden.label, "soort": woorden.soort, "partij": woorden.partij, "wachtrij": woorden.wachtrij,
