@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from events.logboek import doelen
 from loket.service import LOGREGELS_PER_PAGINA, Cijfers, Dienst, OngeldigVeld, melding_id_van
+from loket.service import datum as lees_datum
 from loket.service import moment as lees_moment
 from loket.uitvoer import TABELNAMEN, cijfer_bladen, csv_bytes, toegangslog_blad, vastgelegd, xlsx_bytes
 from loket.web import grafiek
@@ -53,16 +54,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def dag(text: str | None, field: str) -> date | None:
-    """A day as people type it: 30-06-2025 or 2025-06-30; empty is none."""
+    """A day as people type it (service.datum: 30-06-2025 or 2025-06-30); empty is none."""
     text = (text or "").strip()
-    if not text:
-        return None
-    for pattern in ("%d-%m-%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise OngeldigVeld(field, "not a day (dd-mm-jjjj)")
+    return lees_datum(text, field) if text else None
 
 
 def _download(body: bytes, naam: str, media_type: str) -> Response:
