@@ -90,27 +90,35 @@ class Systeem:
 
 
 class SlotBezet(RuntimeError):
-    """Another process writes the projections (holds the writer's lock)."""
+    """Another process holds a single writer's lock (writes the projections, or relays the log)."""
 
 
 class Schrijfslot:
-    """The right to write the projections: held by one process at a time, on every host.
+    """The right to be the one writer of something a store has once: held by one process at a
+    time, on every host. `naam` says which: "projecties" (the default), the right to write the
+    projections; "relay", the right to publish the log and move the relay's position.
 
-    The projection worker (`loket projections catch-up --follow`) takes it for its lifetime;
+    The projection worker (`loket projections catch-up --follow`) takes the first for its lifetime;
     a process that catches up now and then (a read with LOKET_CATCH_UP_ON_READ on, a rebuild)
-    takes it for that catch-up only. It is not waited for: `neem` says whether it was free.
+    takes it for that catch-up only. `loket relay` takes the second for its lifetime. It is not
+    waited for: `neem` says whether it was free (`vasthouden` stands by where asked).
 
     With PostgreSQL as event store it is a session advisory lock of the events' database
-    (keyed by the schema too), held on a connection of its own: the server lets go of it the
-    moment that session ends, a process killed with -9 included. With SQLite it is an
-    exclusive lock (flock) on a file beside LOKET_DB, which the kernel drops with the
-    process. A lock taken twice in one process is taken once (a count).
+    (its class per name, keyed by the schema too), held on a connection of its own: the server
+    lets go of it the moment that session ends, a process killed with -9 included. With SQLite
+    it is an exclusive lock (flock) on a file beside LOKET_DB (`<LOKET_DB>.<naam>.lock`), which
+    the kernel drops with the process. A lock taken twice in one process is taken once (a count).
     """
 
-    POSTGRES_KEY = 0x4C4F4B45  # "LOKE": this lock's class; the schema's hash is the second key
+    # Each lock's class; the schema's hash is the second key. "LOKE" for the projections (the first).
+    POSTGRES_KEYS = {"projecties": 0x4C4F4B45, "relay": 0x52454C41}  # "RELA"
+    WIENS = {"projecties": "projection writer's", "relay": "relay's"}
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, naam: str = "projecties"):
+        if naam not in self.POSTGRES_KEYS:
+            raise ValueError(f"no writer's lock named {naam!r}")
         self.settings = settings
+        self.naam = naam
         self._lock = threading.Lock()
         self._held = 0
         self._fd: int | None = None
@@ -156,7 +164,25 @@ class Schrijfslot:
                     self._laat_gaan()
             if not self._probeer():
                 self._held = 0
-                raise SlotBezet("the projection writer's lock was lost and another process took it")
+                raise SlotBezet(f"the {self.WIENS[self.naam]} lock was lost and another process took it")
+
+    @contextmanager
+    def vasthouden(self, stop: threading.Event, *, bezet: str, wachten: bool = False,
+                   interval: float = 1.0) -> Iterator[bool]:
+        """Hold the lock for the body (a long-running writer's lifetime). Taken at once, or, while
+        another process holds it, SlotBezet(`bezet`); with `wachten` stand by, polling every
+        `interval` seconds, until it is free. Yields False (and holds nothing) when `stop` was set
+        while standing by."""
+        while not self.neem():
+            if not wachten:
+                raise SlotBezet(bezet)
+            if stop.wait(interval):
+                yield False
+                return
+        try:
+            yield True
+        finally:
+            self.los()
 
     def _probeer(self) -> bool:
         if self.settings.database_url is not None:
@@ -164,7 +190,8 @@ class Schrijfslot:
             conn = _verbind(self.settings.database_url)
             try:
                 taken = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-                                     (self.POSTGRES_KEY, env.get("POSTGRES_SCHEMA") or "public")).fetchone()[0]
+                                     (self.POSTGRES_KEYS[self.naam], env.get("POSTGRES_SCHEMA") or "public")
+                                     ).fetchone()[0]
             except BaseException:
                 conn.close()
                 raise
@@ -173,7 +200,7 @@ class Schrijfslot:
                 return False
             self._conn = conn
             return True
-        path = f"{self.settings.db}.projecties.lock"
+        path = f"{self.settings.db}.{self.naam}.lock"
         owner_only(path)
         fd = os.open(path, os.O_RDWR)
         try:

@@ -811,13 +811,11 @@ class Dienst:
         the lock: SlotBezet, or with `wachten` stand by until it is free."""
         self.vereist(wie, "beheer")
         slot = self.systeem.schrijfslot
-        while not slot.neem():
-            if not wachten:
-                raise SlotBezet("another projection worker writes the projections of this store")
-            if stop.wait(interval):
+        with slot.vasthouden(stop, bezet="another projection worker writes the projections of this store",
+                             wachten=wachten, interval=interval) as gehouden:
+            if not gehouden:
                 return 0
-        log.info("projecties: schrijver", wachtte=wachten)
-        try:
+            log.info("projecties: schrijver", wachtte=wachten)
             read = 0
             while not stop.is_set():
                 try:
@@ -830,8 +828,6 @@ class Dienst:
                     log.warning("projecties: event store onbereikbaar", fout=type(exc).__name__)
                 stop.wait(interval)
             return read
-        finally:
-            slot.los()
 
     # Privacy -----------------------------------------------------------------
 

@@ -30,7 +30,7 @@ class CommandoFout(Exception):
 USER_ERROR = 2  # a wrong argument, setting or request
 STORE_UNREACHABLE = 3  # the event store cannot be reached
 KEY_UNUSABLE = 4  # the master key or key store cannot be used (SleutelFout)
-WRITER_BUSY = 5  # another process writes the projections (a projection worker holds the lock)
+WRITER_BUSY = 5  # another process is the one writer: a projection worker or a relay holds the lock
 
 
 @contextmanager

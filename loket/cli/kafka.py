@@ -23,6 +23,7 @@ from rich.table import Table
 
 from consumers.topics import Topics
 from loket import logs
+from loket.bootstrap import Schrijfslot, SlotBezet, onbereikbaar
 from loket.cli.basis import CommandoFout, dienst, emit, gebruiker
 from loket.metrics import CONSUMER_LAG, REGISTRY
 from loket.service import Dienst, Inname, melding_id_van
@@ -108,12 +109,18 @@ class _Proces:
 
 
 @contextmanager
-def _proces() -> Iterator[_Proces | None]:
-    """Set up until SIGTERM; None if stopped before the broker answered."""
+def _proces(*, slot: str | None = None, standby: bool = False) -> Iterator[_Proces | None]:
+    """Set up until SIGTERM; None if stopped before the broker answered. `slot`: the single writer's
+    lock (loket/bootstrap.py `Schrijfslot`) the command holds for its lifetime, taken before anything
+    else: held by another process, SlotBezet (exit 5, one line), or with `standby` wait for it
+    (None if stopped meanwhile)."""
     from consumers import clients
 
     settings = Settings.from_env()
-    with _until_signal() as stop, dienst(settings) as d:
+    with _until_signal() as stop, dienst(settings) as d, _enige(d, slot, stop, standby) as gehouden:
+        if not gehouden:
+            yield None
+            return
         topics = _topics(d, stop)
         if topics is None:
             yield None
@@ -123,6 +130,55 @@ def _proces() -> Iterator[_Proces | None]:
             yield _Proces(settings, stop, d, topics, publisher)
         finally:
             publisher.close()
+
+
+# The one relay --------------------------------------------------------------------
+
+BEZET = {"relay": "another relay publishes the events of this store"}
+STANDBY_SECONDS = 1.0  # how often one standing by tries the lock
+CHECK_SECONDS = 1.0  # how often one holding it makes sure it still does
+
+
+@contextmanager
+def _enige(d: Dienst, naam: str | None, stop: threading.Event, standby: bool) -> Iterator[bool]:
+    """Hold the lock `naam` of this store for the body (nothing for None). While held, a thread
+    makes sure it still is: a PostgreSQL session can end under it (a restarted server), and the
+    lock is taken again; if another process took it meanwhile, this one stops (`stop`) with
+    SlotBezet once the batch in hand is done, and never goes on beside it."""
+    if naam is None:
+        yield True
+        return
+    slot = Schrijfslot(d.systeem.settings, naam)
+    with slot.vasthouden(stop, bezet=BEZET[naam], wachten=standby, interval=STANDBY_SECONDS) as gehouden:
+        if not gehouden:
+            yield False
+            return
+        log.info("writer.lock", lock=naam, standby=standby)
+        verloren: list[SlotBezet] = []
+        klaar = threading.Event()
+
+        def bewaak() -> None:
+            while not klaar.wait(CHECK_SECONDS):
+                try:
+                    slot.bevestig()
+                except SlotBezet as exc:
+                    verloren.append(exc)
+                    stop.set()
+                    return
+                except Exception as exc:
+                    if not onbereikbaar(exc):
+                        raise
+                    log.warning("writer.lock.unreachable", lock=naam, error=type(exc).__name__)
+
+        wachter = threading.Thread(target=bewaak, name=f"lock-{naam}", daemon=True)
+        wachter.start()
+        try:
+            yield True
+        finally:
+            klaar.set()
+            wachter.join()
+        if verloren:
+            raise verloren[0]
 
 
 # consume -----------------------------------------------------------------------------
@@ -165,7 +221,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
 def cmd_relay(args: argparse.Namespace) -> int:
     from consumers.relay import OutboxRelay
 
-    with _proces() as p:
+    with _proces(slot="relay", standby=args.standby) as p:
         if p is None:
             return 0
         relay = OutboxRelay(p.dienst.app, p.dienst.systeem.tracking_recorder(), p.publisher, p.topics)
@@ -284,6 +340,11 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     sp.add_argument(
         "--replay-from", type=int, metavar="NOTIFICATION",
         help="first publish again everything after this notification id up to the tracked position",
+    )
+    sp.add_argument(
+        "--standby", action="store_true",
+        help="while another relay publishes the events of this store: wait to take over "
+        "(without it, this one stops with exit code 5)",
     )
 
     sp = command("zvh-queue", cmd_zvh_queue, "a ZVH's own queue of routed meldingen, read from its topic")
