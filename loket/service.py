@@ -805,10 +805,11 @@ class Dienst:
                 slot.los()
 
     def volg(self, wie: Gebruiker, stop: threading.Event, *, interval: float, page_size: int = 2_000,
-             wachten: bool = False) -> int:
+             wachten: bool = False, meten: bool = False) -> int:
         """The projection worker, the one writer of the projections: holds the writer's lock and
         catches up until `stop` is set, a page in hand finished first. With another worker holding
-        the lock: SlotBezet, or with `wachten` stand by until it is free."""
+        the lock: SlotBezet, or with `wachten` stand by until it is free. `meten`: after each round
+        set the lag metric (loket_projectie_achterstand), for a worker whose metrics are served."""
         self.vereist(wie, "beheer")
         slot = self.systeem.schrijfslot
         with slot.vasthouden(stop, bezet="another projection worker writes the projections of this store",
@@ -821,6 +822,8 @@ class Dienst:
                 try:
                     slot.bevestig()
                     read += self.bij(page_size=page_size)
+                    if meten:
+                        self.achterstand()
                 except Exception as exc:
                     if not onbereikbaar(exc):
                         raise

@@ -200,6 +200,37 @@ def test_a_worker_killed_with_minus_9_lets_go_and_the_one_standing_by_carries_on
     assert herbouwd(db)[0] == written
 
 
+def test_the_worker_serves_how_far_behind_each_projection_is_for_prometheus(tmp_path):
+    from tests.web_fixtures import vrije_poort
+
+    db = tmp_path / "loket.sqlite"
+    port = vrije_poort()
+    worker = werker(db, "--metrics-port", str(port))
+
+    def achterstand() -> dict[str, float]:
+        try:
+            text = httpx2.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx2.TransportError:
+            return {}
+        return {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith("loket_projectie_achterstand{")}
+
+    try:
+        with instroom(db, [json.dumps(melding(kenmerk=f"M-{i}")) for i in range(20)]) as klaar:
+            klaar.wait(60)
+        wacht_tot(lambda: bijgewerkt(db), what="the worker to catch up")
+        # Every projection, at the newest position: none behind.
+        wacht_tot(lambda: len(achterstand()) == PROJECTIES and set(achterstand().values()) == {0.0},
+                  what=lambda: f"the metric at zero: {achterstand()} {worker.poll()}")
+    finally:
+        code, _, err = stop(worker)
+    assert code == 0, err
+    once = subprocess.run(LOKET + ["projections", "catch-up", "--metrics-port", str(port)],
+                          env={**os.environ, **loket_env(db)}, capture_output=True, text=True, timeout=60)
+    assert (once.returncode, zonder_logregels(once.stderr)) == (
+        2, ["loket: --metrics-port goes with --follow: a worker that keeps running"])
+
+
 def _kenmerken(db: Path) -> list[tuple]:
     with closing(lezen(db)) as c:
         return c.execute("SELECT kenmerk FROM caseload_meldingen").fetchall()

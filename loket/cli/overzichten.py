@@ -217,6 +217,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_catch_up(args: argparse.Namespace) -> int:
+    if args.metrics_port and not args.follow:
+        raise CommandoFout("--metrics-port goes with --follow: a worker that keeps running")
     with dienst() as d:
         wie = gebruiker(d)
         d.vereist(wie, "beheer")
@@ -224,7 +226,14 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
             stop = threading.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stop.set())
-            read = d.volg(wie, stop, interval=args.interval, page_size=args.page_size, wachten=args.standby)
+            if args.metrics_port:
+                from prometheus_client import start_http_server
+
+                from loket.metrics import REGISTRY
+
+                start_http_server(args.metrics_port, registry=REGISTRY)  # a daemon thread: ends with us
+            read = d.volg(wie, stop, interval=args.interval, page_size=args.page_size, wachten=args.standby,
+                          meten=bool(args.metrics_port))
         else:
             with bijwerken_voortgang(d) as na_pagina:
                 read = d.bij(na_pagina=na_pagina, page_size=args.page_size)
@@ -280,3 +289,5 @@ def register(command) -> None:
     cu.add_argument("--standby", action="store_true",
                     help="with --follow, while another worker writes the projections: wait to take over "
                     "(without it, this one stops with exit code 5)")
+    cu.add_argument("--metrics-port", type=int, metavar="PORT",
+                    help="with --follow, serve the metrics (loket_projectie_achterstand) for Prometheus on this port")
