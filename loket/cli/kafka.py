@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from rich.console import Console
@@ -23,12 +23,15 @@ from rich.table import Table
 
 from consumers.topics import Topics
 from loket import logs
-from loket.bootstrap import Schrijfslot, SlotBezet, onbereikbaar
+from loket.bootstrap import Schrijfslot, onbereikbaar
 from loket.cli.basis import CommandoFout, dienst, emit, gebruiker
 from loket.metrics import CONSUMER_LAG, REGISTRY
 from loket.service import Dienst, Inname, melding_id_van
 from loket.settings import Settings
 from routing.gemeenten import default_register
+
+if TYPE_CHECKING:
+    from consumers.messages import Outgoing
 
 log = structlog.get_logger(__name__)
 
@@ -114,18 +117,16 @@ def _proces(*, slot: str | None = None, standby: bool = False) -> Iterator[_Proc
     lock (loket/bootstrap.py `Schrijfslot`) the command holds for its lifetime, taken before anything
     else: held by another process, SlotBezet (exit 5, one line), or with `standby` wait for it
     (None if stopped meanwhile)."""
-    from consumers import clients
-
     settings = Settings.from_env()
     with _until_signal() as stop, dienst(settings) as d, _enige(d, slot, stop, standby) as gehouden:
-        if not gehouden:
+        if gehouden is False:
             yield None
             return
         topics = _topics(d, stop)
         if topics is None:
             yield None
             return
-        publisher = clients.Publisher(lambda: clients.producer(settings.kafka))
+        publisher = _publisher(settings, gehouden)
         try:
             yield _Proces(settings, stop, d, topics, publisher)
         finally:
@@ -136,17 +137,14 @@ def _proces(*, slot: str | None = None, standby: bool = False) -> Iterator[_Proc
 
 BEZET = {"relay": "another relay publishes the events of this store"}
 STANDBY_SECONDS = 1.0  # how often one standing by tries the lock
-CHECK_SECONDS = 1.0  # how often one holding it makes sure it still does
 
 
 @contextmanager
-def _enige(d: Dienst, naam: str | None, stop: threading.Event, standby: bool) -> Iterator[bool]:
-    """Hold the lock `naam` of this store for the body (nothing for None). While held, a thread
-    makes sure it still is: a PostgreSQL session can end under it (a restarted server), and the
-    lock is taken again; if another process took it meanwhile, this one stops (`stop`) with
-    SlotBezet once the batch in hand is done, and never goes on beside it."""
+def _enige(d: Dienst, naam: str | None, stop: threading.Event, standby: bool) -> Iterator[Schrijfslot | bool | None]:
+    """Hold the lock `naam` of this store for the body, and yield it (None: no lock asked for;
+    False: stopped while standing by)."""
     if naam is None:
-        yield True
+        yield None
         return
     slot = Schrijfslot(d.systeem.settings, naam)
     with slot.vasthouden(stop, bezet=BEZET[naam], wachten=standby, interval=STANDBY_SECONDS) as gehouden:
@@ -154,31 +152,37 @@ def _enige(d: Dienst, naam: str | None, stop: threading.Event, standby: bool) ->
             yield False
             return
         log.info("writer.lock", lock=naam, standby=standby)
-        verloren: list[SlotBezet] = []
-        klaar = threading.Event()
+        yield slot
 
-        def bewaak() -> None:
-            while not klaar.wait(CHECK_SECONDS):
-                try:
-                    slot.bevestig()
-                except SlotBezet as exc:
-                    verloren.append(exc)
-                    stop.set()
-                    return
-                except Exception as exc:
-                    if not onbereikbaar(exc):
-                        raise
-                    log.warning("writer.lock.unreachable", lock=naam, error=type(exc).__name__)
 
-        wachter = threading.Thread(target=bewaak, name=f"lock-{naam}", daemon=True)
-        wachter.start()
-        try:
-            yield True
-        finally:
-            klaar.set()
-            wachter.join()
-        if verloren:
-            raise verloren[0]
+def _publisher(settings: Settings, slot: Schrijfslot | bool | None) -> Any:
+    """The command's publisher. Holding a single writer's lock, it makes sure before each batch that
+    the lock is still its own: a PostgreSQL session can end under it (a restarted server), and it
+    is taken again; if another process took it meanwhile, SlotBezet: the command stops (exit 5)
+    rather than publish beside the other. While the server cannot be reached, the store's
+    connection error, which the loop waits out as for any other store call."""
+    from eventsourcing.persistence import OperationalError
+
+    from consumers import clients
+
+    def producer() -> Any:
+        return clients.producer(settings.kafka)
+
+    if not isinstance(slot, Schrijfslot):
+        return clients.Publisher(producer)
+    held = slot
+
+    class AlsEnige(clients.Publisher):
+        def publish(self, messages: Iterable[Outgoing]) -> int:
+            try:
+                held.bevestig()  # SlotBezet if another process holds it now
+            except Exception as exc:
+                if not onbereikbaar(exc):
+                    raise
+                raise OperationalError(f"the {held.naam} lock cannot be confirmed: {type(exc).__name__}") from exc
+            return super().publish(messages)
+
+    return AlsEnige(producer)
 
 
 # consume -----------------------------------------------------------------------------

@@ -176,3 +176,35 @@ def test_a_relay_whose_lock_session_ends_with_a_restarted_server_takes_it_again(
     assert relay.alive() and relay.stop() == 0
     expected = stored_decisions(kafka_settings)
     assert copies(published(broker.bootstrap, topics)) == Counter(dict.fromkeys(expected, 1))
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the advisory lock of a PostgreSQL event store")
+def test_a_relay_that_lost_its_lock_to_another_process_stops_before_publishing_beside_it(
+        broker, kafka_settings, topics, loket):
+    store(kafka_settings, [line(kenmerk="W-1")])
+    relay = loket("relay")
+    wait_until(lambda: relay_position(kafka_settings) == last_position(kafka_settings), timeout=60)
+    wait_until(lambda: relay_lock_held(kafka_settings), timeout=30)
+    # Its lock's session ends (as when a connection is cut), and another process takes the lock.
+    with event_sql(kafka_settings) as sql:
+        [(ended,)] = sql.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                                 "AND granted AND classid = ?::oid", [Schrijfslot.POSTGRES_KEYS["relay"]])
+    assert ended
+    other = Schrijfslot(kafka_settings, "relay")
+    wait_until(other.neem, timeout=30)
+    try:
+        before = relay_position(kafka_settings)
+        store(kafka_settings, [line(kenmerk=f"W-{i}") for i in range(2, 7)])
+        # At its next page it finds the lock gone: it stops, and publishes nothing of that page.
+        assert relay.process.wait(60) == 5
+        assert zonder_logregels(relay.stderr_path.read_text()) == [
+            "loket: the relay's lock was lost and another process took it"]
+        assert relay_position(kafka_settings) == before
+        assert len(copies(published(broker.bootstrap, topics))) == 1
+    finally:
+        other.los()
+    # The one relay after it publishes the rest, once.
+    after = loket("relay")
+    wait_until(lambda: relay_position(kafka_settings) == last_position(kafka_settings), timeout=60)
+    assert after.stop() == 0
+    assert copies(published(broker.bootstrap, topics)) == Counter(dict.fromkeys(stored_decisions(kafka_settings), 1))
