@@ -9,6 +9,10 @@ acknowledged melding is stored exactly once, the projections equal a rebuild fro
 lost, nothing counted twice), every decision is on the topic of its queue (a re-sent one only as
 consumers/relay.py promises: the same message, at most a page of them once more), and the hash
 chain is whole (`loket verify`).
+
+The projection store is still the SQLite file LOKET_DB (loket/bootstrap.py `_views`), which the
+processes here share as the engine's processes share the `loket` volume on one host
+(deploy/SCALING.md); the helpers that read positions and rows read it there.
 """
 
 from __future__ import annotations
