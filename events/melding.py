@@ -294,11 +294,12 @@ class Melding(MetPersoonsgegevens):
         return taken
 
     def _vraag_informeren(self, partijen: tuple[str, ...], aanleiding: str, *, actor: str,
-                          opnieuw: bool = False, op: date | None = None) -> None:
+                          opnieuw: bool = False, op: date | None = None, timestamp: datetime | None = None) -> None:
         """A task for each party: a decision names a party once for a melding (a reroute that keeps
         it asks nothing new); with `opnieuw` (Top X given again) a party is asked again, unless a
         task to tell it is still open. Its term runs from `op`, the day by the loket's recording
-        clock (None: today)."""
+        clock (None: today); recorded at `timestamp` where the caller records at a moment of its own
+        (intake on a recording clock), else as the aggregate's other events."""
         b = self.beslissing
         gemeente = (b.gemeente if b else None) or self.gemeente
         for partij in partijen:
@@ -308,6 +309,7 @@ class Melding(MetPersoonsgegevens):
             self.trigger_event(
                 self.InformerenGevraagd, actor=actor, taak=taak_id(self.id, partij, len(eerder)), partij=partij,
                 gemeente=gemeente, uiterlijk=uiterlijk(partij, op or vandaag()).isoformat(), aanleiding=aanleiding,
+                timestamp=timestamp,
             )
 
     @event("InformerenGevraagd")
@@ -386,7 +388,7 @@ class Melding(MetPersoonsgegevens):
         melding.trigger_event(besluit, beslissing=beslissing, timestamp=timestamp)
         if beslissing.notify:
             op = timestamp.astimezone(NL).date() if timestamp is not None else None
-            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels", op=op)
+            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels", op=op, timestamp=timestamp)
         return melding
 
 
