@@ -127,7 +127,7 @@ class Caseload(RowProjection):
             bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT, datum TEXT,
             outcome TEXT, zvh TEXT, product TEXT, queue TEXT, labels TEXT, top_x INTEGER DEFAULT 0,
             status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
-            errors TEXT, compartiment TEXT"""),
+            errors TEXT, compartiment TEXT""", "status"),
     )
     handlers = {
         Melding.MeldingOntvangen: _ontvangen,

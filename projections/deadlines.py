@@ -121,8 +121,9 @@ class Deadlines(Projection):
             zvh TEXT, product TEXT, afgehandeld INTEGER NOT NULL,
             van INTEGER NOT NULL, tot INTEGER NOT NULL, knoop INTEGER NOT NULL,
             PRIMARY KEY (melding_id, soort, van))""",
-        "CREATE INDEX IF NOT EXISTS deadlines_historie_van ON deadlines_historie (knoop, van)",
-        "CREATE INDEX IF NOT EXISTS deadlines_historie_tot ON deadlines_historie (knoop, tot)",
+        # The lists read the deadlines not yet met (projections/store.py, `historie_ddl`).
+        "CREATE INDEX IF NOT EXISTS deadlines_historie_van ON deadlines_historie (knoop, afgehandeld, van)",
+        "CREATE INDEX IF NOT EXISTS deadlines_historie_tot ON deadlines_historie (knoop, afgehandeld, tot)",
     )
 
     @classmethod

@@ -45,7 +45,7 @@ class Informeren(RowProjection):
         "CREATE INDEX IF NOT EXISTS informeren_melding ON informeren_taken (melding_id)",
         *historie_ddl(table, key, """taak TEXT NOT NULL, melding_id TEXT NOT NULL, partij TEXT NOT NULL,
             gemeente TEXT, aanleiding TEXT, gevraagd_op TEXT, gevraagd_door TEXT, uiterlijk TEXT NOT NULL,
-            open INTEGER NOT NULL DEFAULT 1, gedaan_op TEXT, gedaan_door TEXT, kanaal TEXT"""),
+            open INTEGER NOT NULL DEFAULT 1, gedaan_op TEXT, gedaan_door TEXT, kanaal TEXT""", "open"),
     )
     handlers = {
         Melding.InformerenGevraagd: _gevraagd,

@@ -96,16 +96,18 @@ def geldig_op(positie: int, van: str = "van", tot: str = "tot", knoop_kolom: str
     return f"({' OR '.join(delen)})"
 
 
-def historie_ddl(table: str, key: str, kolommen: str) -> tuple[str, ...]:
+def historie_ddl(table: str, key: str, kolommen: str, filter: str) -> tuple[str, ...]:
     """The history table of a row projection: its columns (`kolommen`, as in the live table, without
-    constraints) and each version's positions; indexed by key and by the interval tree."""
+    constraints) and each version's positions; indexed by key and by the interval tree, with the
+    column the lists filter on most (`filter`: a status) between the node and the position, so
+    that a read of, say, the open meldingen as of a moment seeks only those."""
     return (
         f"""CREATE TABLE IF NOT EXISTS {table}_historie (
             {kolommen},
             van INTEGER NOT NULL, tot INTEGER NOT NULL, knoop INTEGER NOT NULL,
             PRIMARY KEY ({key}, van))""",
-        f"CREATE INDEX IF NOT EXISTS {table}_historie_van ON {table}_historie (knoop, van)",
-        f"CREATE INDEX IF NOT EXISTS {table}_historie_tot ON {table}_historie (knoop, tot)",
+        f"CREATE INDEX IF NOT EXISTS {table}_historie_van ON {table}_historie (knoop, {filter}, van)",
+        f"CREATE INDEX IF NOT EXISTS {table}_historie_tot ON {table}_historie (knoop, {filter}, tot)",
     )
 
 
