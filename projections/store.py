@@ -302,7 +302,7 @@ class RowPage:
         self.updates: list[Statement] = []
         self.in_sql: set[str] = set()  # rows of `new` whose later changes run as SQL (after a Recompute)
         self.historie = projection.historie
-        self.versies: list[list[Any]] = []  # [van, values, tot] of versions known whole
+        self.versies: list[list[Any]] = []  # [van, values, tot, recorded at] of versions known whole
         self.laatste: dict[str, list[Any]] = {}  # a row's last version known whole
         self.wijzigingen: list[Statement] = []  # history of rows written before, in order
 
@@ -320,12 +320,12 @@ class RowPage:
                     row[self.key] = change.key
                     row.update(change.values)
                     if self.historie:
-                        self._versie(change.key, row, at)
+                        self._versie(change.key, row, at, event.timestamp)
             elif kind is Update:
                 if row is not None and change.key not in self.in_sql:
                     row.update(change.values)
                     if self.historie:
-                        self._versie(change.key, row, at)
+                        self._versie(change.key, row, at, event.timestamp)
                 else:
                     sql = self.projection.update(tuple(change.values))
                     self.updates.append((sql, (*change.values.values(), change.key)))
@@ -341,11 +341,18 @@ class RowPage:
                 if self.historie:
                     self._kopie(self.projection.herberekend(expressions), change.key, at, {})
 
-    def _versie(self, key: str, row: dict[str, Any], at: int) -> None:
+    def _versie(self, key: str, row: dict[str, Any], at: int, tijdstip: Any) -> None:
         vorige = self.laatste.get(key)
         if vorige is not None:
+            if vorige[3] == tijdstip:
+                # Recorded at the same moment as the version before it (a melding and its decision,
+                # one transaction): no moment maps to a position between the two (projections/
+                # tijdlijn.py), so that version is never read as of one. Not kept: this one takes
+                # its place, from its position.
+                vorige[1] = tuple(row.values())
+                return
             vorige[2] = at
-        versie = self.laatste[key] = [at, tuple(row.values()), TOP]
+        versie = self.laatste[key] = [at, tuple(row.values()), TOP, tijdstip]
         self.versies.append(versie)
 
     def _kopie(self, sql: str, key: str, at: int, waarden: dict[str, Any]) -> None:
@@ -361,7 +368,7 @@ class RowPage:
         out += self.updates
         if self.historie:
             versie = self.projection.versie()
-            out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot in self.versies]
+            out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot, _ in self.versies]
             out += self.wijzigingen
         return out
 

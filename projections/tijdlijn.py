@@ -5,7 +5,8 @@
 per event, with its recording time and the latest recording time up to and including it
 (`hoogste`; recording times follow the positions, and where two processes' clocks once did not,
 the position waits for the later). A moment is then the last position whose `hoogste` is at or
-before it: one index seek.
+before it: one index seek. Of a run of events with the same `hoogste` (a transaction's, one
+moment) only the last needs a row, and a page writes only that one.
 """
 
 from __future__ import annotations
@@ -35,17 +36,22 @@ class TijdlijnPage:
     __slots__ = ("rijen", "hoogste")
 
     def __init__(self) -> None:
-        self.rijen: list[Statement] = []
+        self.rijen: list[dict[str, Any]] = []
         self.hoogste = ""
 
     def add(self, event: Any, at: int = 0) -> None:
         tijdstip = tekst(event.timestamp)
-        if tijdstip > self.hoogste:
-            self.hoogste = tijdstip
-        self.rijen.append((_INSERT, {"positie": at, "tijdstip": tijdstip, "hoogste": self.hoogste}))
+        rij: dict[str, Any] = {"positie": at, "tijdstip": tijdstip, "hoogste": max(tijdstip, self.hoogste)}
+        if tijdstip <= self.hoogste and self.rijen and self.rijen[-1]["hoogste"] == self.hoogste:
+            # The same latest time as the row before (one transaction's events): a moment maps to
+            # the last position of such a run, so the run needs one row, its last.
+            self.rijen[-1] = rij
+        else:
+            self.rijen.append(rij)
+        self.hoogste = rij["hoogste"]
 
     def statements(self) -> list[Statement]:
-        return self.rijen
+        return [(_INSERT, rij) for rij in self.rijen]
 
 
 class TijdlijnBasis(Projection):

@@ -195,3 +195,20 @@ def test_each_history_version_is_found_by_its_tree_node(jaar):
         rows = jaar.projecties.rows(f"SELECT van, tot, knoop FROM {tabel}")
         assert rows
         assert all(r["van"] < r["tot"] and r["knoop"] == knoop(r["van"], r["tot"]) for r in rows), tabel
+
+
+def test_as_of_reads_do_not_depend_on_how_catch_up_paged_the_log(jaar, tmp_path):
+    """A page keeps one version of a row per moment and one time-line row per moment; pages of
+    any size give the same reads as of every moment."""
+    from events.datastore import Datastore
+    from projections.runner import catch_up
+
+    klein = Projecties(Datastore(db_name=str(tmp_path / "klein.sqlite")))
+    klein.create_table()
+    catch_up(jaar.app, klein, page_size=13)
+    try:
+        for moment in momenten(jaar, n=10):
+            assert tabellen(klein.als_op(moment, app_name=jaar.app.name)) == tabellen(jaar.als_op(moment)), moment
+        assert tabellen(klein) == tabellen(jaar.projecties)
+    finally:
+        klein.datastore.close()

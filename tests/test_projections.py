@@ -28,11 +28,6 @@ TABLES = {
     "deadlines": "melding_id, soort",
     "audit_trail": "melding_id, versie",
     "bewaring": "melding_id",
-    # The history the as-of reads read (projections/store.py, "History").
-    "caseload_meldingen_historie": "melding_id, van",
-    "deadlines_historie": "melding_id, soort, van",
-    "informeren_taken_historie": "taak, van",
-    "tijdlijn": "positie",
 }
 AS_OF_TABLES = ("caseload_meldingen", "deadlines", "audit_trail")
 
