@@ -103,9 +103,9 @@ class Bezet(RuntimeError):
 
 
 class Rem:
-    """A few places for expensive reads (an as-of replay, a year's figures, an export), and a short
+    """A few places for expensive reads (an as-of read, a year's figures, an export), and a short
     queue before them: a burst waits its turn or is refused at once (Bezet), and never takes every
-    worker thread, the memory of many replays, or the store's connections. Reentrant per thread:
+    worker thread, the memory of many reads, or the store's connections. Reentrant per thread:
     a year's figures read inside an as-of overview take no second place."""
 
     def __init__(self, plaatsen: int = ZWARE_PLAATSEN, wachtend: int = ZWARE_WACHTEND, wachttijd: float = 10.0):
