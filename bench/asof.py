@@ -244,6 +244,16 @@ def main() -> None:
         *table,
         "",
         f"Where an as-of page's time goes (cProfile, the largest store, this run): {shares}.",
+        "",
+        "How: the caseload, deadline and informeren projections keep every version of their rows with the "
+        "positions in the log from which and until which it held (`<table>_historie`), the audit trail each "
+        "entry's position, and a time line maps a moment to the last position recorded by then (one index "
+        "seek). An as-of read runs the live queries with each table replaced by its versions holding at that "
+        "position, found through a relational interval tree: each version carries a node, and the versions "
+        "holding at a position are those at the at most 40 nodes on its path, each one index range "
+        "(node, status, position), so a read of the open meldingen seeks only those. \"statistics\" reads every "
+        "melding there was, live and as of alike, so both grow with the store; as of it also skips, at the "
+        "root node, the meldingen received after the moment.",
     ])
     print(section)
     if not args.no_write:
