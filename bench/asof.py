@@ -252,8 +252,9 @@ def main() -> None:
         "position, found through a relational interval tree: each version carries a node, and the versions "
         "holding at a position are those at the at most 40 nodes on its path, each one index range "
         "(node, status, position), so a read of the open meldingen seeks only those. \"statistics\" reads every "
-        "melding there was, live and as of alike, so both grow with the store; as of it also skips, at the "
-        "root node, the meldingen received after the moment.",
+        "melding there was, live and as of alike, so both grow with the store (as of, without a status to seek "
+        "by, it reads every version at the nodes of the path, the holding ones of meldingen received later too, "
+        "and leaves those out).",
     ])
     print(section)
     if not args.no_write:
