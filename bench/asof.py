@@ -21,6 +21,7 @@ PostgreSQL") of bench/RESULTS.md.
 from __future__ import annotations
 
 import itertools
+import shutil
 import statistics
 import tempfile
 import time
@@ -214,6 +215,7 @@ def main() -> None:
             s.close()
         if server:
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the 1M store is gigabytes
 
     med = {k: statistics.median(v) for k, v in took.items()}
     table = [
