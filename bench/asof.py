@@ -5,8 +5,8 @@
 One store per size is filled with meldingen that go through their lifecycle: synthetic years
 received in batches (`Loket.ontvang_batch`; kenmerken unique across years), and a few batches
 later the routed ones accepted and the triage ones decided, and later still closed (a tenth sent
-back to the loket first, and decided again); so the open caseload stays about the same size
-while the history grows, as a loket's does. The projections are then caught up.
+back to the loket first, decided again, accepted and closed in turn); so the open caseload stays
+about the same size while the history grows, as a loket's does. The projections are then caught up.
 
 Each read is one overview of an auditor, through the service (`Dienst.overzicht`): the caseload,
 a page of the triage queue, the overdue deadlines, a page of a house's queue and one melding's
@@ -63,7 +63,7 @@ class Levensloop:
         self.app = app
         self.batches = 0
         self.te_accepteren: deque[tuple[int, list[UUID], list[UUID]]] = deque()
-        self.te_sluiten: deque[tuple[int, list[Melding]]] = deque()
+        self.te_sluiten: deque[tuple[int, list[Melding], bool]] = deque()
 
     def stap(self, batch: list[str]) -> None:
         self.batches += 1
@@ -82,15 +82,17 @@ class Levensloop:
                                        product="c-en-a", reden="Besloten.") for i in triage]
             meldingen = [self.app.melding(i) for i in routed] + beslist
             self._samen(meldingen, lambda m, _: m.accepteer(actor="medewerker", regisseur="R. Egisseur"))
-            self.te_sluiten.append((self.batches + SLUIT_NA, meldingen))
+            self.te_sluiten.append((self.batches + SLUIT_NA, meldingen, True))
         while self.te_sluiten and self.te_sluiten[0][0] <= self.batches:
-            _, meldingen = self.te_sluiten.popleft()
-            terug = meldingen[::10]
+            _, meldingen, terugsturen = self.te_sluiten.popleft()
+            terug = meldingen[::10] if terugsturen else []
             self._samen(terug, lambda m, v: m.retour(actor="medewerker", reden="Hoort elders.", verzegel=v))
-            for m in terug:
-                self.app.handel(m, "decide", actor="loket", zvh="parkstad", product="c-en-a",
-                                reden="Opnieuw besloten.")
-            self._samen([m for i, m in enumerate(meldingen) if i % 10],
+            # Sent back, decided again, accepted by the house it went to, and closed in turn.
+            terug = [self.app.handel(m, "decide", actor="loket", zvh="parkstad", product="c-en-a",
+                                     reden="Opnieuw besloten.") for m in terug]
+            self._samen(terug, lambda m, _: m.accepteer(actor="medewerker", regisseur="R. Egisseur"))
+            self.te_sluiten.append((self.batches + SLUIT_NA, terug, False))
+            self._samen([m for i, m in enumerate(meldingen) if not terugsturen or i % 10],
                         lambda m, v: m.sluit(actor="medewerker", resultaat="Afgerond.", verzegel=v))
 
     def _samen(self, meldingen: list[Melding], command: Callable[[Melding, Any], None]) -> None:
@@ -184,7 +186,10 @@ def main() -> None:
             systeem.bij()
             catch_up_minutes += (time.perf_counter() - started) / 60
             versies = systeem.projecties.rows("SELECT COUNT(*) AS n FROM caseload_meldingen_historie")[0]["n"]
-            print(f"  filled {events_in(systeem.app):,} events, {versies:,} caseload versions", flush=True)
+            lopend = systeem.projecties.rows("SELECT COUNT(*) AS n FROM caseload_meldingen WHERE status IN "
+                                             "('open', 'in-behandeling', 'triage')")[0]["n"]
+            print(f"  filled {events_in(systeem.app):,} events, {versies:,} caseload versions, "
+                  f"{lopend:,} meldingen open or in triage", flush=True)
         sides: dict[tuple[int, str, str], Callable[[], float]] = {}
         for size, systeem in systemen.items():
             d = Dienst(systeem)
@@ -236,8 +241,9 @@ def main() -> None:
         f"`python bench/asof.py{' --million' if args.million else ''}{' --postgres' if server else ''}` on "
         f"{machine()}; {stored}. Stores filled with meldingen through their lifecycle (received; "
         f"{ACCEPT_NA} batches later accepted or decided from triage; {SLUIT_NA} batches after that closed, a "
-        f"tenth sent back and decided again first) in {fill_minutes:.1f} min, projections caught up in "
-        f"{catch_up_minutes:.1f} min in all. {args.rounds} rounds, every store and side in turn, each the best "
+        f"tenth sent back first, decided again, accepted and closed {SLUIT_NA} batches later) in "
+        f"{fill_minutes:.1f} min, projections caught up in {catch_up_minutes:.1f} min in all. "
+        f"{args.rounds} rounds, every store and side in turn, each the best "
         f"of {args.reads} reads; the median round counts. \"page\": an auditor's overview through the service "
         "(caseload, a page of triage, the overdue deadlines, a page of Parkstad's queue, one melding's audit "
         "trail); \"statistics\": the year's routed meldingen per product and gemeente, a read of every "
