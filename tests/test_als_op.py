@@ -212,3 +212,27 @@ def test_as_of_reads_do_not_depend_on_how_catch_up_paged_the_log(jaar, tmp_path)
         assert tabellen(klein) == tabellen(jaar.projecties)
     finally:
         klein.datastore.close()
+
+
+def test_the_interval_tree_finds_exactly_the_versions_holding_at_a_position():
+    """`knoop` (Python) and `knoop_sql` (SQL) agree, and `geldig_op` keeps exactly the versions with
+    van <= P < tot, at random positions and at every interval's edges, holding versions included."""
+    import sqlite3
+
+    from projections.store import TOP, geldig_op, knoop_sql
+
+    rng = random.Random(18)
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE h (id INTEGER, van INTEGER, tot INTEGER, knoop INTEGER)")
+    versies = []
+    for i in range(2_000):
+        van = rng.randint(1, 5_000)
+        tot = TOP if rng.random() < 0.3 else rng.randint(van + 1, van + rng.choice((2, 50, 3_000)))
+        versies.append((i, van, tot))
+        c.execute("INSERT INTO h VALUES (?, ?, ?, ?)", (i, van, tot, knoop(van, tot)))
+        [(in_sql,)] = c.execute(f"SELECT {knoop_sql(':van', ':hoog')}", {"van": van, "hoog": tot - 1})
+        assert in_sql == knoop(van, tot)
+    randen = {p for _, van, tot in versies for p in (van - 1, van, tot - 1, tot) if tot < TOP}
+    for p in sorted(randen | {rng.randint(0, 9_000) for _ in range(200)} | {0, TOP - 1}):
+        gevonden = sorted(i for (i,) in c.execute(f"SELECT id FROM h WHERE {geldig_op(p)}"))
+        assert gevonden == sorted(i for i, van, tot in versies if van <= p < tot), p
