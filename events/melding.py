@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo, event
 
 from events.bibliotheek import nieuw_aggregaat
 from events.handelingen import HANDELINGEN, Handeling
@@ -372,13 +372,18 @@ class Melding(MetPersoonsgegevens):
     def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, *, timestamp: datetime | None = None,
                   **velden: Any) -> Melding:
         """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome),
-        both recorded at `timestamp` (None: now, by the library's clock).
+        all recorded at `timestamp` (None: now, by the library's clock, read once).
 
         Intake builds thousands of meldingen a batch. The decorators match every
         call's arguments against the method's signature (twice: the command, then
         the event); here the events are triggered directly with the same names and
         values, and the id is the one intake already computed from (bron, kenmerk).
         """
+        if timestamp is None:
+            # One moment for the melding, its decision and its tasks, as the recording clock gives the
+            # events of one transaction (Loket.save): each event reading the clock anew would put
+            # microseconds between what was recorded together, and an as-of read could stop between.
+            timestamp = datetime_now_with_tzinfo()
         melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, timestamp=timestamp, **velden)
         besluit = {
             "routed": cls.MeldingGerouteerd,
