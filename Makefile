@@ -50,7 +50,7 @@ lock: $(STAMP)
 	$(COMPILE) $(UV_ARGS) --extra test --extra lint -c requirements.lock -o requirements-dev.lock
 
 bench: $(STAMP)
-	for b in routing privacy intake catchup growth api kafka burst; do $(VENV)/bin/python bench/$$b.py || exit 1; done
+	for b in routing privacy intake catchup growth asof api kafka burst; do $(VENV)/bin/python bench/$$b.py || exit 1; done
 
 # Every benchmark, small and writing nothing: that none of them breaks or drifts from the code
 # unnoticed. `make test` runs it after the suites; a minute or two on two cores.
@@ -59,6 +59,7 @@ bench-smoke: $(STAMP)
 	$(VENV)/bin/python bench/privacy.py --meldingen 500 --rounds 1 --no-write
 	$(VENV)/bin/python bench/intake.py --meldingen 300 --rounds 1 --no-write
 	$(VENV)/bin/python bench/catchup.py --meldingen 500 --rounds 1 --no-write
+	$(VENV)/bin/python bench/asof.py --sizes 1000,3000 --rounds 1 --reads 1 --no-write
 	$(VENV)/bin/python bench/growth.py --sizes 1000,3000 --probe 500 --rounds 1 --no-write
 	$(VENV)/bin/python bench/api.py --meldingen 30 --rounds 1 --no-write
 	$(VENV)/bin/python bench/kafka.py --meldingen 200 --rounds 1 --no-write

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo, event
 
 from events.bibliotheek import nieuw_aggregaat
 from events.handelingen import HANDELINGEN, Handeling
@@ -294,11 +294,12 @@ class Melding(MetPersoonsgegevens):
         return taken
 
     def _vraag_informeren(self, partijen: tuple[str, ...], aanleiding: str, *, actor: str,
-                          opnieuw: bool = False, op: date | None = None) -> None:
+                          opnieuw: bool = False, op: date | None = None, timestamp: datetime | None = None) -> None:
         """A task for each party: a decision names a party once for a melding (a reroute that keeps
         it asks nothing new); with `opnieuw` (Top X given again) a party is asked again, unless a
         task to tell it is still open. Its term runs from `op`, the day by the loket's recording
-        clock (None: today)."""
+        clock (None: today); recorded at `timestamp` where the caller records at a moment of its own
+        (intake on a recording clock), else as the aggregate's other events."""
         b = self.beslissing
         gemeente = (b.gemeente if b else None) or self.gemeente
         for partij in partijen:
@@ -308,6 +309,7 @@ class Melding(MetPersoonsgegevens):
             self.trigger_event(
                 self.InformerenGevraagd, actor=actor, taak=taak_id(self.id, partij, len(eerder)), partij=partij,
                 gemeente=gemeente, uiterlijk=uiterlijk(partij, op or vandaag()).isoformat(), aanleiding=aanleiding,
+                timestamp=timestamp,
             )
 
     @event("InformerenGevraagd")
@@ -370,13 +372,18 @@ class Melding(MetPersoonsgegevens):
     def ontvangen(cls, aggregate_id: UUID, beslissing: Beslissing, *, timestamp: datetime | None = None,
                   **velden: Any) -> Melding:
         """A new melding and its routing decision (MeldingOntvangen, then the event of its outcome),
-        both recorded at `timestamp` (None: now, by the library's clock).
+        all recorded at `timestamp` (None: now, by the library's clock, read once).
 
         Intake builds thousands of meldingen a batch. The decorators match every
         call's arguments against the method's signature (twice: the command, then
         the event); here the events are triggered directly with the same names and
         values, and the id is the one intake already computed from (bron, kenmerk).
         """
+        if timestamp is None:
+            # One moment for the melding, its decision and its tasks, as the recording clock gives the
+            # events of one transaction (Loket.save): each event reading the clock anew would put
+            # microseconds between what was recorded together, and an as-of read could stop between.
+            timestamp = datetime_now_with_tzinfo()
         melding = nieuw_aggregaat(cls, cls.MeldingOntvangen, aggregate_id, timestamp=timestamp, **velden)
         besluit = {
             "routed": cls.MeldingGerouteerd,
@@ -386,7 +393,7 @@ class Melding(MetPersoonsgegevens):
         melding.trigger_event(besluit, beslissing=beslissing, timestamp=timestamp)
         if beslissing.notify:
             op = timestamp.astimezone(NL).date() if timestamp is not None else None
-            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels", op=op)
+            melding._vraag_informeren(beslissing.notify, "besluit", actor="regels", op=op, timestamp=timestamp)
         return melding
 
 

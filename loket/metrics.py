@@ -144,7 +144,7 @@ class GemetenRuleset(Ruleset):
         finally:
             ROUTING_SECONDS.observe(time.perf_counter() - started)
 
-# Expensive reads (as-of replays, a year's figures, exports) share a few places (loket/service.py, Rem).
+# Expensive reads (as-of reads, a year's figures, exports) share a few places (loket/service.py, Rem).
 ZWARE_LEZINGEN_BEZIG = Gauge(
     "loket_zware_lezingen_bezig",
     "Expensive reads (as-of, statistics, exports) running now",

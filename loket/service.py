@@ -15,8 +15,9 @@ writer's lock, loket/bootstrap.py `Schrijfslot`): the projection worker, or, in 
 embedded default (LOKET_CATCH_UP_ON_READ), a reader that brings them up to date with what
 any process stored before it reads, so a read shows what was written before it. With
 the setting off, processes only read, say how far behind the projections are, and a
-write can wait for its own position (`wacht_op`). `as_of` replays into a fresh store
-and touches nothing live.
+write can wait for its own position (`wacht_op`). `as_of` reads the versions the projections'
+history kept at a moment's position in the log (projections/store.py, "History") and writes
+nothing.
 """
 
 from __future__ import annotations
@@ -102,9 +103,9 @@ class Bezet(RuntimeError):
 
 
 class Rem:
-    """A few places for expensive reads (an as-of replay, a year's figures, an export), and a short
+    """A few places for expensive reads (an as-of read, a year's figures, an export), and a short
     queue before them: a burst waits its turn or is refused at once (Bezet), and never takes every
-    worker thread, the memory of many replays, or the store's connections. Reentrant per thread:
+    worker thread, the memory of many reads, or the store's connections. Reentrant per thread:
     a year's figures read inside an as-of overview take no second place."""
 
     def __init__(self, plaatsen: int = ZWARE_PLAATSEN, wachtend: int = ZWARE_WACHTEND, wachttijd: float = 10.0):
@@ -774,19 +775,17 @@ class Dienst:
     @contextmanager
     def overzicht(self, wie: Gebruiker, as_of: datetime | None = None) -> Iterator[Overzicht]:
         """The read models as this user may read them: live and up to date, or as they stood at
-        `as_of` (one replay, however many lists are read from it)."""
+        `as_of` by recording time (what the system knew then: the versions the projections' history
+        kept at the last position recorded at or before it)."""
         self.vereist(wie, "lezen")
         if as_of is None:
             self._bijgewerkt()
             yield Overzicht(self, wie, self.systeem.projecties, vandaag())
             return
         self.vereist(wie, "als_op")
+        self._bijgewerkt()
         with self.rem.plaats():
-            store = self.systeem.als_op(as_of)
-            try:
-                yield Overzicht(self, wie, store, as_of.astimezone(NL).date())
-            finally:
-                store.datastore.close()
+            yield Overzicht(self, wie, self.systeem.als_op(as_of), as_of.astimezone(NL).date())
 
     def herbouw(self, wie: Gebruiker, namen: Iterable[str] = (), *,
                 na_pagina: Callable[[int, int], None] | None = None, page_size: int = 2_000) -> tuple[list[str], int]:

@@ -16,14 +16,16 @@ from typing import Any
 from events.intake import veilige_fouten
 from events.melding import AfgewezenMelding, Melding, MetPersoonsgegevens
 from privacy.kluis import VERWIJDERD, is_envelope
-from projections.store import Projection, ProjectionStore, Statement, json_list
+from projections.store import Collector, Projection, ProjectionStore, Statement, json_list
 from routing.decision import Beslissing
 
 VERSLEUTELD = {"versleuteld": True}
 
+# The last column, `positie`, is the event's position in the notification log (the page adds it): as
+# of a position, the trail is its entries up to there.
 _INSERT = """INSERT INTO audit_trail
-    (melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    (melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details, positie)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (melding_id, versie) DO NOTHING"""
 
 _BESLISSING = ("outcome", "zvh", "product", "gemeente", "queue", "labels", "notify", "deadline", "reasons")
@@ -75,15 +77,47 @@ def _persoon(*fields: str):
     return handle
 
 
+class AuditPage:
+    """A page of the trail: each entry with its event's position."""
+
+    __slots__ = ("handlers", "out")
+
+    def __init__(self, handlers: dict[type, Any]):
+        self.handlers = handlers
+        self.out: list[Statement] = []
+
+    def add(self, event: Any, at: int = 0) -> None:
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            self.out.extend((sql, (*params, at)) for sql, params in handler(event))
+
+    def statements(self) -> list[Statement]:
+        return self.out
+
+
 class Audit(Projection):
     name = "audit"
+    version = 2  # 2: each entry's position in the log (positie), for as-of reads
     tables = ("audit_trail",)
     create = (
         """CREATE TABLE IF NOT EXISTS audit_trail (
             melding_id TEXT NOT NULL, versie INTEGER NOT NULL, tijdstip TEXT NOT NULL,
             gebeurtenis TEXT NOT NULL, actor TEXT, ruleset TEXT, rules TEXT, details TEXT,
+            positie INTEGER NOT NULL,
             PRIMARY KEY (melding_id, versie))""",
     )
+
+    @classmethod
+    def page(cls) -> Collector:
+        return AuditPage(cls.handlers)
+
+    @classmethod
+    def als_op(cls, table: str, positie: int) -> str | None:
+        if table != "audit_trail":
+            return None
+        return ("SELECT melding_id, versie, tijdstip, gebeurtenis, actor, ruleset, rules, details, positie "
+                f"FROM audit_trail WHERE positie <= {positie}")
+
     handlers = {
         Melding.MeldingOntvangen: _ontvangen,
         Melding.MeldingGerouteerd: _regels,

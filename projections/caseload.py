@@ -16,7 +16,7 @@ from events.intake import veilige_fouten
 from events.melding import AfgewezenMelding, Melding
 from events.status import GESLOTEN, HERSTELD, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import compartiment_van
-from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, json_list
+from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, historie_ddl, json_list
 from routing.decision import Beslissing
 from routing.tijd import routing_datum
 
@@ -101,8 +101,10 @@ _TOP_X_AF = {"top_x": "0", "labels": "(SELECT json_group_array(value) FROM json_
 class Caseload(RowProjection):
     name = "caseload"
     # 2: the labels follow Top X (version 1 set only top_x); 3: the regisseur follows RegisseurToegewezen
-    # (rows of version 2 keep the one named at accepting), indexed for "mijn zaken".
-    version = 3
+    # (rows of version 2 keep the one named at accepting), indexed for "mijn zaken"; 4: every version of
+    # a row kept (caseload_meldingen_historie) for as-of reads.
+    version = 4
+    historie = True
     table = "caseload_meldingen"
     key = "melding_id"
     columns = (
@@ -111,7 +113,7 @@ class Caseload(RowProjection):
         "compartiment",
     )
     defaults = {"top_x": 0}
-    tables = (table,)
+    tables = (table, f"{table}_historie")
     create = (
         """CREATE TABLE IF NOT EXISTS caseload_meldingen (
             melding_id TEXT PRIMARY KEY,
@@ -121,6 +123,11 @@ class Caseload(RowProjection):
             errors TEXT, compartiment TEXT)""",
         "CREATE INDEX IF NOT EXISTS caseload_status ON caseload_meldingen (status, zvh, product, gemeente)",
         "CREATE INDEX IF NOT EXISTS caseload_regisseur ON caseload_meldingen (regisseur, status)",
+        *historie_ddl(table, key, """melding_id TEXT NOT NULL,
+            bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT, datum TEXT,
+            outcome TEXT, zvh TEXT, product TEXT, queue TEXT, labels TEXT, top_x INTEGER DEFAULT 0,
+            status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
+            errors TEXT, compartiment TEXT""", "status"),
     )
     handlers = {
         Melding.MeldingOntvangen: _ontvangen,
@@ -185,7 +192,7 @@ def triage_queue(store: ProjectionStore) -> list[dict[str, Any]]:
 def afgewezen(store: ProjectionStore) -> list[dict[str, Any]]:
     rows = store.rows(
         "SELECT melding_id, bron, kenmerk, status_sinds AS ontvangen, errors FROM caseload_meldingen "
-        "WHERE status = 'afgewezen' ORDER BY rowid"
+        "WHERE status = 'afgewezen' ORDER BY status_sinds, melding_id"
     )
     for row in rows:
         row["errors"] = json.loads(row["errors"])

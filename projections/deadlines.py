@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from events.melding import Melding
-from projections.store import Projection, ProjectionStore, Statement
+from projections.store import TOP, Collector, Projection, ProjectionStore, Statement, geldig_op, knoop, knoop_sql
 from routing.decision import Beslissing
 
 TOP_X_REVIEW_DAGEN = 90
@@ -52,15 +52,90 @@ def _top_x_aan(e: Any) -> list[Statement]:
                     "zvh": None, "product": "pga"})]
 
 
+# History (projections/store.py, "History"): each version of a deadline with the positions from which
+# and until which it held. A deadline set closes the one of its kind that held and starts a new
+# one; a decision's new deadlines close the old decision's; one met is a copy with afgehandeld = 1.
+_KOLOMMEN = "melding_id, soort, vervalt_op, zvh, product, afgehandeld"
+_H_SLUIT = (f"UPDATE deadlines_historie SET tot = :van, knoop = {knoop_sql('van', ':hoog')} "
+            f"WHERE melding_id = :id AND tot = {TOP} AND van < :van")
+_H_ADD_SLUIT = _H_SLUIT + " AND soort = :soort"
+_H_ADD = (f"INSERT INTO deadlines_historie ({_KOLOMMEN}, van, tot, knoop) "
+          f"VALUES (:id, :soort, :vervalt_op, :zvh, :product, 0, :van, {TOP}, :knoop)")
+_H_CLEAR = _H_SLUIT + " AND soort != 'top-x-review'"
+_H_DONE_KOPIE = (f"INSERT INTO deadlines_historie ({_KOLOMMEN}, van, tot, knoop) "
+                 f"SELECT melding_id, soort, vervalt_op, zvh, product, 1, :van, {TOP}, :knoop FROM deadlines_historie "
+                 f"WHERE melding_id = :id AND tot = {TOP} AND van < :van AND afgehandeld = 0 "
+                 "AND (:soort IS NULL OR soort = :soort)")
+_H_DONE_SLUIT = _H_SLUIT + " AND afgehandeld = 0 AND (:soort IS NULL OR soort = :soort)"
+
+
+def _historie(statements: list[Statement], at: int) -> list[Statement]:
+    """The history statements of one event's statements, at its position."""
+    out: list[Statement] = []
+    plaats = {"van": at, "hoog": at - 1}
+    for sql, params in statements:
+        assert isinstance(params, dict)
+        if sql is _ADD:
+            out.append((_H_ADD_SLUIT, {**plaats, "id": params["id"], "soort": params["soort"]}))
+            out.append((_H_ADD, {**params, "van": at, "knoop": knoop(at, TOP)}))
+        elif sql is _CLEAR_DECISION:
+            out.append((_H_CLEAR, {**plaats, "id": params["id"]}))
+        else:
+            out.append((_H_DONE_KOPIE, {"van": at, "knoop": knoop(at, TOP), **params}))
+            out.append((_H_DONE_SLUIT, {**plaats, **params}))
+    return out
+
+
+class DeadlinePage:
+    """A page of deadlines: the statements on the live table, in order, then those on its history."""
+
+    __slots__ = ("handlers", "out", "historie")
+
+    def __init__(self, handlers: dict[type, Any]):
+        self.handlers = handlers
+        self.out: list[Statement] = []
+        self.historie: list[Statement] = []
+
+    def add(self, event: Any, at: int = 0) -> None:
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            statements = handler(event)
+            self.out.extend(statements)
+            self.historie.extend(_historie(statements, at))
+
+    def statements(self) -> list[Statement]:
+        return self.out + self.historie
+
+
 class Deadlines(Projection):
     name = "deadlines"
-    tables = ("deadlines",)
+    version = 2  # 2: every version of a deadline kept (deadlines_historie) for as-of reads
+    tables = ("deadlines", "deadlines_historie")
     create = (
         """CREATE TABLE IF NOT EXISTS deadlines (
             melding_id TEXT NOT NULL, soort TEXT NOT NULL, vervalt_op TEXT NOT NULL,
             zvh TEXT, product TEXT, afgehandeld INTEGER NOT NULL,
             PRIMARY KEY (melding_id, soort))""",
+        """CREATE TABLE IF NOT EXISTS deadlines_historie (
+            melding_id TEXT NOT NULL, soort TEXT NOT NULL, vervalt_op TEXT NOT NULL,
+            zvh TEXT, product TEXT, afgehandeld INTEGER NOT NULL,
+            van INTEGER NOT NULL, tot INTEGER NOT NULL, knoop INTEGER NOT NULL,
+            PRIMARY KEY (melding_id, soort, van))""",
+        # The lists read the deadlines not yet met (projections/store.py, `historie_ddl`).
+        "CREATE INDEX IF NOT EXISTS deadlines_historie_van ON deadlines_historie (knoop, afgehandeld, van)",
+        "CREATE INDEX IF NOT EXISTS deadlines_historie_tot ON deadlines_historie (knoop, afgehandeld, tot)",
     )
+
+    @classmethod
+    def page(cls) -> Collector:
+        return DeadlinePage(cls.handlers)
+
+    @classmethod
+    def als_op(cls, table: str, positie: int) -> str | None:
+        if table != "deadlines":
+            return None
+        return f"SELECT {_KOLOMMEN} FROM deadlines_historie WHERE {geldig_op(positie)}"
+
     handlers = {
         Melding.MeldingGerouteerd: lambda e: _from_decision(e, first=True),
         Melding.MeldingHergerouteerd: _from_decision,

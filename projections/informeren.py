@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from events.melding import Melding
-from projections.store import Insert, ProjectionStore, RowProjection, Update
+from projections.store import Insert, ProjectionStore, RowProjection, Update, historie_ddl
 
 
 def _gevraagd(e: Any) -> list[Insert]:
@@ -33,7 +33,9 @@ class Informeren(RowProjection):
     columns = ("taak", "melding_id", "partij", "gemeente", "aanleiding", "gevraagd_op", "gevraagd_door", "uiterlijk",
                "open", "gedaan_op", "gedaan_door", "kanaal")
     defaults = {"open": 1}
-    tables = (table,)
+    version = 2  # 2: every version of a task kept (informeren_taken_historie) for as-of reads
+    historie = True
+    tables = (table, f"{table}_historie")
     create = (
         """CREATE TABLE IF NOT EXISTS informeren_taken (
             taak TEXT PRIMARY KEY, melding_id TEXT NOT NULL, partij TEXT NOT NULL, gemeente TEXT,
@@ -41,6 +43,9 @@ class Informeren(RowProjection):
             open INTEGER NOT NULL DEFAULT 1, gedaan_op TEXT, gedaan_door TEXT, kanaal TEXT)""",
         "CREATE INDEX IF NOT EXISTS informeren_open ON informeren_taken (open, uiterlijk)",
         "CREATE INDEX IF NOT EXISTS informeren_melding ON informeren_taken (melding_id)",
+        *historie_ddl(table, key, """taak TEXT NOT NULL, melding_id TEXT NOT NULL, partij TEXT NOT NULL,
+            gemeente TEXT, aanleiding TEXT, gevraagd_op TEXT, gevraagd_door TEXT, uiterlijk TEXT NOT NULL,
+            open INTEGER NOT NULL DEFAULT 1, gedaan_op TEXT, gedaan_door TEXT, kanaal TEXT""", "open"),
     )
     handlers = {
         Melding.InformerenGevraagd: _gevraagd,

@@ -51,7 +51,7 @@ def catch_up(
             for at, event in page:
                 for _, seen_up_to, rows in behind:
                     if at > seen_up_to:
-                        rows.add(event)
+                        rows.add(event, at)
             try:
                 store.apply([(rows.statements(), Tracking(p.tracking_name(app.name), page.end))
                              for p, _, rows in behind])

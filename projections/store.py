@@ -9,7 +9,9 @@ projection exactly at a page boundary, and restarting never counts an event twic
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from itertools import groupby
@@ -29,9 +31,10 @@ Handler = Callable[[Any], Iterable[Any]]
 
 
 class Collector(Protocol):
-    """Collects the statements of one page of events, event by event, as they are read."""
+    """Collects the statements of one page of events, event by event, as they are read, each
+    with its position in the notification log (what projections that keep history record)."""
 
-    def add(self, event: Any) -> None: ...
+    def add(self, event: Any, at: int = 0) -> None: ...
 
     def statements(self) -> list[Statement]: ...
 
@@ -41,6 +44,71 @@ def json_list(values: tuple[str, ...]) -> str:
     """A tuple of short strings as a JSON list: rules, labels. Few distinct ones recur on
     every event, so each is encoded once."""
     return json.dumps(list(values))
+
+
+# History ---------------------------------------------------------------------------
+#
+# A projection that keeps history keeps every version of each of its rows, with the positions in
+# the notification log from which (`van`) and until which (`tot`, exclusive) it held; a version that
+# holds still has `tot = TOP`. "As of position P" is then the versions with van <= P < tot. To find
+# those at a cost that does not grow with the length of the history, each version also carries
+# the node (`knoop`) of a relational interval tree (Kriegel, Pötke and Seidl, "Managing intervals
+# efficiently in object-relational databases", VLDB 2000) over the positions 1 .. TOP - 1: the
+# number in [van, tot - 1] with the most trailing zero bits. The versions holding at P are those
+# registered at the at most 40 nodes on the path from the root to P, and each such node is one
+# index range: below P, the versions with tot > P; at or above P, those with van <= P. Plain SQL
+# (IN lists, ranges, shifts), the same in SQLite and PostgreSQL.
+
+HOOGTE = 40
+TOP = 1 << HOOGTE  # past every position a log will reach: `tot` of a version that holds still
+
+
+def knoop(van: int, tot: int) -> int:
+    """The tree node of the versions that held from `van` until `tot` (exclusive)."""
+    hoog = tot - 1
+    if van == hoog:
+        return van
+    bit = (van ^ hoog).bit_length() - 1
+    return van if van & ((1 << (bit + 1)) - 1) == 0 else (hoog >> bit) << bit
+
+
+def knoop_sql(van: str, hoog: str) -> str:
+    """`knoop(van, hoog + 1)` as an SQL expression over two integer expressions (a column, a
+    parameter): the largest multiple of the largest power of two at or below `hoog` that is >= `van`."""
+    takken = " ".join(f"WHEN (({hoog} >> {k}) << {k}) >= {van} THEN (({hoog} >> {k}) << {k})"
+                      for k in range(HOOGTE - 1, 0, -1))
+    return f"(CASE {takken} ELSE {hoog} END)"
+
+
+def geldig_op(positie: int, van: str = "van", tot: str = "tot", knoop_kolom: str = "knoop") -> str:
+    """The SQL condition that keeps the versions holding at `positie` (literal integers only)."""
+    if positie < 1:
+        return "1 = 0"
+    lager: list[int] = []
+    hoger: list[int] = []
+    for k in range(HOOGTE - 1, -1, -1):
+        n = ((positie >> (k + 1)) << (k + 1)) | (1 << k)
+        (lager if n < positie else hoger).append(n)
+    delen = []
+    if lager:
+        delen.append(f"({knoop_kolom} IN ({', '.join(map(str, lager))}) AND {tot} > {positie})")
+    delen.append(f"({knoop_kolom} IN ({', '.join(map(str, hoger))}) AND {van} <= {positie})")
+    return f"({' OR '.join(delen)})"
+
+
+def historie_ddl(table: str, key: str, kolommen: str, filter: str) -> tuple[str, ...]:
+    """The history table of a row projection: its columns (`kolommen`, as in the live table, without
+    constraints) and each version's positions; indexed by key and by the interval tree, with the
+    column the lists filter on most (`filter`: a status) between the node and the position, so
+    that a read of, say, the open meldingen as of a moment seeks only those."""
+    return (
+        f"""CREATE TABLE IF NOT EXISTS {table}_historie (
+            {kolommen},
+            van INTEGER NOT NULL, tot INTEGER NOT NULL, knoop INTEGER NOT NULL,
+            PRIMARY KEY ({key}, van))""",
+        f"CREATE INDEX IF NOT EXISTS {table}_historie_van ON {table}_historie (knoop, {filter}, van)",
+        f"CREATE INDEX IF NOT EXISTS {table}_historie_tot ON {table}_historie (knoop, {filter}, tot)",
+    )
 
 
 class Projection:
@@ -55,6 +123,12 @@ class Projection:
     version: ClassVar[int] = 1
 
     @classmethod
+    def als_op(cls, table: str, positie: int) -> str | None:
+        """A query (SELECT) that gives `table` as it stood at `positie`, for a projection that keeps
+        its history; None where it does not (then an as-of read cannot use this table)."""
+        return None
+
+    @classmethod
     def topics(cls) -> tuple[str, ...]:
         return tuple(get_topic(event_class) for event_class in cls.handlers)
 
@@ -63,10 +137,11 @@ class Projection:
         return Page(cls.handlers)
 
     @classmethod
-    def statements(cls, domain_events: Iterable[Any]) -> list[Statement]:
+    def statements(cls, domain_events: Iterable[Any], start: int = 1) -> list[Statement]:
+        """The statements of these events, at the positions from `start` on."""
         page = cls.page()
-        for event in domain_events:
-            page.add(event)
+        for at, event in enumerate(domain_events, start=start):
+            page.add(event, at)
         return page.statements()
 
     @classmethod
@@ -83,7 +158,7 @@ class Page:
         self.handlers = handlers
         self.out: list[Statement] = []
 
-    def add(self, event: Any) -> None:
+    def add(self, event: Any, at: int = 0) -> None:
         handler = self.handlers.get(type(event))
         if handler is not None:
             self.out.extend(handler(event))
@@ -128,16 +203,29 @@ class RowProjection(Projection):
     with its changes up to then, and its later changes in the page follow as SQL, in order.
     Rows go to SQLite as positional parameters, in the order of `columns`; a column no
     change sets gets its value from `defaults` (else NULL).
+
+    With `historie`, every version of a row is also kept in `<table>_historie` (see History
+    above; its DDL in `create`, from `historie_ddl`): a version known whole in the page (a row
+    inserted in it) is written as it is; a change to a row written before is a copy of its
+    holding version with the change applied, and that version closed at the change's position.
+    An event changes a row at most once.
     """
 
     table: ClassVar[str]
     key: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]  # every column, the key first
     defaults: ClassVar[dict[str, Any]] = {}
+    historie: ClassVar[bool] = False
 
     @classmethod
     def page(cls) -> Collector:
         return RowPage(cls)
+
+    @classmethod
+    def als_op(cls, table: str, positie: int) -> str | None:
+        if not cls.historie or table != cls.table:
+            return None
+        return f"SELECT {', '.join(cls.columns)} FROM {cls.table}_historie WHERE {geldig_op(positie)}"
 
     @classmethod
     @cache
@@ -160,11 +248,50 @@ class RowProjection(Projection):
     def recompute(cls, expressions: tuple[tuple[str, str], ...]) -> str:
         return f"UPDATE {cls.table} SET {', '.join(f'{c} = {e}' for c, e in expressions)} WHERE {cls.key} = ?"
 
+    # History statements.
+
+    @classmethod
+    @cache
+    def versie(cls) -> str:
+        """A version known whole: its columns, van, tot and knoop."""
+        n = len(cls.columns) + 3
+        return (f"INSERT INTO {cls.table}_historie ({', '.join(cls.columns)}, van, tot, knoop) "
+                f"VALUES ({', '.join('?' * n)})")
+
+    @classmethod
+    @cache
+    def kopie(cls, columns: tuple[str, ...]) -> str:
+        """The holding version of a row copied as a new one from `:van`, `columns` set to new values
+        (named `:w_<column>`)."""
+        waarden = ", ".join(f":w_{c}" if c in columns else c for c in cls.columns)
+        return (f"INSERT INTO {cls.table}_historie ({', '.join(cls.columns)}, van, tot, knoop) "
+                f"SELECT {waarden}, :van, {TOP}, :knoop FROM {cls.table}_historie "
+                f"WHERE {cls.key} = :sleutel AND tot = {TOP} AND van < :van")
+
+    @classmethod
+    @cache
+    def herberekend(cls, expressions: tuple[tuple[str, str], ...]) -> str:
+        """The holding version copied as a new one from `:van`, columns set by SQL over the old one."""
+        sets = dict(expressions)
+        waarden = ", ".join(sets.get(c, c) for c in cls.columns)
+        return (f"INSERT INTO {cls.table}_historie ({', '.join(cls.columns)}, van, tot, knoop) "
+                f"SELECT {waarden}, :van, {TOP}, :knoop FROM {cls.table}_historie "
+                f"WHERE {cls.key} = :sleutel AND tot = {TOP} AND van < :van")
+
+    @classmethod
+    @cache
+    def sluit(cls) -> str:
+        """The version that held before `:van` closed there."""
+        return (f"UPDATE {cls.table}_historie SET tot = :van, knoop = {knoop_sql('van', ':hoog')} "
+                f"WHERE {cls.key} = :sleutel AND tot = {TOP} AND van < :van")
+
 
 class RowPage:
-    """A page of a RowProjection: the rows it inserts, folded, then its updates in order."""
+    """A page of a RowProjection: the rows it inserts, folded, then its updates in order; with
+    history, each row's versions too."""
 
-    __slots__ = ("projection", "handlers", "key", "blank", "new", "updates", "in_sql")
+    __slots__ = ("projection", "handlers", "key", "blank", "new", "updates", "in_sql", "historie", "versies",
+                 "laatste", "wijzigingen")
 
     def __init__(self, projection: type[RowProjection]):
         self.projection = projection
@@ -174,8 +301,12 @@ class RowPage:
         self.new: dict[str, dict[str, Any]] = {}
         self.updates: list[Statement] = []
         self.in_sql: set[str] = set()  # rows of `new` whose later changes run as SQL (after a Recompute)
+        self.historie = projection.historie
+        self.versies: list[list[Any]] = []  # [van, values, tot, recorded at] of versions known whole
+        self.laatste: dict[str, list[Any]] = {}  # a row's last version known whole
+        self.wijzigingen: list[Statement] = []  # history of rows written before, in order
 
-    def add(self, event: Any) -> None:
+    def add(self, event: Any, at: int = 0) -> None:
         handler = self.handlers.get(type(event))
         if handler is None:
             return
@@ -188,21 +319,58 @@ class RowPage:
                     row = new[change.key] = self.blank.copy()
                     row[self.key] = change.key
                     row.update(change.values)
+                    if self.historie:
+                        self._versie(change.key, row, at, event.timestamp)
             elif kind is Update:
                 if row is not None and change.key not in self.in_sql:
                     row.update(change.values)
+                    if self.historie:
+                        self._versie(change.key, row, at, event.timestamp)
                 else:
                     sql = self.projection.update(tuple(change.values))
                     self.updates.append((sql, (*change.values.values(), change.key)))
+                    if self.historie:
+                        self._kopie(self.projection.kopie(tuple(change.values)), change.key, at,
+                                    {f"w_{c}": v for c, v in change.values.items()})
             else:
                 if row is not None:
                     self.in_sql.add(change.key)
-                sql = self.projection.recompute(tuple(change.expressions.items()))
+                expressions = tuple(change.expressions.items())
+                sql = self.projection.recompute(expressions)
                 self.updates.append((sql, (change.key,)))
+                if self.historie:
+                    self._kopie(self.projection.herberekend(expressions), change.key, at, {})
+
+    def _versie(self, key: str, row: dict[str, Any], at: int, tijdstip: Any) -> None:
+        vorige = self.laatste.get(key)
+        if vorige is not None:
+            if vorige[3] == tijdstip:
+                # Recorded at the same moment as the version before it (a melding and its decision,
+                # one transaction): no moment maps to a position between the two (projections/
+                # tijdlijn.py), so that version is never read as of one. Not kept: this one takes
+                # its place, from its position.
+                vorige[1] = tuple(row.values())
+                return
+            vorige[2] = at
+        versie = self.laatste[key] = [at, tuple(row.values()), TOP, tijdstip]
+        self.versies.append(versie)
+
+    def _kopie(self, sql: str, key: str, at: int, waarden: dict[str, Any]) -> None:
+        # A row known whole in this page is written first (its last version holding), then copied and
+        # closed here like any other; its later changes in the page go the same way.
+        self.laatste.pop(key, None)
+        self.wijzigingen.append((sql, {**waarden, "van": at, "knoop": knoop(at, TOP), "sleutel": key}))
+        self.wijzigingen.append((self.projection.sluit(), {"van": at, "hoog": at - 1, "sleutel": key}))
 
     def statements(self) -> list[Statement]:
         insert = self.projection.insert()
-        return [(insert, tuple(row.values())) for row in self.new.values()] + self.updates
+        out: list[Statement] = [(insert, tuple(row.values())) for row in self.new.values()]
+        out += self.updates
+        if self.historie:
+            versie = self.projection.versie()
+            out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot, _ in self.versies]
+            out += self.wijzigingen
+        return out
 
 
 class ProjectionStore(SQLiteTrackingRecorder):
@@ -276,7 +444,48 @@ class ProjectionStore(SQLiteTrackingRecorder):
             for statement in projection.create:
                 c.execute(statement)
 
+    # As of a position: the same queries, on the versions that held then.
+
+    positie: int | None = None  # None: the live rows
+
+    def op(self, positie: int) -> ProjectionStore:
+        """This store as it stood at a position in the notification log: its queries read, for
+        each table whose projection keeps history, the rows as they were then (the live store is
+        not touched; the view shares its connection)."""
+        view = copy.copy(self)
+        view.positie = positie
+        return view
+
+    def historisch(self, sql: str, positie: int) -> str:
+        """A query of the live tables made a query of the rows as they stood at `positie`: each
+        table of a projection that keeps history, where the query reads it (FROM or JOIN, with or
+        without an alias), becomes a subquery under the same name."""
+        vervangen: dict[str, str] = {}
+        for projection in self.projections:
+            for table in projection.tables:
+                query = projection.als_op(table, positie)
+                if query is not None:
+                    vervangen[table] = query
+
+        def sub(m: re.Match[str]) -> str:
+            return f"{m[1]} ({vervangen[m[2].lower()]}) AS {m[3] or m[2]}"
+
+        return _tabel_patroon(tuple(sorted(vervangen))).sub(sub, sql)
+
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        if self.positie is not None:
+            sql = self.historisch(sql, self.positie)
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, params)
             return [dict(row) for row in c.fetchall()]
+
+
+_NA_TABEL = ("WHERE", "GROUP", "ORDER", "LEFT", "RIGHT", "INNER", "JOIN", "ON", "LIMIT", "UNION", "USING")
+
+
+@cache
+def _tabel_patroon(tables: tuple[str, ...]) -> re.Pattern[str]:
+    namen = "|".join(re.escape(t) for t in tables) or "(?!)"
+    verboden = "|".join(_NA_TABEL)
+    return re.compile(rf"\b(FROM|JOIN)\s+({namen})\b(?:\s+(?:AS\s+)?(?!(?:{verboden})\b)([A-Za-z_]\w*))?",
+                      re.IGNORECASE)

@@ -129,7 +129,8 @@ def test_projections_rebuild_reports_what_it_did(tmp_path):
     ingest(db, line(kenmerk="R-1"), line(kenmerk="R-2"))
     before = run(["caseload", "--json"], db).stdout
     out = json.loads(run(["projections", "rebuild"], db).stdout.splitlines()[-1])
-    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog", "informeren"], "events": 4}
+    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog", "informeren", "tijdlijn"],
+                   "events": 4}
     assert run(["caseload", "--json"], db).stdout == before
 
 

@@ -29,6 +29,7 @@ TABLES = {
     "audit_trail": "melding_id, versie",
     "bewaring": "melding_id",
 }
+AS_OF_TABLES = ("caseload_meldingen", "deadlines", "audit_trail")
 
 
 def snapshot(store: Projecties) -> dict[str, list[dict]]:
@@ -84,7 +85,7 @@ def test_a_page_written_at_once_equals_its_events_applied_one_by_one(worked_stor
     in_turn = Projecties(Datastore(db_name=str(tmp_path / "in-turn.sqlite")))
     in_turn.create_table()
     in_turn.apply([
-        ([s for e in events for s in projection.statements([e])],
+        ([s for n, e in zip(notifications, events, strict=True) for s in projection.statements([e], start=n.id)],
          Tracking(projection.tracking_name(app.name), notifications[-1].id))
         for projection in in_turn.projections
     ])
@@ -189,7 +190,13 @@ def test_as_of_equals_a_snapshot_taken_at_that_moment(tmp_path):
     now_snapshot = snapshot(systeem.projecties)
     assert now_snapshot != then_snapshot
 
-    replayed = systeem.als_op(moment)
+    # As of the moment, the tables an as-of read reads are as they were (from their history), and a
+    # replay into a fresh store (the oracle) has every table as it was.
+    as_of = systeem.als_op(moment)
+    assert {t: as_of.rows(f"SELECT * FROM {t} ORDER BY {TABLES[t]}") for t in AS_OF_TABLES} == {
+        t: then_snapshot[t] for t in AS_OF_TABLES}
+    replayed = systeem.herspeeld(moment)
     assert snapshot(replayed) == then_snapshot
-    assert snapshot(systeem.projecties) == now_snapshot, "replaying must not touch the live projections"
+    replayed.datastore.close()
+    assert snapshot(systeem.projecties) == now_snapshot, "reading as of must not touch the live projections"
     systeem.close()

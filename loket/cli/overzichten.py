@@ -1,8 +1,8 @@
 """Read commands: caseload, rejected meldingen, triage queue, deadlines, statistics, audit trail;
 and the projections' upkeep.
 
-Each brings the live projections up to date first, or with --as-of replays the event store
-into a fresh store as it stood then (the live projections stay untouched). What is shown is
+Each brings the live projections up to date first, and reads them as they stand, or with --as-of
+as they stood at the last event recorded by then, from the history they keep (nothing is written). What is shown is
 what the role LOKET_ROLE with LOKET_COMPARTMENTS may see, as on the web.
 """
 

@@ -46,7 +46,7 @@ async def moment(
     as_of: Annotated[str | None, Query(
         description="As it stood then, by recording time: what the system knew at that moment (not by a "
                     "melding's ontvangen_op); a date (its end, Dutch time) or date-time, ISO or Dutch (30-06-2025, "
-                    "30-06-2025 17:00); replays, writes nothing",
+                    "30-06-2025 17:00); read from the projections' history, writes nothing",
         examples=["2025-06-30", "2025-06-30T17:00:00+02:00", "30-06-2025"], max_length=40,
     )] = None,
 ) -> datetime | None:

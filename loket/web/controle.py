@@ -118,7 +118,8 @@ def _doorloop(c: Cijfers) -> dict[str, dict[str, Any]]:
 
 
 def _statistiek(d: Dienst, wie: Any, jaar: int, stand: date | None = None) -> Cijfers:
-    """A year's figures, live or as the loket had recorded them by the end of `stand` (a replay)."""
+    """A year's figures, live or as the loket had recorded them by the end of `stand` (from the
+    projections' history)."""
     with d.overzicht(wie, lees_moment(stand.isoformat(), "stand") if stand else None) as o:
         return o.cijfers(jaar)
 
