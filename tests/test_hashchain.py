@@ -209,7 +209,8 @@ def test_events_cut_off_the_end_with_their_links_and_anchors_are_found(store):
 def test_the_head_is_kept_in_the_key_store_after_every_commit_and_its_signature_holds(small):
     last = small.app.recorder.max_notification_id()
     assert verify(small).kept_head_position == last
-    handel(small.app, small.app.melding_id_van("gemeente", "K-2"), "return", actor="zvh-parkstad", reden="Hoort in Maastricht")
+    handel(small.app, small.app.melding_id_van("gemeente", "K-2"), "return", actor="zvh-parkstad",
+           reden="Hoort in Maastricht")
     assert verify(small).kept_head_position == last + 1
     with key_sql(small.settings) as keys:
         keys.execute("UPDATE chain_head SET seq = seq - 1, position = position - 1")  # hide the last event

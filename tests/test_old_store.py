@@ -24,7 +24,8 @@ from eventsourcing.persistence import StoredEvent
 
 from consumers.messages import outgoing
 from consumers.topics import Topics
-from events.melding import AfgewezenMelding, Melding, oude_melding_id as melding_id
+from events.melding import AfgewezenMelding, Melding
+from events.melding import oude_melding_id as melding_id
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from projections.audit import trail
