@@ -104,9 +104,12 @@ class PostgresLoketRecorder(PostgresApplicationRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         # After the events, so under the events table's lock: writers take turns, and a (bron,
         # kenmerk) another writer stored is committed already and fails here at once.
+        # A cursor of its own: in the insert's pipeline, what this one is asked next would otherwise
+        # get this statement's result.
         if kenmerken := kwargs.get("kenmerken"):
-            curs.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self._kenmerken),
-                             [(bron, kenmerk, self._id(i)) for bron, kenmerk, i in kenmerken])
+            with curs.connection.cursor() as own:
+                own.executemany(SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self._kenmerken),
+                                [(bron, kenmerk, self._id(i)) for bron, kenmerk, i in kenmerken])
         return positions
 
     def _id(self, originator_id: UUID) -> UUID | str:

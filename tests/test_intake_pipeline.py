@@ -53,6 +53,14 @@ def test_the_ids_of_new_meldingen_grow_with_the_time_they_were_stored(app):
     assert ids[0] != oude_melding_id("gemeente", "T-0")  # no longer made from (bron, kenmerk)
 
 
+def test_batch_after_batch_each_keeps_its_kenmerken_and_all_are_duplicates_when_resent(app):
+    """Statements the server has prepared after a few runs answer in the insert's pipeline as well."""
+    batches = [[line(kenmerk=f"B-{b}-{i}") for i in range(size)] for b, size in enumerate([3] * 8 + [300])]
+    stored = [o.melding_id for batch in batches for o in app.ontvang_batch(batch)]
+    resent = [o for batch in batches for o in app.ontvang_batch(batch)]
+    assert [(o.status, o.melding_id) for o in resent] == [("duplicaat", i) for i in stored]
+
+
 def test_a_melding_resent_after_a_restart_is_still_a_duplicate(store):
     first = maak_loket(store)
     stored = first.ontvang(line(kenmerk="R-1"))
@@ -181,8 +189,7 @@ def _projected(systeem) -> Counter:
 
 
 def test_projection_equals_a_recount_of_the_stored_events(systeem):
-    from loket import synthetic
-
+    
     lines = list(synthetic.jaar(2025, seed=7, scale=0.05))
     for i in range(0, len(lines), 50):
         systeem.app.ontvang_batch(lines[i : i + 50])
