@@ -54,7 +54,7 @@ def test_the_ids_of_new_meldingen_grow_with_the_time_they_were_stored(app):
 
 
 def test_batch_after_batch_each_keeps_its_kenmerken_and_all_are_duplicates_when_resent(app):
-    """Statements the server has prepared after a few runs answer in the insert's pipeline as well."""
+    """Many inserts in a row, a large one last: each batch's (bron, kenmerk) rows are kept with its events."""
     batches = [[line(kenmerk=f"B-{b}-{i}") for i in range(size)] for b, size in enumerate([3] * 8 + [300])]
     stored = [o.melding_id for batch in batches for o in app.ontvang_batch(batch)]
     resent = [o for batch in batches for o in app.ontvang_batch(batch)]
@@ -189,7 +189,8 @@ def _projected(systeem) -> Counter:
 
 
 def test_projection_equals_a_recount_of_the_stored_events(systeem):
-    
+    from loket import synthetic
+
     lines = list(synthetic.jaar(2025, seed=7, scale=0.05))
     for i in range(0, len(lines), 50):
         systeem.app.ontvang_batch(lines[i : i + 50])
