@@ -80,7 +80,8 @@ TOGETHER = ("import json\nfrom loket.bootstrap import bootstrap\ns = bootstrap()
             "lines = [json.dumps({'bron': 'gemeente', 'soort': 'aanmelding', 'kenmerk': f'SAMEN-{i}', "
             "'ontvangen_op': '2025-03-04T10:00:00+01:00', 'gemeente': 'Heerlen', "
             "'persoon': {'naam': f'Persoon {i}', 'geboortedatum': '1990-05-06'}}) for i in range(60)]\n"
-            "s.app.beoordeel(lines[0])")  # warmed up, so that the processes check and store at the same time
+            # Warmed up (rules read, a connection open), so that the processes check and store at once.
+            "s.app.beoordeel(lines[0])\ns.app.melding_id_van('gemeente', 'SAMEN-0')")
 STORE_THEM = ("results = s.app.ontvang_batch(lines)\n"
               "print(json.dumps([[r.status, str(r.melding_id)] for r in results]))\ns.close()")
 
