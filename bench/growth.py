@@ -246,16 +246,18 @@ def main() -> None:
     if not server:
         kib = {size: statistics.median(written[size]) / 1024 for size in sizes}
         why = (
-            " Why SQLite grows and PostgreSQL does not: a melding's id is a hash of (bron, kenmerk), as "
-            "idempotent intake needs, so each melding's events go to a page of the events' primary-key index "
-            "at random, and each new subject to a random page of the key store's subject index. In the small "
-            "store a batch of 500 meldingen finds those indexes a few dozen pages big and shares them; in the "
-            "large one nearly every melding dirties a page of its own, and SQLite writes whole pages, to its "
-            "write-ahead log at every commit and into the file at every checkpoint: "
+            " Why SQLite grew, and what still grows: SQLite writes whole pages, to its write-ahead log at every "
+            "commit and into the file at every checkpoint, so what a batch costs grows with the pages it dirties. "
+            "A melding's id was a hash of (bron, kenmerk), so each melding's events went to a page of the events' "
+            "primary-key index at random; new meldingen get an id that grows with time (a UUIDv7, "
+            "events/melding.py), so a batch's events go to that index's last pages, and the duplicate check asks "
+            "a table of (bron, kenmerk) kept beside the events (events/recorders.py), which takes a batch's rows "
+            "where each source's kenmerken lie (here within the year being received). What still grows is the key "
+            "store's subject index: a subject is a keyed pseudonym, random by design, and keys are looked up by "
+            "it, so in the large store each new subject of a batch dirties a page of that index of its own. "
             f"{kib[sizes[0]]:.1f} KiB written per event at {sizes[0]:,}, {kib[sizes[-1]]:.1f} KiB at "
-            f"{sizes[-1]:,}. PostgreSQL's log holds the changed rows, not their pages. The key store's other two "
-            "indexes (key ids, and which meldingen use which key) grow with time for this reason, and so take "
-            "a batch's rows at their end."
+            f"{sizes[-1]:,}. PostgreSQL's log holds the changed rows, not their pages; with PostgreSQL the key "
+            "store here is still an SQLite file, and its subject index is what the KiB written there grow with."
         )
         biggest = tmp / f"s{len(sizes) - 1}.sqlite"
         on_disk = f" The largest SQLite file: {biggest.stat().st_size / 2**20:,.0f} MB for {final[sizes[-1]]:,} events."

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import partial
@@ -50,7 +50,8 @@ from events.melding import (
     OngeldigeOvergang,
     Verzegel,
     afgewezen_id,
-    melding_id,
+    nieuw_melding_id,
+    oude_melding_id,
     payload_hash,
 )
 from events.toegang import GeenToegang, Rol, compartiment_van, weigering
@@ -88,6 +89,14 @@ class KnowsExisting(Protocol):
     def existing(self, originator_ids: set[UUID]) -> set[UUID]: ...
 
 
+@runtime_checkable
+class KentKenmerken(Protocol):
+    """A recorder that keeps which melding each (bron, kenmerk) is, beside the events, written with
+    the melding's events (`insert_events(..., kenmerken=...)`, events/recorders.py)."""
+
+    def melding_ids(self, kenmerken: Collection[tuple[str, str]]) -> dict[tuple[str, str], UUID]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ontvangst:
     """What intake did with one input: the melding it is, and its decision (None where the service
@@ -112,10 +121,15 @@ class _Gelezen:
     """One input line, parsed (or not), with the id of the melding it is."""
 
     raw: bytes
-    melding_id: UUID
+    melding_id: UUID  # a valid melding's: its old id (`oude_melding_id`) until intake gives it its own
     melding: MeldingIn | None
     errors: tuple[VeldFout, ...] = ()
     sha256: str = ""
+
+    @property
+    def sleutel(self) -> Hashable:
+        """What makes two inputs the same melding: (bron, kenmerk), or a rejection's payload hash."""
+        return (self.melding.bron, self.melding.kenmerk) if self.melding is not None else self.melding_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +215,9 @@ class Loket(Application[UUID]):
         self.ruleset = ruleset
         self.kluis = kluis
         self.klok = klok
+        # A store that keeps (bron, kenmerk) beside the events gives new meldingen ids that grow
+        # with time; one that does not (in memory) their old id from (bron, kenmerk).
+        self.kenmerken: KentKenmerken | None = self.recorder if isinstance(self.recorder, KentKenmerken) else None
         if isinstance(self.recorder, HashChained):
             self.recorder.anchor_with(self.kluis.keten(), every=anker_elke, seconds=anker_seconden)
 
@@ -289,12 +306,17 @@ class Loket(Application[UUID]):
         itself failing (unreachable, full) fails the batch, with nothing stored.
         """
         gelezen = [self._lees(_as_bytes(raw)) for raw in raws]
-        opgeslagen = self._bestaande({g.melding_id for g in gelezen})
-        nieuw: dict[UUID, _Gelezen] = {}
-        for g in gelezen:
-            if g.melding_id not in opgeslagen:
-                nieuw.setdefault(g.melding_id, g)
-        plannen = [self._plan(g) for g in nieuw.values()]
+        opgeslagen = self._bestaande(gelezen)
+        nieuw: dict[Hashable, _Gelezen] = {}  # the first line of each melding not stored yet
+        eerste: dict[Hashable, int] = {}
+        for i, g in enumerate(gelezen):
+            if g.sleutel not in opgeslagen and g.sleutel not in nieuw:
+                nieuw[g.sleutel] = g if g.melding is None or self.kenmerken is None else replace(
+                    g, melding_id=nieuw_melding_id())
+                eerste[g.sleutel] = i
+        # By melding: a line that could not be decided is planned as a rejection, under its id.
+        eigen = {sleutel: self._plan(g) for sleutel, g in nieuw.items()}
+        plannen = list(eigen.values())
         tijdstip = self._tijdstip()  # one transaction, one recording moment
         sessie = self.kluis.sessie()
         # The keys of all the batch's subjects in one query, not one per melding.
@@ -307,10 +329,18 @@ class Loket(Application[UUID]):
         else:
             lost = set()
         results: list[Ontvangst] = []
-        for g in gelezen:
-            aggregate = pending.get(g.melding_id)
-            if nieuw.get(g.melding_id) is not g or g.melding_id in lost or aggregate is None:
-                results.append(self._duplicaat(g.melding_id, pending))
+        for i, g in enumerate(gelezen):
+            plan = eigen.get(g.sleutel)
+            eigen_id = plan.gelezen.melding_id if plan is not None else None
+            aggregate = pending.get(eigen_id) if eigen_id is not None else None
+            if eerste.get(g.sleutel) != i or eigen_id is None or eigen_id in lost or aggregate is None:
+                if g.sleutel in opgeslagen:
+                    stored = opgeslagen[g.sleutel]
+                elif eigen_id is not None and eigen_id not in lost:
+                    stored = eigen_id  # a melding this batch stores, sent twice in it
+                else:
+                    stored = self._opgeslagen_id(g)  # another writer stored it between our check and save
+                results.append(self._duplicaat(stored, pending))
                 continue
             status: Status = "afgewezen" if isinstance(aggregate, AfgewezenMelding) else "nieuw"
             results.append(Ontvangst(aggregate.id, status, aggregate.beslissing))
@@ -327,7 +357,7 @@ class Loket(Application[UUID]):
             return self._onleesbaar(raw, exc.errors)
         except Exception as exc:  # a defect in reading; the line is kept, the defect logged loudly
             return self._onleesbaar(raw, [_defect("read", exc)])
-        return _Gelezen(raw, melding_id(melding.bron, melding.kenmerk), melding)
+        return _Gelezen(raw, oude_melding_id(melding.bron, melding.kenmerk), melding)
 
     @staticmethod
     def _onleesbaar(raw: bytes, errors: Sequence[VeldFout]) -> _Gelezen:
@@ -407,11 +437,34 @@ class Loket(Application[UUID]):
             compartiment=plan.compartiment,
         )
 
-    def _bestaande(self, aggregate_ids: set[UUID]) -> set[UUID]:
-        """Which of these are stored already: one query where the store can, else one each."""
+    def melding_id_van(self, bron: str, kenmerk: str) -> UUID:
+        """The id of the melding stored as (bron, kenmerk); where none is, the id it would have had
+        before ids grew with time (so that "no melding with id ..." names one)."""
+        if self.kenmerken is not None and (found := self.kenmerken.melding_ids([(bron, kenmerk)])):
+            return found[(bron, kenmerk)]
+        return oude_melding_id(bron, kenmerk)
+
+    def _opgeslagen_id(self, g: _Gelezen) -> UUID:
+        return self.melding_id_van(g.melding.bron, g.melding.kenmerk) if g.melding is not None else g.melding_id
+
+    def _bestaande(self, gelezen: Sequence[_Gelezen]) -> dict[Hashable, UUID]:
+        """Which of these inputs are stored already, and as which melding (by `sleutel`).
+
+        A (bron, kenmerk) is looked up in the store's table of them; one not there may still be a
+        melding stored before the table was kept, under its old id, so that id is looked for with
+        the rejections' ids, in the events: two queries a batch, where the store can, else one each.
+        """
+        kenmerken = {g.sleutel: g for g in gelezen if g.melding is not None}
+        found: dict[Hashable, UUID] = {}
+        if self.kenmerken is not None and kenmerken:
+            found.update(self.kenmerken.melding_ids(list(kenmerken)))  # type: ignore[arg-type]
+        ids = {g.melding_id: g.sleutel for g in gelezen if g.sleutel not in found}
         if isinstance(self.recorder, KnowsExisting):
-            return self.recorder.existing(aggregate_ids)
-        return {i for i in aggregate_ids if self.recorder.select_events(i, limit=1)}
+            stored = self.recorder.existing(set(ids))
+        else:
+            stored = {i for i in ids if self.recorder.select_events(i, limit=1)}
+        found.update((ids[i], i) for i in stored)
+        return found
 
     def _duplicaat(
         self, aggregate_id: UUID, pending: dict[UUID, Melding | AfgewezenMelding]
@@ -431,8 +484,11 @@ class Loket(Application[UUID]):
         """
         # Take the new events off the aggregates first: a failed save must not lose them.
         events = {aggregate_id: aggregate.collect_events() for aggregate_id, aggregate in pending.items()}
+        kenmerken = {aggregate_id: [(a.bron, a.kenmerk, aggregate_id)] for aggregate_id, a in pending.items()
+                     if isinstance(a, Melding) and self.kenmerken is not None}
         try:
-            sla_op(self, [e for per_melding in events.values() for e in per_melding])
+            sla_op(self, [e for per_melding in events.values() for e in per_melding],
+                   **self._met_kenmerken([k for per_melding in kenmerken.values() for k in per_melding]))
             return pending, set()
         except IntegrityError:
             # Another writer stored one of these meldingen between our check and our save.
@@ -445,7 +501,7 @@ class Loket(Application[UUID]):
         failed: dict[UUID, Exception] = {}
         for aggregate_id, per_melding in events.items():
             try:
-                sla_op(self, per_melding)
+                sla_op(self, per_melding, **self._met_kenmerken(kenmerken.get(aggregate_id, [])))
             except IntegrityError:
                 lost.add(aggregate_id)
             except PersistenceError:
@@ -461,6 +517,11 @@ class Loket(Application[UUID]):
                 raise RuntimeError("a rejected melding could not be stored") from oorzaak
             stored[aggregate_id] = self._vervang(raws[aggregate_id], oorzaak)
         return stored, lost
+
+    @staticmethod
+    def _met_kenmerken(rows: list[tuple[str, str, UUID]]) -> dict[str, Any]:
+        """The recorder's argument for the (bron, kenmerk) rows of new meldingen; none without rows."""
+        return {"kenmerken": rows} if rows else {}
 
     def _vervang(self, raw: bytes, exc: Exception) -> AfgewezenMelding:
         """The rejection that takes the place of a melding whose events could not be stored."""

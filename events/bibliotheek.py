@@ -32,8 +32,9 @@ from eventsourcing.sqlite import (
 A = TypeVar("A", bound=BaseAggregate[UUID])
 
 
-def sla_op(app: Application[UUID], events: Sequence[DomainEventProtocol[UUID]]) -> None:
-    """`Application.save` for events already taken off their aggregates, in one transaction.
+def sla_op(app: Application[UUID], events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> None:
+    """`Application.save` for events already taken off their aggregates, in one transaction;
+    `kwargs` go to the recorder's `insert_events`, as `save`'s do (events/recorders.py).
 
     `save` first asks of every object whether it is an event or an aggregate, through
     runtime-checkable protocols; on Python 3.11 each such `isinstance` walks the protocol's
@@ -42,6 +43,7 @@ def sla_op(app: Application[UUID], events: Sequence[DomainEventProtocol[UUID]]) 
     """
     processing: ProcessingEvent[UUID] = ProcessingEvent()
     processing.events.extend(events)
+    processing.saved_kwargs.update(kwargs)
     recordings = app._record(processing)
     app._take_snapshots(processing)
     app._notify(recordings)
@@ -76,6 +78,7 @@ class Intern:
 
 INTERN: tuple[Intern, ...] = (
     Intern(ProcessingEvent, "events", None, "sla_op"),
+    Intern(ProcessingEvent, "saved_kwargs", None, "sla_op"),
     Intern(Application, "_record", ("self", "processing_event"), "sla_op"),
     Intern(Application, "_take_snapshots", ("self", "processing_event"), "sla_op"),
     Intern(Application, "_notify", ("self", "recordings"), "sla_op"),

@@ -44,7 +44,7 @@ from events.hashchain import HashChained, public_key_text
 from events.informeren import KANALEN, PARTIJEN
 from events.intake import SOORTEN, MeldingIn, Ongeldig, Persoon, TeGroot, VeldFout, parse
 from events.logboek import OngeldigDoel, doelen
-from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang, melding_id
+from events.melding import AfgewezenMelding, Melding, OngeldigeOvergang
 from events.status import AFGEWEZEN, GEBEURTENISSEN, IN_BEHANDELING, LABELS, OPEN
 from events.toegang import GeenToegang, Kenmerken, mag_telling_zien, mag_zien, weigering
 from loket import logs, metrics
@@ -224,8 +224,9 @@ def moment(text: str, field: str = "as_of") -> datetime:
     return found
 
 
-def melding_id_van(tekst: str, field: str = "id") -> UUID:
-    """A melding by its id, or by BRON:KENMERK as its source knows it."""
+def melding_id_van(tekst: str, field: str, zoek: Callable[[str, str], UUID]) -> UUID:
+    """A melding by its id, or by BRON:KENMERK as its source knows it (`zoek` finds that one's id:
+    `Dienst.melding_id_van`, through the store)."""
     tekst = tekst.strip()
     try:
         return UUID(tekst)
@@ -234,7 +235,7 @@ def melding_id_van(tekst: str, field: str = "id") -> UUID:
     bron, sep, kenmerk = tekst.partition(":")
     if not sep or not bron or not kenmerk:
         raise OngeldigVeld(field, "not a melding id or BRON:KENMERK (e.g. politie:VIA-2025-000123)")
-    return melding_id(bron, kenmerk)
+    return zoek(bron, kenmerk)
 
 
 def _geheel(text: str | None, field: str, default: int, hoogste: int) -> int:
@@ -457,6 +458,13 @@ class Dienst:
     def producten(self) -> frozenset[str]:
         return self.ruleset.producten
 
+    def melding_id_van(self, tekst: str, field: str = "id") -> UUID:
+        """A melding by its id, or by BRON:KENMERK as its source knows it (OngeldigVeld if neither).
+
+        A melding's id does not follow from its (bron, kenmerk) (events/melding.py): the store
+        says which melding that is. Reading the melding is checked as ever, by the use case."""
+        return melding_id_van(tekst, field, self.app.melding_id_van)
+
     @staticmethod
     def vereist(wie: Gebruiker, handeling: str) -> None:
         """The action table decides: this user's role may do `handeling`, or Verboden."""
@@ -541,7 +549,7 @@ class Dienst:
         except Ongeldig as exc:
             return Voorbeeld(None, tuple(exc.errors), None)
         trace = self.ruleset.explain(found.feiten())
-        bestaand = melding_id(found.bron, found.kenmerk)
+        bestaand = self.app.melding_id_van(found.bron, found.kenmerk)
         try:
             self.app.melding(bestaand)
         except OnbekendeMelding:

@@ -68,13 +68,14 @@ def test_a_changed_internal_is_named_with_what_changed(tmp_path, monkeypatch):
     monkeypatch.setattr(SQLiteTrackingRecorder, "_insert_tracking", _insert_tracking)
     monkeypatch.delattr(ProcessingEvent, "__init__")  # its instances would no longer have `events`
     found = afwijkingen(voorbeelden(tmp_path))
-    assert found[:2] == [
+    assert found[:3] == [
         "ProcessingEvent.events (used by sla_op): gone",
+        "ProcessingEvent.saved_kwargs (used by sla_op): gone",
         "SQLiteTrackingRecorder._insert_tracking (used by schrijf_tracking): parameters are now "
         "('self', 'cursor', 'tracking', 'extra'), not ('self', 'c', 'tracking')",
     ]
     # Without PostgreSQL instances to look on, their attributes are not taken as there.
-    assert [a.split(" (")[0] for a in found[2:]] == [
+    assert [a.split(" (")[0] for a in found[3:]] == [
         "PostgresApplicationRecorder.sql_create_statements", "PostgresDatastore.enable_db_functions"]
 
 

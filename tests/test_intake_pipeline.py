@@ -7,22 +7,25 @@ SQLite until the caseload view moves to PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import date
 
+from eventsourcing.utils import get_topic
+
 from events.application import Loket
-from events.melding import AfgewezenMelding, Melding, melding_id
+from events.melding import AfgewezenMelding, Melding, oude_melding_id
 from events.status import IN_BEHANDELING, OPEN
 from loket.bootstrap import bootstrap, maak_kluis, maak_loket
 from projections.caseload import afgewezen, caseload
 from routing.decision import Beslissing
-from tests.conftest import INTAKE_ROL, line
+from tests.conftest import INTAKE_ROL, line, run_together
 
 
 def test_a_melding_is_stored_routed_and_found_back_by_bron_and_kenmerk(app):
     [ontvangst] = app.ontvang_batch([line(kenmerk="A-1")])
     assert ontvangst.status == "nieuw"
-    assert ontvangst.melding_id == melding_id("gemeente", "A-1")
+    assert ontvangst.melding_id == app.melding_id_van("gemeente", "A-1")
     stored = app.melding(ontvangst.melding_id)
     assert isinstance(stored, Melding)
     assert stored.beslissing == ontvangst.beslissing
@@ -38,6 +41,77 @@ def test_the_same_melding_sent_twice_is_one_melding(app):
     assert again.melding_id == first.melding_id
     assert again.beslissing == first.beslissing
     assert app.melding(first.melding_id).version == version
+
+
+def test_the_ids_of_new_meldingen_grow_with_the_time_they_were_stored(app):
+    """Time-ordered ids (UUIDv7) put a batch's events at the end of the events' index."""
+    first = app.ontvang_batch([line(kenmerk=f"T-{i}") for i in range(5)])
+    later = app.ontvang_batch([line(kenmerk=f"T-{i}", bron="politie") for i in range(5)])
+    ids = [o.melding_id for o in first + later]
+    assert ids == sorted(ids) and len(set(ids)) == 10
+    assert {i.version for i in ids} == {7}
+    assert ids[0] != oude_melding_id("gemeente", "T-0")  # no longer made from (bron, kenmerk)
+
+
+def test_batch_after_batch_each_keeps_its_kenmerken_and_all_are_duplicates_when_resent(app):
+    """Many inserts in a row, a large one last: each batch's (bron, kenmerk) rows are kept with its events."""
+    batches = [[line(kenmerk=f"B-{b}-{i}") for i in range(size)] for b, size in enumerate([3] * 8 + [300])]
+    stored = [o.melding_id for batch in batches for o in app.ontvang_batch(batch)]
+    resent = [o for batch in batches for o in app.ontvang_batch(batch)]
+    assert [(o.status, o.melding_id) for o in resent] == [("duplicaat", i) for i in stored]
+
+
+def test_a_melding_resent_after_a_restart_is_still_a_duplicate(store):
+    first = maak_loket(store)
+    stored = first.ontvang(line(kenmerk="R-1"))
+    first.close()
+    again = maak_loket(store)
+    try:
+        resent = again.ontvang_batch([line(kenmerk="R-1", toelichting="nogmaals"), line(kenmerk="R-2")])
+        assert [(r.status, r.melding_id) for r in resent][0] == ("duplicaat", stored.melding_id)
+        assert resent[1].status == "nieuw"
+        assert again.melding_id_van("gemeente", "R-1") == stored.melding_id
+        assert len(again.recorder.select_notifications(start=1, limit=100)) == 4  # received + routed, twice
+    finally:
+        again.close()
+
+
+TOGETHER = ("import json\nfrom loket.bootstrap import bootstrap\ns = bootstrap()\n"
+            "lines = [json.dumps({'bron': 'gemeente', 'soort': 'aanmelding', 'kenmerk': f'SAMEN-{i}', "
+            "'ontvangen_op': '2025-03-04T10:00:00+01:00', 'gemeente': 'Heerlen', "
+            "'persoon': {'naam': f'Persoon {i}', 'geboortedatum': '1990-05-06'}}) for i in range(60)]\n"
+            # Warmed up (rules read, a connection open), so that the processes check and store at once.
+            "s.app.beoordeel(lines[0])\ns.app.melding_id_van('gemeente', 'SAMEN-0')")
+STORE_THEM = ("results = s.app.ontvang_batch(lines)\n"
+              "print(json.dumps([[r.status, str(r.melding_id)] for r in results]))\ns.close()")
+
+
+def test_processes_storing_the_same_meldingen_at_once_store_each_once(store, tmp_path):
+    """Three processes take in the same 60 meldingen at the same moment: each is stored once, and every
+    process answers with the id of the one stored."""
+    maak_loket(store).close()  # the tables exist; the race is about the meldingen
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
+    env |= {"LOKET_DB": str(store.db), "LOKET_USER": "tester", "LOKET_DATABASE_URL": store.database_url or "",
+            "LOKET_KEYSTORE_URL": store.keystore_url or ""}
+    done = run_together(TOGETHER, STORE_THEM, env, processes=3)
+    assert [p.returncode for p in done] == [0, 0, 0], [p.stderr[-2000:] for p in done]
+    answers = [json.loads(p.stdout.splitlines()[-1]) for p in done]
+    assert sum(status == "nieuw" for answer in answers for status, _ in answer) == 60
+    assert all(status in ("nieuw", "duplicaat") for answer in answers for status, _ in answer)
+    assert answers[0] and [i for _, i in answers[0]] == [i for _, i in answers[1]] == [i for _, i in answers[2]]
+    app = maak_loket(store)
+    try:
+        received = app.recorder.select_notifications(start=1, limit=10_000,
+                                                     topics=[get_topic(Melding.MeldingOntvangen)])
+        assert sorted(str(n.originator_id) for n in received) == sorted(i for _, i in answers[0])
+        for i in range(60):
+            melding = app.melding(app.melding_id_van("gemeente", f"SAMEN-{i}"))
+            assert str(melding.id) == answers[0][i][1] and melding.version >= 2
+            # No key-store row names a melding that a process could not store.
+            subject = app.betrokkene_met_naam(f"Persoon {i}", "1990-05-06")
+            assert app.kluis.keystore.meldingen(subject) == [str(melding.id)]
+    finally:
+        app.close()
 
 
 def test_a_duplicate_within_one_batch_is_recognised(app):
@@ -171,6 +245,7 @@ def test_a_melding_stored_by_another_writer_during_a_batch_becomes_a_duplicate_a
     app = Concurrent(store.event_store_env(), ruleset=other.ruleset, kluis=maak_kluis(store))
     results = app.ontvang_batch([line(kenmerk="G-1"), line(kenmerk="G-2"), "kapot", line(kenmerk="G-3")])
     assert [r.status for r in results] == ["nieuw", "duplicaat", "afgewezen", "nieuw"]
+    assert results[1].melding_id == other.melding_id_van("gemeente", "G-2")  # the one the other writer stored
     assert [app.melding(r.melding_id).version for r in results] == [2, 2, 1, 2]  # received + routed; rejected
     assert len(app.recorder.select_notifications(start=1, limit=100)) == 7
     app.close()
@@ -192,7 +267,7 @@ def test_a_melding_received_at_intake_has_the_events_of_its_commands():
         beslissing = Beslissing(outcome=outcome, zvh="parkstad", product="pga", ruleset="zl-routing@test")
         by_commands = Melding(**velden)
         getattr(by_commands, command)(beslissing)
-        at_intake = Melding.ontvangen(melding_id("politie", "K-1"), beslissing, **velden)
+        at_intake = Melding.ontvangen(by_commands.id, beslissing, **velden)
         expected, got = by_commands.collect_events(), at_intake.collect_events()
         assert at_intake.id == by_commands.id
         assert _zonder_tijd(vars(at_intake)) == _zonder_tijd(vars(by_commands))

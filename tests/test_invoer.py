@@ -14,7 +14,7 @@ import pytest
 from events.foutteksten import nederlands, per_veld
 from events.handelingen import Gebruiker
 from events.intake import Ongeldig, parse
-from events.melding import AfgewezenMelding, OngeldigeOvergang, melding_id
+from events.melding import AfgewezenMelding, OngeldigeOvergang
 from events.status import AFGEWEZEN, HERSTELD
 from events.toegang import Rol
 from loket.service import Dienst, NietGevonden, Verboden
@@ -46,7 +46,7 @@ def test_a_melding_checked_before_storing_is_explained_and_nothing_is_stored(die
     assert (b.outcome, b.zvh, b.product) == ("routed", "parkstad", "pga")
     assert voorbeeld.trace.gemeente.gemeente == "Heerlen"
     with pytest.raises(NietGevonden):
-        dienst.melding(ANNA, melding_id("gemeente", "V-1"))
+        dienst.melding(ANNA, dienst.melding_id_van("gemeente:V-1"))
 
 
 def test_the_check_names_every_bad_field_and_stores_no_rejection(dienst):
@@ -81,7 +81,7 @@ def _afgewezen(dienst: Dienst, **overrides) -> AfgewezenMelding:
 def test_a_corrected_melding_is_stored_under_its_kenmerk_and_the_rejection_stays_marked(dienst):
     kapot = _afgewezen(dienst, kenmerk="AF-1", ontvangen_op="30-06-2025")
     o = dienst.herstel(ANNA, kapot.id, raw(kenmerk="AF-1", ontvangen_op="2025-06-30T09:00:00+02:00"))
-    assert o.status == "nieuw" and o.melding_id == melding_id("gemeente", "AF-1")
+    assert o.status == "nieuw" and o.melding_id == dienst.melding_id_van("gemeente:AF-1")
     oud = dienst.melding(ANNA, kapot.id)
     assert isinstance(oud, AfgewezenMelding)
     assert (oud.status, oud.hersteld_als) == (HERSTELD, str(o.melding_id))
@@ -247,11 +247,11 @@ def test_the_confirmation_stores_exactly_what_was_checked_and_nothing_else(loket
     assert no_token.status_code == 403
     dienst = loketten.client.app.state.dienst
     with pytest.raises(NietGevonden):
-        dienst.melding(ANNA, melding_id("gemeente", "WEB-1"))
+        dienst.melding(ANNA, dienst.melding_id_van("gemeente:WEB-1"))
     stored = loketten.client.post("/web/meldingen/nieuw", data={
         "csrf": data["csrf"], "actie": "opslaan", "payload": payload, "zegel": zegel}, follow_redirects=False)
     assert stored.status_code == 303
-    assert dienst.melding(ANNA, melding_id("gemeente", "WEB-1")).gemeente == "Heerlen"
+    assert dienst.melding(ANNA, dienst.melding_id_van("gemeente:WEB-1")).gemeente == "Heerlen"
     banner = loketten.client.get(stored.headers["location"]).text
     assert "Melding gemeente:WEB-1 is opgeslagen." in banner and "Jan" not in banner
 

@@ -24,7 +24,9 @@ from eventsourcing.persistence import StoredEvent
 
 from consumers.messages import outgoing
 from consumers.topics import Topics
-from events.melding import AfgewezenMelding, Melding, melding_id
+from events.intake import Ongeldig, parse
+from events.melding import AfgewezenMelding, Melding
+from events.melding import oude_melding_id as melding_id
 from loket.bootstrap import Systeem, bootstrap, maak_loket
 from loket.settings import Settings
 from projections.audit import trail
@@ -34,7 +36,7 @@ from projections.deadlines import open_deadlines
 from projections.toegangslog import toegangslog
 from projections.whatif import wat_als
 from routing.decision import Beslissing
-from tests.conftest import INTAKE_ROL
+from tests.conftest import INTAKE_ROL, line
 from tests.event_store import ON_POSTGRESQL, loket_env, loket_settings
 from tests.test_cli import LOKET
 
@@ -71,6 +73,14 @@ def systeem(oud: Settings):
     s = bootstrap(oud)
     yield s
     s.close()
+
+
+def _valid(raw: str) -> bool:
+    try:
+        parse(raw)
+    except Ongeldig:
+        return False
+    return True
 
 
 def _melding(systeem: Systeem, bron: str, kenmerk: str) -> Melding:
@@ -161,3 +171,41 @@ def test_old_events_make_the_same_messages_and_decide_the_same_under_the_same_ru
     [wvggz] = [m for m in messages if m["kenmerk"] == "CASE-0013" and m["event_type"] == "MeldingGerouteerd"]
     assert wvggz["beslissing"]["deadline"] == "2025-03-18" and wvggz["beslissing"]["labels"] == []
     assert wat_als(systeem.app, systeem.app.ruleset, systeem.app.ruleset).bekeken == 15
+
+
+def test_a_melding_of_an_old_store_sent_again_is_a_duplicate_under_its_old_id(systeem):
+    """Its meldingen were stored under the uuid5 of (bron, kenmerk), before the store kept (bron, kenmerk)
+    beside the events: sent again, each is the melding it was, shredded or not, and nothing is stored."""
+    lines = (FIXTURE / "meldingen.jsonl").read_text().splitlines()
+    before = systeem.app.recorder.max_notification_id()
+    again = systeem.app.ontvang_batch(lines)
+    assert [r.status for r in again] == ["duplicaat"] * len(lines)
+    valid = [(parse(raw), r.melding_id) for raw, r in zip(lines, again, strict=True) if _valid(raw)]
+    by_kenmerk = {(m.bron, m.kenmerk): i for m, i in valid}
+    assert len(by_kenmerk) == 15
+    assert by_kenmerk[("dji", "CASE-0004")] == melding_id("dji", "CASE-0004")  # the shredded one too
+    assert all(i == melding_id(*k) == systeem.app.melding_id_van(*k) for k, i in by_kenmerk.items())
+    assert systeem.app.recorder.max_notification_id() == before
+
+
+def test_a_new_melding_in_an_old_store_gets_a_time_ordered_id_and_stays_one_melding(oud):
+    first = bootstrap(oud)
+    try:
+        nieuw = first.app.ontvang(line(bron="politie", kenmerk="CASE-0100"))
+        assert nieuw.status == "nieuw" and nieuw.melding_id.version == 7
+    finally:
+        first.close()
+    reopened = bootstrap(oud)
+    try:
+        resent = reopened.app.ontvang_batch([line(bron="politie", kenmerk="CASE-0100"),
+                                             line(bron="politie", kenmerk="CASE-0001")])
+        assert [(r.status, r.melding_id) for r in resent] == [
+            ("duplicaat", nieuw.melding_id), ("duplicaat", melding_id("politie", "CASE-0001"))]
+    finally:
+        reopened.close()
+    # Found by BRON:KENMERK, the old melding and the new one alike.
+    for kenmerk, expected in (("CASE-0001", melding_id("politie", "CASE-0001")), ("CASE-0100", nieuw.melding_id)):
+        result = subprocess.run([*LOKET, "audit", "--kenmerk", f"politie:{kenmerk}", "--json"], capture_output=True,
+                                text=True, timeout=120, env={**os.environ, **loket_env(oud.db, **ENV)})
+        assert result.returncode == 0, result.stderr
+        assert {r["melding_id"] for r in json.loads(result.stdout)} == {str(expected)}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import routing
-from events.melding import afgewezen_id, melding_id, payload_hash
+from events.melding import afgewezen_id, oude_melding_id, payload_hash
 from loket.bootstrap import bootstrap, store_exists
 from loket.cli import main
 from tests.conftest import handel, line
@@ -59,6 +59,16 @@ def store(tmp_path_factory) -> Path:
     systeem.app.ontvang_batch([*raws, KAPOT])
     systeem.close()
     return db
+
+
+@pytest.fixture(scope="module")
+def ids(store: Path) -> dict[tuple[str, str], str]:
+    """The stored meldingen's ids by (bron, kenmerk), as the store has them."""
+    systeem = bootstrap(loket_settings(store))
+    try:
+        return {(b, k): str(systeem.app.melding_id_van(b, k)) for b, k, *_ in MELDINGEN}
+    finally:
+        systeem.close()
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +124,13 @@ def _max_notification_id(db: Path) -> int:
 # -- whatif -----------------------------------------------------------------------------------
 
 
-def test_whatif_shows_exactly_the_stein_aanmeldingen_the_proposal_moves(loket, store, stein_proef):
+def test_whatif_shows_exactly_the_stein_aanmeldingen_the_proposal_moves(loket, store, stein_proef, ids):
     before, last = _fingerprint(store), _max_notification_id(store)
     code, out, _ = loket("whatif", "--rules", str(stein_proef), "--json")
     assert code == 0
     report = json.loads(out)
     moved = {m["melding_id"] for m in report["meldingen"]}
-    assert moved == {str(melding_id("gemeente", "STEIN-1")), str(melding_id("om", "STEIN-2"))}
+    assert moved == {ids[("gemeente", "STEIN-1")], ids[("om", "STEIN-2")]}
     assert report["bekeken"] == len(MELDINGEN)  # the rejected line is no melding to re-decide
     assert report["basis"] == VERSION and report["voorstel"] == routing.load_ruleset(stein_proef).version
     assert {(b["van"], b["naar"], b["aantal"]) for b in report["bewegingen"]} == {
@@ -139,13 +149,13 @@ def test_whatif_limited_to_a_period_only_looks_at_meldingen_routed_in_it(loket, 
     assert [m["kenmerk"] for m in report["meldingen"]] == ["STEIN-1"]
 
 
-def test_whatif_prints_the_movement_and_every_changed_melding_id_in_full(loket, stein_proef):
+def test_whatif_prints_the_movement_and_every_changed_melding_id_in_full(loket, stein_proef, ids):
     code, out, _ = loket("whatif", "--rules", str(stein_proef))
     assert code == 0
     assert f"{len(MELDINGEN)} meldingen bekeken (alle datums), 2 anders beslist." in out
     assert "westelijke-mijnstreek/c-en-a" in out and "westelijke-mijnstreek/lokaal-veld" in out
     for bron, kenmerk in (("gemeente", "STEIN-1"), ("om", "STEIN-2")):
-        assert f"{melding_id(bron, kenmerk)}  {bron}:{kenmerk}" in out
+        assert f"{ids[(bron, kenmerk)]}  {bron}:{kenmerk}" in out
 
 
 def test_whatif_under_the_same_rules_moves_nothing(loket):
@@ -165,8 +175,8 @@ def test_whatif_with_a_broken_proposal_points_to_the_lint(loket, tmp_path):
 # -- explain ----------------------------------------------------------------------------------
 
 
-def test_explain_of_a_stored_melding_names_the_ruleset_each_rule_and_the_source(loket):
-    code, out, _ = loket("explain", str(melding_id("gemeente", "SG-1")))
+def test_explain_of_a_stored_melding_names_the_ruleset_each_rule_and_the_source(loket, ids):
+    code, out, _ = loket("explain", ids[("gemeente", "SG-1")])
     assert code == 0
     assert f"Beslist met {VERSION}, de ruleset waarmee hieronder wordt uitgelegd." in out
     assert f"Ruleset {VERSION}" in out
@@ -176,12 +186,12 @@ def test_explain_of_a_stored_melding_names_the_ruleset_each_rule_and_the_source(
     assert "LET OP" not in out
 
 
-def test_explain_finds_a_stored_melding_by_its_bron_and_kenmerk(loket):
+def test_explain_finds_a_stored_melding_by_its_bron_and_kenmerk(loket, ids):
     def explain(*args: str) -> tuple[int, str, list[str]]:
         code, out, err = loket("explain", *args)
         return code, out, zonder_logregels(err)
 
-    by_id = explain(str(melding_id("gemeente", "SG-1")))
+    by_id = explain(ids[("gemeente", "SG-1")])
     assert explain("--kenmerk", "gemeente:SG-1") == by_id
     assert explain("gemeente:SG-1") == by_id
 
@@ -248,7 +258,7 @@ def test_explain_of_a_melding_on_stdin_needs_no_store(loket, monkeypatch, tmp_pa
 def test_explain_of_an_unknown_melding_is_a_clear_error(loket):
     code, out, err = loket("explain", "--kenmerk", "politie:BESTAAT-NIET")
     assert code == 2 and out == ""
-    assert zonder_logregels(err) == [f"loket: no melding with id {melding_id('politie', 'BESTAAT-NIET')}"]
+    assert zonder_logregels(err) == [f"loket: no melding with id {oude_melding_id('politie', 'BESTAAT-NIET')}"]
 
 
 def test_explain_without_a_store_is_a_clear_error_and_creates_none(loket, monkeypatch, tmp_path):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from events.melding import melding_id
 from loket.bootstrap import bootstrap, maak_kluis
 from loket.settings import Settings
 from tests.conftest import BEHEER_ROL, INTAKE_ROL, line
@@ -212,7 +211,7 @@ def test_a_reader_holding_an_old_snapshot_of_the_key_store_delays_emptying_its_l
             keystore.log_wait = 0.5
             s.app.vernietig(subject, actor="fg", reden="verzoek-betrokkene", rol=BEHEER_ROL)
             assert keystore.log_emptied is False  # said, not silently left
-            opened = s.app.persoonsgegevens(melding_id("gemeente", "R-1"), actor="t", doel="controle",
+            opened = s.app.persoonsgegevens(s.app.melding_id_van("gemeente", "R-1"), actor="t", doel="controle",
                                             rol=INTAKE_ROL)
             assert opened["persoon"] == {"verwijderd": True}  # destroyed all the same
             reader.stdin.write("\n")

@@ -26,7 +26,7 @@ from loket import logs
 from loket.bootstrap import Schrijfslot, onbereikbaar
 from loket.cli.basis import CommandoFout, dienst, emit, gebruiker
 from loket.metrics import CONSUMER_LAG, REGISTRY
-from loket.service import Dienst, Inname, melding_id_van
+from loket.service import Dienst, Inname
 from loket.settings import Settings
 from routing.gemeenten import default_register
 
@@ -284,10 +284,11 @@ def _act(args: argparse.Namespace, settings: Settings, view: Any) -> int:
         raise CommandoFout("--accept needs --regisseur: who takes procesregie")
     if args.return_ and not args.reason:
         raise CommandoFout("--return needs --reason: why the house sends it back")
-    melding = melding_id_van(args.accept or args.return_)
-    if not view.in_queue(str(melding)):
-        raise CommandoFout(f"melding {melding} is not open in the queue of {view.zvh} (read the topic first: --sync)")
     with dienst(settings) as d:
+        melding = d.melding_id_van(args.accept or args.return_)
+        if not view.in_queue(str(melding)):
+            raise CommandoFout(f"melding {melding} is not open in the queue of {view.zvh} "
+                               "(read the topic first: --sync)")
         if args.accept:
             done = d.handel(gebruiker(d), "accept", melding, regisseur=args.regisseur)
         else:

@@ -10,7 +10,6 @@ from events.handelingen import LEVENSLOOP, Handeling
 from events.informeren import KANALEN
 from events.melding import Melding
 from loket.cli.basis import dienst, emit, gebruiker
-from loket.service import melding_id_van
 
 # The action table's fields as the command line names them.
 OPTIES = {"regisseur": "--regisseur", "reden": "--reason", "resultaat": "--result", "zvh": "--zvh",
@@ -36,7 +35,7 @@ def cmd_handel(args: argparse.Namespace) -> int:
         wie = gebruiker(d)
         handeling = _handeling(args, args.handeling)
         velden = {veld: getattr(args, veld) for veld in args.handeling.velden}
-        melding = d.handel(wie, handeling, melding_id_van(args.id), **velden)
+        melding = d.handel(wie, handeling, d.melding_id_van(args.id), **velden)
     summary = samenvatting(melding)
     if args.json:
         emit(summary)

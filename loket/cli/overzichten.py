@@ -22,7 +22,7 @@ from rich.table import Table
 
 from events.informeren import PARTIJEN
 from loket.cli.basis import CommandoFout, bijwerken_voortgang, dienst, emit, gebruiker
-from loket.service import OngeldigVeld, melding_id_van, moment
+from loket.service import OngeldigVeld, moment
 from loket.uitvoer import cijfer_bladen, csv_bytes, xlsx_bytes
 from projections import Projecties
 
@@ -194,8 +194,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     if (args.id is None) == (args.kenmerk is None):
         raise CommandoFout("give a melding id, or --kenmerk BRON:KENMERK")
-    melding = melding_id_van(args.id or args.kenmerk)
     with dienst() as d, d.overzicht(gebruiker(d), args.as_of) as o:
+        melding = d.melding_id_van(args.id or args.kenmerk)
         rows = o.audit(melding)
     if args.json:
         emit(rows)

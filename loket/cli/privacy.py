@@ -18,7 +18,7 @@ from rich.table import Table
 
 from events.logboek import MAX_TOELICHTING, doelen
 from loket.cli.basis import CommandoFout, dienst, emit, gebruiker, gebruiker_uit
-from loket.service import OngeldigVeld, datum, melding_id_van, verhuis_sleutels
+from loket.service import OngeldigVeld, datum, verhuis_sleutels
 from loket.settings import Settings
 from loket.uitvoer import csv_bytes, toegangslog_blad
 from privacy.vernietiging import GRONDEN
@@ -38,8 +38,8 @@ def _print_persoonsgegevens(melding_id: str, data: dict[str, Any]) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    melding_id = melding_id_van(args.id)
     with dienst() as d:
+        melding_id = d.melding_id_van(args.id)
         wie = gebruiker(d)
         try:
             data = d.persoonsgegevens(wie, melding_id, args.purpose, kanaal="cli", toelichting=args.note)
@@ -119,8 +119,8 @@ def _dag(text: str) -> date:
 
 
 def cmd_access_log(args: argparse.Namespace) -> int:
-    melding = melding_id_van(args.melding) if args.melding else None
     with dienst() as d:
+        melding = d.melding_id_van(args.melding) if args.melding else None
         rows = d.toegangslog(gebruiker(d), melding=melding, actor=args.actor, van=args.van, tot=args.tot,
                              doel=args.purpose, betrokkene=args.subject)
     if args.csv:
@@ -147,7 +147,7 @@ def cmd_subject_access(args: argparse.Namespace) -> int:
         if args.subject is not None:
             emit(d.inzageverzoek_betrokkene(wie, args.subject, kanaal="cli"))
         else:
-            emit(d.inzageverzoek(wie, melding_id_van(args.id), kanaal="cli"))
+            emit(d.inzageverzoek(wie, d.melding_id_van(args.id), kanaal="cli"))
     return 0
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loket.cli.basis import CommandoFout, dienst, emit, gebruiker
-from loket.service import Dienst, melding_id_van
+from loket.service import Dienst
 
 
 def _date(text: str) -> date:
@@ -57,8 +57,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return 0
     if args.kenmerk is not None and ":" not in args.kenmerk:
         raise CommandoFout("--kenmerk needs BRON:KENMERK, e.g. politie:VIA-2025-000123")
-    melding_id = melding_id_van(args.kenmerk if args.kenmerk is not None else args.melding)
     with dienst(bestaand=True) as d:
+        melding_id = d.melding_id_van(args.kenmerk if args.kenmerk is not None else args.melding)
         uitleg = d.uitleg(gebruiker(d), melding_id, ruleset)
     if args.json:
         emit(uitleg.gegevens)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from events.logboek import doelen
-from loket.service import LOGREGELS_PER_PAGINA, Cijfers, Dienst, OngeldigVeld, melding_id_van
+from loket.service import LOGREGELS_PER_PAGINA, Cijfers, Dienst, OngeldigVeld
 from loket.service import datum as lees_datum
 from loket.service import moment as lees_moment
 from loket.uitvoer import TABELNAMEN, cijfer_bladen, csv_bytes, toegangslog_blad, vastgelegd, xlsx_bytes
@@ -193,13 +193,13 @@ LOGFOUTEN = {
 }
 
 
-def _logfilters(melding: str | None, actor: str | None, van: str | None, tot: str | None,
+def _logfilters(d: Dienst, melding: str | None, actor: str | None, van: str | None, tot: str | None,
                 doel: str | None, betrokkene: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """The filters of the access log from the address, and the Dutch error at each field that is wrong."""
     fouten: dict[str, str] = {}
     filters: dict[str, Any] = {"actor": (actor or "").strip() or None, "betrokkene": (betrokkene or "").strip() or None}
     try:
-        filters["melding"] = melding_id_van(melding, "melding") if melding and melding.strip() else None
+        filters["melding"] = d.melding_id_van(melding, "melding") if melding and melding.strip() else None
     except OngeldigVeld:
         fouten["melding"] = "Geef een melding-id of bron:kenmerk, bijvoorbeeld politie:VIA-2025-000123."
     for veld, tekst in (("van", van), ("tot", tot)):
@@ -220,7 +220,7 @@ def toegangslog(request: Request, wie: Wie, d: Diensten, melding: str | None = N
                 van: str | None = None, tot: str | None = None, doel: str | None = None,
                 betrokkene: str | None = None, pagina: int = 1) -> Response:
     d.vereist(wie, "toegangslog")
-    filters, fouten = _logfilters(melding, actor, van, tot, doel, betrokkene)
+    filters, fouten = _logfilters(d, melding, actor, van, tot, doel, betrokkene)
     invoer = {"melding": melding or "", "actor": actor or "", "van": van or "", "tot": tot or "", "doel": doel or "",
               "betrokkene": betrokkene or ""}
     if fouten:
@@ -241,7 +241,7 @@ def toegangslog_csv(wie: Wie, d: Diensten, melding: str | None = None, actor: st
                     van: str | None = None, tot: str | None = None, doel: str | None = None,
                     betrokkene: str | None = None) -> Response:
     d.vereist(wie, "toegangslog")
-    filters, fouten = _logfilters(melding, actor, van, tot, doel, betrokkene)
+    filters, fouten = _logfilters(d, melding, actor, van, tot, doel, betrokkene)
     if fouten:
         veld, tekst = next(iter(fouten.items()))
         raise OngeldigVeld(veld, tekst)
@@ -265,7 +265,7 @@ def regels(request: Request, wie: Wie, d: Diensten, datum: str | None = None, me
         tabellen[regel["tabel"]].append(regel)
     uitleg = None
     if melding:
-        melding_id = melding_id_van(melding, "melding")
+        melding_id = d.melding_id_van(melding, "melding")
         found = d.uitleg(wie, melding_id)
         uitleg = {**found.gegevens, "tekst": found.trace.render() if found.trace else ""}
     return render(request, "regels.html", wie=wie, datum=op.strftime("%d-%m-%Y"), veldfouten={}, r=r,

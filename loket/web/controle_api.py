@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from loket.service import LOGREGELS_PER_PAGINA, MAX_LOGREGELS_PER_PAGINA, melding_id_van
+from loket.service import LOGREGELS_PER_PAGINA, MAX_LOGREGELS_PER_PAGINA, Dienst
 from loket.uitvoer import cijfer_bladen, csv_bytes, toegangslog_blad, xlsx_bytes
 from loket.web.api import NIET_GEVONDEN, ONGELDIG, VERBODEN, AsOf, Wie
 from loket.web.auth import Diensten
@@ -55,8 +55,8 @@ def statistiek_xlsx(wie: Wie, d: Diensten, as_of: AsOf, jaar: Jaar = None) -> Re
     return _download(body, f"loket-cijfers-{year}.xlsx", XLSX)
 
 
-def _melding(melding: str | None) -> UUID | None:
-    return melding_id_van(melding, "melding") if melding else None
+def _melding(d: Dienst, melding: str | None) -> UUID | None:
+    return d.melding_id_van(melding, "melding") if melding else None
 
 
 Filter = Annotated[str | None, Query(max_length=200)]
@@ -71,7 +71,7 @@ def toegangslog(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = N
                 pagina: Annotated[int, Query(ge=1)] = 1,
                 per_pagina: Annotated[int, Query(ge=1, le=MAX_LOGREGELS_PER_PAGINA)] = LOGREGELS_PER_PAGINA,
                 ) -> dict[str, Any]:
-    log = d.toegangslog_pagina(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel,
+    log = d.toegangslog_pagina(wie, melding=_melding(d, melding), actor=actor, van=van, tot=tot, doel=doel,
                                betrokkene=betrokkene, pagina=pagina, per_pagina=per_pagina)
     return {"totaal": log.totaal, "pagina": log.nummer, "per_pagina": log.grootte, "paginas": log.paginas,
             "regels": log.rijen}
@@ -81,7 +81,7 @@ def toegangslog(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = N
             summary="Every line of the access log that matches, as CSV")
 def toegangslog_csv(wie: Wie, d: Diensten, melding: Filter = None, actor: Filter = None, van: Dag = None,
                     tot: Dag = None, doel: Filter = None, betrokkene: Filter = None) -> Response:
-    rows = d.toegangslog(wie, melding=_melding(melding), actor=actor, van=van, tot=tot, doel=doel,
+    rows = d.toegangslog(wie, melding=_melding(d, melding), actor=actor, van=van, tot=tot, doel=doel,
                          betrokkene=betrokkene)
     return _download(csv_bytes(toegangslog_blad(rows)), "loket-toegangslog.csv", "text/csv; charset=utf-8")
 

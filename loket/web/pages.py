@@ -25,7 +25,7 @@ from events.handelingen import LEVENSLOOP, Gebruiker
 from events.logboek import MAX_TOELICHTING, doelen
 from events.melding import AfgewezenMelding, OngeldigeOvergang
 from events.status import IN_BEHANDELING, OPEN, TRIAGE
-from loket.service import LEES_WACHT, Dienst, NietGevonden, OngeldigVeld, lijstvraag, melding_id_van
+from loket.service import LEES_WACHT, Dienst, NietGevonden, OngeldigVeld, lijstvraag
 from loket.service import moment as lees_moment
 from loket.web import grafiek, weergave
 from loket.web.auth import (
@@ -384,7 +384,7 @@ def zoek(request: Request, wie: Wie, d: Diensten, q: str = "") -> Response:
         veldfouten = {"q": "Geef een kenmerk, een deel ervan, of bron:kenmerk."}
     else:
         try:
-            gevonden = d.melding(wie, melding_id_van(q, "q"))
+            gevonden = d.melding(wie, d.melding_id_van(q, "q"))
             return RedirectResponse(f"/web/meldingen/{gevonden.id}", status_code=303)
         except (OngeldigVeld, NietGevonden):
             pass
@@ -530,7 +530,7 @@ def audit_pagina(request: Request, wie: Wie, d: Diensten,
             triage = o.triage_pagina() if wie.mag("triage") else None
         if melding and melding.strip():
             try:
-                melding_id = melding_id_van(melding, "melding")
+                melding_id = d.melding_id_van(melding, "melding")
                 trail = o.audit(melding_id)
             except OngeldigVeld:
                 veldfouten["melding"] = "Geef een melding-id of bron:kenmerk, zoals politie:VIA-2025-000123."

@@ -15,7 +15,7 @@ from eventsourcing.utils import get_topic
 
 from consumers.messages import event_id
 from events.intake import Ongeldig, parse
-from events.melding import AfgewezenMelding, Melding, afgewezen_id, melding_id, payload_hash
+from events.melding import AfgewezenMelding, Melding, afgewezen_id, payload_hash
 from loket import synthetic
 from loket.bootstrap import bootstrap
 from loket.settings import Settings
@@ -29,12 +29,13 @@ DECISION_TOPICS = [get_topic(Melding.MeldingGerouteerd), get_topic(Melding.Meldi
 
 
 def identities(lines: list[str]) -> tuple[set, set]:
-    """The meldingen and the rejected inputs these lines must become: by the contract's identity."""
+    """The meldingen and the rejected inputs these lines must become: by the contract's identity
+    ((bron, kenmerk); a rejection by its id, the hash of its payload)."""
     meldingen, rejected = set(), set()
     for raw in lines:
         try:
             m = parse(raw)
-            meldingen.add(melding_id(m.bron, m.kenmerk))
+            meldingen.add((m.bron, m.kenmerk))
         except Ongeldig:
             rejected.add(afgewezen_id(payload_hash(raw.encode())))
     return meldingen, rejected
@@ -92,8 +93,8 @@ def test_a_consumer_killed_mid_batch_loses_nor_duplicates_any_melding(broker, ka
     )
     systeem = bootstrap(kafka_settings)
     try:
-        for mid in meldingen:
-            stored = systeem.app.melding(mid)
+        for bron, kenmerk in meldingen:
+            stored = systeem.app.melding(systeem.app.melding_id_van(bron, kenmerk))
             # received and decided once, and a task per party the decision names (notify)
             assert isinstance(stored, Melding) and stored.version == 2 + len(stored.informeren)
         for rid in rejected:

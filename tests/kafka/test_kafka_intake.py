@@ -12,7 +12,7 @@ import pytest
 
 from consumers import clients
 from consumers.inbound import InboundConsumer
-from events.melding import AfgewezenMelding, Melding, melding_id
+from events.melding import AfgewezenMelding, Melding
 from loket.bootstrap import bootstrap
 from loket.metrics import CONSUMER_LAG
 from tests.conftest import line
@@ -54,7 +54,7 @@ def test_meldingen_from_every_inbound_stream_are_stored_and_the_consumer_stops_c
     try:
         for bron, kenmerk in [("gemeente", "GEM-1"), ("politie", "VIA-1"), ("zsm", "ZSM-1"),
                               ("veilig-thuis", "VT-1"), ("dji", "DJI-1")]:
-            stored = systeem.app.melding(melding_id(bron, kenmerk))
+            stored = systeem.app.melding(systeem.app.melding_id_van(bron, kenmerk))
             assert isinstance(stored, Melding)
             assert stored.beslissing.outcome in {"routed", "triage", "doorverwijzen"}
     finally:
@@ -96,7 +96,7 @@ def test_bad_input_is_recorded_as_rejected_and_copied_to_the_dead_letter_topic(
         rejected = systeem.app.melding(UUID(headers_b["loket-melding-id"]))
         assert isinstance(rejected, AfgewezenMelding)
         assert (rejected.bron, rejected.kenmerk) == ("gemeente", "KAPOT-1")
-        assert isinstance(systeem.app.melding(melding_id("gemeente", "GOED-1")), Melding)
+        assert isinstance(systeem.app.melding(systeem.app.melding_id_van("gemeente", "GOED-1")), Melding)
     finally:
         systeem.close()
 

@@ -4,7 +4,7 @@ ones are stored, and the partition keeps flowing (docs/security.md, finding 3)."
 from __future__ import annotations
 
 from consumers.topics import Topics
-from events.melding import Melding, melding_id
+from events.melding import Melding
 from loket.bootstrap import bootstrap
 from tests.conftest import line
 from tests.event_store import stored_events
@@ -38,6 +38,6 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_keeps_flo
     systeem = bootstrap(kafka_settings)
     try:
         for i in range(len(good)):
-            assert isinstance(systeem.app.melding(melding_id("gemeente", f"STROOM-{i}")), Melding)
+            assert isinstance(systeem.app.melding(systeem.app.melding_id_van("gemeente", f"STROOM-{i}")), Melding)
     finally:
         systeem.close()

@@ -10,7 +10,6 @@ import pytest
 
 from consumers import clients
 from consumers.relay import OutboxRelay
-from events.melding import melding_id
 from loket.bootstrap import bootstrap
 from loket.cli import main
 from tests.conftest import handel, line
@@ -122,7 +121,8 @@ def test_a_worker_accepts_and_returns_meldingen_from_the_house_queue(kafka_setti
     # Another regisseur, named in the store, reaches the house's view through its topic.
     systeem = bootstrap(kafka_settings)
     try:
-        handel(systeem.app, melding_id("gemeente", "A-1"), "assign", actor="medewerker-2", regisseur="S. Opvolger")
+        handel(systeem.app, systeem.app.melding_id_van("gemeente", "A-1"), "assign", actor="medewerker-2",
+               regisseur="S. Opvolger")
     finally:
         systeem.close()
     _publish(kafka_settings, topics, [])
