@@ -25,6 +25,8 @@ from consumers.topics import Topics
 from events.melding import MELDING_NAMESPACE, Melding
 
 SCHEMA_VERSION = 1
+# One encoder for every message (json.dumps with options makes a new one per call).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 EVENT_NAMESPACE = uuid5(MELDING_NAMESPACE, "event")
 
 # The decision contract minus its free text (`reasons`; `errors` only exist on rejections).
@@ -193,7 +195,7 @@ def outgoing(
         melding = known.get(event.originator_id) or melding_before(event)
         known[event.originator_id] = melding
         message = body(event, melding, kind)
-        value = json.dumps(message, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        value = _JSON.encode(message).encode()
         headers = [
             ("event_type", message["event_type"].encode()),
             ("schema_version", str(kind.schema_version).encode()),

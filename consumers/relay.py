@@ -25,6 +25,10 @@ from events.follower import PAGE_SIZE, Follower, lag
 from events.melding import Melding
 
 NAME = "outbox-relay"
+# Caught up, the relay looks for new events again after a pause that starts short and doubles
+# up to IDLE_SECONDS: under load a page goes out soon after its events are stored, and an idle
+# relay asks the store no more than five times a second.
+BUSY_SECONDS = 0.01
 IDLE_SECONDS = 0.2
 
 
@@ -63,11 +67,16 @@ class OutboxRelay:
     def run(self, stop: threading.Event, *, page_size: int = PAGE_SIZE) -> int:
         """Follow the log until `stop` is set; a page in hand is finished first."""
 
+        pause = BUSY_SECONDS
+
         def step_or_rest() -> None:
+            nonlocal pause
             # After a Kafka error nothing of the page was tracked: it is published again.
-            self.step(page_size)
-            if self.caught_up():
-                stop.wait(IDLE_SECONDS)
+            if self.step(page_size):
+                pause = BUSY_SECONDS  # more may have come meanwhile: look again at once
+                return
+            stop.wait(pause)
+            pause = min(pause * 2, IDLE_SECONDS)
 
         run_until(stop, step_or_rest)
         return self.published

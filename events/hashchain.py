@@ -70,11 +70,13 @@ def _bytes(value: Any) -> bytes:
 
 
 def _feed(h: Any, previous: bytes, position: int, originator: Any, version: Any, topic: Any, state: Any) -> bytes:
-    h.update(previous)
-    h.update(int(position).to_bytes(8, "big"))
+    # One update with the bytes joined hashes the same as one update per piece, with one call
+    # into the hash instead of ten: every stored event is linked, so this is per event.
+    pieces = [previous, int(position).to_bytes(8, "big")]
     for part in (_bytes(originator), _bytes(version), _bytes(topic), _bytes(state)):
-        h.update(len(part).to_bytes(8, "big"))
-        h.update(part)
+        pieces.append(len(part).to_bytes(8, "big"))
+        pieces.append(part)
+    h.update(b"".join(pieces))
     return h.digest()
 
 

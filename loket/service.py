@@ -496,9 +496,8 @@ class Dienst:
         self.vereist(wie, "ontvangen")
         with self.schrijven:
             ontvangsten = self.app.ontvang_batch(raws)
-        for raw, o in zip(raws, ontvangsten, strict=True):
-            if o.beslissing is not None:
-                metrics.ontvangst(raw if isinstance(raw, bytes) else b"", o.status, o.beslissing)
+        metrics.ontvangsten((raw if isinstance(raw, bytes) else b"", o.status, o.beslissing)
+                            for raw, o in zip(raws, ontvangsten, strict=True) if o.beslissing is not None)
         if len(ontvangsten) == 1:
             [o] = ontvangsten
             log.info("melding ontvangen", melding_id=str(o.melding_id), status=o.status,

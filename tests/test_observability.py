@@ -11,7 +11,10 @@ import pytest
 import structlog
 import yaml
 
+from events.toegang import Rol
 from loket import logs, metrics
+from loket.service import Dienst, Gebruiker
+from tests.conftest import line
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
@@ -88,3 +91,33 @@ def test_a_logged_failure_shows_no_local_variables(log_format, capsys, restore_l
     if log_format == "json":
         line = json.loads(out.strip().splitlines()[-1])
         assert (line["event"], line["request_id"], line["melding_id"]) == ("mislukt", "r-1", "m-1")
+
+
+def _counts() -> dict[tuple[str, frozenset], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in metrics.REGISTRY.collect() for s in family.samples if s.name.endswith("_total")}
+
+
+def test_a_batch_is_counted_as_its_meldingen_one_by_one(systeem):
+    """A Kafka batch is counted per distinct set of labels: the same counts as one melding at a time,
+    duplicates, rejections and the radicalisering compartment (counted nowhere) included."""
+    batch = [line(kenmerk="B-1"), line(kenmerk="B-2"), line(kenmerk="B-1"),  # a duplicate in the batch
+             line(kenmerk="B-3", bron="politie", soort="via"),
+             line(kenmerk="B-4", persoon={"bsn": "111111111"}), "{kapot",
+             line(kenmerk="B-5", soort="radicalisering")]
+    dienst = Dienst(systeem)
+    before = _counts()
+    dienst.ontvang_batch(Gebruiker("anna", Rol("intake")), [b.encode() for b in batch])
+    after = _counts()
+    grew = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+
+    def n(name: str, **labels: str) -> float:
+        return grew.get((name, frozenset(labels.items())), 0)
+
+    assert n("loket_meldingen_ontvangen_total", bron="gemeente", soort="aanmelding") == 2
+    assert n("loket_meldingen_ontvangen_total", bron="politie", soort="via") == 1
+    assert n("loket_meldingen_duplicaat_total") == 1
+    assert n("loket_meldingen_afgewezen_total", reden="persoon.bsn") == 1
+    assert sum(v for (name, _), v in grew.items() if name == "loket_meldingen_afgewezen_total") == 2
+    assert sum(v for (name, _), v in grew.items() if name == "loket_beslissingen_total") == 3
+    assert not any("radicalisering" in str(labels) for _, labels in grew)
