@@ -19,12 +19,11 @@ from uuid import UUID
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, DomainEventProtocol
 from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
-    SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
 )
@@ -57,9 +56,10 @@ def nieuw_aggregaat(cls: type[A], event_class: type[CanInitAggregate[UUID]], agg
     return cls._create(event_class, id=aggregate_id, **velden)
 
 
-def schrijf_tracking(recorder: SQLiteTrackingRecorder, cursor: SQLiteCursor, tracking: Tracking) -> None:
-    """A tracking record inside a transaction of the caller's: a projection's rows and its
-    position commit together (projections/store.py)."""
+def schrijf_tracking(recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder, cursor: Any,
+                     tracking: Tracking) -> None:
+    """A tracking record inside a transaction of the caller's (an SQLite or a psycopg cursor):
+    a projection's rows and its position commit together (projections/store.py)."""
     recorder._insert_tracking(cursor, tracking)
 
 
@@ -84,6 +84,7 @@ INTERN: tuple[Intern, ...] = (
     Intern(Application, "_notify", ("self", "recordings"), "sla_op"),
     Intern(BaseAggregate, "_create", ("event_class", "id", "kwargs"), "nieuw_aggregaat"),
     Intern(SQLiteTrackingRecorder, "_insert_tracking", ("self", "c", "tracking"), "schrijf_tracking"),
+    Intern(PostgresTrackingRecorder, "_insert_tracking", ("self", "curs", "tracking"), "schrijf_tracking"),
     Intern(SQLiteApplicationRecorder, "_insert_events", ("self", "c", "stored_events", "_"),
            "events/hashchain.py overrides it: the chain is kept in the insert's transaction"),
     Intern(PostgresApplicationRecorder, "_fetch_ids_after_insert_events", ("self", "curs", "stored_events", "_"),

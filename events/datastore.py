@@ -12,10 +12,12 @@ compiled statements; it is chosen by the environment (PERSISTENCE_MODULE, set in
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from eventsourcing.persistence import InterfaceError
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteConnection,
@@ -24,6 +26,9 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 from eventsourcing.utils import Environment, EnvType
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+from psycopg.types.numeric import FloatLoader
 
 from privacy.files import owner_only
 from privacy.keystore import write_ahead_log
@@ -106,3 +111,44 @@ class Factory(SQLiteFactory):
             originator_id_type=library.originator_id_type,
         )
         library.close()
+
+
+class PostgresProjectieDatastore(PostgresDatastore):
+    """The library's PostgreSQL datastore for the projections' schema: its connections read and
+    write that schema by unqualified names (the projections' SQL is written once, for SQLite and
+    PostgreSQL alike), and give NUMERIC results (an average, a rounded one) as floats, as SQLite does."""
+
+    def after_connect_func(self) -> Callable[[Connection[Any]], None]:
+        library = super().after_connect_func()
+        search_path = SQL("SET search_path TO {0}").format(Identifier(self.schema))
+
+        def after_connect(conn: Connection[Any]) -> None:
+            library(conn)
+            conn.execute(search_path)
+            conn.adapters.register_loader("numeric", FloatLoader)
+
+        return after_connect
+
+
+def projectie_datastore(env: Mapping[str, str], schema: str) -> PostgresProjectieDatastore:
+    """The projections' datastore in `schema` of the database of `env` (POSTGRES_* from
+    `loket.settings.postgres_env`), with the pool settings given there; the schema is made if
+    it is not there yet (the events' role needs CREATE on the database for that, docs/operations.md)."""
+    datastore = PostgresProjectieDatastore(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""),
+        connect_timeout=float(env.get("POSTGRES_CONNECT_TIMEOUT") or 5),
+        idle_in_transaction_session_timeout=float(env.get("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT") or 0),
+        pool_size=int(env.get("POSTGRES_POOL_SIZE") or 1),
+        max_overflow=int(env.get("POSTGRES_MAX_OVERFLOW") or 10),
+        max_waiting=int(env.get("POSTGRES_MAX_WAITING") or 0),
+        conn_max_age=float(env.get("POSTGRES_CONN_MAX_AGE") or 60 * 60),
+        pre_ping=(env.get("POSTGRES_PRE_PING") or "n").lower() in ("y", "yes", "1", "true", "on"),
+        lock_timeout=int(env.get("POSTGRES_LOCK_TIMEOUT") or 0),
+        schema=schema,
+    )
+    with datastore.get_connection() as conn:
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        if not exists:
+            conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
+    return datastore

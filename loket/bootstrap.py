@@ -25,7 +25,7 @@ from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
 from events.application import Klok, Loket
-from events.datastore import Factory
+from events.datastore import Factory, PostgresProjectieDatastore, projectie_datastore
 from loket.settings import OngeldigeInstelling, Settings, postgres_env
 from loket.tokens import Tokens
 from privacy.files import owner_only
@@ -45,7 +45,7 @@ class Systeem:
     settings: Settings
     app: Loket
     projecties: Projecties
-    views: Factory
+    views: Factory | PostgresProjectieDatastore
 
     @property
     def ruleset(self) -> Ruleset:
@@ -240,8 +240,8 @@ def bootstrap(settings: Settings | None = None, ruleset: Ruleset | None = None, 
         # must not open data whose keys the events say were destroyed (docs/operations.md).
         app.vernietigingen_herhalen()
         views = _views(app, settings)
-        projecties = views.tracking_recorder(Projecties)
-        assert isinstance(projecties, Projecties)  # the library types it as the base class it was asked for
+        projecties = Projecties(views if isinstance(views, PostgresProjectieDatastore) else views.datastore)
+        projecties.create_table()
     return Systeem(settings=settings, app=app, projecties=projecties, views=views)
 
 
@@ -308,15 +308,30 @@ def maak_loket(settings: Settings, ruleset: Ruleset | None = None, *, klok: Klok
                  anker_elke=settings.anchor_every, anker_seconden=settings.anchor_seconds, klok=klok)
 
 
-def _views(app: Loket, settings: Settings) -> Factory:
+def _views(app: Loket, settings: Settings) -> Factory | PostgresProjectieDatastore:
     """Where the projections keep their rows and tracking positions.
 
-    With SQLite, in the events' file LOKET_DB; with PostgreSQL as event store, in
-    that SQLite file alone (rows and tracking still commit together: exactly once
-    holds). Either way on connections of their own that do not wait for the disk
-    to flush each commit: projections are rebuilt from the events they track.
+    With SQLite, in the events' file LOKET_DB, on connections of their own that do not
+    wait for the disk to flush each commit (projections are rebuilt from the events they
+    track). With PostgreSQL as event store, in the events' database, in a schema of their
+    own (`projectie_schema`): every host reads the same projections, and rows and tracking
+    positions still commit in one transaction, so exactly once holds.
     """
-    return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db), "LOKET_REBUILDABLE": "1"}))
+    if settings.database_url is None:
+        return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db), "LOKET_REBUILDABLE": "1"}))
+    env = postgres_env(settings.database_url)
+    return projectie_datastore(env, projectie_schema(env.get("POSTGRES_SCHEMA")))
+
+
+def projectie_schema(events_schema: str | None) -> str:
+    """The schema of the projections beside the events' schema (POSTGRES_SCHEMA; public when unset).
+
+    A schema of their own, not the events': what is in it can all be rebuilt from the events,
+    so a backup may leave it out and a rebuild may drop it whole without touching an event; its
+    tables keep the names they have in SQLite (`tracking` among them) without meeting the events'
+    own (`loket_tracking`, the relay's position); and two installations that share a database,
+    each in a schema of its own, keep their projections apart too."""
+    return f"{events_schema or 'loket'}_projecties"
 
 
 @contextmanager

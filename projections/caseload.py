@@ -94,8 +94,13 @@ def _hersteld(e: Any) -> list[Update]:
 
 # Top X events carry no labels: the melding's labels after one are the aggregate's (events/melding.py),
 # the decision's labels with `top-x` added at the end or taken out, computed here from the row's own.
-_TOP_X_AAN = {"top_x": "1", "labels": "json_insert(COALESCE(labels, '[]'), '$[#]', 'top-x')"}
-_TOP_X_AF = {"top_x": "0", "labels": "(SELECT json_group_array(value) FROM json_each(labels) WHERE value != 'top-x')"}
+# Plain string SQL, the same in SQLite and PostgreSQL: `labels` is a JSON list of plain words
+# (`json_list`, or SQLite's compact `["a","b"]` in stores written before), so `"top-x"` is one
+# element wherever it occurs.
+_TOP_X_AAN = {"top_x": "1", "labels": "(CASE WHEN labels IS NULL OR labels = '[]' THEN '[\"top-x\"]' "
+                                      "ELSE substr(labels, 1, length(labels) - 1) || ', \"top-x\"]' END)"}
+_TOP_X_AF = {"top_x": "0", "labels": "replace(replace(replace(replace(replace(labels, ', \"top-x\"', ''), "
+                                     "',\"top-x\"', ''), '\"top-x\", ', ''), '\"top-x\",', ''), '\"top-x\"', '')"}
 
 
 class Caseload(RowProjection):
@@ -170,10 +175,11 @@ def caseload(store: ProjectionStore, on: date, compartimenten: frozenset[str] | 
 
     `gemiddelde_leeftijd_dagen` and `oudste_dagen` count days since the routing date, up to `on`.
     """
+    leeftijd = store.dialect.dagen(":on", "datum")
     return store.rows(
         "SELECT zvh, product, gemeente, status, COUNT(*) AS count, "
-        "ROUND(AVG(julianday(:on) - julianday(datum)), 1) AS gemiddelde_leeftijd_dagen, "
-        "CAST(MAX(julianday(:on) - julianday(datum)) AS INTEGER) AS oudste_dagen "
+        f"ROUND(AVG({leeftijd}), 1) AS gemiddelde_leeftijd_dagen, "
+        f"CAST(MAX({leeftijd}) AS INTEGER) AS oudste_dagen "
         f"FROM caseload_meldingen WHERE status IN (:open, :behandeling) AND {_binnen(compartimenten)} "
         "GROUP BY zvh, product, gemeente, status ORDER BY zvh, product, gemeente, status",
         {"on": on.isoformat(), "open": OPEN, "behandeling": IN_BEHANDELING, **_gehouden(compartimenten)},

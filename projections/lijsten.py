@@ -143,7 +143,8 @@ def _zoek(w: Voorwaarden, tekst: str) -> None:
         w.en("c.bron = :zoek_bron", zoek_bron=bron.strip().lower())
         tekst = kenmerk
     deel = tekst.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    w.en("c.kenmerk LIKE :zoek ESCAPE '\\'", zoek=f"%{deel}%")
+    # LOWER on both sides: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's does not.
+    w.en("LOWER(c.kenmerk) LIKE LOWER(:zoek) ESCAPE '\\'", zoek=f"%{deel}%")
 
 
 def _filters(w: Voorwaarden, v: Vraag, vandaag: date) -> None:
@@ -154,7 +155,7 @@ def _filters(w: Voorwaarden, v: Vraag, vandaag: date) -> None:
     if v.zvh:
         _van_huis(w, "f_zvh", v.zvh)
     if v.regisseur:
-        w.en("c.regisseur LIKE :f_regisseur", f_regisseur=f"%{v.regisseur.strip()}%")
+        w.en("LOWER(c.regisseur) LIKE LOWER(:f_regisseur)", f_regisseur=f"%{v.regisseur.strip()}%")
     if v.zoek and v.zoek.strip():
         _zoek(w, v.zoek)
     if v.termijn == "verlopen":

@@ -18,7 +18,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
 
@@ -373,47 +374,131 @@ class RowPage:
         return out
 
 
-class ProjectionStore(SQLiteTrackingRecorder):
-    """The projections' tables and tracking records, in an SQLite database."""
+class Dialect:
+    """What the projections' SQL needs to know of the database it runs on: SQLite (this class) or
+    PostgreSQL (`PostgresDialect`). The projections and their queries are written once, in SQL both
+    run, with `?` or `:name` parameters; the few things the two say differently are said here."""
+
+    naam = "sqlite"
+
+    def sql(self, text: str) -> str:
+        """A statement as this database takes it."""
+        return text
+
+    def ddl(self, text: str) -> str:
+        """A CREATE statement as this database takes it."""
+        return text
+
+    def dagen(self, tot: str, van: str) -> str:
+        """The days from date `van` to date `tot` (ISO text, SQL expressions) as an SQL expression."""
+        return f"(julianday({tot}) - julianday({van}))"
+
+    def kolommen(self, c: Any, table: str) -> set[str]:
+        """The columns `table` has (none when it does not exist)."""
+        c.execute(f"PRAGMA table_info({table})")
+        return {row[1] for row in c.fetchall()}
+
+
+class PostgresDialect(Dialect):
+    """PostgreSQL: `%s` and `%(name)s` parameters (a literal `%` doubled), BIGINT where SQLite's
+    INTEGER is 64 bits already (positions, `TOP`), dates by CAST, columns from information_schema."""
+
+    naam = "postgresql"
+    _TOKEN = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)|\?|%")
+
+    @staticmethod
+    def _token(m: re.Match[str]) -> str:
+        text = m[0]
+        if text[0] == "'":
+            return text.replace("%", "%%")
+        if m[1]:
+            return f"%({m[1]})s"
+        return "%s" if text == "?" else "%%"
+
+    @cache  # noqa: B019 - one dialect object per process; the statements are few and recur on every page
+    def sql(self, text: str) -> str:
+        return self._TOKEN.sub(self._token, text)
+
+    def ddl(self, text: str) -> str:
+        return self.sql(re.sub(r"\bINTEGER\b", "BIGINT", text))
+
+    def dagen(self, tot: str, van: str) -> str:
+        return f"(CAST({tot} AS DATE) - CAST({van} AS DATE))"
+
+    def kolommen(self, c: Any, table: str) -> set[str]:
+        c.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                  "AND table_name = %s", (table,))
+        return {row["column_name"] for row in c.fetchall()}
+
+
+SQLITE = Dialect()
+POSTGRESQL = PostgresDialect()
+
+
+class ProjectionStore:
+    """The projections' tables and tracking records, in one database: an SQLite file (the embedded
+    default) or, with the events in PostgreSQL, a schema of that database (loket/bootstrap.py).
+
+    The tracking records are the eventsourcing library's, kept by its tracking recorder for that
+    database (`recorder`, table `tracking`); a page's rows and positions are written on one
+    connection in one transaction either way."""
 
     projections: ClassVar[tuple[type[Projection], ...]] = ()
 
-    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any):
-        super().__init__(datastore, **kwargs)
-        self.create_table_statements.append(
-            "CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    def __init__(self, datastore: SQLiteDatastore | PostgresDatastore, **kwargs: Any):
+        self.datastore = datastore
+        self.recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder
+        if isinstance(datastore, PostgresDatastore):
+            self.dialect: Dialect = POSTGRESQL
+            self.recorder = PostgresTrackingRecorder(datastore, tracking_table_name="tracking", **kwargs)
+        else:
+            self.dialect = SQLITE
+            self.recorder = SQLiteTrackingRecorder(datastore, **kwargs)
+        self.create_table_statements = [
+            "CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"]
         for projection in self.projections:
             self.create_table_statements.extend(projection.create)
+
+    @property
+    def tracking_recorder(self) -> TrackingRecorder:
+        return self.recorder
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return self.recorder.max_tracking_id(application_name)
 
     def create_table(self) -> None:
         """Create what is missing. A projection whose rows were written by another version of it
         (stores from before versions were kept count as version 1), or a row projection whose table
         lacks a column it now has, is dropped with its position: catch-up rebuilds it from the events."""
-        super().create_table()
+        self.recorder.create_table()
+        ddl = self.dialect.ddl
+        with self.datastore.transaction(commit=True) as c:
+            for statement in self.create_table_statements:
+                c.execute(ddl(statement))
         with self.datastore.transaction(commit=True) as c:
             c.execute("SELECT name, version FROM projection_versions")
-            written = {row[0]: row[1] for row in c.fetchall()}
+            written = {row["name"]: row["version"] for row in c.fetchall()}
             for projection in self.projections:
                 if written.get(projection.name, 1) != projection.version or self._lacks_a_column(c, projection):
                     for table in projection.tables:
                         c.execute(f"DROP TABLE IF EXISTS {table}")
-                    c.execute("DELETE FROM tracking WHERE application_name LIKE ?", (f"{projection.name}@%",))
+                    c.execute(self.dialect.sql("DELETE FROM tracking WHERE application_name LIKE ?"),
+                              (f"{projection.name}@%",))
                     for statement in projection.create:
-                        c.execute(statement)
+                        c.execute(ddl(statement))
                 if written.get(projection.name) != projection.version:
                     # Only then: a start that writes nothing stays a read, which a busy store never
                     # refuses (a read that turns into a write is refused at once, "database is
                     # locked", when another process committed in between).
-                    c.execute("INSERT INTO projection_versions (name, version) VALUES (?, ?) "
-                              "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                              (projection.name, projection.version))
+                    c.execute(self.dialect.sql(
+                        "INSERT INTO projection_versions (name, version) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET version = excluded.version"),
+                        (projection.name, projection.version))
 
-    @staticmethod
-    def _lacks_a_column(c: Any, projection: type[Projection]) -> bool:
+    def _lacks_a_column(self, c: Any, projection: type[Projection]) -> bool:
         if not issubclass(projection, RowProjection):
             return False
-        c.execute(f"PRAGMA table_info({projection.table})")
-        return not set(projection.columns) <= {row[1] for row in c.fetchall()}
+        return not set(projection.columns) <= self.dialect.kolommen(c, projection.table)
 
     def position(self, projection: type[Projection], application_name: str) -> int:
         return self.max_tracking_id(projection.tracking_name(application_name)) or 0
@@ -424,13 +509,15 @@ class ProjectionStore(SQLiteTrackingRecorder):
 
     def apply(self, writes: Sequence[tuple[Sequence[Statement], Tracking]]) -> None:
         """Run every projection's statements and record every position, in one transaction."""
+        sql = self.dialect.sql
         with self.datastore.transaction(commit=True) as c:
             for statements, tracking in writes:
                 # Consecutive statements with the same SQL run as one executemany: same
-                # order, fewer round trips (an audit page is one insert of many rows).
-                for sql, run in groupby(statements, key=itemgetter(0)):
-                    c.executemany(sql, [params for _, params in run])
-                schrijf_tracking(self, c, tracking)
+                # order, fewer round trips (an audit page is one insert of many rows; psycopg
+                # sends a PostgreSQL executemany as one pipeline).
+                for text, run in groupby(statements, key=itemgetter(0)):
+                    c.executemany(sql(text), [params for _, params in run])
+                schrijf_tracking(self.recorder, c, tracking)
 
     def reset(self, projection: type[Projection], application_name: str) -> None:
         """Forget a projection: its rows and its position, so it is rebuilt from zero."""
@@ -438,11 +525,11 @@ class ProjectionStore(SQLiteTrackingRecorder):
             for table in projection.tables:
                 c.execute(f"DROP TABLE IF EXISTS {table}")
             c.execute(
-                "DELETE FROM tracking WHERE application_name = ?",
+                self.dialect.sql("DELETE FROM tracking WHERE application_name = ?"),
                 (projection.tracking_name(application_name),),
             )
             for statement in projection.create:
-                c.execute(statement)
+                c.execute(self.dialect.ddl(statement))
 
     # As of a position: the same queries, on the versions that held then.
 
@@ -476,7 +563,7 @@ class ProjectionStore(SQLiteTrackingRecorder):
         if self.positie is not None:
             sql = self.historisch(sql, self.positie)
         with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
+            c.execute(self.dialect.sql(sql), params)
             return [dict(row) for row in c.fetchall()]
 
 
