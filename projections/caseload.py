@@ -181,7 +181,8 @@ def caseload(store: ProjectionStore, on: date, compartimenten: frozenset[str] | 
         f"ROUND(AVG({leeftijd}), 1) AS gemiddelde_leeftijd_dagen, "
         f"CAST(MAX({leeftijd}) AS INTEGER) AS oudste_dagen "
         f"FROM caseload_meldingen WHERE status IN (:open, :behandeling) AND {_binnen(compartimenten)} "
-        "GROUP BY zvh, product, gemeente, status ORDER BY zvh, product, gemeente, status",
+        "GROUP BY zvh, product, gemeente, status "
+        "ORDER BY zvh NULLS FIRST, product NULLS FIRST, gemeente NULLS FIRST, status",
         {"on": on.isoformat(), "open": OPEN, "behandeling": IN_BEHANDELING, **_gehouden(compartimenten)},
     )
 
@@ -190,7 +191,7 @@ def triage_queue(store: ProjectionStore) -> list[dict[str, Any]]:
     """What waits for a person at the loket, oldest first, with the reason."""
     return store.rows(
         "SELECT melding_id, bron, kenmerk, soort, gemeente, zvh, datum, status_sinds AS sinds, reden "
-        "FROM caseload_meldingen WHERE status = :triage ORDER BY ontvangen_op, melding_id",
+        "FROM caseload_meldingen WHERE status = :triage ORDER BY ontvangen_op NULLS FIRST, melding_id",
         {"triage": TRIAGE},
     )
 
@@ -225,7 +226,8 @@ def statistiek(store: ProjectionStore, year: int, compartimenten: frozenset[str]
         "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar, "
         "SUM(CASE WHEN substr(datum, 1, 4) = :year AND status = :gesloten THEN 1 ELSE 0 END) AS gesloten "
         "FROM caseload_meldingen WHERE outcome = 'routed' AND substr(datum, 1, 4) IN (:prev, :year) "
-        f"AND {_binnen(compartimenten)} GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
+        f"AND {_binnen(compartimenten)} GROUP BY zvh, product, gemeente "
+        "ORDER BY zvh NULLS FIRST, product NULLS FIRST, gemeente NULLS FIRST",
         {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN, **_gehouden(compartimenten)},
     )
 
@@ -238,7 +240,7 @@ def wachtrij(store: ProjectionStore, zvh: str) -> list[dict[str, Any]]:
         "status, status_sinds AS sinds, regisseur FROM caseload_meldingen "
         "WHERE status IN (:open, :behandeling) "
         "AND (zvh = :zvh OR substr(queue, 1, length(:zvh) + 1) = :zvh || '/') "
-        "ORDER BY status = :behandeling, ontvangen_op, melding_id",
+        "ORDER BY status = :behandeling, ontvangen_op NULLS FIRST, melding_id",
         {"zvh": zvh, "open": OPEN, "behandeling": IN_BEHANDELING},
     )
     for row in rows:
@@ -251,7 +253,8 @@ def zaken_van(store: ProjectionStore, regisseur: str) -> list[dict[str, Any]]:
     rows = store.rows(
         "SELECT melding_id, bron, kenmerk, soort, gemeente, zvh, product, queue, labels, datum, "
         "status, status_sinds AS sinds, regisseur FROM caseload_meldingen "
-        "WHERE regisseur = :regisseur AND status IN (:open, :behandeling) ORDER BY ontvangen_op, melding_id",
+        "WHERE regisseur = :regisseur AND status IN (:open, :behandeling) "
+        "ORDER BY ontvangen_op NULLS FIRST, melding_id",
         {"regisseur": regisseur, "open": OPEN, "behandeling": IN_BEHANDELING},
     )
     for row in rows:

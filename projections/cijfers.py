@@ -68,7 +68,8 @@ def jaartabellen(store: ProjectionStore, year: int,
             "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar "
             f"FROM caseload_meldingen WHERE {kolom} IN ({marks}) AND zvh IS NOT NULL "
             "AND status IN (:open, :behandeling, :gesloten) "
-            f"AND substr(datum, 1, 4) IN (:prev, :year) AND {binnen} GROUP BY zvh, gemeente ORDER BY zvh, gemeente",
+            f"AND substr(datum, 1, 4) IN (:prev, :year) AND {binnen} GROUP BY zvh, gemeente "
+            "ORDER BY zvh NULLS FIRST, gemeente NULLS FIRST",
             {**params, **{f"w{i}": w for i, w in enumerate(waarden)},
              "open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN},
         )

@@ -24,7 +24,8 @@ _ADD = """INSERT INTO deadlines (melding_id, soort, vervalt_op, zvh, product, af
     ON CONFLICT (melding_id, soort) DO UPDATE
     SET vervalt_op = :vervalt_op, zvh = :zvh, product = :product, afgehandeld = 0"""
 _CLEAR_DECISION = "DELETE FROM deadlines WHERE melding_id = :id AND soort != 'top-x-review'"
-_DONE = "UPDATE deadlines SET afgehandeld = 1 WHERE melding_id = :id AND (:soort IS NULL OR soort = :soort)"
+_DONE = ("UPDATE deadlines SET afgehandeld = 1 WHERE melding_id = :id "
+         "AND (CAST(:soort AS TEXT) IS NULL OR soort = :soort)")
 
 
 def _from_decision(e: Any, *, first: bool = False) -> list[Statement]:
@@ -65,8 +66,8 @@ _H_CLEAR = _H_SLUIT + " AND soort != 'top-x-review'"
 _H_DONE_KOPIE = (f"INSERT INTO deadlines_historie ({_KOLOMMEN}, van, tot, knoop) "
                  f"SELECT melding_id, soort, vervalt_op, zvh, product, 1, :van, {TOP}, :knoop FROM deadlines_historie "
                  f"WHERE melding_id = :id AND tot = {TOP} AND van < :van AND afgehandeld = 0 "
-                 "AND (:soort IS NULL OR soort = :soort)")
-_H_DONE_SLUIT = _H_SLUIT + " AND afgehandeld = 0 AND (:soort IS NULL OR soort = :soort)"
+                 "AND (CAST(:soort AS TEXT) IS NULL OR soort = :soort)")
+_H_DONE_SLUIT = _H_SLUIT + " AND afgehandeld = 0 AND (CAST(:soort AS TEXT) IS NULL OR soort = :soort)"
 
 
 def _historie(statements: list[Statement], at: int) -> list[Statement]:

@@ -70,11 +70,12 @@ def _met_termijn(rows: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
 def taken(store: ProjectionStore, on: date, *, open_only: bool = True) -> list[dict[str, Any]]:
     """Tasks to inform a party: the open ones by their last day (the most urgent first), or every one."""
     where = "WHERE t.open = 1 " if open_only else ""
-    order = "ORDER BY t.uiterlijk, t.gevraagd_op, t.taak" if open_only else "ORDER BY t.gevraagd_op DESC, t.taak"
+    order = ("ORDER BY t.uiterlijk, t.gevraagd_op NULLS FIRST, t.taak" if open_only
+             else "ORDER BY t.gevraagd_op DESC NULLS LAST, t.taak")
     return _met_termijn(store.rows(_SELECT + where + order), on)
 
 
 def taken_van(store: ProjectionStore, melding_id: str, on: date) -> list[dict[str, Any]]:
     """Every task of one melding, oldest first (the melding page)."""
-    return _met_termijn(store.rows(_SELECT + "WHERE t.melding_id = ? ORDER BY t.gevraagd_op, t.taak",
+    return _met_termijn(store.rows(_SELECT + "WHERE t.melding_id = ? ORDER BY t.gevraagd_op NULLS FIRST, t.taak",
                                    (melding_id,)), on)

@@ -8,6 +8,8 @@ their house); the service checks every row of a page against `weigering` again, 
 tests/test_lijsten.py holds the two to each other.
 
 A melding's `termijn` is its nearest open deadline (projections/deadlines.py), with its kind.
+Where a sort key can be NULL the query says where NULLs go (SQLite puts them first in ascending
+order, PostgreSQL last), so both stores give the same pages.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ SORTEERBAAR: dict[str, str] = {
     "regisseur": "c.regisseur", "labels": "c.labels", "status": "c.status", "sinds": "c.status_sinds",
 }
 
-# The nearest open deadline of each melding; SQLite takes the other columns from the row of MIN().
-_TERMIJN = ("LEFT JOIN (SELECT melding_id, soort AS termijn_soort, MIN(vervalt_op) AS vervalt_op FROM deadlines "
-            "WHERE afgehandeld = 0 GROUP BY melding_id) t ON t.melding_id = c.melding_id")
+# The nearest open deadline of each melding (of two on one day, the first by kind).
+_TERMIJN = ("LEFT JOIN (SELECT melding_id, soort AS termijn_soort, vervalt_op FROM ("
+            "SELECT melding_id, soort, vervalt_op, "
+            "ROW_NUMBER() OVER (PARTITION BY melding_id ORDER BY vervalt_op, soort) AS nr FROM deadlines "
+            "WHERE afgehandeld = 0) open_termijnen WHERE nr = 1) t ON t.melding_id = c.melding_id")
 _KOLOMMEN = ("c.melding_id, c.bron, c.kenmerk, c.soort, c.gemeente, c.zvh, c.product, c.queue, c.labels, "
              "c.datum, c.ontvangen_op, c.status, c.status_sinds AS sinds, c.regisseur, c.reden, c.compartiment, "
              "t.vervalt_op AS termijn, t.termijn_soort")
@@ -169,7 +173,7 @@ def _volgorde(v: Vraag, eigen: str) -> str:
     if v.sorteer is None:
         return f"{eigen}, c.melding_id"
     richting = "DESC" if v.aflopend else "ASC"
-    return f"{SORTEERBAAR[v.sorteer]} {richting} NULLS LAST, c.ontvangen_op, c.melding_id"
+    return f"{SORTEERBAAR[v.sorteer]} {richting} NULLS LAST, c.ontvangen_op NULLS FIRST, c.melding_id"
 
 
 def _pagina(store: ProjectionStore, w: Voorwaarden, v: Vraag, eigen: str) -> Pagina:
@@ -197,7 +201,7 @@ def wachtrij(store: ProjectionStore, rol: Rol, zvh: str, v: Vraag, vandaag: date
     w.en("c.status IN (:open, :behandeling)", open=OPEN, behandeling=IN_BEHANDELING)
     _van_huis(w, "huis", zvh)
     _filters(w, _met(v, zvh=None), vandaag)
-    return _pagina(store, w, v, "c.status = :behandeling, c.ontvangen_op")
+    return _pagina(store, w, v, "c.status = :behandeling, c.ontvangen_op NULLS FIRST")
 
 
 def triage(store: ProjectionStore, rol: Rol, v: Vraag, vandaag: date) -> Pagina:
@@ -206,7 +210,7 @@ def triage(store: ProjectionStore, rol: Rol, v: Vraag, vandaag: date) -> Pagina:
     zichtbaar(w, rol)
     w.en("c.status = :triage", triage=TRIAGE)
     _filters(w, v, vandaag)
-    return _pagina(store, w, v, "c.ontvangen_op")
+    return _pagina(store, w, v, "c.ontvangen_op NULLS FIRST")
 
 
 def zoek(store: ProjectionStore, rol: Rol, v: Vraag, vandaag: date) -> Pagina:
@@ -214,7 +218,7 @@ def zoek(store: ProjectionStore, rol: Rol, v: Vraag, vandaag: date) -> Pagina:
     w = Voorwaarden()
     zichtbaar(w, rol)
     _filters(w, v, vandaag)
-    return _pagina(store, w, v, "c.ontvangen_op DESC")
+    return _pagina(store, w, v, "c.ontvangen_op DESC NULLS LAST")
 
 
 def keuzes(store: ProjectionStore, rol: Rol, kolom: str, *, zvh: str | None = None,

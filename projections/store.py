@@ -75,7 +75,10 @@ def knoop(van: int, tot: int) -> int:
 
 def knoop_sql(van: str, hoog: str) -> str:
     """`knoop(van, hoog + 1)` as an SQL expression over two integer expressions (a column, a
-    parameter): the largest multiple of the largest power of two at or below `hoog` that is >= `van`."""
+    parameter): the largest multiple of the largest power of two at or below `hoog` that is >= `van`.
+    `hoog` is cast to BIGINT: PostgreSQL takes an integer parameter as the smallest type that holds
+    it, and shifts a 32-bit one modulo 32."""
+    hoog = f"CAST({hoog} AS BIGINT)"
     takken = " ".join(f"WHEN (({hoog} >> {k}) << {k}) >= {van} THEN (({hoog} >> {k}) << {k})"
                       for k in range(HOOGTE - 1, 0, -1))
     return f"(CASE {takken} ELSE {hoog} END)"

@@ -42,9 +42,12 @@ class Toegangslog(Projection):
 
 def _filter(melding_id: str | None, actor: str | None, van: str | None, tot: str | None,
             doel: str | None, betrokkene: str | None) -> tuple[str, dict[str, Any]]:
-    return ("WHERE (:melding IS NULL OR melding_id = :melding) AND (:actor IS NULL OR actor = :actor) "
-            "AND (:van IS NULL OR begin >= :van) AND (:tot IS NULL OR begin < :tot) "
-            "AND (:doel IS NULL OR doel = :doel) AND (:betrokkene IS NULL OR betrokkene = :betrokkene)",
+    # CAST: PostgreSQL cannot tell the type of a parameter that is only tested for NULL.
+    return ("WHERE (CAST(:melding AS TEXT) IS NULL OR melding_id = :melding) "
+            "AND (CAST(:actor AS TEXT) IS NULL OR actor = :actor) "
+            "AND (CAST(:van AS TEXT) IS NULL OR begin >= :van) AND (CAST(:tot AS TEXT) IS NULL OR begin < :tot) "
+            "AND (CAST(:doel AS TEXT) IS NULL OR doel = :doel) "
+            "AND (CAST(:betrokkene AS TEXT) IS NULL OR betrokkene = :betrokkene)",
             {"melding": melding_id, "actor": actor, "van": van, "tot": tot, "doel": doel, "betrokkene": betrokkene})
 
 
@@ -55,7 +58,7 @@ def toegangslog(store: ProjectionStore, *, melding_id: str | None = None, actor:
     exclusive, UTC ISO times), one purpose and/or one subject (pseudonym); `limit` lines from `offset`."""
     where, params = _filter(melding_id, actor, van, tot, doel, betrokkene)
     return store.rows(
-        f"SELECT {', '.join(_COLUMNS)} FROM toegangslog {where} ORDER BY begin, span_id "
+        f"SELECT {', '.join(_COLUMNS)} FROM toegangslog {where} ORDER BY begin NULLS FIRST, span_id "
         "LIMIT :limit OFFSET :offset",
         {**params, "limit": -1 if limit is None else limit, "offset": offset},
     )

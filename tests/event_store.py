@@ -23,7 +23,9 @@ from typing import Any
 
 import psycopg
 
-from loket.settings import Settings
+from loket.bootstrap import projectie_schema
+from loket.settings import Settings, postgres_env
+from projections.store import POSTGRESQL
 from tests.pgserver import PostgresServer
 
 EVENT_STORES = ("sqlite", "postgresql")
@@ -111,7 +113,8 @@ def loket_settings(db: Path | str, **extra: str) -> Settings:
 
 def copy_store(source: Path, target: Path) -> None:
     """Copy a closed store: its LOKET_DB file and, with PostgreSQL, its events into the database of `target`."""
-    shutil.copy(source, target)
+    if source.exists():  # with PostgreSQL the projections are there too, and no file may be
+        shutil.copy(source, target)
     if ON_POSTGRESQL:
         assert DATABASES.server is not None
         original = DATABASES.url(source).rsplit("/", 1)[-1]
@@ -219,3 +222,34 @@ def zonder_logregels(stderr: str) -> list[str]:
     object first): with the events in PostgreSQL and the keys still in a file, every start logs a
     warning to move them (loket/bootstrap.py `maak_kluis`), beside the one-line message tested."""
     return [r for r in stderr.strip().splitlines() if not re.match(r"^(\{|\d{4}-\d\d-\d\d[T ])", r)]
+
+
+@dataclass
+class ProjectionSQL:
+    """Plain SQL on a store's projections as another process reads them: the SQLite file LOKET_DB
+    (read-only, never creating it) or, with PostgreSQL, the projections' schema of the events'
+    database (loket/bootstrap.py `projectie_schema`). `?` placeholders; rows as tuples."""
+
+    connection: Any
+    postgresql: bool
+    # What reading raises before the tables exist.
+    missing = (sqlite3.OperationalError, psycopg.errors.UndefinedTable)
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.postgresql:
+            statement = POSTGRESQL.sql(statement)
+        cursor = self.connection.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def projection_sql(settings: Settings) -> Iterator[ProjectionSQL]:
+    if settings.database_url:
+        schema = projectie_schema(postgres_env(settings.database_url).get("POSTGRES_SCHEMA"))
+        with psycopg.connect(settings.database_url.split("?", 1)[0], autocommit=True,
+                             options=f"-c search_path={schema}") as conn:
+            yield ProjectionSQL(conn, postgresql=True)
+        return
+    conn = sqlite3.connect(f"file:{settings.db}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    with closing(conn):
+        yield ProjectionSQL(conn, postgresql=False)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx2
@@ -27,7 +26,15 @@ from loket.bootstrap import bootstrap
 from loket.service import Dienst
 from projections import Projecties
 from tests.conftest import melding
-from tests.event_store import ON_POSTGRESQL, last_position, loket_env, loket_settings, zonder_logregels
+from tests.event_store import (
+    ON_POSTGRESQL,
+    ProjectionSQL,
+    last_position,
+    loket_env,
+    loket_settings,
+    projection_sql,
+    zonder_logregels,
+)
 from tests.test_cli import LOKET
 from tests.web_fixtures import serve
 
@@ -41,25 +48,25 @@ PROJECTIES = len(Projecties.projections)  # each its own position
 BEZET = "loket: another projection worker writes the projections of this store"
 
 
-def lezen(db: Path) -> sqlite3.Connection:
-    """The projections' file as another process reads it (never creating it)."""
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+def lezen(db: Path) -> AbstractContextManager[ProjectionSQL]:
+    """The projections as another process reads them (never creating them): the file, or PostgreSQL."""
+    return projection_sql(loket_settings(db))
 
 
 def projecties(db: Path) -> dict[str, list[tuple]]:
-    """The projections' rows, as another process reads them from the file."""
-    with closing(lezen(db)) as c:
-        return {t: c.execute(f"SELECT * FROM {t} ORDER BY {k}").fetchall() for t, k in TABLES.items()}
+    """The projections' rows, as another process reads them."""
+    with lezen(db) as c:
+        return {t: c.execute(f"SELECT * FROM {t} ORDER BY {k}") for t, k in TABLES.items()}
 
 
 def posities(db: Path) -> dict[str, int]:
-    if not db.exists():
+    if not ON_POSTGRESQL and not db.exists():
         return {}
-    with closing(lezen(db)) as c:
+    with lezen(db) as c:
         try:
             return dict(c.execute("SELECT application_name, notification_id FROM tracking "
-                                  "WHERE application_name LIKE '%@Loket'").fetchall())
-        except sqlite3.OperationalError:
+                                  "WHERE application_name LIKE '%@Loket'"))
+        except ProjectionSQL.missing:
             return {}
 
 
@@ -232,8 +239,8 @@ def test_the_worker_serves_how_far_behind_each_projection_is_for_prometheus(tmp_
 
 
 def _kenmerken(db: Path) -> list[tuple]:
-    with closing(lezen(db)) as c:
-        return c.execute("SELECT kenmerk FROM caseload_meldingen").fetchall()
+    with lezen(db) as c:
+        return c.execute("SELECT kenmerk FROM caseload_meldingen")
 
 
 def test_a_rebuild_while_a_worker_writes_is_refused_with_one_line(tmp_path):

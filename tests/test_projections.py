@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from loket.cli.demo import speel_jaar
 from loket.service import Dienst
 from projections import Projecties
 from tests.conftest import handel
-from tests.event_store import copy_store, last_position, loket_env, loket_settings
+from tests.event_store import copy_store, last_position, loket_env, loket_settings, projection_sql
 
 TABLES = {
     "caseload_meldingen": "melding_id",
@@ -37,8 +36,9 @@ def snapshot(store: Projecties) -> dict[str, list[dict]]:
 
 
 def file_snapshot(db) -> dict[str, list[tuple]]:
-    with sqlite3.connect(db) as c:
-        return {t: c.execute(f"SELECT * FROM {t} ORDER BY {k}").fetchall() for t, k in TABLES.items()}
+    """The projections' rows as another process reads them (the SQLite file, or PostgreSQL)."""
+    with projection_sql(loket_settings(db)) as c:
+        return {t: c.execute(f"SELECT * FROM {t} ORDER BY {k}") for t, k in TABLES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +140,9 @@ def _loket(args, db, **kwargs):
 
 
 def _position(db) -> int:
-    with sqlite3.connect(db, timeout=10) as c:
-        row = c.execute("SELECT notification_id FROM tracking WHERE application_name = 'audit@Loket'").fetchone()
-    return row[0] if row else 0
+    with projection_sql(loket_settings(db)) as c:
+        rows = c.execute("SELECT notification_id FROM tracking WHERE application_name = 'audit@Loket'")
+    return rows[0][0] if rows else 0
 
 
 @pytest.mark.slow
