@@ -116,7 +116,10 @@ class Factory(SQLiteFactory):
 class PostgresProjectieDatastore(PostgresDatastore):
     """The library's PostgreSQL datastore for the projections' schema: its connections read and
     write that schema by unqualified names (the projections' SQL is written once, for SQLite and
-    PostgreSQL alike), and give NUMERIC results (an average, a rounded one) as floats, as SQLite does."""
+    PostgreSQL alike), and give NUMERIC results (an average, a rounded one) as floats, as SQLite does.
+    Their commits do not wait for the server to flush its write-ahead log (`synchronous_commit =
+    off`, as `synchronous=NORMAL` on SQLite): a server crash can take back the last pages, rows and
+    positions together (the log keeps their order), and catch-up writes them again from the events."""
 
     def after_connect_func(self) -> Callable[[Connection[Any]], None]:
         library = super().after_connect_func()
@@ -125,6 +128,7 @@ class PostgresProjectieDatastore(PostgresDatastore):
         def after_connect(conn: Connection[Any]) -> None:
             library(conn)
             conn.execute(search_path)
+            conn.execute("SET synchronous_commit TO off")
             conn.adapters.register_loader("numeric", FloatLoader)
 
         return after_connect

@@ -51,6 +51,9 @@ def _filter(melding_id: str | None, actor: str | None, van: str | None, tot: str
             {"melding": melding_id, "actor": actor, "van": van, "tot": tot, "doel": doel, "betrokkene": betrokkene})
 
 
+ALLE = 1 << 62
+
+
 def toegangslog(store: ProjectionStore, *, melding_id: str | None = None, actor: str | None = None,
                 van: str | None = None, tot: str | None = None, doel: str | None = None,
                 betrokkene: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -60,7 +63,8 @@ def toegangslog(store: ProjectionStore, *, melding_id: str | None = None, actor:
     return store.rows(
         f"SELECT {', '.join(_COLUMNS)} FROM toegangslog {where} ORDER BY begin NULLS FIRST, span_id "
         "LIMIT :limit OFFSET :offset",
-        {**params, "limit": -1 if limit is None else limit, "offset": offset},
+        # No limit: one past any count (SQLite reads -1 as none, PostgreSQL refuses it).
+        {**params, "limit": ALLE if limit is None else limit, "offset": offset},
     )
 
 
