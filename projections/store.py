@@ -5,6 +5,8 @@ log (a tracking record named after it). All projections of a store live in one
 database, so catching up writes a page's rows for every projection and their
 positions in a single transaction: a process killed at any point leaves every
 projection exactly at a page boundary, and restarting never counts an event twice.
+That database is an SQLite file or a PostgreSQL schema (`ProjectionStore`); the SQL is
+written once for both, and what they say differently is in `Dialect`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -205,7 +207,7 @@ class RowProjection(Projection):
     event (a melding's first), so the page's result equals running every change in turn.
     A `Recompute` runs as SQL on the row as written: a row inserted in the page is written
     with its changes up to then, and its later changes in the page follow as SQL, in order.
-    Rows go to SQLite as positional parameters, in the order of `columns`; a column no
+    Rows go to the database as positional parameters, in the order of `columns`; a column no
     change sets gets its value from `defaults` (else NULL).
 
     With `historie`, every version of a row is also kept in `<table>_historie` (see History
@@ -418,7 +420,8 @@ class PostgresDialect(Dialect):
             return f"%({m[1]})s"
         return "%s" if text == "?" else "%%"
 
-    @cache  # noqa: B019 - one dialect object per process; the statements are few and recur on every page
+    # Bounded: an as-of read's SQL names its position, so those texts do not recur.
+    @lru_cache(maxsize=4096)  # noqa: B019 - one dialect object per process
     def sql(self, text: str) -> str:
         return self._TOKEN.sub(self._token, text)
 

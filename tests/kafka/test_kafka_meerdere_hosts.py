@@ -10,9 +10,8 @@ lost, nothing counted twice), every decision is on the topic of its queue (a re-
 consumers/relay.py promises: the same message, at most a page of them once more), and the hash
 chain is whole (`loket verify`).
 
-The projection store is still the SQLite file LOKET_DB (loket/bootstrap.py `_views`), which the
-processes here share as the engine's processes share the `loket` volume on one host
-(deploy/SCALING.md); the helpers that read positions and rows read it there.
+The projections are in PostgreSQL too, in their own schema of the events' database
+(loket/bootstrap.py `_views`); the helpers that read positions and rows read them there.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +83,8 @@ def ontvangen(settings: Settings) -> tuple[int, int]:
 
 def kenmerken(db: Path) -> list[str]:
     """The kenmerken in the caseload projection, as the worker wrote it."""
-    with closing(lezen(db)) as conn:
-        return [row[0] for row in conn.execute("SELECT kenmerk FROM caseload_meldingen")]
+    with lezen(db) as sql:
+        return [row[0] for row in sql.execute("SELECT kenmerk FROM caseload_meldingen")]
 
 
 class Instroom:
