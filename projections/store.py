@@ -15,6 +15,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -398,6 +399,11 @@ class Dialect:
         """The days from date `van` to date `tot` (ISO text, SQL expressions) as an SQL expression."""
         return f"(julianday({tot}) - julianday({van}))"
 
+    def pijplijn(self, c: Any) -> AbstractContextManager[Any]:
+        """Statements on cursor `c` sent without waiting for each one's answer, where the database
+        can (a page's statements are many small ones, and only its end is waited for)."""
+        return nullcontext()
+
     def kolommen(self, c: Any, table: str) -> set[str]:
         """The columns `table` has (none when it does not exist)."""
         c.execute(f"PRAGMA table_info({table})")
@@ -430,6 +436,11 @@ class PostgresDialect(Dialect):
 
     def dagen(self, tot: str, van: str) -> str:
         return f"(CAST({tot} AS DATE) - CAST({van} AS DATE))"
+
+    def pijplijn(self, c: Any) -> AbstractContextManager[Any]:
+        # psycopg's pipeline mode: a row's history copy and close are two statements of one row
+        # each, a round trip apiece without it.
+        return c.connection.pipeline()
 
     def kolommen(self, c: Any, table: str) -> set[str]:
         c.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -517,12 +528,15 @@ class ProjectionStore:
         """Run every projection's statements and record every position, in one transaction."""
         sql = self.dialect.sql
         with self.datastore.transaction(commit=True) as c:
-            for statements, tracking in writes:
-                # Consecutive statements with the same SQL run as one executemany: same
-                # order, fewer round trips (an audit page is one insert of many rows; psycopg
-                # sends a PostgreSQL executemany as one pipeline).
-                for text, run in groupby(statements, key=itemgetter(0)):
-                    c.executemany(sql(text), [params for _, params in run])
+            with self.dialect.pijplijn(c):
+                for statements, _ in writes:
+                    # Consecutive statements with the same SQL run as one executemany: same
+                    # order, fewer round trips (an audit page is one insert of many rows).
+                    for text, run in groupby(statements, key=itemgetter(0)):
+                        c.executemany(sql(text), [params for _, params in run])
+            # After the rows (the library reads the tracking insert's answer, which a pipeline
+            # would not have yet), before the commit: one transaction still.
+            for _, tracking in writes:
                 schrijf_tracking(self.recorder, c, tracking)
 
     def reset(self, projection: type[Projection], application_name: str) -> None:
