@@ -3,7 +3,7 @@
 `LOKET_TEST_EVENT_STORE=sqlite` (the default) or `postgresql` chooses it for the whole
 run. Every environment and settings the tests build for the loket come from
 `loket_env` / `loket_settings`: LOKET_DB in the test's directory (with PostgreSQL the
-projections and the key store are kept there) and, with PostgreSQL, LOKET_DATABASE_URL
+key store file is kept there; the projections go with the events) and, with PostgreSQL, LOKET_DATABASE_URL
 of a fresh database on the session's server (tests/conftest.py starts it). A module of
 its own: pytest loads tests/conftest.py once more than the tests import it, and the
 databases made so far must be known to both.
