@@ -409,6 +409,11 @@ class Dialect:
         c.execute(f"PRAGMA table_info({table})")
         return {row[1] for row in c.fetchall()}
 
+    def bestaand(self, c: Any) -> set[str]:
+        """The names of the tables and indexes there are."""
+        c.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
+        return {row[0] for row in c.fetchall()}
+
 
 class PostgresDialect(Dialect):
     """PostgreSQL: `%s` and `%(name)s` parameters (a literal `%` doubled), BIGINT where SQLite's
@@ -446,6 +451,11 @@ class PostgresDialect(Dialect):
         c.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
                   "AND table_name = %s", (table,))
         return {row["column_name"] for row in c.fetchall()}
+
+    def bestaand(self, c: Any) -> set[str]:
+        c.execute("SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                  "AND relkind IN ('r', 'i', 'p')")
+        return {row["relname"] for row in c.fetchall()}
 
 
 SQLITE = Dialect()
@@ -490,8 +500,14 @@ class ProjectionStore:
         self.recorder.create_table()
         ddl = self.dialect.ddl
         with self.datastore.transaction(commit=True) as c:
+            # Only what is missing: on PostgreSQL even CREATE INDEX IF NOT EXISTS locks its table
+            # (SHARE) before it looks, so a process starting while the worker writes a page would wait
+            # for it, or deadlock with it over two tables.
+            bestaand = self.dialect.bestaand(c)
             for statement in self.create_table_statements:
-                c.execute(ddl(statement))
+                naam = _NIEUW.match(statement)
+                if naam is None or naam[1].lower() not in bestaand:
+                    c.execute(ddl(statement))
         with self.datastore.transaction(commit=True) as c:
             c.execute("SELECT name, version FROM projection_versions")
             written = {row["name"]: row["version"] for row in c.fetchall()}
@@ -586,6 +602,9 @@ class ProjectionStore:
             c.execute(self.dialect.sql(sql), params)
             return [dict(row) for row in c.fetchall()]
 
+
+# The name a CREATE ... IF NOT EXISTS statement makes.
+_NIEUW = re.compile(r"\s*CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
 
 _NA_TABEL = ("WHERE", "GROUP", "ORDER", "LEFT", "RIGHT", "INNER", "JOIN", "ON", "LIMIT", "UNION", "USING")
 
