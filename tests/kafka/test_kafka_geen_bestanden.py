@@ -1,19 +1,21 @@
 """In production nothing is written to local disk: every piece of state is in PostgreSQL.
 
 Intake (`loket ontvang`), a catch-up of the projections, the projection worker, `loket serve`,
-`loket consume` and `loket relay` run as production runs them: each its own process, the events in
-PostgreSQL (LOKET_DATABASE_URL), the key store in a database of its own under a role of its own
-(LOKET_KEYSTORE_URL), the master key from the environment, the real broker. Each runs in an empty
-directory it may not write to, with HOME and TMPDIR empty directories it may not write to either,
-and without writing its bytecode (as the image runs them, deploy/Dockerfile).
+`loket consume`, `loket relay`, `loket token create` and `loket verify` run as production runs
+them: each its own process, the events in PostgreSQL (LOKET_DATABASE_URL), the key store in a
+database of its own under a role of its own (LOKET_KEYSTORE_URL), the master key from the
+environment, the real broker. Each runs in an empty directory it may not write to, with HOME and
+TMPDIR empty directories it may not write to either, and without writing its bytecode (as the
+image runs them, deploy/Dockerfile).
 
 LOKET_DB names a file in an empty directory that *is* writable: a write a read-only directory
 would only refuse (and a process might swallow) is seen there. Nothing may appear in it.
 
 Afterwards the work must have happened (meldingen stored, projections caught up, decisions
-published, the API answering), and no file was written: the directories are empty, the checkout
-of the repository has no new file, and no process ever held a file open for writing (their open
-files are looked at while they run; what a process was given as stdout and stderr aside).
+published, the API answering, the hash chain whole), and no file was written: the directories
+are empty, the checkout of the repository has no new file, and no process ever held a file open
+for writing (their open files are looked at while they run; what a process was given as stdout
+and stderr aside).
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ def test_intake_catch_up_serve_consume_and_relay_on_postgresql_write_no_file(
                          "--metrics-port", str(metrics_port))
         api = stack.enter_context(serve(tmp_path, "api", cwd=werkmap, **omgeving))
         pids.append(api.process.pid)
-        intake = api.token("anna", "intake")
+        # Tokens as an administrator hands them out.
+        intake = klaar(process("token", "create", "--user", "anna", "--role", "intake")).stdout.split()[0]
         beheer = {"Authorization": f"Bearer {api.token('bea', 'beheer')}"}
 
         produce(broker.bootstrap, topics.meldingen, kafka_meldingen(VIA_KAFKA))
@@ -194,6 +197,7 @@ def test_intake_catch_up_serve_consume_and_relay_on_postgresql_write_no_file(
             assert p.alive(), p.stderr_path.read_text()
             assert p.stop() == 0, p.stderr_path.read_text()
         assert "Traceback" not in api.logs()
+        assert json.loads(klaar(process("verify", "--json")).stdout)["intact"] is True
 
     assert ontvangen(settings) == (totaal, totaal)
     decisions = stored_decisions(settings)
