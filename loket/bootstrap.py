@@ -343,19 +343,21 @@ def _one_setup_at_a_time(settings: Settings) -> Iterator[None]:
     migration row (the second process fails "Failed to record tracking for
     __migration__ 1"), and PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe beside
     a concurrent one (a unique violation on pg_type). `loket consume` and `loket
-    relay` started together died of either. A lock file beside LOKET_DB guards the
-    SQLite files (processes on one host share them); a PostgreSQL advisory lock
-    guards the event store, which processes on other hosts share too.
+    relay` started together died of either. With SQLite a lock file beside LOKET_DB
+    guards the files (processes on one host share them). With PostgreSQL a session
+    advisory lock of the events' database guards everything set up here, for the
+    processes of every host, and nothing is written to local disk for it: a process
+    in production may have no writable path at all.
     """
+    if settings.database_url is not None:
+        with _postgres_lock(settings.database_url):
+            yield
+        return
     owner_only(f"{settings.db}.lock")
     fd = os.open(f"{settings.db}.lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed, or when the process dies
-        if settings.database_url is None:
-            yield
-            return
-        with _postgres_lock(settings.database_url):
-            yield
+        yield
     finally:
         os.close(fd)
 

@@ -741,6 +741,14 @@ class Dienst:
         self._achterstand = (time_module.monotonic(), max(achter.values(), default=0))
         return achter
 
+    # How long a health check waits for the key store's answer (a little over PROBE_SECONDS).
+    SLEUTELS_WACHT = 3.0
+
+    def sleutels_bereikbaar(self) -> bool:
+        """Whether the key store answers now (within a few seconds): without it no personal data is
+        sealed or opened, so intake and reads of personal data fail."""
+        return self.app.kluis.keystore.bereikbaar()
+
     def achterstand_kort(self, *, hooguit: float = ACHTERSTAND_GELDIG) -> int:
         """How far behind the furthest projection is, in events: as last measured if that was at
         most `hooguit` seconds ago (every answer says it; measuring costs a few queries)."""

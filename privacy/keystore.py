@@ -192,6 +192,11 @@ class KeyStore:
                 self._head_db.close()
             self._db.close()
 
+    def bereikbaar(self) -> bool:
+        """For a health check: a file of this host, open since the start, is there while the
+        process is (the PostgreSQL key store asks its server, privacy/keystore_postgres.py)."""
+        return True
+
     # Compartments ---------------------------------------------------------------
 
     def _compartment_kek(self, c: sqlite3.Cursor, compartment: str) -> bytes:

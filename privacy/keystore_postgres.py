@@ -93,14 +93,15 @@ class Server:
         schema = f" schema {self.schema}" if self.schema else ""
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}{schema}"
 
-    def connect(self) -> psycopg.Connection:
+    def connect(self, *, timeout: int | None = None, **extra: Any) -> psycopg.Connection:
         """A connection in autocommit mode; SleutelFout naming the setting when the server cannot be
-        reached or refuses the login."""
+        reached or refuses the login. `timeout`: seconds to connect, instead of connect_timeout;
+        `extra`: more libpq parameters."""
         options = f"-c search_path={self.schema}" if self.schema else None
         try:
             return psycopg.connect(host=self.host, port=self.port, dbname=self.dbname, user=self.user,
-                                   password=self.password or None, connect_timeout=self.connect_timeout,
-                                   options=options, autocommit=True)
+                                   password=self.password or None, connect_timeout=timeout or self.connect_timeout,
+                                   options=options, autocommit=True, **extra)
         except psycopg.OperationalError as e:
             raise Onbereikbaar(f"{self.setting}: the key store at {self.where} cannot be reached or refused the "
                                f"login: {self.first_line(e)}") from None
@@ -118,6 +119,9 @@ class Onbereikbaar(SleutelFout):
 P = ParamSpec("P")
 T = TypeVar("T")
 RECONNECT_SECONDS = 15.0  # how long a call waits for a restarted server before it gives up
+# How long a health check waits for the server: libpq counts whole seconds, at least 2; an
+# unanswered query on a connection that was open gives up as soon (tcp_user_timeout).
+PROBE_SECONDS = 2
 
 
 def _reconnecting(
@@ -159,6 +163,8 @@ class PostgresKeyStore:
         self._compartment_keks: dict[str, bytes] = {}
         self._db = server.connect()
         self._head_db: psycopg.Connection | None = None
+        self._probe: psycopg.Connection | None = None
+        self._probe_lock = threading.Lock()
         try:
             with self._transaction() as c:
                 # CREATE TABLE IF NOT EXISTS is not safe beside a concurrent one: processes take turns.
@@ -214,6 +220,32 @@ class PostgresKeyStore:
             if self._head_db is not None:
                 self._head_db.close()
             self._db.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+
+    def bereikbaar(self) -> bool:
+        """Whether the server answers now, within about PROBE_SECONDS: for a health check. On a
+        connection of its own, kept between checks, so a check never waits behind a call that
+        waits for a restarted server (RECONNECT_SECONDS), nor costs a login while all is well.
+        A server that takes the query and never answers holds the check up: the caller bounds
+        its wait (loket/web/app.py), and the checks after it answer False at once."""
+        if not self._probe_lock.acquire(timeout=PROBE_SECONDS):
+            return False  # a check before this one still waits for an answer: none is coming soon
+        try:
+            try:
+                if self._probe is None or self._probe.closed or self._probe.broken:
+                    self._probe = self.server.connect(timeout=PROBE_SECONDS,
+                                                      tcp_user_timeout=PROBE_SECONDS * 1000)
+                self._probe.execute("SELECT 1")
+                return True
+            except (psycopg.Error, Onbereikbaar):
+                if self._probe is not None:
+                    self._probe.close()
+                    self._probe = None
+                return False
+        finally:
+            self._probe_lock.release()
 
     # Compartments ---------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy.keystore import GEEN, KeyStore
 from privacy.keystore_postgres import PostgresKeyStore, Server
-from privacy.masterkey import KEY_BYTES, derive, load_master_key, master_key_source
+from privacy.masterkey import KEY_BYTES, SleutelFout, derive, load_master_key, master_key_source
 from privacy.pseudonym import Betrokkene, Pseudonimiseerder
 
 ALGORITHM = "AES-256-GCM"
@@ -139,11 +139,16 @@ class Kluis:
                server: Server | None = None) -> Kluis:
         """The key store at `pad` (or on `server`, PostgreSQL), under the master key given
         (LOKET_MASTER_KEY, base64) or kept in a file (LOKET_MASTER_KEY_FILE); with neither, a
-        development key at `pad`.master-key, generated when missing, loudly. Raises SleutelFout
-        naming the setting, never the key or a password."""
+        development key at `pad`.master-key, generated when missing, loudly; not beside a key
+        store on a server, which the processes of several hosts share: a key in a file of one
+        host would open it for that host alone. Raises SleutelFout naming the setting, never
+        the key or a password."""
         given = {"LOKET_MASTER_KEY": master_key,
                  "LOKET_MASTER_KEY_FILE": str(master_key_file) if master_key_file else None}
         settings = {name: value for name, value in given.items() if value}
+        if server is not None and not settings:
+            raise SleutelFout(f"{server.setting} needs LOKET_MASTER_KEY or LOKET_MASTER_KEY_FILE: a development "
+                              "master key would be a file of this host alone (docs/privacy.md)")
         development = Path(f"{pad}.master-key")
         master = load_master_key(settings, development)
         source = master_key_source(settings, development)

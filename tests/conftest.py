@@ -191,6 +191,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         env["LOKET_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
     if KEYSTORE_ON_POSTGRESQL:
         env["LOKET_KEYSTORE_URL"] = DATABASES.keystore_url(tmp_path / "loket.sqlite")
+        env["LOKET_MASTER_KEY"] = DATABASES.master_key(tmp_path / "loket.sqlite")
     return Settings.from_env(env)
 
 

@@ -11,6 +11,7 @@ databases made so far must be known to both.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -33,7 +34,8 @@ EVENT_STORE = os.environ.get("LOKET_TEST_EVENT_STORE") or "sqlite"
 ON_POSTGRESQL = EVENT_STORE == "postgresql"
 # LOKET_TEST_KEYSTORE=postgresql keeps the key store of every loket the tests build with
 # `loket_env` in PostgreSQL too (LOKET_KEYSTORE_URL): a database of its own per LOKET_DB,
-# owned by a role of its own (KEYS_ROLE), as in production.
+# owned by a role of its own (KEYS_ROLE), under a master key of its own (LOKET_MASTER_KEY), as in
+# production.
 KEYSTORE = os.environ.get("LOKET_TEST_KEYSTORE") or "sqlite"
 KEYSTORE_ON_POSTGRESQL = KEYSTORE == "postgresql"
 KEYS_ROLE = "loket_keys"
@@ -46,6 +48,7 @@ class _Databases:
         self.server: PostgresServer | None = None
         self.urls: dict[str, str] = {}
         self.keystores: dict[str, str] = {}
+        self.master_keys: dict[str, str] = {}
 
     def url(self, db: Path | str) -> str:
         key = os.path.abspath(db)
@@ -53,6 +56,11 @@ class _Databases:
             assert self.server is not None, "the server starts with the session (tests/conftest.py: _event_store)"
             self.urls[key] = self.server.new_database()
         return self.urls[key]
+
+    def master_key(self, db: Path | str) -> str:
+        """The master key of the loket at `db` whose key store is on the server (base64, 32 bytes):
+        the same every time for the same `db`, as a deployment's secret is."""
+        return self.master_keys.setdefault(os.path.abspath(db), base64.b64encode(os.urandom(32)).decode())
 
     def keystore_url(self, db: Path | str) -> str:
         """The key store database of the loket at `db`, owned by KEYS_ROLE, which alone may connect."""
@@ -103,6 +111,9 @@ def loket_env(db: Path | str, **extra: str) -> dict[str, str]:
     if KEYSTORE_ON_POSTGRESQL:
         env["LOKET_KEYSTORE_URL"] = DATABASES.keystore_url(db)
     env.update(extra)
+    if env.get("LOKET_KEYSTORE_URL") and not (env.get("LOKET_MASTER_KEY") or env.get("LOKET_MASTER_KEY_FILE")):
+        # A key store on a server wants a master key given (no development key file beside it).
+        env["LOKET_MASTER_KEY"] = DATABASES.master_key(db)
     return env
 
 

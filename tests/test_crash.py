@@ -133,6 +133,8 @@ def environment(settings: Settings) -> dict[str, str]:
         env["LOKET_DATABASE_URL"] = settings.database_url
     if settings.keystore_url:
         env["LOKET_KEYSTORE_URL"] = settings.keystore_url
+    if settings.master_key:
+        env["LOKET_MASTER_KEY"] = settings.master_key
     return env
 
 
@@ -185,6 +187,7 @@ def pg_settings(tmp_path, postgres) -> Settings:
     env = {"LOKET_DB": str(tmp_path / "views.sqlite"), "LOKET_DATABASE_URL": postgres.new_database()}
     if KEYSTORE_ON_POSTGRESQL:
         env["LOKET_KEYSTORE_URL"] = DATABASES.keystore_url(tmp_path / "views.sqlite")
+        env["LOKET_MASTER_KEY"] = DATABASES.master_key(tmp_path / "views.sqlite")
     return Settings.from_env(env)
 
 

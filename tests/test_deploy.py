@@ -38,9 +38,13 @@ def loket_services() -> dict[str, list[str]]:
     }
 
 
+SERVERS = ("postgres", "kafka", "prometheus", "grafana")
+
+
 def test_the_compose_file_has_broker_database_engine_processes_and_monitoring():
     services = compose()["services"]
-    assert {"kafka", "postgres", "api", "consumer", "relay", "projections", "prometheus", "grafana"} <= set(services)
+    assert {"kafka", "postgres", "api", "consumer", "relay", "relay-standby", "projections", "prometheus",
+            "grafana"} <= set(services)
     assert not any("zookeeper" in name for name in services)
 
 
@@ -70,8 +74,12 @@ def test_only_the_projection_worker_writes_the_projections_the_api_only_reads():
 
 
 def scrape_targets() -> set[str]:
+    """service:port of every target: listed, or found by the service's name (each of its replicas)."""
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text(encoding="utf-8"))
-    return {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    listed = {t for job in config["scrape_configs"] for sc in job.get("static_configs", []) for t in sc["targets"]}
+    found = {f"{name}:{sd['port']}" for job in config["scrape_configs"] for sd in job.get("dns_sd_configs", [])
+             for name in sd["names"]}
+    return listed | found
 
 
 def metrics_endpoints() -> set[str]:
@@ -211,3 +219,76 @@ def test_the_keys_live_in_a_database_of_their_own_under_a_role_of_their_own():
     example = (DEPLOY / "env.example").read_text(encoding="utf-8")
     assert {"POSTGRES_PASSWORD", "LOKET_DATABASE_PASSWORD", "LOKET_KEYSTORE_PASSWORD"} <= set(
         re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
+
+
+# Nothing on local disk: every engine process can run on any host -----------------------
+
+
+def replicas(service: dict) -> int:
+    return int(service.get("deploy", {}).get("replicas", 1))
+
+
+def named_volumes(service: dict) -> set[str]:
+    """The named volumes a service mounts (a bind of a file of deploy/ or a path is not one)."""
+    names = set()
+    for mount in service.get("volumes", []):
+        source = mount["source"] if isinstance(mount, dict) else mount.split(":")[0]
+        if not source.startswith((".", "/", "~")):
+            names.add(source)
+    return names
+
+
+def test_no_volume_is_shared_between_two_services_each_server_keeps_its_own():
+    spec = compose()
+    users: dict[str, list[str]] = {}
+    for name, service in spec["services"].items():
+        for volume in named_volumes(service):
+            users.setdefault(volume, []).append(name)
+    assert all(len(names) == 1 for names in users.values()), users
+    assert {names[0] for names in users.values()} <= set(SERVERS), users  # data of a server, nothing else
+    assert set(spec["volumes"]) == set(users)  # no volume declared for something else
+
+
+def test_no_engine_service_mounts_a_volume_or_may_write_its_file_system():
+    """The loket keeps its state in PostgreSQL; a replica on another host needs no file of this one
+    (tests/kafka/test_kafka_geen_bestanden.py shows the processes write none)."""
+    services = compose()["services"]
+    for name in loket_services():
+        service = services[name]
+        assert "volumes" not in service, name
+        assert service.get("read_only") is True, name
+        assert not {"LOKET_DB", "LOKET_KEYSTORE", "LOKET_MASTER_KEY"} & set(service["environment"]), name
+
+
+def test_the_api_runs_as_two_replicas_without_a_clash_of_host_ports():
+    services = compose()["services"]
+    assert replicas(services["api"]) == 2
+    published: list[int] = []
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            host = str(port).rsplit(":", 1)[0]
+            first, _, last = host.partition("-")
+            ports = list(range(int(first), int(last or first) + 1))
+            assert len(ports) >= replicas(service), f"{name}: {replicas(service)} replicas on {host}"
+            published += ports
+    assert len(published) == len(set(published)), published
+
+
+def commands() -> list[tuple[str, int, object]]:
+    """(service, replicas, parsed arguments) of every engine process."""
+    services = compose()["services"]
+    return [(name, replicas(services[name]), parser().parse_args(argv[1:])) for name, argv in loket_services().items()]
+
+
+def test_one_projection_worker_one_relay_and_one_standing_by_consumers_up_to_the_partitions():
+    from consumers.clients import PARTITIONS
+    from loket.cli.kafka import cmd_consume, cmd_relay
+    from loket.cli.overzichten import cmd_catch_up
+
+    workers = [(n, r) for n, r, args in commands()
+               if getattr(args, "projections_handler", None) is cmd_catch_up and args.follow]
+    assert workers == [("projections", 1)]
+    relays = [(n, r, args.standby) for n, r, args in commands() if args.handler is cmd_relay]
+    assert sorted(relays) == [("relay", 1, True), ("relay-standby", 1, True)]
+    consumers = [r for _, r, args in commands() if args.handler is cmd_consume]
+    assert 1 <= sum(consumers) <= PARTITIONS

@@ -92,7 +92,7 @@ def test_processes_storing_the_same_meldingen_at_once_store_each_once(store, tmp
     maak_loket(store).close()  # the tables exist; the race is about the meldingen
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOKET_")}
     env |= {"LOKET_DB": str(store.db), "LOKET_USER": "tester", "LOKET_DATABASE_URL": store.database_url or "",
-            "LOKET_KEYSTORE_URL": store.keystore_url or ""}
+            "LOKET_KEYSTORE_URL": store.keystore_url or "", "LOKET_MASTER_KEY": store.master_key or ""}
     done = run_together(TOGETHER, STORE_THEM, env, processes=3)
     assert [p.returncode for p in done] == [0, 0, 0], [p.stderr[-2000:] for p in done]
     answers = [json.loads(p.stdout.splitlines()[-1]) for p in done]

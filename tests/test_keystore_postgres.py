@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,12 +22,16 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
 from loket.bootstrap import bootstrap, maak_kluis
+from loket.service import Dienst
 from loket.settings import OngeldigeInstelling, Settings
+from loket.web.app import maak_app
 from privacy.keystore import new_key_id
 from privacy.masterkey import SleutelFout
 from tests.conftest import BEHEER_ROL, INTAKE_ROL, line, run_together
+from tests.event_store import loket_settings
 from tests.pgserver import PostgresServer
 from tests.test_cli import LOKET
 
@@ -408,3 +415,46 @@ def test_a_key_store_url_that_is_not_postgresql_is_refused_naming_the_setting():
         Settings.from_env({"LOKET_KEYSTORE_URL": "mysql://keys@db/keys"}).keystore_server()
 
 
+
+
+def test_health_says_within_seconds_when_the_key_store_cannot_be_reached_or_hangs_and_recovers_with_it(tmp_path):
+    """The key store on a server of its own, beside the events. Stopped while the API runs, /health
+    answers 503 within seconds (not after the key store's wait for a restarting server, 15 s);
+    started again, 200. A server that takes the question and never answers (its backend stopped)
+    is told apart as soon, and the other requests are answered meanwhile."""
+    with PostgresServer() as keys_server:
+        settings = loket_settings(tmp_path / "loket.sqlite", LOKET_MASTER_KEY=MASTER_KEY,
+                                  LOKET_KEYSTORE_URL=keys_server.new_database("keys", owner="loket_keys"))
+        systeem = bootstrap(settings)
+        try:
+            with TestClient(maak_app(Dienst(systeem), systeem.tokens)) as client:
+                def health() -> tuple[int, str, float]:
+                    begin = time.monotonic()
+                    answer = client.get("/health")
+                    return answer.status_code, answer.json()["sleutelopslag"], time.monotonic() - begin
+
+                assert health()[:2] == (200, "ok")
+
+                keys_server.shut_down()
+                code, sleutels, took = health()
+                assert (code, sleutels) == (503, "onbereikbaar") and took < 5, took
+                keys_server.start_again()
+                assert health()[:2] == (200, "ok")
+
+                probe = systeem.app.kluis.keystore._probe
+                assert probe is not None
+                backend = probe.info.backend_pid
+                os.kill(backend, signal.SIGSTOP)
+                try:
+                    with ThreadPoolExecutor(2) as pool:
+                        hanging = pool.submit(health)
+                        time.sleep(0.5)
+                        assert client.get("/docs").status_code == 200  # served meanwhile
+                        code, sleutels, took = hanging.result(timeout=30)
+                        assert (code, sleutels) == (503, "onbereikbaar") and took < 5, took
+                        code, sleutels, took = health()  # the first question still waits: no second one
+                        assert (code, sleutels) == (503, "onbereikbaar") and took < 5, took
+                finally:
+                    os.kill(backend, signal.SIGCONT)
+        finally:
+            systeem.close()

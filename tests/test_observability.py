@@ -46,10 +46,11 @@ def test_prometheus_scrapes_the_metrics_endpoint_of_loket_serve():
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["loket-api"]["metrics_path"] == "/metrics"
-    # The api service of deploy/compose.yaml, on the port `loket serve` listens on there.
+    # Every replica of the api service of deploy/compose.yaml (found by its name), on the port
+    # `loket serve` listens on there.
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    [target] = jobs["loket-api"]["static_configs"][0]["targets"]
-    host, port = target.split(":")
+    [found] = jobs["loket-api"]["dns_sd_configs"]
+    [host], port = found["names"], str(found["port"])
     assert host in compose["services"]
     assert "serve" in compose["services"][host]["command"] and port in " ".join(compose["services"][host]["command"])
 

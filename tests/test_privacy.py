@@ -21,7 +21,8 @@ import pytest
 from events.application import Loket
 from events.logboek import INZAGE, OngeldigDoel, verwerkingsactiviteiten
 from events.toegang import ROLSOORTEN, GeenToegang, OngeldigeRol, Rol
-from loket.bootstrap import bootstrap
+from loket.bootstrap import bootstrap, maak_kluis
+from loket.settings import Settings
 from privacy.keystore import CompartimentGesloten
 from privacy.kluis import Kluis
 from privacy.masterkey import SleutelFout
@@ -339,15 +340,26 @@ def test_a_wrong_master_key_does_not_open_the_key_store_and_says_so_without_the_
 
 
 def test_a_master_key_file_must_be_private_and_a_generated_one_is(tmp_path):
-    s = bootstrap(loket_settings(tmp_path / "l.sqlite"))
+    # The development key goes with a key store file (beside a key store on a server it is refused, below).
+    s = bootstrap(loket_settings(tmp_path / "l.sqlite", LOKET_KEYSTORE_URL=""))
     s.close()
     generated = tmp_path / "l.sqlite.keys.master-key"
     assert stat.S_IMODE(generated.stat().st_mode) == 0o600
-    if s.settings.keystore_url is None:
-        assert stat.S_IMODE((tmp_path / "l.sqlite.keys").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "l.sqlite.keys").stat().st_mode) == 0o600
     generated.chmod(0o644)
     with pytest.raises(SleutelFout, match="readable by others"):
-        bootstrap(loket_settings(tmp_path / "l.sqlite"))
+        bootstrap(loket_settings(tmp_path / "l.sqlite", LOKET_KEYSTORE_URL=""))
+
+
+def test_a_key_store_on_a_server_wants_a_master_key_given_and_writes_no_development_key(tmp_path, postgres):
+    """Several hosts share the key store on a server: a development key in a file of one of them
+    would open it for that host alone. Refused at the start, naming the settings; no file written."""
+    keys = postgres.new_database("zonder_hoofdsleutel", owner="loket_keys")
+    settings = Settings(db=tmp_path / "l.sqlite", database_url=None, user="tester", kafka="", kafka_topic_prefix="",
+                        log_format="console", keystore_url=keys)
+    with pytest.raises(SleutelFout, match="LOKET_KEYSTORE_URL needs LOKET_MASTER_KEY or LOKET_MASTER_KEY_FILE"):
+        maak_kluis(settings)
+    assert list(tmp_path.iterdir()) == []
 
 
 

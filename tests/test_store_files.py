@@ -2,7 +2,7 @@
 
 Every file under the test's directory is looked at, so a file nobody thought of
 counts too. With PostgreSQL as event store the local files are the projections,
-the key store, the token file and the lock file.
+the key store file and the development master key (without LOKET_KEYSTORE_URL and LOKET_MASTER_KEY).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def cli_env(store: Settings) -> dict[str, str]:
         env["LOKET_DATABASE_URL"] = store.database_url
     if store.keystore_url:
         env["LOKET_KEYSTORE_URL"] = store.keystore_url
+    if store.master_key:
+        env["LOKET_MASTER_KEY"] = store.master_key
     return env
 
 
@@ -68,12 +70,11 @@ def test_every_file_of_an_open_store_is_the_owners_alone(store, tmp_path, umask_
         found = modes(tmp_path)  # while open: the -wal and -shm files are there
     finally:
         systeem.close()
-    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm", "loket.sqlite.lock",
-                "loket.sqlite.keys.master-key"}
-    if store.database_url is None:  # else the tokens are in the events' database
-        expected.add("loket.tokens.sqlite")
-    if store.keystore_url is None:
-        expected |= {"loket.sqlite.keys", "loket.sqlite.keys-wal"}
+    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm"}
+    if store.database_url is None:  # else the tokens are in the events' database, the lock an advisory one
+        expected |= {"loket.tokens.sqlite", "loket.sqlite.lock"}
+    if store.keystore_url is None:  # else the master key is given (no development key beside a server)
+        expected |= {"loket.sqlite.keys", "loket.sqlite.keys-wal", "loket.sqlite.keys.master-key"}
     assert expected <= set(found), sorted(found)
     assert readable_by_others(found) == {}
 
@@ -83,8 +84,9 @@ def test_the_cli_creates_every_file_owner_only(store, tmp_path, umask_022):
     cli(store, ["token", "create", "--user", "beheerder", "--role", "admin"])
     cli(store, ["verify"])
     found = modes(tmp_path)
-    assert {"loket.sqlite", "loket.sqlite.lock"} <= set(found)
+    assert "loket.sqlite" in found
     assert ("loket.tokens.sqlite" in found) == (store.database_url is None)
+    assert ("loket.sqlite.lock" in found) == (store.database_url is None)
     assert ("loket.sqlite.keys" in found) == (store.keystore_url is None)
     assert readable_by_others(found) == {}
 

@@ -97,16 +97,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 @contextmanager
-def serve(tmp_path: Path, name: str = "serve", **extra: str) -> Iterator[Server]:
+def serve(tmp_path: Path, name: str = "serve", *, cwd: Path | None = None, **extra: str) -> Iterator[Server]:
     """A `loket serve` process on the store in `tmp_path` (loket.sqlite), with settings `extra`;
-    `name` tells several apart (their logs)."""
+    `name` tells several apart (their logs); `cwd`, the directory it runs in (the test's own by default)."""
     port = vrije_poort()
     env = {**os.environ, **loket_env(tmp_path / "loket.sqlite", LOKET_LOG_FORMAT="json", LOKET_USER="beheer",
                                      **extra)}
     stderr = tmp_path / f"{name}.log"
     with stderr.open("w") as err:
         process = subprocess.Popen([sys.executable, "-m", "loket.cli", "serve", "--port", str(port)],
-                                   env=env, stdout=err, stderr=err)
+                                   env=env, stdout=err, stderr=err, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

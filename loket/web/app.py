@@ -13,6 +13,7 @@ without internet, as in a government network.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -224,11 +225,24 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
         return JSONResponse({"detail": "internal error; the request id is in the logs", "errors": []},
                             status_code=500, headers={**KOPREGELS, **NIET_BEWAREN})
 
-    @app.get("/health", tags=["beheer"], summary="Is the store reachable; how far behind are the projections")
-    async def health() -> dict[str, Any]:
-        # Two indexed reads: cheaper on the event loop than a hop to a worker thread and back.
+    @app.get("/health", tags=["beheer"], responses={503: {"description": "the key store cannot be reached"}},
+             summary="Are the store and the key store reachable; how far behind are the projections")
+    async def health(response: Response) -> dict[str, Any]:
         dienst: Dienst = app.state.dienst
-        return {"status": "ok", "achterstand": dienst.achterstand()}
+        # The key store may be another server: asked in a worker thread, waited for a few seconds at
+        # most, so the event loop goes on serving meanwhile.
+        # (asyncio's executor, not anyio's: a wait anyio starts is not given up when it lasts too long.)
+        vraag = asyncio.get_running_loop().run_in_executor(None, dienst.sleutels_bereikbaar)
+        try:
+            sleutels = await asyncio.wait_for(vraag, Dienst.SLEUTELS_WACHT)
+        except TimeoutError:
+            sleutels = False  # a server that took the question and does not answer
+        # Two indexed reads: cheaper on the event loop than a hop to a worker thread and back.
+        achterstand = dienst.achterstand()
+        if not sleutels:
+            response.status_code = 503
+            return {"status": "onbereikbaar", "sleutelopslag": "onbereikbaar", "achterstand": achterstand}
+        return {"status": "ok", "sleutelopslag": "ok", "achterstand": achterstand}
 
     @app.get("/metrics", tags=["beheer"], response_class=PlainTextResponse,
              summary="Prometheus metrics (all prefixed loket_)")

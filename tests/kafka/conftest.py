@@ -125,14 +125,15 @@ def topics(kafka_settings: Settings) -> Topics:
 class Loket:
     """A `loket` command running as its own process, as in production."""
 
-    def __init__(self, args: list[str], env: dict[str, str], workdir: Path):
+    def __init__(self, args: list[str], env: dict[str, str], workdir: Path, cwd: Path | None = None):
+        """`workdir` keeps its output; `cwd` is the directory it runs in (the test's own by default)."""
         self.args = args
         name = args[0]
         self.stdout_path = workdir / f"{name}.{time.monotonic_ns()}.out"
         self.stderr_path = workdir / f"{name}.{time.monotonic_ns()}.err"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "loket.cli", *args], env=env, stdout=out, stderr=err
+                [sys.executable, "-m", "loket.cli", *args], env=env, stdout=out, stderr=err, cwd=cwd
             )
 
     def alive(self) -> bool:
@@ -191,8 +192,8 @@ def loket(kafka_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequ
     started: list[Loket] = []
     request.node.stash[STARTED] = started
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Loket:
-        process = Loket(list(args), env or kafka_env, tmp_path)
+    def start(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Loket:
+        process = Loket(list(args), env or kafka_env, tmp_path, cwd)
         started.append(process)
         return process
 
