@@ -2,7 +2,7 @@
 
 From these rows come the caseload (open meldingen per zvh / product / gemeente /
 status, with their age), the triage queue (oldest first, with the reason), the
-list of rejected meldingen with their errors, and the yearly statistics.
+list of rejected meldingen with their errors (the yearly statistics count in projections/tellingen.py).
 """
 
 from __future__ import annotations
@@ -205,23 +205,6 @@ def tellingen(store: ProjectionStore) -> dict[str, int]:
         r["status"]: r["n"]
         for r in store.rows("SELECT status, COUNT(*) AS n FROM caseload_meldingen GROUP BY status")
     }
-
-
-def statistiek(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """Routed meldingen per product and gemeente, this year and the year before.
-
-    The shape of the annual reports (seed 004: "Cijfers PGA uitgesplitst per gemeente,
-    2017 2018"), for every product of every house. Closed meldingen count too.
-    """
-    return store.rows(
-        "SELECT zvh, product, gemeente, "
-        "SUM(CASE WHEN substr(datum, 1, 4) = :prev THEN 1 ELSE 0 END) AS vorig_jaar, "
-        "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar, "
-        "SUM(CASE WHEN substr(datum, 1, 4) = :year AND status = :gesloten THEN 1 ELSE 0 END) AS gesloten "
-        "FROM caseload_meldingen WHERE outcome = 'routed' AND substr(datum, 1, 4) IN (:prev, :year) "
-        f"AND {_binnen(compartimenten)} GROUP BY zvh, product, gemeente ORDER BY zvh, product, gemeente",
-        {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN, **_gehouden(compartimenten)},
-    )
 
 
 def wachtrij(store: ProjectionStore, zvh: str) -> list[dict[str, Any]]:

@@ -28,6 +28,9 @@ from events.bibliotheek import schrijf_tracking
 Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
 # What a projection makes of one event: statements (a Projection) or row changes (a RowProjection).
 Handler = Callable[[Any], Iterable[Any]]
+# What a page writes: its statements, or a function that reads what the page builds on first (in the
+# transaction that writes it) and then gives them (projections/tellingen.py).
+Statements = Sequence[Statement] | Callable[[Any], Sequence[Statement]]
 
 
 class Collector(Protocol):
@@ -36,7 +39,7 @@ class Collector(Protocol):
 
     def add(self, event: Any, at: int = 0) -> None: ...
 
-    def statements(self) -> list[Statement]: ...
+    def statements(self) -> Statements: ...
 
 
 @cache
@@ -137,7 +140,7 @@ class Projection:
         return Page(cls.handlers)
 
     @classmethod
-    def statements(cls, domain_events: Iterable[Any], start: int = 1) -> list[Statement]:
+    def statements(cls, domain_events: Iterable[Any], start: int = 1) -> Statements:
         """The statements of these events, at the positions from `start` on."""
         page = cls.page()
         for at, event in enumerate(domain_events, start=start):
@@ -422,10 +425,12 @@ class ProjectionStore(SQLiteTrackingRecorder):
         """Where each projection stands in the application's log, by name (for `events.follower.lag`)."""
         return {p.name: self.position(p, application_name) for p in self.projections}
 
-    def apply(self, writes: Sequence[tuple[Sequence[Statement], Tracking]]) -> None:
+    def apply(self, writes: Sequence[tuple[Statements, Tracking]]) -> None:
         """Run every projection's statements and record every position, in one transaction."""
         with self.datastore.transaction(commit=True) as c:
             for statements, tracking in writes:
+                if callable(statements):
+                    statements = statements(c)
                 # Consecutive statements with the same SQL run as one executemany: same
                 # order, fewer round trips (an audit page is one insert of many rows).
                 for sql, run in groupby(statements, key=itemgetter(0)):
