@@ -102,8 +102,9 @@ class Caseload(RowProjection):
     name = "caseload"
     # 2: the labels follow Top X (version 1 set only top_x); 3: the regisseur follows RegisseurToegewezen
     # (rows of version 2 keep the one named at accepting), indexed for "mijn zaken"; 4: every version of
-    # a row kept (caseload_meldingen_historie) for as-of reads.
-    version = 4
+    # a row kept (caseload_meldingen_historie) for as-of reads; 5: a live row has the position from which it
+    # holds (`van`), and the versions a page inserts are copied from the live rows.
+    version = 5
     historie = True
     table = "caseload_meldingen"
     key = "melding_id"
@@ -120,7 +121,7 @@ class Caseload(RowProjection):
             bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT, datum TEXT,
             outcome TEXT, zvh TEXT, product TEXT, queue TEXT, labels TEXT, top_x INTEGER DEFAULT 0,
             status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
-            errors TEXT, compartiment TEXT)""",
+            errors TEXT, compartiment TEXT, van INTEGER NOT NULL DEFAULT 0)""",
         "CREATE INDEX IF NOT EXISTS caseload_status ON caseload_meldingen (status, zvh, product, gemeente)",
         "CREATE INDEX IF NOT EXISTS caseload_regisseur ON caseload_meldingen (regisseur, status)",
         *historie_ddl(table, key, """melding_id TEXT NOT NULL,

@@ -101,7 +101,8 @@ def geldig_op(positie: int, van: str = "van", tot: str = "tot", knoop_kolom: str
 
 def historie_ddl(table: str, key: str, kolommen: str, filter: str) -> tuple[str, ...]:
     """The history table of a row projection: its columns (`kolommen`, as in the live table, without
-    constraints) and each version's positions; indexed by key and by the interval tree, with the
+    constraints; the live table has `van` too, the position from which its row's version holds) and
+    each version's positions; indexed by key and by the interval tree, with the
     column the lists filter on most (`filter`: a status) between the node and the position, so
     that a read of, say, the open meldingen as of a moment seeks only those."""
     return (
@@ -111,6 +112,8 @@ def historie_ddl(table: str, key: str, kolommen: str, filter: str) -> tuple[str,
             PRIMARY KEY ({key}, van))""",
         f"CREATE INDEX IF NOT EXISTS {table}_historie_van ON {table}_historie (knoop, {filter}, van)",
         f"CREATE INDEX IF NOT EXISTS {table}_historie_tot ON {table}_historie (knoop, {filter}, tot)",
+        # The live rows' `van` (RowProjection): a page copies the versions of the rows it inserted by it.
+        f"CREATE INDEX IF NOT EXISTS {table}_van ON {table} (van)",
     )
 
 
@@ -238,20 +241,33 @@ class RowProjection(Projection):
     @classmethod
     @cache
     def insert(cls) -> str:
-        return (f"INSERT INTO {cls.table} ({', '.join(cls.columns)}) VALUES ({', '.join('?' * len(cls.columns))}) "
+        # With history, a live row also has the position from which its version holds (`van`).
+        columns = (*cls.columns, "van") if cls.historie else cls.columns
+        return (f"INSERT INTO {cls.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                 f"ON CONFLICT ({cls.key}) DO NOTHING")
 
     @classmethod
     @cache
     def update(cls, columns: tuple[str, ...]) -> str:
-        return f"UPDATE {cls.table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {cls.key} = ?"
+        sets = [f"{c} = ?" for c in columns] + (["van = ?"] if cls.historie else [])
+        return f"UPDATE {cls.table} SET {', '.join(sets)} WHERE {cls.key} = ?"
 
     @classmethod
     @cache
     def recompute(cls, expressions: tuple[tuple[str, str], ...]) -> str:
-        return f"UPDATE {cls.table} SET {', '.join(f'{c} = {e}' for c, e in expressions)} WHERE {cls.key} = ?"
+        sets = [f"{c} = {e}" for c, e in expressions] + (["van = ?"] if cls.historie else [])
+        return f"UPDATE {cls.table} SET {', '.join(sets)} WHERE {cls.key} = ?"
 
     # History statements.
+
+    @classmethod
+    @cache
+    def overgenomen(cls) -> str:
+        """The holding versions of the rows a page inserted, copied from the live rows as inserted (run
+        right after the page's inserts, before its updates): one statement instead of a row each."""
+        return (f"INSERT INTO {cls.table}_historie ({', '.join(cls.columns)}, van, tot, knoop) "
+                f"SELECT {', '.join(cls.columns)}, van, {TOP}, {knoop_sql('van', str(TOP - 1))} "
+                f"FROM {cls.table} WHERE van >= ?")
 
     @classmethod
     @cache
@@ -294,7 +310,7 @@ class RowPage:
     history, each row's versions too."""
 
     __slots__ = ("projection", "handlers", "key", "blank", "new", "updates", "in_sql", "historie", "versies",
-                 "laatste", "wijzigingen")
+                 "laatste", "eigen", "wijzigingen")
 
     def __init__(self, projection: type[RowProjection]):
         self.projection = projection
@@ -305,8 +321,9 @@ class RowPage:
         self.updates: list[Statement] = []
         self.in_sql: set[str] = set()  # rows of `new` whose later changes run as SQL (after a Recompute)
         self.historie = projection.historie
-        self.versies: list[list[Any]] = []  # [van, values, tot, recorded at] of versions known whole
-        self.laatste: dict[str, list[Any]] = {}  # a row's last version known whole
+        self.versies: list[list[Any]] = []  # [van, values (once closed), tot, recorded at] of versions known whole
+        self.laatste: dict[str, list[Any]] = {}  # a row's last version known whole, while its changes are
+        self.eigen: dict[str, list[Any]] = {}  # a row's last version known whole
         self.wijzigingen: list[Statement] = []  # history of rows written before, in order
 
     def add(self, event: Any, at: int = 0) -> None:
@@ -326,12 +343,15 @@ class RowPage:
                         self._versie(change.key, row, at, event.timestamp)
             elif kind is Update:
                 if row is not None and change.key not in self.in_sql:
-                    row.update(change.values)
                     if self.historie:
                         self._versie(change.key, row, at, event.timestamp)
+                    row.update(change.values)
                 else:
                     sql = self.projection.update(tuple(change.values))
-                    self.updates.append((sql, (*change.values.values(), change.key)))
+                    if self.historie:
+                        self.updates.append((sql, (*change.values.values(), at, change.key)))
+                    else:
+                        self.updates.append((sql, (*change.values.values(), change.key)))
                     if self.historie:
                         self._kopie(self.projection.kopie(tuple(change.values)), change.key, at,
                                     {f"w_{c}": v for c, v in change.values.items()})
@@ -340,22 +360,25 @@ class RowPage:
                     self.in_sql.add(change.key)
                 expressions = tuple(change.expressions.items())
                 sql = self.projection.recompute(expressions)
-                self.updates.append((sql, (change.key,)))
+                self.updates.append((sql, (at, change.key) if self.historie else (change.key,)))
                 if self.historie:
                     self._kopie(self.projection.herberekend(expressions), change.key, at, {})
 
     def _versie(self, key: str, row: dict[str, Any], at: int, tijdstip: Any) -> None:
+        """A new version of a row known whole, from `at`: called before the change is applied to `row`.
+        Its values are taken when it is closed (the row as it was before the change that closes it);
+        the one still holding at the end of the page is copied from the live row (`overgenomen`)."""
         vorige = self.laatste.get(key)
         if vorige is not None:
             if vorige[3] == tijdstip:
                 # Recorded at the same moment as the version before it (a melding and its decision,
                 # one transaction): no moment maps to a position between the two (projections/
-                # tijdlijn.py), so that version is never read as of one. Not kept: this one takes
-                # its place, from its position.
-                vorige[1] = tuple(row.values())
+                # tijdlijn.py), so that version is never read as of one. Not kept: the one before
+                # takes this one's values, from its own position.
                 return
+            vorige[1] = tuple(row.values())
             vorige[2] = at
-        versie = self.laatste[key] = [at, tuple(row.values()), TOP, tijdstip]
+        versie = self.laatste[key] = self.eigen[key] = [at, None, TOP, tijdstip]
         self.versies.append(versie)
 
     def _kopie(self, sql: str, key: str, at: int, waarden: dict[str, Any]) -> None:
@@ -367,12 +390,20 @@ class RowPage:
 
     def statements(self) -> list[Statement]:
         insert = self.projection.insert()
-        out: list[Statement] = [(insert, tuple(row.values())) for row in self.new.values()]
+        if not self.historie:
+            out: list[Statement] = [(insert, tuple(row.values())) for row in self.new.values()]
+            return out + self.updates
+        # A row inserted here is written with the position of its last version known whole, and that
+        # version, still holding when the row is written, is copied from it (`overgenomen`); the
+        # versions it closed go as they are. Rows written before hold positions before this page's.
+        eigen = self.eigen
+        out = [(insert, (*row.values(), eigen[key][0])) for key, row in self.new.items()]
+        if out:
+            out.append((self.projection.overgenomen(), (min(v[0] for v in eigen.values()),)))
         out += self.updates
-        if self.historie:
-            versie = self.projection.versie()
-            out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot, _ in self.versies]
-            out += self.wijzigingen
+        versie = self.projection.versie()
+        out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot, _ in self.versies if tot != TOP]
+        out += self.wijzigingen
         return out
 
 
