@@ -171,19 +171,18 @@ def doorlooptijden(store: ProjectionStore, year: int, compartimenten: frozenset[
             "meldingen": 0, "terug": 0, "besluit": defaultdict(int), "acceptatie": defaultdict(int)})
 
     for r in store.rows(
-        "SELECT maand, soort, zvh, vlag, SUM(n) AS n FROM cijfers_tellingen WHERE maat = 'doorloop' "
-        f"AND jaar = :year AND {binnen} GROUP BY maand, soort, zvh, vlag HAVING SUM(n) > 0", params,
+        "SELECT maat, maand, soort, zvh, vlag, waarde, SUM(n) AS n FROM cijfers_tellingen "
+        f"WHERE maat IN ('doorloop', 'acceptatie') AND jaar = :year AND {binnen} "
+        "GROUP BY maat, maand, soort, zvh, vlag, waarde HAVING SUM(n) > 0", params,
     ):
         for g in (groep(r["soort"], r["zvh"], r["maand"]), groep(r["soort"], r["zvh"], str(year))):
+            if r["maat"] == "acceptatie":
+                g["acceptatie"][float(r["waarde"])] += r["n"]
+                continue
             g["meldingen"] += r["n"]
             g["terug"] += r["n"] if r["vlag"] else 0
-    for r in store.rows(
-        "SELECT maat, maand, soort, zvh, waarde, SUM(n) AS n FROM cijfers_tellingen "
-        f"WHERE maat IN ('besluit', 'acceptatie') AND jaar = :year AND {binnen} "
-        "GROUP BY maat, maand, soort, zvh, waarde HAVING SUM(n) > 0", params,
-    ):
-        for g in (groep(r["soort"], r["zvh"], r["maand"]), groep(r["soort"], r["zvh"], str(year))):
-            g[r["maat"]][float(r["waarde"])] += r["n"]
+            if r["waarde"]:
+                g["besluit"][float(r["waarde"])] += r["n"]
     per_jaar = [_regel(k, g) for k, g in sorted(groepen.items()) if k[2] == str(year)]
     per_maand = [_regel(k, g) for k, g in sorted(groepen.items()) if k[2] != str(year)]
     return per_jaar, per_maand

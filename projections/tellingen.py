@@ -11,17 +11,18 @@ Each melding counts in a few cells, each a row of `cijfers_tellingen` with its c
 - `termijn`: each of its deadlines, per month of the melding's routing date, house, product, state,
   month closed, month the deadline falls (`waarde`) and whether it is still to be met (`vlag`):
   overdue per month;
-- `doorloop`: per month of its routing date, soort, house and whether it was sent back or rerouted
-  (`vlag`); `besluit` and `acceptatie`: the hours from receipt to the first decision that placed
-  it and from there to the house's acceptance, as a histogram in fixed buckets (`waarde`, see
-  `bak`): the lead times' median and 90th percentile.
+- `doorloop`: per month of its routing date, soort, house, whether it was sent back or rerouted
+  (`vlag`) and the hours from receipt to the first decision that placed it (`waarde`, in fixed
+  buckets, see `bak`; '' before that decision); `acceptatie`: the hours from that decision to the
+  house's acceptance, in the same buckets: the lead times' median and 90th percentile.
 
 An event that changes a melding moves it out of its old cells and into its new ones. To know the
 old ones, the projection keeps each melding's state (`cijfers_stand`, what the cells are made of)
 and reads the states of a page's meldingen, and the counts of the cells they touch, before it
 writes the page: a page is then a few statements, whatever its size. Every version of a cell's
 count is kept with the positions from which and until which it held (projections/store.py,
-"History"), so an as-of read of the figures reads the cells as they stood, through the same
+"History"; a version holds the cell's number, its kind and year, and its count: what a cell is
+never changes, the live row says it), so an as-of read of the figures reads the cells as they stood, through the same
 interval tree. Versions of one cell recorded at the same moment are one version (no moment maps
 between them, projections/tijdlijn.py).
 """
@@ -29,7 +30,6 @@ between them, projections/tijdlijn.py).
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +47,7 @@ _COLS_SQL = """maat TEXT NOT NULL, jaar TEXT NOT NULL, maand TEXT NOT NULL, soor
             gemeente TEXT NOT NULL, zvh TEXT NOT NULL, product TEXT NOT NULL, outcome TEXT NOT NULL,
             status TEXT NOT NULL, gesloten TEXT NOT NULL, compartiment TEXT NOT NULL, vlag INTEGER NOT NULL,
             waarde TEXT NOT NULL, n INTEGER NOT NULL"""
-_ALLE = ("sleutel", *KOLOMMEN, "n", "van")
+_ALLE = ("id", "sleutel", *KOLOMMEN, "n", "van")
 TERMIJN_REVIEW_DAGEN = 90  # Top X review (projections/deadlines.py)
 REGIE_NA_HUISVERBOD = 365
 
@@ -95,11 +95,12 @@ def cellen(m: dict[str, Any]) -> list[tuple[Any, ...]]:
             uit.append(("termijn", jaar, maand, "", "", dzvh or zvh, dproduct or product, "", klasse, gesloten, comp,
                         int(not af or klasse == "gesloten"), vervalt[:7]))
     if m["soort"]:
-        uit.append(("doorloop", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, m["terug"], ""))
+        besluit = ""
         if m["beslist"]:
             beslist = datetime.fromisoformat(m["beslist"])
-            uit.append(("besluit", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, 0,
-                        repr(bak(_uren(_moment(m["ontvangen_op"]), beslist)))))
+            besluit = repr(bak(_uren(_moment(m["ontvangen_op"]), beslist)))
+        uit.append(("doorloop", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, m["terug"], besluit))
+        if m["beslist"]:
             if m["geaccepteerd"]:
                 uit.append(("acceptatie", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, 0,
                             repr(bak(_uren(beslist, datetime.fromisoformat(m["geaccepteerd"]))))))
@@ -202,10 +203,17 @@ WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] =
 _STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
           "ON CONFLICT (melding_id) DO UPDATE SET staat = excluded.staat")
 _TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
-            "ON CONFLICT (sleutel) DO UPDATE SET n = excluded.n, van = excluded.van")
-_SLUIT = "UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? WHERE sleutel = ? AND van = ?"
-_VERSIE = (f"INSERT INTO cijfers_tellingen_historie ({', '.join(_ALLE)}, tot, knoop) "
-           f"VALUES ({', '.join('?' * (len(_ALLE) + 2))})")
+            "ON CONFLICT (id) DO UPDATE SET n = excluded.n, van = excluded.van")
+_SLUIT = "UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? WHERE id = ? AND van = ?"
+_VERSIE = "INSERT INTO cijfers_tellingen_historie (id, maat, jaar, n, van, tot, knoop) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def _geteld(cellen: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    """How often a melding counts in each of its cells (a cell twice: two deadlines alike)."""
+    geteld: dict[tuple[Any, ...], int] = {}
+    for cel in cellen:
+        geteld[cel] = geteld.get(cel, 0) + 1
+    return geteld
 
 
 def _sleutel(cel: tuple[Any, ...]) -> str:
@@ -248,7 +256,7 @@ class TellingenPage:
         staten: dict[str, dict[str, Any]] = {
             row[0]: json.loads(row[1])
             for row in _in_delen(c, "SELECT melding_id, staat FROM cijfers_stand WHERE melding_id IN ({})", eerder)}
-        voor = {mid: Counter(cellen(m)) for mid, m in staten.items()}
+        voor = {mid: _geteld(cellen(m)) for mid, m in staten.items()}
         nu: dict[tuple[Any, ...], int] = {}  # a cell's count as the page goes
         versies: dict[tuple[Any, ...], list[list[Any]]] = {}  # [van, moment, n] per cell
         for at, t, mid, doe, uit in self.werk:
@@ -258,11 +266,12 @@ class TellingenPage:
             elif m is None:
                 continue  # not a melding this projection saw received (none in a well-formed log)
             doe(m, t, uit)
-            na = Counter(cellen(m))
-            verschil = na.copy()
-            verschil.subtract(voor.get(mid, Counter()))
+            na = _geteld(cellen(m))
+            oud = voor.get(mid, {})
             voor[mid] = na
-            for cel, d in verschil.items():
+            verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
+            verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            for cel, d in verschil:
                 if d:
                     n = nu[cel] = nu.get(cel, 0) + d
                     rij = versies.setdefault(cel, [])
@@ -271,20 +280,27 @@ class TellingenPage:
                     else:
                         rij.append([at, t, n])
         sleutels = {cel: _sleutel(cel) for cel in versies}
-        eerdere = {row[0]: (row[1], row[2]) for row in _in_delen(
-            c, "SELECT sleutel, n, van FROM cijfers_tellingen WHERE sleutel IN ({})", sorted(sleutels.values()))}
+        eerdere = {row[0]: (row[1], row[2], row[3]) for row in _in_delen(
+            c, "SELECT sleutel, id, n, van FROM cijfers_tellingen WHERE sleutel IN ({})", sorted(sleutels.values()))}
+        c.execute("SELECT MAX(id) FROM cijfers_tellingen")
+        volgend = (c.fetchone()[0] or 0) + 1  # a new cell's number: one writer at a time (the page's transaction)
         tellingen: list[tuple[Any, ...]] = []
         sluiten: list[tuple[Any, ...]] = []
         nieuwe: list[tuple[Any, ...]] = []
         for cel, rij in versies.items():
             sleutel = sleutels[cel]
-            basis, oud_van = eerdere.get(sleutel, (0, None))
-            if oud_van is not None:
-                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), sleutel, oud_van))
+            gevonden = eerdere.get(sleutel)
+            if gevonden is None:
+                nummer, basis = volgend, 0
+                volgend += 1
+            else:
+                nummer, basis, oud_van = gevonden
+                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), nummer, oud_van))
+            maat, jaar = cel[0], cel[1]
             for i, (van, _, n) in enumerate(rij):
                 tot = rij[i + 1][0] if i + 1 < len(rij) else TOP
-                nieuwe.append((sleutel, *cel, basis + n, van, tot, knoop(van, tot)))
-            tellingen.append((sleutel, *cel, basis + rij[-1][2], rij[-1][0]))
+                nieuwe.append((nummer, maat, jaar, basis + n, van, tot, knoop(van, tot)))
+            tellingen.append((nummer, sleutel, *cel, basis + rij[-1][2], rij[-1][0]))
         out: list[Statement] = [(_STAND, (mid, json.dumps(m, separators=(",", ":")))) for mid, m in staten.items()]
         out += [(_TELLING, r) for r in tellingen]
         out += [(_SLUIT, r) for r in sluiten]
@@ -298,10 +314,11 @@ class Tellingen(Projection):
     tables = ("cijfers_stand", "cijfers_tellingen", "cijfers_tellingen_historie")
     create = (
         "CREATE TABLE IF NOT EXISTS cijfers_stand (melding_id TEXT PRIMARY KEY, staat TEXT NOT NULL)",
-        f"""CREATE TABLE IF NOT EXISTS cijfers_tellingen (sleutel TEXT PRIMARY KEY, {_COLS_SQL},
-            van INTEGER NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS cijfers_tellingen (id INTEGER PRIMARY KEY, sleutel TEXT NOT NULL UNIQUE,
+            {_COLS_SQL}, van INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_maat ON cijfers_tellingen (maat, jaar)",
-        *historie_ddl("cijfers_tellingen", "sleutel", f"sleutel TEXT NOT NULL, {_COLS_SQL}", "maat, jaar"),
+        *historie_ddl("cijfers_tellingen", "id",
+                      "id INTEGER NOT NULL, maat TEXT NOT NULL, jaar TEXT NOT NULL, n INTEGER NOT NULL", "maat, jaar"),
     )
     handlers = {event_class: _niets for event_class in WERK}
 
@@ -313,5 +330,9 @@ class Tellingen(Projection):
     def als_op(cls, table: str, positie: int) -> str | None:
         if table != "cijfers_tellingen":
             return None
-        return f"SELECT {', '.join(_ALLE)} FROM cijfers_tellingen_historie WHERE {geldig_op(positie)}"
+        # A version holds a cell's number, kind, year and count; what the cell counts comes from the
+        # live row (it never changes). Kind and year are the version's, for the index.
+        kolommen = ", ".join(f"h.{k}" if k in ("id", "maat", "jaar", "n", "van") else f"t.{k}" for k in _ALLE)
+        return (f"SELECT {kolommen} FROM cijfers_tellingen_historie h JOIN cijfers_tellingen t ON t.id = h.id "
+                f"WHERE {geldig_op(positie, 'h.van', 'h.tot', 'h.knoop')}")
 
