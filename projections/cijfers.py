@@ -110,26 +110,32 @@ def maandreeksen(store: ProjectionStore, year: int,
         return reeks.setdefault((zvh, product or "", maand), {
             "zvh": zvh, "product": product, "maand": maand, "instroom": 0, "lopend": 0, "te_laat": 0})
 
+    # Two reads of the cells up to the year's end; each month is summed from them here.
+    params = {**gehouden, "year": str(year), "laatste": maanden(year)[-1]}
+    cellen = store.rows(
+        "SELECT zvh, product, maand, status, gesloten, SUM(n) AS n FROM cijfers_tellingen "
+        f"WHERE maat = 'maand' AND jaar <= :year AND {binnen} GROUP BY zvh, product, maand, status, gesloten "
+        "HAVING SUM(n) > 0", params)
+    termijnen = store.rows(
+        "SELECT zvh, product, maand, status, gesloten, waarde, SUM(n) AS n FROM cijfers_tellingen "
+        f"WHERE maat = 'termijn' AND jaar <= :year AND vlag = 1 AND zvh != '' AND waarde <= :laatste AND {binnen} "
+        "GROUP BY zvh, product, maand, status, gesloten, waarde HAVING SUM(n) > 0", params)
     for maand in maanden(year):
-        params = {**gehouden, "year": str(year), "maand": maand}
-        for r in store.rows(
-            "SELECT zvh, product, "
-            "SUM(CASE WHEN maand = :maand THEN n ELSE 0 END) AS instroom, "
-            "SUM(CASE WHEN status != 'gesloten' OR gesloten > :maand THEN n ELSE 0 END) AS lopend "
-            "FROM cijfers_tellingen WHERE maat = 'maand' AND jaar <= :year AND maand <= :maand "
-            f"AND {binnen} GROUP BY zvh, product HAVING SUM(n) > 0",
-            params,
-        ):
-            e = entry(r["zvh"], r["product"] or None, maand)
-            e["instroom"], e["lopend"] = r["instroom"], r["lopend"]
-        for r in store.rows(
-            "SELECT zvh, product, SUM(n) AS n FROM cijfers_tellingen "
-            "WHERE maat = 'termijn' AND jaar <= :year AND maand <= :maand AND waarde <= :maand AND vlag = 1 "
-            "AND (status != 'gesloten' OR gesloten > :maand) AND zvh != '' "
-            f"AND {binnen} GROUP BY zvh, product HAVING SUM(n) > 0",
-            params,
-        ):
-            entry(r["zvh"], r["product"] or None, maand)["te_laat"] = r["n"]
+        per: dict[tuple[str, str], list[int]] = {}
+        for r in cellen:
+            if r["maand"] <= maand:
+                som = per.setdefault((r["zvh"], r["product"]), [0, 0])
+                som[0] += r["n"] if r["maand"] == maand else 0
+                som[1] += r["n"] if r["status"] != "gesloten" or r["gesloten"] > maand else 0
+        for (zvh, product), (instroom, lopend) in per.items():
+            e = entry(zvh, product or None, maand)
+            e["instroom"], e["lopend"] = instroom, lopend
+        laat: dict[tuple[str, str], int] = {}
+        for r in termijnen:
+            if r["maand"] <= maand and r["waarde"] <= maand and (r["status"] != "gesloten" or r["gesloten"] > maand):
+                laat[(r["zvh"], r["product"])] = laat.get((r["zvh"], r["product"]), 0) + r["n"]
+        for (zvh, product), n in laat.items():
+            entry(zvh, product or None, maand)["te_laat"] = n
     return [reeks[k] for k in sorted(reeks)]
 
 
