@@ -274,8 +274,8 @@ def main() -> None:
         "(node, status, position), so a read of the open meldingen seeks only those. \"statistics\" reads counts, "
         "not meldingen: cells per year or month, product, gemeente, house and stream (projections/tellingen.py), "
         "each count's versions kept the same way and indexed by (node, kind of cell, year), so a year's figures "
-        "read the same few thousand cells on a store of any length; lead times are counted in buckets (0.1 h "
-        "below 48 h, 1 h up to 30 days, 1 day beyond), their median and 90th percentile exact to that.",
+        "read the cells of that year and no melding; lead times are counted in buckets (0.1 h below 48 h, 1 h up "
+        "to 30 days, 1 day up to 90 days, 30 days beyond), their median and 90th percentile exact to that.",
     ])
     print(section)
     if not args.no_write:

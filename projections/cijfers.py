@@ -7,8 +7,9 @@ length, live and as of a moment. Meldingen are counted by their routing date (`d
 `ontvangen_op` in the Netherlands, business time); closing, acceptance and decisions by the time
 they were recorded (recording time). The meldingen of compartments a reader does not hold are
 never counted (`compartimenten`, as in the caseload). Lead times are counted in buckets
-(`projections.tellingen.bak`: 0.1 hour below 48 hours, 1 hour up to 30 days, 1 day beyond), so
-their median and 90th percentile are exact to the resolution of the bucket they fall in.
+(`projections.tellingen.bak`: 0.1 hour below 48 hours, 1 hour up to 30 days, 1 day up to 90
+days, 30 days beyond), so their median and 90th percentile are exact to the resolution of the
+bucket they fall in.
 """
 
 from __future__ import annotations

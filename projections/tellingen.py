@@ -58,14 +58,18 @@ TERUG_OF_OM = frozenset({"MeldingTeruggestuurd", "MeldingHergerouteerd"})
 
 def bak(uren: float) -> float:
     """The bucket of a lead time in hours: tenths of an hour below 48 hours, whole hours up to 30
-    days, whole days beyond; each the value rounded to that resolution. Rounding keeps the order,
-    so the median and 90th percentile read from the buckets are the exact ones (nearest rank),
-    rounded to the resolution of the bucket they fall in."""
+    days, whole days up to 90 days, 30 days beyond; each the value rounded to that resolution.
+    Rounding keeps the order, so the median and 90th percentile read from the buckets are the exact
+    ones (nearest rank), rounded to the resolution of the bucket they fall in. A group of meldingen
+    (month, stream, house) has at most about 480 + 670 + 60 buckets below 90 days, however many
+    meldingen it holds."""
     if uren < 48:
         return round(uren, 1)
     if uren < 720:
         return float(round(uren))
-    return float(round(uren / 24) * 24)
+    if uren < 2160:
+        return float(round(uren / 24) * 24)
+    return float(round(uren / 720) * 720)
 
 
 def _moment(text: str) -> datetime:
