@@ -322,8 +322,8 @@ class RowPage:
         self.in_sql: set[str] = set()  # rows of `new` whose later changes run as SQL (after a Recompute)
         self.historie = projection.historie
         self.versies: list[list[Any]] = []  # [van, values (once closed), tot, recorded at] of versions known whole
-        self.laatste: dict[str, list[Any]] = {}  # a row's last version known whole, while its changes are
         self.eigen: dict[str, list[Any]] = {}  # a row's last version known whole
+        self.laatste: dict[str, list[Any]] = {}  # the same, while its changes are known whole (not yet SQL)
         self.wijzigingen: list[Statement] = []  # history of rows written before, in order
 
     def add(self, event: Any, at: int = 0) -> None:
