@@ -261,7 +261,11 @@ def main() -> None:
         + ", ".join(f"{cellen[size]:,} at {events[size]:,} events" for size in sizes)
         + ". The bench's meldingen are the synthetic year 2025 again and again, received in order of date, so "
         "the smallest store holds the first months of it only and has fewer cells; from a full year on the "
-        "cells stay as they are (the lead times' buckets: receipt in 2025, decisions recorded today).",
+        "cells stay as they are (the lead times' buckets: receipt in 2025, decisions recorded today)"
+        + (f"; from the {events[sizes[1]]:,}-event store to the largest the statistics read as of grew "
+           f"{med[(sizes[-1], 'statistics', 'as of')] / med[(sizes[1], 'statistics', 'as of')]:.2f}× and "
+           f"live {med[(sizes[-1], 'statistics', 'live')] / med[(sizes[1], 'statistics', 'live')]:.2f}×"
+           if len(sizes) > 2 else "") + ".",
         "",
         f"Where an as-of page's time goes (cProfile, the largest store, this run): {shares}.",
         "",
