@@ -416,8 +416,10 @@ class ProjectionStore(SQLiteTrackingRecorder):
         super().__init__(datastore, **kwargs)
         self.create_table_statements.append(
             "CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        # Tables first; their indexes once a projection whose table lacks an indexed column (a store
+        # written by an older version) has been dropped and made again (`create_table`).
         for projection in self.projections:
-            self.create_table_statements.extend(projection.create)
+            self.create_table_statements.extend(s for s in projection.create if not _is_index(s))
 
     def create_table(self) -> None:
         """Create what is missing. A projection whose rows were written by another version of it
@@ -441,6 +443,10 @@ class ProjectionStore(SQLiteTrackingRecorder):
                     c.execute("INSERT INTO projection_versions (name, version) VALUES (?, ?) "
                               "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
                               (projection.name, projection.version))
+            for projection in self.projections:
+                for statement in projection.create:
+                    if _is_index(statement):
+                        c.execute(statement)
 
     @staticmethod
     def _lacks_a_column(c: Any, projection: type[Projection]) -> bool:
@@ -514,6 +520,10 @@ class ProjectionStore(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, params)
             return [dict(row) for row in c.fetchall()]
+
+
+def _is_index(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("CREATE INDEX")
 
 
 _NA_TABEL = ("WHERE", "GROUP", "ORDER", "LEFT", "RIGHT", "INNER", "JOIN", "ON", "LIMIT", "UNION", "USING")
