@@ -10,11 +10,12 @@ from projections.caseload import Caseload
 from projections.deadlines import Deadlines
 from projections.informeren import Informeren
 from projections.store import ProjectionStore
+from projections.tellingen import Tellingen
 from projections.tijdlijn import TijdlijnBasis, positie_op
 from projections.toegangslog import Toegangslog
 
 # What an as-of read reads: these keep history (or, append-only, each row's position).
-HISTORISCH = (Caseload, Deadlines, Audit, Informeren)
+HISTORISCH = (Caseload, Deadlines, Audit, Informeren, Tellingen)
 
 
 class Tijdlijn(TijdlijnBasis):
@@ -24,7 +25,7 @@ class Tijdlijn(TijdlijnBasis):
 class Projecties(ProjectionStore):
     """The loket's projections, together in one store."""
 
-    projections = (Caseload, Deadlines, Audit, Bewaring, Toegangslog, Informeren, Tijdlijn)
+    projections = (Caseload, Deadlines, Audit, Bewaring, Toegangslog, Informeren, Tellingen, Tijdlijn)
 
     def als_op(self, moment: datetime, *, app_name: str) -> "Projecties":
         """The projections as they stood at `moment` (by recording time): the last position recorded

@@ -2,7 +2,7 @@
 
 From these rows come the caseload (open meldingen per zvh / product / gemeente /
 status, with their age), the triage queue (oldest first, with the reason), the
-list of rejected meldingen with their errors, and the yearly statistics.
+list of rejected meldingen with their errors (the yearly statistics count in projections/tellingen.py).
 """
 
 from __future__ import annotations
@@ -107,8 +107,9 @@ class Caseload(RowProjection):
     name = "caseload"
     # 2: the labels follow Top X (version 1 set only top_x); 3: the regisseur follows RegisseurToegewezen
     # (rows of version 2 keep the one named at accepting), indexed for "mijn zaken"; 4: every version of
-    # a row kept (caseload_meldingen_historie) for as-of reads.
-    version = 4
+    # a row kept (caseload_meldingen_historie) for as-of reads; 5: a live row has the position from which it
+    # holds (`van`), and the versions a page inserts are copied from the live rows.
+    version = 5
     historie = True
     table = "caseload_meldingen"
     key = "melding_id"
@@ -125,7 +126,7 @@ class Caseload(RowProjection):
             bron TEXT, kenmerk TEXT, soort TEXT, gemeente TEXT, ontvangen_op TEXT, datum TEXT,
             outcome TEXT, zvh TEXT, product TEXT, queue TEXT, labels TEXT, top_x INTEGER DEFAULT 0,
             status TEXT NOT NULL, status_sinds TEXT, reden TEXT, regisseur TEXT, resultaat TEXT,
-            errors TEXT, compartiment TEXT)""",
+            errors TEXT, compartiment TEXT, van INTEGER NOT NULL DEFAULT 0)""",
         "CREATE INDEX IF NOT EXISTS caseload_status ON caseload_meldingen (status, zvh, product, gemeente)",
         "CREATE INDEX IF NOT EXISTS caseload_regisseur ON caseload_meldingen (regisseur, status)",
         *historie_ddl(table, key, """melding_id TEXT NOT NULL,
@@ -212,24 +213,6 @@ def tellingen(store: ProjectionStore) -> dict[str, int]:
         r["status"]: r["n"]
         for r in store.rows("SELECT status, COUNT(*) AS n FROM caseload_meldingen GROUP BY status")
     }
-
-
-def statistiek(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """Routed meldingen per product and gemeente, this year and the year before.
-
-    The shape of the annual reports (seed 004: "Cijfers PGA uitgesplitst per gemeente,
-    2017 2018"), for every product of every house. Closed meldingen count too.
-    """
-    return store.rows(
-        "SELECT zvh, product, gemeente, "
-        "SUM(CASE WHEN substr(datum, 1, 4) = :prev THEN 1 ELSE 0 END) AS vorig_jaar, "
-        "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar, "
-        "SUM(CASE WHEN substr(datum, 1, 4) = :year AND status = :gesloten THEN 1 ELSE 0 END) AS gesloten "
-        "FROM caseload_meldingen WHERE outcome = 'routed' AND substr(datum, 1, 4) IN (:prev, :year) "
-        f"AND {_binnen(compartimenten)} GROUP BY zvh, product, gemeente "
-        "ORDER BY zvh NULLS FIRST, product NULLS FIRST, gemeente NULLS FIRST",
-        {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN, **_gehouden(compartimenten)},
-    )
 
 
 def wachtrij(store: ProjectionStore, zvh: str) -> list[dict[str, Any]]:

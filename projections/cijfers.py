@@ -1,25 +1,24 @@
 """The figures of a year: the houses' annual-report tables, the months' flow, and the loket's own
 measure of how fast a melding lands "op de juiste plek".
 
-All read the caseload rows (projections/caseload.py), the deadlines and the audit trail; none
-keeps a table of its own. Meldingen are counted by their routing date (`datum`: the day of
+All read the counts of projections/tellingen.py (cells per year or month, product, gemeente,
+house, stream), never the meldingen one by one: a year's figures cost the same on a store of any
+length, live and as of a moment. Meldingen are counted by their routing date (`datum`: the day of
 `ontvangen_op` in the Netherlands, business time); closing, acceptance and decisions by the time
-they were recorded (`tijdstip`, `status_sinds`: recording time). The meldingen of compartments a
-reader does not hold are never counted (`compartimenten`, as in the caseload).
+they were recorded (recording time). The meldingen of compartments a reader does not hold are
+never counted (`compartimenten`, as in the caseload). Lead times are counted in buckets
+(`projections.tellingen.bak`: 0.1 hour below 48 hours, 1 hour up to 30 days, 1 day up to 90
+days, 30 days beyond), so their median and 90th percentile are exact to the resolution of the
+bucket they fall in.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
-from datetime import date, datetime
 from typing import Any
 
-from events.status import GESLOTEN, IN_BEHANDELING, OPEN
-from projections.caseload import _binnen, _gehouden
 from projections.store import ProjectionStore
-from routing.tijd import NL
 
 # The tables of the annual report (seed 004, "Cijfers 2017-2018 per deelnemende gemeente"): what
 # each counts. A product table counts meldingen routed to that product; detentiemeldingen are
@@ -33,95 +32,112 @@ JAARVERSLAG: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 # The compartment a table of the annual report lies in: only a reader holding it sees the table.
 COMPARTIMENT_VAN_TABEL = {"radicalisering": "radicalisering"}
 
-# Events that put a melding at a house (or outside the region): "op de juiste plek".
-BESLUITEN = ("MeldingGerouteerd", "TriageBesloten", "MeldingHergerouteerd", "MeldingDoorverwezen")
-TERUG_OF_OM = ("MeldingTeruggestuurd", "MeldingHergerouteerd")
-
-
-def _met_c(binnen: str) -> str:
-    """The compartment condition on the caseload rows joined as `c` (its parameters unchanged)."""
-    return re.sub(r"(?<!:)\bcompartiment\b", "c.compartiment", binnen)
 
 
 def maanden(year: int) -> list[str]:
     return [f"{year:04d}-{m:02d}" for m in range(1, 13)]
 
 
-def _maand_einde(maand: str) -> str:
-    """The last moment of a month as an ISO prefix comparable with dates and UTC timestamps."""
-    year, month = int(maand[:4]), int(maand[5:7])
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return nxt.isoformat()
+def _binnen(compartimenten: frozenset[str] | None) -> str:
+    """The condition that keeps the cells of compartments the reader does not hold out of a count
+    (None: every cell; a cell outside any compartment has '')."""
+    if compartimenten is None:
+        return "1 = 1"
+    marks = ", ".join(f":compartiment_{i}" for i in range(len(compartimenten)))
+    return f"(compartiment = '' OR compartiment IN ({marks}))" if compartimenten else "compartiment = ''"
+
+
+def _gehouden(compartimenten: frozenset[str] | None) -> dict[str, str]:
+    return {f"compartiment_{i}": c for i, c in enumerate(sorted(compartimenten or ()))}
+
+
+def _leeg(row: dict[str, Any], *kolommen: str) -> dict[str, Any]:
+    """A cell's '' (no value) as None, as the meldingen have it."""
+    for k in kolommen:
+        row[k] = row[k] or None
+    return row
+
+
+def statistiek(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None
+               ) -> list[dict[str, Any]]:
+    """Routed meldingen per product and gemeente, this year and the year before.
+
+    The shape of the annual reports (seed 004: "Cijfers PGA uitgesplitst per gemeente,
+    2017 2018"), for every product of every house. Closed meldingen count too.
+    """
+    rows = store.rows(
+        "SELECT zvh, product, gemeente, "
+        "CAST(SUM(CASE WHEN jaar = :prev THEN n ELSE 0 END) AS BIGINT) AS vorig_jaar, "
+        "CAST(SUM(CASE WHEN jaar = :year THEN n ELSE 0 END) AS BIGINT) AS dit_jaar, "
+        "CAST(SUM(CASE WHEN jaar = :year AND status = 'gesloten' THEN n ELSE 0 END) AS BIGINT) AS gesloten "
+        "FROM cijfers_tellingen WHERE maat = 'jaar' AND jaar IN (:prev, :year) AND outcome = 'routed' "
+        f"AND {_binnen(compartimenten)} GROUP BY zvh, product, gemeente HAVING SUM(n) > 0 "
+        "ORDER BY zvh, product, gemeente",
+        {"year": str(year), "prev": str(year - 1), **_gehouden(compartimenten)},
+    )
+    return [_leeg(r, "zvh", "product", "gemeente") for r in rows]
 
 
 def jaartabellen(store: ProjectionStore, year: int,
                  compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """Per house, table of the annual report and gemeente: meldingen in `year - 1` and in `year`."""
-    binnen, gehouden = _binnen(compartimenten), _gehouden(compartimenten)
-    params = {"year": str(year), "prev": str(year - 1), **gehouden}
+    """Per house, table of the annual report and gemeente: meldingen in `year - 1` and in `year`
+    (those placed at a house: open, in behandeling or closed)."""
+    params = {"year": str(year), "prev": str(year - 1), **_gehouden(compartimenten)}
     out: list[dict[str, Any]] = []
     for tabel, _, kolom, waarden in JAARVERSLAG:
         marks = ", ".join(f":w{i}" for i in range(len(waarden)))
         rows = store.rows(
             "SELECT zvh, gemeente, "
-            "SUM(CASE WHEN substr(datum, 1, 4) = :prev THEN 1 ELSE 0 END) AS vorig_jaar, "
-            "SUM(CASE WHEN substr(datum, 1, 4) = :year THEN 1 ELSE 0 END) AS dit_jaar "
-            f"FROM caseload_meldingen WHERE {kolom} IN ({marks}) AND zvh IS NOT NULL "
-            "AND status IN (:open, :behandeling, :gesloten) "
-            f"AND substr(datum, 1, 4) IN (:prev, :year) AND {binnen} GROUP BY zvh, gemeente "
-            "ORDER BY zvh NULLS FIRST, gemeente NULLS FIRST",
-            {**params, **{f"w{i}": w for i, w in enumerate(waarden)},
-             "open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN},
+            "CAST(SUM(CASE WHEN jaar = :prev THEN n ELSE 0 END) AS BIGINT) AS vorig_jaar, "
+            "CAST(SUM(CASE WHEN jaar = :year THEN n ELSE 0 END) AS BIGINT) AS dit_jaar "
+            "FROM cijfers_tellingen WHERE maat = 'jaar' AND jaar IN (:prev, :year) "
+            f"AND {kolom} IN ({marks}) AND zvh != '' AND status IN ('lopend', 'gesloten') "
+            f"AND {_binnen(compartimenten)} GROUP BY zvh, gemeente HAVING SUM(n) > 0 ORDER BY zvh, gemeente",
+            {**params, **{f"w{i}": w for i, w in enumerate(waarden)}},
         )
-        out.extend({"tabel": tabel, **r} for r in rows)
+        out.extend({"tabel": tabel, **_leeg(r, "gemeente")} for r in rows)
     return out
 
 
 def maandreeksen(store: ProjectionStore, year: int,
                  compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Per house, product and month of `year`: instroom (routed that month), lopend (open at the
-    month's end) and te_laat (deadlines passed and not met at the month's end)."""
+    month's end) and te_laat (deadlines passed and not met at the month's end). Meldingen sent
+    back to the loket count at the house they went to next, or not at all while they wait."""
     binnen, gehouden = _binnen(compartimenten), _gehouden(compartimenten)
     reeks: dict[tuple[str, str, str], dict[str, Any]] = {}
 
-    def entry(zvh: str, product: str, maand: str) -> dict[str, Any]:
-        return reeks.setdefault((zvh, product, maand), {
+    def entry(zvh: str, product: str | None, maand: str) -> dict[str, Any]:
+        return reeks.setdefault((zvh, product or "", maand), {
             "zvh": zvh, "product": product, "maand": maand, "instroom": 0, "lopend": 0, "te_laat": 0})
 
-    gezien = {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN, **gehouden}
+    # Two reads of the cells up to the year's end; each month is summed from them here.
+    params = {**gehouden, "year": str(year), "laatste": maanden(year)[-1]}
+    cellen = store.rows(
+        "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
+        f"WHERE maat = 'maand' AND jaar <= :year AND {binnen} GROUP BY zvh, product, maand, status, gesloten "
+        "HAVING SUM(n) > 0", params)
+    termijnen = store.rows(
+        "SELECT zvh, product, maand, status, gesloten, waarde, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
+        f"WHERE maat = 'termijn' AND jaar <= :year AND vlag = 1 AND zvh != '' AND waarde <= :laatste AND {binnen} "
+        "GROUP BY zvh, product, maand, status, gesloten, waarde HAVING SUM(n) > 0", params)
     for maand in maanden(year):
-        einde = _maand_einde(maand)
-        for r in store.rows(
-            "SELECT zvh, product, "
-            "SUM(CASE WHEN substr(datum, 1, 7) = :maand THEN 1 ELSE 0 END) AS instroom, "
-            "SUM(CASE WHEN status != :gesloten OR status_sinds >= :einde THEN 1 ELSE 0 END) AS lopend "
-            "FROM caseload_meldingen WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) "
-            f"AND datum < :einde AND {binnen} GROUP BY zvh, product",
-            {**gezien, "maand": maand, "einde": einde},
-        ):
-            e = entry(r["zvh"], r["product"], maand)
-            e["instroom"], e["lopend"] = r["instroom"], r["lopend"]
-        for r in store.rows(
-            "SELECT COALESCE(d.zvh, c.zvh) AS zvh, COALESCE(d.product, c.product) AS product, COUNT(*) AS n "
-            "FROM deadlines d JOIN caseload_meldingen c ON c.melding_id = d.melding_id "
-            "WHERE d.vervalt_op < :einde AND c.datum < :einde "
-            "AND (c.status != :gesloten OR c.status_sinds >= :einde) AND (d.afgehandeld = 0 OR c.status = :gesloten) "
-            f"AND c.status IN (:open, :behandeling, :gesloten) AND {_met_c(binnen)} "
-            "GROUP BY 1, 2",
-            {**gezien, "einde": einde},
-        ):
-            if r["zvh"]:
-                entry(r["zvh"], r["product"], maand)["te_laat"] = r["n"]
+        per: dict[tuple[str, str], list[int]] = {}
+        for r in cellen:
+            if r["maand"] <= maand:
+                som = per.setdefault((r["zvh"], r["product"]), [0, 0])
+                som[0] += r["n"] if r["maand"] == maand else 0
+                som[1] += r["n"] if r["status"] != "gesloten" or r["gesloten"] > maand else 0
+        for (zvh, product), (instroom, lopend) in per.items():
+            e = entry(zvh, product or None, maand)
+            e["instroom"], e["lopend"] = instroom, lopend
+        laat: dict[tuple[str, str], int] = {}
+        for r in termijnen:
+            if r["maand"] <= maand and r["waarde"] <= maand and (r["status"] != "gesloten" or r["gesloten"] > maand):
+                laat[(r["zvh"], r["product"])] = laat.get((r["zvh"], r["product"]), 0) + r["n"]
+        for (zvh, product), n in laat.items():
+            entry(zvh, product or None, maand)["te_laat"] = n
     return [reeks[k] for k in sorted(reeks)]
-
-
-def _uren(van: datetime, tot: datetime) -> float:
-    return max(0.0, (tot - van).total_seconds() / 3600)
-
-
-def _moment(text: str) -> datetime:
-    found = datetime.fromisoformat(text)
-    return found if found.tzinfo else found.replace(tzinfo=NL)
 
 
 def percentiel(values: list[float], p: float) -> float | None:
@@ -132,59 +148,66 @@ def percentiel(values: list[float], p: float) -> float | None:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+def _percentiel(histogram: dict[float, int], p: float) -> float | None:
+    """`percentiel` of the values counted in a histogram (value: how many)."""
+    totaal = sum(histogram.values())
+    if not totaal:
+        return None
+    rang = max(0, math.ceil(p / 100 * totaal) - 1)
+    gezien = 0
+    for waarde in sorted(histogram):
+        gezien += histogram[waarde]
+        if gezien > rang:
+            return waarde
+    return None  # pragma: no cover (the ranks lie within the total)
+
+
 def doorlooptijden(store: ProjectionStore, year: int, compartimenten: frozenset[str] | None = None
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """How fast meldingen of `year` landed "op de juiste plek", per stream (soort) and house, for the
     whole year and per month of receipt: hours from receipt (`ontvangen_op`) to the first decision
     that placed it (routed, decided from triage, rerouted, referred), hours from that decision to
     the house's acceptance, and the share that was sent back or rerouted; median and 90th
-    percentile. One read of the trail for both."""
-    binnen = _met_c(_binnen(compartimenten))
-    rows = store.rows(
-        "SELECT c.melding_id, c.soort, c.zvh, c.datum, c.ontvangen_op, a.gebeurtenis, a.tijdstip "
-        "FROM caseload_meldingen c JOIN audit_trail a ON a.melding_id = c.melding_id "
-        f"WHERE substr(c.datum, 1, 4) = :year AND c.soort IS NOT NULL AND {binnen} ORDER BY c.melding_id, a.versie",
-        {"year": str(year), **_gehouden(compartimenten)},
-    )
-    per_melding: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        m = per_melding.get(r["melding_id"])
-        if m is None:
-            m = per_melding[r["melding_id"]] = {
-                "soort": r["soort"], "zvh": r["zvh"] or "", "maand": r["datum"][:7],
-                "ontvangen": _moment(r["ontvangen_op"]), "beslist": None, "geaccepteerd": None, "terug": False}
-        if r["gebeurtenis"] in BESLUITEN and m["beslist"] is None:
-            m["beslist"] = datetime.fromisoformat(r["tijdstip"])
-        elif r["gebeurtenis"] == "MeldingGeaccepteerd" and m["beslist"] is not None and m["geaccepteerd"] is None:
-            m["geaccepteerd"] = datetime.fromisoformat(r["tijdstip"])
-        if r["gebeurtenis"] in TERUG_OF_OM:
-            m["terug"] = True
-    for m in per_melding.values():
-        m["tot_besluit"] = _uren(m["ontvangen"], m["beslist"]) if m["beslist"] else None
-        m["tot_acceptatie"] = _uren(m["beslist"], m["geaccepteerd"]) if m["geaccepteerd"] else None
-    return _groepen(per_melding.values(), str(year), per_maand=False), _groepen(per_melding.values(), str(year))
+    percentile, exact to the resolution of the lead time's bucket."""
+    params = {"year": str(year), **_gehouden(compartimenten)}
+    binnen = _binnen(compartimenten)
+    groepen: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def groep(soort: str, zvh: str, maand: str) -> dict[str, Any]:
+        return groepen.setdefault((soort, zvh, maand), {
+            "meldingen": 0, "terug": 0, "besluit": defaultdict(int), "acceptatie": defaultdict(int)})
+
+    for r in store.rows(
+        "SELECT maat, maand, soort, zvh, vlag, waarde, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
+        f"WHERE maat IN ('doorloop', 'acceptatie') AND jaar = :year AND {binnen} "
+        "GROUP BY maat, maand, soort, zvh, vlag, waarde HAVING SUM(n) > 0", params,
+    ):
+        for g in (groep(r["soort"], r["zvh"], r["maand"]), groep(r["soort"], r["zvh"], str(year))):
+            if r["maat"] == "acceptatie":
+                g["acceptatie"][float(r["waarde"])] += r["n"]
+                continue
+            g["meldingen"] += r["n"]
+            g["terug"] += r["n"] if r["vlag"] else 0
+            if r["waarde"]:
+                g["besluit"][float(r["waarde"])] += r["n"]
+    per_jaar = [_regel(k, g) for k, g in sorted(groepen.items()) if k[2] == str(year)]
+    per_maand = [_regel(k, g) for k, g in sorted(groepen.items()) if k[2] != str(year)]
+    return per_jaar, per_maand
 
 
-def _groepen(meldingen: Any, jaar: str, *, per_maand: bool = True) -> list[dict[str, Any]]:
-    groepen: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for m in meldingen:
-        groepen[(m["soort"], m["zvh"], m["maand"] if per_maand else jaar)].append(m)
-    out = []
-    for (soort, zvh, maand), ms in sorted(groepen.items()):
-        beslissing = [m["tot_besluit"] for m in ms if m["tot_besluit"] is not None]
-        acceptatie = [m["tot_acceptatie"] for m in ms if m["tot_acceptatie"] is not None]
-        terug = sum(1 for m in ms if m["terug"])
-        out.append({
-            "soort": soort, "zvh": zvh or None, "maand": maand, "meldingen": len(ms), "beslist": len(beslissing),
-            "beslissing_mediaan_uren": _rond(percentiel(beslissing, 50)),
-            "beslissing_p90_uren": _rond(percentiel(beslissing, 90)),
-            "geaccepteerd": len(acceptatie),
-            "acceptatie_mediaan_uren": _rond(percentiel(acceptatie, 50)),
-            "acceptatie_p90_uren": _rond(percentiel(acceptatie, 90)),
-            "teruggestuurd_of_herrouteerd": terug,
-            "aandeel_terug_of_om": round(terug / len(beslissing), 3) if beslissing else None,
-        })
-    return out
+def _regel(sleutel: tuple[str, str, str], g: dict[str, Any]) -> dict[str, Any]:
+    soort, zvh, maand = sleutel
+    beslist, geaccepteerd = sum(g["besluit"].values()), sum(g["acceptatie"].values())
+    return {
+        "soort": soort, "zvh": zvh or None, "maand": maand, "meldingen": g["meldingen"], "beslist": beslist,
+        "beslissing_mediaan_uren": _rond(_percentiel(g["besluit"], 50)),
+        "beslissing_p90_uren": _rond(_percentiel(g["besluit"], 90)),
+        "geaccepteerd": geaccepteerd,
+        "acceptatie_mediaan_uren": _rond(_percentiel(g["acceptatie"], 50)),
+        "acceptatie_p90_uren": _rond(_percentiel(g["acceptatie"], 90)),
+        "teruggestuurd_of_herrouteerd": g["terug"],
+        "aandeel_terug_of_om": round(g["terug"] / beslist, 3) if beslist else None,
+    }
 
 
 def _rond(value: float | None) -> float | None:

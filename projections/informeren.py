@@ -33,14 +33,17 @@ class Informeren(RowProjection):
     columns = ("taak", "melding_id", "partij", "gemeente", "aanleiding", "gevraagd_op", "gevraagd_door", "uiterlijk",
                "open", "gedaan_op", "gedaan_door", "kanaal")
     defaults = {"open": 1}
-    version = 2  # 2: every version of a task kept (informeren_taken_historie) for as-of reads
+    # 2: every version of a task kept (informeren_taken_historie) for as-of reads; 3: a live row has the position
+    # from which it holds (`van`), and the versions a page inserts are copied from the live rows.
+    version = 3
     historie = True
     tables = (table, f"{table}_historie")
     create = (
         """CREATE TABLE IF NOT EXISTS informeren_taken (
             taak TEXT PRIMARY KEY, melding_id TEXT NOT NULL, partij TEXT NOT NULL, gemeente TEXT,
             aanleiding TEXT, gevraagd_op TEXT, gevraagd_door TEXT, uiterlijk TEXT NOT NULL,
-            open INTEGER NOT NULL DEFAULT 1, gedaan_op TEXT, gedaan_door TEXT, kanaal TEXT)""",
+            open INTEGER NOT NULL DEFAULT 1, gedaan_op TEXT, gedaan_door TEXT, kanaal TEXT,
+            van INTEGER NOT NULL DEFAULT 0)""",
         "CREATE INDEX IF NOT EXISTS informeren_open ON informeren_taken (open, uiterlijk)",
         "CREATE INDEX IF NOT EXISTS informeren_melding ON informeren_taken (melding_id)",
         *historie_ddl(table, key, """taak TEXT NOT NULL, melding_id TEXT NOT NULL, partij TEXT NOT NULL,

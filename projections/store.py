@@ -15,7 +15,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -32,6 +32,11 @@ from events.bibliotheek import schrijf_tracking
 Statement = tuple[str, dict[str, Any] | tuple[Any, ...]]
 # What a projection makes of one event: statements (a Projection) or row changes (a RowProjection).
 Handler = Callable[[Any], Iterable[Any]]
+# Reads the store within a page's transaction: SQL with `?` parameters, rows by column name.
+Lezer = Callable[[str, Sequence[Any]], list[Any]]
+# What a page writes: its statements, or a function that reads what the page builds on first (in the
+# transaction that writes it) and then gives them (projections/tellingen.py).
+Statements = Sequence[Statement] | Callable[[Lezer], Sequence[Statement]]
 
 
 class Collector(Protocol):
@@ -40,7 +45,7 @@ class Collector(Protocol):
 
     def add(self, event: Any, at: int = 0) -> None: ...
 
-    def statements(self) -> list[Statement]: ...
+    def statements(self) -> Statements: ...
 
 
 @cache
@@ -105,7 +110,8 @@ def geldig_op(positie: int, van: str = "van", tot: str = "tot", knoop_kolom: str
 
 def historie_ddl(table: str, key: str, kolommen: str, filter: str) -> tuple[str, ...]:
     """The history table of a row projection: its columns (`kolommen`, as in the live table, without
-    constraints) and each version's positions; indexed by key and by the interval tree, with the
+    constraints; the live table has `van` too, the position from which its row's version holds) and
+    each version's positions; indexed by key and by the interval tree, with the
     column the lists filter on most (`filter`: a status) between the node and the position, so
     that a read of, say, the open meldingen as of a moment seeks only those."""
     return (
@@ -115,6 +121,8 @@ def historie_ddl(table: str, key: str, kolommen: str, filter: str) -> tuple[str,
             PRIMARY KEY ({key}, van))""",
         f"CREATE INDEX IF NOT EXISTS {table}_historie_van ON {table}_historie (knoop, {filter}, van)",
         f"CREATE INDEX IF NOT EXISTS {table}_historie_tot ON {table}_historie (knoop, {filter}, tot)",
+        # The live rows' `van` (RowProjection): a page copies the versions of the rows it inserted by it.
+        f"CREATE INDEX IF NOT EXISTS {table}_van ON {table} (van)",
     )
 
 
@@ -144,7 +152,7 @@ class Projection:
         return Page(cls.handlers)
 
     @classmethod
-    def statements(cls, domain_events: Iterable[Any], start: int = 1) -> list[Statement]:
+    def statements(cls, domain_events: Iterable[Any], start: int = 1) -> Statements:
         """The statements of these events, at the positions from `start` on."""
         page = cls.page()
         for at, event in enumerate(domain_events, start=start):
@@ -242,20 +250,33 @@ class RowProjection(Projection):
     @classmethod
     @cache
     def insert(cls) -> str:
-        return (f"INSERT INTO {cls.table} ({', '.join(cls.columns)}) VALUES ({', '.join('?' * len(cls.columns))}) "
+        # With history, a live row also has the position from which its version holds (`van`).
+        columns = (*cls.columns, "van") if cls.historie else cls.columns
+        return (f"INSERT INTO {cls.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
                 f"ON CONFLICT ({cls.key}) DO NOTHING")
 
     @classmethod
     @cache
     def update(cls, columns: tuple[str, ...]) -> str:
-        return f"UPDATE {cls.table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {cls.key} = ?"
+        sets = [f"{c} = ?" for c in columns] + (["van = ?"] if cls.historie else [])
+        return f"UPDATE {cls.table} SET {', '.join(sets)} WHERE {cls.key} = ?"
 
     @classmethod
     @cache
     def recompute(cls, expressions: tuple[tuple[str, str], ...]) -> str:
-        return f"UPDATE {cls.table} SET {', '.join(f'{c} = {e}' for c, e in expressions)} WHERE {cls.key} = ?"
+        sets = [f"{c} = {e}" for c, e in expressions] + (["van = ?"] if cls.historie else [])
+        return f"UPDATE {cls.table} SET {', '.join(sets)} WHERE {cls.key} = ?"
 
     # History statements.
+
+    @classmethod
+    @cache
+    def overgenomen(cls) -> str:
+        """The holding versions of the rows a page inserted, copied from the live rows as inserted (run
+        right after the page's inserts, before its updates): one statement instead of a row each."""
+        return (f"INSERT INTO {cls.table}_historie ({', '.join(cls.columns)}, van, tot, knoop) "
+                f"SELECT {', '.join(cls.columns)}, van, {TOP}, {knoop_sql('van', str(TOP - 1))} "
+                f"FROM {cls.table} WHERE van >= ?")
 
     @classmethod
     @cache
@@ -298,7 +319,7 @@ class RowPage:
     history, each row's versions too."""
 
     __slots__ = ("projection", "handlers", "key", "blank", "new", "updates", "in_sql", "historie", "versies",
-                 "laatste", "wijzigingen")
+                 "laatste", "eigen", "wijzigingen")
 
     def __init__(self, projection: type[RowProjection]):
         self.projection = projection
@@ -309,8 +330,9 @@ class RowPage:
         self.updates: list[Statement] = []
         self.in_sql: set[str] = set()  # rows of `new` whose later changes run as SQL (after a Recompute)
         self.historie = projection.historie
-        self.versies: list[list[Any]] = []  # [van, values, tot, recorded at] of versions known whole
-        self.laatste: dict[str, list[Any]] = {}  # a row's last version known whole
+        self.versies: list[list[Any]] = []  # [van, values (once closed), tot, recorded at] of versions known whole
+        self.eigen: dict[str, list[Any]] = {}  # a row's last version known whole
+        self.laatste: dict[str, list[Any]] = {}  # the same, while its changes are known whole (not yet SQL)
         self.wijzigingen: list[Statement] = []  # history of rows written before, in order
 
     def add(self, event: Any, at: int = 0) -> None:
@@ -330,12 +352,15 @@ class RowPage:
                         self._versie(change.key, row, at, event.timestamp)
             elif kind is Update:
                 if row is not None and change.key not in self.in_sql:
-                    row.update(change.values)
                     if self.historie:
                         self._versie(change.key, row, at, event.timestamp)
+                    row.update(change.values)
                 else:
                     sql = self.projection.update(tuple(change.values))
-                    self.updates.append((sql, (*change.values.values(), change.key)))
+                    if self.historie:
+                        self.updates.append((sql, (*change.values.values(), at, change.key)))
+                    else:
+                        self.updates.append((sql, (*change.values.values(), change.key)))
                     if self.historie:
                         self._kopie(self.projection.kopie(tuple(change.values)), change.key, at,
                                     {f"w_{c}": v for c, v in change.values.items()})
@@ -344,22 +369,25 @@ class RowPage:
                     self.in_sql.add(change.key)
                 expressions = tuple(change.expressions.items())
                 sql = self.projection.recompute(expressions)
-                self.updates.append((sql, (change.key,)))
+                self.updates.append((sql, (at, change.key) if self.historie else (change.key,)))
                 if self.historie:
                     self._kopie(self.projection.herberekend(expressions), change.key, at, {})
 
     def _versie(self, key: str, row: dict[str, Any], at: int, tijdstip: Any) -> None:
+        """A new version of a row known whole, from `at`: called before the change is applied to `row`.
+        Its values are taken when it is closed (the row as it was before the change that closes it);
+        the one still holding at the end of the page is copied from the live row (`overgenomen`)."""
         vorige = self.laatste.get(key)
         if vorige is not None:
             if vorige[3] == tijdstip:
                 # Recorded at the same moment as the version before it (a melding and its decision,
                 # one transaction): no moment maps to a position between the two (projections/
-                # tijdlijn.py), so that version is never read as of one. Not kept: this one takes
-                # its place, from its position.
-                vorige[1] = tuple(row.values())
+                # tijdlijn.py), so that version is never read as of one. Not kept: the one before
+                # takes this one's values, from its own position.
                 return
+            vorige[1] = tuple(row.values())
             vorige[2] = at
-        versie = self.laatste[key] = [at, tuple(row.values()), TOP, tijdstip]
+        versie = self.laatste[key] = self.eigen[key] = [at, None, TOP, tijdstip]
         self.versies.append(versie)
 
     def _kopie(self, sql: str, key: str, at: int, waarden: dict[str, Any]) -> None:
@@ -371,12 +399,20 @@ class RowPage:
 
     def statements(self) -> list[Statement]:
         insert = self.projection.insert()
-        out: list[Statement] = [(insert, tuple(row.values())) for row in self.new.values()]
+        if not self.historie:
+            out: list[Statement] = [(insert, tuple(row.values())) for row in self.new.values()]
+            return out + self.updates
+        # A row inserted here is written with the position of its last version known whole, and that
+        # version, still holding when the row is written, is copied from it (`overgenomen`); the
+        # versions it closed go as they are. Rows written before hold positions before this page's.
+        eigen = self.eigen
+        out = [(insert, (*row.values(), eigen[key][0])) for key, row in self.new.items()]
+        if out:
+            out.append((self.projection.overgenomen(), (min(v[0] for v in eigen.values()),)))
         out += self.updates
-        if self.historie:
-            versie = self.projection.versie()
-            out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot, _ in self.versies]
-            out += self.wijzigingen
+        versie = self.projection.versie()
+        out += [(versie, (*values, van, tot, knoop(van, tot))) for van, values, tot, _ in self.versies if tot != TOP]
+        out += self.wijzigingen
         return out
 
 
@@ -483,8 +519,10 @@ class ProjectionStore:
             self.recorder = SQLiteTrackingRecorder(datastore, **kwargs)
         self.create_table_statements = [
             "CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"]
+        # Tables first; their indexes once a projection whose table lacks an indexed column (a store
+        # written by an older version) has been dropped and made again (`create_table`).
         for projection in self.projections:
-            self.create_table_statements.extend(projection.create)
+            self.create_table_statements.extend(s for s in projection.create if not _is_index(s))
 
     @property
     def tracking_recorder(self) -> TrackingRecorder:
@@ -527,6 +565,13 @@ class ProjectionStore:
                         "INSERT INTO projection_versions (name, version) VALUES (?, ?) "
                         "ON CONFLICT (name) DO UPDATE SET version = excluded.version"),
                         (projection.name, projection.version))
+            # The indexes that are missing, each after its table has its columns.
+            bestaand = self.dialect.bestaand(c)
+            for projection in self.projections:
+                for statement in projection.create:
+                    naam = _NIEUW.match(statement)
+                    if _is_index(statement) and (naam is None or naam[1].lower() not in bestaand):
+                        c.execute(ddl(statement))
 
     def _lacks_a_column(self, c: Any, projection: type[Projection]) -> bool:
         if not issubclass(projection, RowProjection):
@@ -540,12 +585,28 @@ class ProjectionStore:
         """Where each projection stands in the application's log, by name (for `events.follower.lag`)."""
         return {p.name: self.position(p, application_name) for p in self.projections}
 
-    def apply(self, writes: Sequence[tuple[Sequence[Statement], Tracking]]) -> None:
+    def apply(self, writes: Sequence[tuple[Statements, Tracking]]) -> None:
         """Run every projection's statements and record every position, in one transaction."""
         sql = self.dialect.sql
         with self.datastore.transaction(commit=True) as c:
-            with self.dialect.pijplijn(c):
+
+            def lees(text: str, params: Sequence[Any] = ()) -> list[Any]:
+                c.execute(sql(text), params)
+                return list(c.fetchall())
+
+            with ExitStack() as pijplijn:
+                open_pijplijn = False
                 for statements, _ in writes:
+                    if callable(statements):
+                        # A page that reads the store before it says what to write (the counts read
+                        # the cells they change) reads what the pages before it wrote: a pipeline
+                        # has no answers until it is synced, so it is closed (synced) first.
+                        pijplijn.close()
+                        open_pijplijn = False
+                        statements = statements(lees)
+                    if not open_pijplijn:
+                        pijplijn.enter_context(self.dialect.pijplijn(c))
+                        open_pijplijn = True
                     # Consecutive statements with the same SQL run as one executemany: same
                     # order, fewer round trips (an audit page is one insert of many rows).
                     for text, run in groupby(statements, key=itemgetter(0)):
@@ -605,6 +666,11 @@ class ProjectionStore:
 
 # The name a CREATE ... IF NOT EXISTS statement makes.
 _NIEUW = re.compile(r"\s*CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
+
+
+def _is_index(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("CREATE INDEX")
+
 
 _NA_TABEL = ("WHERE", "GROUP", "ORDER", "LEFT", "RIGHT", "INNER", "JOIN", "ON", "LIMIT", "UNION", "USING")
 

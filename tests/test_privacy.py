@@ -27,7 +27,8 @@ from privacy.keystore import CompartimentGesloten
 from privacy.kluis import Kluis
 from privacy.masterkey import SleutelFout
 from projections.audit import trail
-from projections.caseload import caseload, statistiek
+from projections.caseload import caseload
+from projections.cijfers import statistiek
 from projections.toegangslog import toegangslog
 from tests.conftest import BEHEER_ROL, handel, line, melding, run_together
 from tests.event_store import event_sql, key_sql, loket_settings, projection_sql

@@ -1,8 +1,9 @@
 """The files a store writes: only their owner reads them.
 
 Every file under the test's directory is looked at, so a file nobody thought of
-counts too. With PostgreSQL as event store the local files are the projections,
-the key store file and the development master key (without LOKET_KEYSTORE_URL and LOKET_MASTER_KEY).
+counts too. With PostgreSQL as event store the projections and tokens are there too, and the only
+local files are the key store file and the development master key (without LOKET_KEYSTORE_URL and
+LOKET_MASTER_KEY).
 """
 
 from __future__ import annotations
@@ -70,9 +71,11 @@ def test_every_file_of_an_open_store_is_the_owners_alone(store, tmp_path, umask_
         found = modes(tmp_path)  # while open: the -wal and -shm files are there
     finally:
         systeem.close()
-    expected = {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm"}
-    if store.database_url is None:  # else the tokens are in the events' database, the lock an advisory one
-        expected |= {"loket.tokens.sqlite", "loket.sqlite.lock"}
+    expected: set[str] = set()
+    if store.database_url is None:  # else the projections and tokens are in the events' database
+        expected |= {"loket.sqlite", "loket.sqlite-wal", "loket.sqlite-shm", "loket.tokens.sqlite", "loket.sqlite.lock"}
+    else:
+        assert not {"loket.sqlite", "loket.tokens.sqlite", "loket.sqlite.lock"} & set(found), sorted(found)
     if store.keystore_url is None:  # else the master key is given (no development key beside a server)
         expected |= {"loket.sqlite.keys", "loket.sqlite.keys-wal", "loket.sqlite.keys.master-key"}
     assert expected <= set(found), sorted(found)
@@ -84,7 +87,7 @@ def test_the_cli_creates_every_file_owner_only(store, tmp_path, umask_022):
     cli(store, ["token", "create", "--user", "beheerder", "--role", "admin"])
     cli(store, ["verify"])
     found = modes(tmp_path)
-    assert "loket.sqlite" in found
+    assert ("loket.sqlite" in found) == (store.database_url is None)
     assert ("loket.tokens.sqlite" in found) == (store.database_url is None)
     assert ("loket.sqlite.lock" in found) == (store.database_url is None)
     assert ("loket.sqlite.keys" in found) == (store.keystore_url is None)

@@ -1,0 +1,341 @@
+"""Counts of meldingen for the figures of a year (projections/cijfers.py), kept so that a year's
+figures cost the same however long the log grows, live and as of a moment.
+
+Each melding counts in a few cells, each a row of `cijfers_tellingen` with its count `n`:
+
+- `jaar`: per year of its routing date, soort, gemeente, house, product, whether it was routed
+  (`outcome`), its state (`status`: lopend, gesloten or anders) and compartment: the tables per
+  product and gemeente and the annual report's;
+- `maand`: a melding placed at a house, per month of its routing date, house, product, state and the
+  month it was closed (recording time, UTC, as `status_sinds`): inflow and open caseload per month;
+- `termijn`: each of its deadlines, per month of the melding's routing date, house, product, state,
+  month closed, month the deadline falls (`waarde`) and whether it is still to be met (`vlag`):
+  overdue per month;
+- `doorloop`: per month of its routing date, soort, house, whether it was sent back or rerouted
+  (`vlag`) and the hours from receipt to the first decision that placed it (`waarde`, in fixed
+  buckets, see `bak`; '' before that decision); `acceptatie`: the hours from that decision to the
+  house's acceptance, in the same buckets: the lead times' median and 90th percentile.
+
+An event that changes a melding moves it out of its old cells and into its new ones. To know the
+old ones, the projection keeps each melding's state (`cijfers_stand`, what the cells are made of)
+and reads the states of a page's meldingen, and the counts of the cells they touch, before it
+writes the page: a page is then a few statements, whatever its size. Every version of a cell's
+count is kept with the positions from which and until which it held (projections/store.py,
+"History"; a version holds the cell's number, its kind and year, and its count: what a cell is
+never changes, the live row says it), so an as-of read of the figures reads the cells as they stood, through the same
+interval tree. Versions of one cell recorded at the same moment are one version (no moment maps
+between them, projections/tijdlijn.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from events.melding import Melding
+from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
+from events.toegang import compartiment_van
+from projections.store import TOP, Collector, Lezer, Projection, Statement, geldig_op, historie_ddl, knoop
+from routing.tijd import NL, routing_datum
+
+# The key columns of a cell, in order; all text but `vlag`, '' where a melding has no value.
+KOLOMMEN = ("maat", "jaar", "maand", "soort", "gemeente", "zvh", "product", "outcome", "status", "gesloten",
+            "compartiment", "vlag", "waarde")
+_COLS_SQL = """maat TEXT NOT NULL, jaar TEXT NOT NULL, maand TEXT NOT NULL, soort TEXT NOT NULL,
+            gemeente TEXT NOT NULL, zvh TEXT NOT NULL, product TEXT NOT NULL, outcome TEXT NOT NULL,
+            status TEXT NOT NULL, gesloten TEXT NOT NULL, compartiment TEXT NOT NULL, vlag INTEGER NOT NULL,
+            waarde TEXT NOT NULL, n INTEGER NOT NULL"""
+_ALLE = ("id", "sleutel", *KOLOMMEN, "n", "van")
+TERMIJN_REVIEW_DAGEN = 90  # Top X review (projections/deadlines.py)
+REGIE_NA_HUISVERBOD = 365
+
+# Events that put a melding at a house (or outside the region): "op de juiste plek".
+BESLUITEN = frozenset({"MeldingGerouteerd", "TriageBesloten", "MeldingHergerouteerd", "MeldingDoorverwezen"})
+TERUG_OF_OM = frozenset({"MeldingTeruggestuurd", "MeldingHergerouteerd"})
+
+
+def bak(uren: float) -> float:
+    """The bucket of a lead time in hours: tenths of an hour below 48 hours, whole hours up to 30
+    days, whole days up to 90 days, 30 days beyond; each the value rounded to that resolution.
+    Rounding keeps the order, so the median and 90th percentile read from the buckets are the exact
+    ones (nearest rank), rounded to the resolution of the bucket they fall in. A group of meldingen
+    (month, stream, house) has at most about 480 + 670 + 60 buckets below 90 days, however many
+    meldingen it holds."""
+    if uren < 48:
+        return round(uren, 1)
+    if uren < 720:
+        return float(round(uren))
+    if uren < 2160:
+        return float(round(uren / 24) * 24)
+    return float(round(uren / 720) * 720)
+
+
+def _moment(text: str) -> datetime:
+    found = datetime.fromisoformat(text)
+    return found if found.tzinfo else found.replace(tzinfo=NL)
+
+
+def _uren(van: datetime, tot: datetime) -> float:
+    return max(0.0, (tot - van).total_seconds() / 3600)
+
+
+def cellen(m: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The cells a melding counts in, from its state."""
+    d = m["datum"]
+    if not d:
+        return []
+    jaar, maand, comp, zvh, product = d[:4], d[:7], m["compartiment"], m["zvh"], m["product"]
+    status = m["status"]
+    klasse = "lopend" if status in (OPEN, IN_BEHANDELING) else "gesloten" if status == GESLOTEN else "anders"
+    gesloten = m["gesloten"] if klasse == "gesloten" else ""
+    uit: list[tuple[Any, ...]] = [
+        ("jaar", jaar, "", m["soort"], m["gemeente"], zvh, product, "routed" if m["outcome"] == "routed" else "",
+         klasse, "", comp, 0, "")]
+    if zvh and klasse != "anders":
+        uit.append(("maand", jaar, maand, "", "", zvh, product, "", klasse, gesloten, comp, 0, ""))
+        for vervalt, dzvh, dproduct, af in m["termijnen"].values():
+            uit.append(("termijn", jaar, maand, "", "", dzvh or zvh, dproduct or product, "", klasse, gesloten, comp,
+                        int(not af or klasse == "gesloten"), vervalt[:7]))
+    if m["soort"]:
+        besluit = ""
+        if m["beslist"]:
+            beslist = datetime.fromisoformat(m["beslist"])
+            besluit = repr(bak(_uren(_moment(m["ontvangen_op"]), beslist)))
+        uit.append(("doorloop", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, m["terug"], besluit))
+        if m["beslist"]:
+            if m["geaccepteerd"]:
+                uit.append(("acceptatie", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, 0,
+                            repr(bak(_uren(beslist, datetime.fromisoformat(m["geaccepteerd"]))))))
+    return uit
+
+
+# What each event does to a melding's state: a function of the state, the event's moment and what
+# it takes from the event (taken when the event is read, so the page does not hold the events).
+
+def _ontvangen(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+    soort, gemeente, ontvangen_op, compartiment = e
+    m.update({"datum": routing_datum(ontvangen_op).isoformat(), "soort": soort or "", "gemeente": gemeente or "",
+              "zvh": "", "product": "", "outcome": "", "status": "ontvangen", "gesloten": "",
+              "compartiment": compartiment or compartiment_van(soort, None) or "", "ontvangen_op": ontvangen_op,
+              "beslist": "", "geaccepteerd": "", "terug": 0, "termijnen": {}})
+
+
+def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
+    def doe(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+        naam, outcome, zvh, product, gemeente, deadline, plaatst = e
+        m.update({"outcome": outcome, "zvh": zvh or "", "product": product or "", "status": status})
+        if gemeente is not None:
+            m["gemeente"] = gemeente
+        if (compartiment := compartiment_van(None, product)) is not None:
+            m["compartiment"] = compartiment
+        if naam in BESLUITEN and not m["beslist"]:
+            m["beslist"] = t.isoformat()
+        if naam in TERUG_OF_OM:
+            m["terug"] = 1
+        if not plaatst:
+            return
+        termijnen = m["termijnen"]
+        if not eerste:  # a new decision replaces the deadlines of the one before
+            for soort in [s for s in termijnen if s != "top-x-review"]:
+                del termijnen[soort]
+        if outcome != "routed" or deadline is None:
+            return
+        if product == "huisverbod":
+            termijnen["huisverbod-einde"] = [deadline.isoformat(), zvh, product, 0]
+            regie = deadline + timedelta(days=REGIE_NA_HUISVERBOD)
+            termijnen["regie-na-huisverbod"] = [regie.isoformat(), zvh, product, 0]
+        else:
+            termijnen[f"{product}-termijn"] = [deadline.isoformat(), zvh, product, 0]
+
+    return doe
+
+
+def _uit_besluit(e: Any) -> tuple[Any, ...]:
+    b = e.beslissing
+    return (type(e).__name__, b.outcome, b.zvh, b.product, b.gemeente, b.deadline,
+            type(e).__name__ in ("MeldingGerouteerd", "MeldingHergerouteerd", "TriageBesloten"))
+
+
+def _geaccepteerd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+    m["status"] = IN_BEHANDELING
+    if m["beslist"] and not m["geaccepteerd"]:
+        m["geaccepteerd"] = t.isoformat()
+
+
+def _teruggestuurd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+    m.update({"status": TRIAGE, "outcome": "triage", "terug": 1})
+
+
+def _gesloten(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+    m.update({"status": GESLOTEN, "gesloten": t.isoformat()[:7]})
+    for termijn in m["termijnen"].values():
+        termijn[3] = 1
+
+
+def _top_x_aan(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+    due = t.date() + timedelta(days=TERMIJN_REVIEW_DAGEN)
+    m["termijnen"]["top-x-review"] = [due.isoformat(), None, "pga", 0]
+
+
+def _top_x_af(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
+    if (termijn := m["termijnen"].get("top-x-review")) is not None:
+        termijn[3] = 1
+
+
+def _niets(e: Any) -> tuple[Any, ...]:
+    return ()
+
+
+# Per event class: what it does to the state, and what it takes from the event.
+WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] = {
+    Melding.MeldingOntvangen: (_ontvangen, lambda e: (e.soort, e.gemeente, e.ontvangen_op,
+                                                      e.compartiment)),
+    Melding.MeldingGerouteerd: (_beslist(OPEN, eerste=True), _uit_besluit),
+    Melding.MeldingInTriage: (_beslist(TRIAGE), _uit_besluit),
+    Melding.MeldingDoorverwezen: (_beslist("doorverwezen"), _uit_besluit),
+    Melding.MeldingHergerouteerd: (_beslist(OPEN), _uit_besluit),
+    Melding.TriageBesloten: (_beslist(OPEN), _uit_besluit),
+    Melding.MeldingGeaccepteerd: (_geaccepteerd, _niets),
+    Melding.MeldingTeruggestuurd: (_teruggestuurd, _niets),
+    Melding.TopXAan: (_top_x_aan, _niets),
+    Melding.TopXAf: (_top_x_af, _niets),
+    Melding.MeldingGesloten: (_gesloten, _niets),
+}
+
+_STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
+          "ON CONFLICT (melding_id) DO UPDATE SET staat = excluded.staat")
+_TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
+            "ON CONFLICT (id) DO UPDATE SET n = excluded.n, van = excluded.van")
+_SLUIT = "UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? WHERE id = ? AND van = ?"
+_VERSIE = "INSERT INTO cijfers_tellingen_historie (id, maat, jaar, n, van, tot, knoop) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def _geteld(cellen: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    """How often a melding counts in each of its cells (a cell twice: two deadlines alike)."""
+    geteld: dict[tuple[Any, ...], int] = {}
+    for cel in cellen:
+        geteld[cel] = geteld.get(cel, 0) + 1
+    return geteld
+
+
+def _sleutel(cel: tuple[Any, ...]) -> str:
+    return "\x1f".join(map(str, cel))
+
+
+def _in_delen(lees: Lezer, sql: str, ids: list[str]) -> list[Any]:
+    found: list[Any] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        found.extend(lees(sql.format(", ".join("?" * len(chunk))), chunk))
+    return found
+
+
+class TellingenPage:
+    """A page of the counts: what each event does to its melding, kept in order; when the page is
+    written, the states and counts it builds on are read first, then the page is worked through and
+    written in a few statements."""
+
+    __slots__ = ("werk",)
+
+    def __init__(self) -> None:
+        self.werk: list[tuple[int, datetime, str, Callable[..., None], tuple[Any, ...]]] = []
+
+    def add(self, event: Any, at: int = 0) -> None:
+        gevonden = WERK.get(type(event))
+        if gevonden is not None:
+            doe, neem = gevonden
+            self.werk.append((at, event.timestamp, str(event.originator_id), doe, neem(event)))
+
+    def statements(self) -> Callable[[Lezer], list[Statement]]:
+        return self.schrijf
+
+    def schrijf(self, lees: Lezer) -> list[Statement]:
+        if not self.werk:
+            return []
+        nieuw = {mid for _, _, mid, doe, _ in self.werk if doe is _ontvangen}
+        eerder = sorted({mid for _, _, mid, _, _ in self.werk} - nieuw)
+        staten: dict[str, dict[str, Any]] = {
+            row["melding_id"]: json.loads(row["staat"])
+            for row in _in_delen(lees, "SELECT melding_id, staat FROM cijfers_stand WHERE melding_id IN ({})", eerder)}
+        voor = {mid: _geteld(cellen(m)) for mid, m in staten.items()}
+        nu: dict[tuple[Any, ...], int] = {}  # a cell's count as the page goes
+        versies: dict[tuple[Any, ...], list[list[Any]]] = {}  # [van, moment, n] per cell
+        for at, t, mid, doe, uit in self.werk:
+            m = staten.get(mid)
+            if doe is _ontvangen:
+                m = staten[mid] = {}
+            elif m is None:
+                continue  # not a melding this projection saw received (none in a well-formed log)
+            doe(m, t, uit)
+            na = _geteld(cellen(m))
+            oud = voor.get(mid, {})
+            voor[mid] = na
+            verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
+            verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            for cel, d in verschil:
+                if d:
+                    n = nu[cel] = nu.get(cel, 0) + d
+                    rij = versies.setdefault(cel, [])
+                    if rij and rij[-1][1] == t:
+                        rij[-1][2] = n
+                    else:
+                        rij.append([at, t, n])
+        sleutels = {cel: _sleutel(cel) for cel in versies}
+        eerdere = {row["sleutel"]: (row["id"], row["n"], row["van"]) for row in _in_delen(
+            lees, "SELECT sleutel, id, n, van FROM cijfers_tellingen WHERE sleutel IN ({})", sorted(sleutels.values()))}
+        hoogste = lees("SELECT MAX(id) AS hoogste FROM cijfers_tellingen", ())[0]["hoogste"]
+        volgend = (hoogste or 0) + 1  # a new cell's number: one writer at a time (the page's transaction)
+        tellingen: list[tuple[Any, ...]] = []
+        sluiten: list[tuple[Any, ...]] = []
+        nieuwe: list[tuple[Any, ...]] = []
+        for cel, rij in versies.items():
+            sleutel = sleutels[cel]
+            gevonden = eerdere.get(sleutel)
+            if gevonden is None:
+                nummer, basis = volgend, 0
+                volgend += 1
+            else:
+                nummer, basis, oud_van = gevonden
+                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), nummer, oud_van))
+            maat, jaar = cel[0], cel[1]
+            for i, (van, _, n) in enumerate(rij):
+                tot = rij[i + 1][0] if i + 1 < len(rij) else TOP
+                nieuwe.append((nummer, maat, jaar, basis + n, van, tot, knoop(van, tot)))
+            tellingen.append((nummer, sleutel, *cel, basis + rij[-1][2], rij[-1][0]))
+        out: list[Statement] = [(_STAND, (mid, json.dumps(m, separators=(",", ":")))) for mid, m in staten.items()]
+        out += [(_TELLING, r) for r in tellingen]
+        out += [(_SLUIT, r) for r in sluiten]
+        out += [(_VERSIE, r) for r in nieuwe]
+        return out
+
+
+class Tellingen(Projection):
+    name = "cijfers"
+    version = 1
+    tables = ("cijfers_stand", "cijfers_tellingen", "cijfers_tellingen_historie")
+    create = (
+        "CREATE TABLE IF NOT EXISTS cijfers_stand (melding_id TEXT PRIMARY KEY, staat TEXT NOT NULL)",
+        f"""CREATE TABLE IF NOT EXISTS cijfers_tellingen (id INTEGER PRIMARY KEY, sleutel TEXT NOT NULL UNIQUE,
+            {_COLS_SQL}, van INTEGER NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS cijfers_tellingen_maat ON cijfers_tellingen (maat, jaar)",
+        *historie_ddl("cijfers_tellingen", "id",
+                      "id INTEGER NOT NULL, maat TEXT NOT NULL, jaar TEXT NOT NULL, n INTEGER NOT NULL", "maat, jaar"),
+    )
+    handlers = {event_class: _niets for event_class in WERK}
+
+    @classmethod
+    def page(cls) -> Collector:
+        return TellingenPage()
+
+    @classmethod
+    def als_op(cls, table: str, positie: int) -> str | None:
+        if table != "cijfers_tellingen":
+            return None
+        # A version holds a cell's number, kind, year and count; what the cell counts comes from the
+        # live row (it never changes). Kind and year are the version's, for the index.
+        kolommen = ", ".join(f"h.{k}" if k in ("id", "maat", "jaar", "n", "van") else f"t.{k}" for k in _ALLE)
+        return (f"SELECT {kolommen} FROM cijfers_tellingen_historie h JOIN cijfers_tellingen t ON t.id = h.id "
+                f"WHERE {geldig_op(positie, 'h.van', 'h.tot', 'h.knoop')}")
+
