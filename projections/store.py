@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager
 from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -416,6 +417,130 @@ class RowPage:
         return out
 
 
+class Schrijver:
+    """Runs a transaction's statements, a run of the same SQL at a time, in their order: on SQLite
+    each run is one executemany (sqlite3 binds the rows in C)."""
+
+    def __init__(self, c: Any):
+        self.c = c
+
+    def __enter__(self) -> Schrijver:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.wacht(*exc)
+
+    def __call__(self, text: str, rows: list[Any]) -> None:
+        self.c.executemany(text, rows)
+
+    def wacht(self, *exc: Any) -> None:
+        """Every statement so far has run (before a read within the transaction; `exc`: the
+        exception that ends the transaction, if one does)."""
+
+
+class Kopie(NamedTuple):
+    """An INSERT of plain values (`?` or `:name` only), as rows for COPY: into `table`, or, with an
+    ON CONFLICT (...) DO NOTHING, into temporary table `tijdelijk` first and from there by `insert`."""
+
+    table: str
+    columns: tuple[str, ...]
+    names: tuple[str, ...] | None  # the parameters' names, in the order of `columns`; None: positional
+    tijdelijk: str | None
+    insert: str | None  # INSERT ... SELECT ... ON CONFLICT ... DO NOTHING from the temporary table
+
+
+_INSERT_VALUES = re.compile(
+    r"\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\(([^()']*)\)"
+    r"\s*(ON\s+CONFLICT\s*\([\w\s,]+\)\s*DO\s+NOTHING)?\s*", re.IGNORECASE)
+
+
+@cache
+def kopie(text: str) -> Kopie | None:
+    """`text` as a COPY, if it is an INSERT of one row of plain values; None for any other statement."""
+    m = _INSERT_VALUES.fullmatch(text)
+    if m is None:
+        return None
+    columns = tuple(c.strip() for c in m[2].split(","))
+    values = [v.strip() for v in m[3].split(",")]
+    if len(values) != len(columns):
+        return None
+    if all(v == "?" for v in values):
+        names = None
+    elif all(re.fullmatch(r":[A-Za-z_]\w*", v) for v in values):
+        names = tuple(v[1:] for v in values)
+    else:
+        return None  # literals or expressions among the values
+    table = m[1]
+    if m[4] is None:
+        return Kopie(table, columns, names, None, None)
+    # The temporary table is named after the columns too: a table made again with other columns
+    # (a projection's new version) gets a temporary table of its own on a connection that outlives it.
+    tijdelijk = f"{table}_kopie_{zlib.crc32(','.join(columns).encode()):08x}"
+    kolommen = ", ".join(columns)
+    # Read in the order the rows were copied (a temporary table filled in one transaction, read
+    # whole), so DO NOTHING keeps the first of two rows with the same key, as one INSERT a row would.
+    return Kopie(table, columns, names, tijdelijk,
+                 f"INSERT INTO {table} ({kolommen}) SELECT {kolommen} FROM pg_temp.{tijdelijk} ORDER BY ctid "
+                 f"{m[4]}")
+
+
+class PostgresSchrijver(Schrijver):
+    """PostgreSQL: statements are sent in psycopg's pipeline mode, without waiting for each one's
+    answer (a row's history copy and close are two statements of one row each, a round trip apiece
+    without it). A run of at least `KOPIE_VANAF` inserts of plain values goes by COPY instead: psycopg
+    formats COPY rows in C, where an executemany adapts every row's parameters in Python and the
+    server executes each row as a statement of its own (a page's caseload rows, its audit entries).
+    COPY cannot run in pipeline mode, so the pipeline is synced first; an insert with ON CONFLICT
+    DO NOTHING is copied into a temporary table (made once per connection, emptied at every commit)
+    and inserted from there with the same ON CONFLICT, in its place among the statements."""
+
+    KOPIE_VANAF = 50
+
+    def __init__(self, c: Any, sql: Callable[[str], str]):
+        super().__init__(c)
+        self.sql = sql
+        self.pijplijn: AbstractContextManager[Any] | None = None
+        self.gevuld: set[str] = set()  # temporary tables filled in this transaction
+
+    def __call__(self, text: str, rows: list[Any]) -> None:
+        k = kopie(text) if len(rows) >= self.KOPIE_VANAF else None
+        if k is None:
+            self._pijplijn()
+            self.c.executemany(self.sql(text), rows)
+            return
+        self.wacht()
+        c = self.c
+        doel = k.table
+        if k.tijdelijk is not None:
+            if k.tijdelijk in self.gevuld:
+                c.execute(f"TRUNCATE pg_temp.{k.tijdelijk}")
+            else:
+                c.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {k.tijdelijk} ON COMMIT DELETE ROWS AS "
+                          f"SELECT {', '.join(k.columns)} FROM {k.table} WITH NO DATA")
+                self.gevuld.add(k.tijdelijk)
+            doel = f"pg_temp.{k.tijdelijk}"
+        if k.names is not None:
+            names = k.names
+            rows = [tuple(row[n] for n in names) for row in rows]
+        with c.copy(f"COPY {doel} ({', '.join(k.columns)}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        if k.insert is not None:
+            self._pijplijn()
+            c.execute(k.insert)
+
+    def _pijplijn(self) -> None:
+        if self.pijplijn is None:
+            self.pijplijn = self.c.connection.pipeline()
+            self.pijplijn.__enter__()
+
+    def wacht(self, *exc: Any) -> None:
+        if self.pijplijn is not None:
+            pijplijn, self.pijplijn = self.pijplijn, None
+            pijplijn.__exit__(*(exc or (None, None, None)))
+
+
 class Dialect:
     """What the projections' SQL needs to know of the database it runs on: SQLite (this class) or
     PostgreSQL (`PostgresDialect`). The projections and their queries are written once, in SQL both
@@ -435,10 +560,9 @@ class Dialect:
         """The days from date `van` to date `tot` (ISO text, SQL expressions) as an SQL expression."""
         return f"(julianday({tot}) - julianday({van}))"
 
-    def pijplijn(self, c: Any) -> AbstractContextManager[Any]:
-        """Statements on cursor `c` sent without waiting for each one's answer, where the database
-        can (a page's statements are many small ones, and only its end is waited for)."""
-        return nullcontext()
+    def schrijver(self, c: Any) -> Schrijver:
+        """What runs a transaction's statements on cursor `c`, run by run (see `Schrijver`)."""
+        return Schrijver(c)
 
     def kolommen(self, c: Any, table: str) -> set[str]:
         """The columns `table` has (none when it does not exist)."""
@@ -478,10 +602,8 @@ class PostgresDialect(Dialect):
     def dagen(self, tot: str, van: str) -> str:
         return f"(CAST({tot} AS DATE) - CAST({van} AS DATE))"
 
-    def pijplijn(self, c: Any) -> AbstractContextManager[Any]:
-        # psycopg's pipeline mode: a row's history copy and close are two statements of one row
-        # each, a round trip apiece without it.
-        return c.connection.pipeline()
+    def schrijver(self, c: Any) -> Schrijver:
+        return PostgresSchrijver(c, self.sql)
 
     def kolommen(self, c: Any, table: str) -> set[str]:
         c.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -594,23 +716,18 @@ class ProjectionStore:
                 c.execute(sql(text), params)
                 return list(c.fetchall())
 
-            with ExitStack() as pijplijn:
-                open_pijplijn = False
+            with self.dialect.schrijver(c) as schrijf:
                 for statements, _ in writes:
                     if callable(statements):
                         # A page that reads the store before it says what to write (the counts read
-                        # the cells they change) reads what the pages before it wrote: a pipeline
-                        # has no answers until it is synced, so it is closed (synced) first.
-                        pijplijn.close()
-                        open_pijplijn = False
+                        # the cells they change) reads what the pages before it wrote: on PostgreSQL
+                        # those are not all answered yet, so the writer waits for them first.
+                        schrijf.wacht()
                         statements = statements(lees)
-                    if not open_pijplijn:
-                        pijplijn.enter_context(self.dialect.pijplijn(c))
-                        open_pijplijn = True
-                    # Consecutive statements with the same SQL run as one executemany: same
-                    # order, fewer round trips (an audit page is one insert of many rows).
+                    # Consecutive statements with the same SQL run together: same order, fewer
+                    # round trips (an audit page is one insert of many rows).
                     for text, run in groupby(statements, key=itemgetter(0)):
-                        c.executemany(sql(text), [params for _, params in run])
+                        schrijf(text, [params for _, params in run])
             # After the rows (the library reads the tracking insert's answer, which a pipeline
             # would not have yet), before the commit: one transaction still.
             for _, tracking in writes:

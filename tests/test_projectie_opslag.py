@@ -98,3 +98,51 @@ def test_a_failure_after_the_rows_are_written_leaves_no_row_and_no_position_move
         assert systeem.projecties.positions(systeem.app.name)["caseload"] > voor["caseload"]
     finally:
         systeem.close()
+
+
+def test_a_page_of_many_new_rows_lands_as_if_each_was_inserted_in_turn(tmp_path):
+    """A page's long runs of inserts go to PostgreSQL by COPY (projections/store.py, PostgresSchrijver),
+    and must land as the statements one by one would: the first of two rows with one key kept (ON
+    CONFLICT DO NOTHING), awkward text intact, an update after the inserts seeing them, a run of the
+    same insert twice in one page, a page that reads what the pages before it wrote, and the next
+    transaction starting empty."""
+    from eventsourcing.persistence import Tracking
+
+    systeem = bootstrap(loket_settings(tmp_path / "loket.sqlite"))
+    store = systeem.projecties
+    try:
+        with store.datastore.transaction(commit=True) as c:
+            c.execute("CREATE TABLE proef (sleutel TEXT PRIMARY KEY, waarde TEXT, aantal INTEGER NOT NULL)")
+            c.execute("CREATE TABLE proef_log (sleutel TEXT NOT NULL, tekst TEXT)")
+        insert = "INSERT INTO proef (sleutel, waarde, aantal) VALUES (?, ?, ?) ON CONFLICT (sleutel) DO NOTHING"
+        log = "INSERT INTO proef_log (sleutel, tekst) VALUES (:sleutel, :tekst)"
+        lastig = "tab\there, new\nline, back\\slash, 'quote', \"dubbel\", 50% ëñ €, \\N"
+        eerste = [(insert, (f"a{i:03}", lastig if i == 7 else None if i == 8 else f"w{i}", i)) for i in range(100)]
+        dubbel = [(insert, ("a005", "later", 999))]
+        ophoging = [("UPDATE proef SET aantal = aantal + 1000 WHERE sleutel = ?", (f"a{i:03}",)) for i in (0, 99)]
+        tweede = [(insert, (f"b{i:03}", f"v{i}", i)) for i in range(60)]
+        regels = [(log, {"tekst": f"t{i}", "sleutel": f"a{i:03}"}) for i in range(70)]
+
+        def na_lezen(lees):
+            [rij] = lees("SELECT COUNT(*) AS n, SUM(aantal) AS som FROM proef WHERE aantal >= ?", (0,))
+            return [(log, {"sleutel": "telling", "tekst": f"{rij['n']}/{rij['som']}"})] * 55
+
+        store.apply([(eerste + dubbel + ophoging + tweede + regels, Tracking("proef@Loket", 1)),
+                     (na_lezen, Tracking("proef_telling@Loket", 1))])
+        store.apply([([(insert, (f"c{i:03}", "c", i)) for i in range(80)], Tracking("proef@Loket", 2))])
+
+        rijen = {r["sleutel"]: (r["waarde"], r["aantal"]) for r in store.rows("SELECT * FROM proef")}
+        assert len(rijen) == 100 + 60 + 80
+        assert rijen["a005"] == ("w5", 5)  # the first of the two kept
+        assert rijen["a007"] == (lastig, 7)
+        assert rijen["a008"] == (None, 8)
+        assert rijen["a000"] == ("w0", 1000) and rijen["a099"] == ("w99", 1099)  # updated after their insert
+        assert rijen["b059"] == ("v59", 59) and rijen["c079"] == ("c", 79)
+        som = sum(range(100)) + 2000 + sum(range(60))
+        telling = store.rows("SELECT tekst, COUNT(*) AS n FROM proef_log WHERE sleutel = 'telling' GROUP BY tekst")
+        assert telling == [{"tekst": f"160/{som}", "n": 55}]  # read after the first page's rows were in
+        regels_in = store.rows("SELECT sleutel, tekst FROM proef_log WHERE sleutel != 'telling' ORDER BY tekst")
+        assert len(regels_in) == 70 and regels_in[0] == {"sleutel": "a000", "tekst": "t0"}
+        assert store.max_tracking_id("proef@Loket") == 2
+    finally:
+        systeem.close()
