@@ -7,6 +7,7 @@ and each page is written with every projection's position in one transaction.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -43,33 +44,89 @@ def catch_up(
         last = min(last, stop)
     position = min(positions.values(), default=last)
     read = 0
-    while position < last:
-        page = follower.page(position, last, size=page_size)
-        behind = [(p, positions[p], p.page()) for p in projections if positions[p] < page.end]
-        with _no_cycle_collection():
-            # Each event is handed to every projection that has not seen it, then let go.
-            for at, event in page:
-                for _, seen_up_to, rows in behind:
-                    if at > seen_up_to:
-                        rows.add(event, at)
+    schrijver = _Schrijver()
+    # The page before is written (on a thread of its own) while this one is read and built, as if it
+    # was written already: its positions are taken as moved. The database's work on the one then
+    # overlaps the reading, decoding and building of the other; each page is still one transaction,
+    # written in order, and the next page's write starts only once the one before it is done.
+    geschreven: tuple[dict[type[Projection], int], int, int] | None = None  # positions before, read, end
+    try:
+        while True:
+            if position < last:
+                page = follower.page(position, last, size=page_size)
+                behind = [(p, positions[p], p.page()) for p in projections if positions[p] < page.end]
+                with _no_cycle_collection():
+                    # Each event is handed to every projection that has not seen it, then let go.
+                    for at, event in page:
+                        for _, seen_up_to, rows in behind:
+                            if at > seen_up_to:
+                                rows.add(event, at)
+                    writes = [(rows.statements(), Tracking(p.tracking_name(app.name), page.end))
+                              for p, _, rows in behind]
+            elif geschreven is None:
+                break
             try:
-                store.apply([(rows.statements(), Tracking(p.tracking_name(app.name), page.end))
-                             for p, _, rows in behind])
+                schrijver.wacht()
             except IntegrityError:
-                # Another process (a second `loket ontvang`, the worker) wrote this page first:
-                # nothing of ours was written. Step aside: go on from where the projections are now.
+                # Another process (a second `loket ontvang`, the worker) wrote that page first:
+                # nothing of ours was written, and the page built on it is let go. Step aside: go
+                # on from where the projections are now.
+                assert geschreven is not None
                 now = {p: store.position(p, app.name) for p in projections}
-                if now == positions:
+                if now == geschreven[0]:
                     raise  # nobody else moved them: not a race, a defect
-                positions, position = now, min(now.values())
+                positions, position, geschreven = now, min(now.values()), None
                 continue
-        for p, _, _ in behind:
-            positions[p] = page.end
-        position = page.end
-        read += len(page)
-        if on_page is not None:
-            on_page(position, last)
+            if geschreven is not None:
+                read += geschreven[1]
+                if on_page is not None:
+                    on_page(geschreven[2], last)
+                geschreven = None
+            if position >= last:
+                break
+            # With nothing left to read meanwhile, the last page is written here and now.
+            schrijver.schrijf(store.apply, writes, naast=page.end < last)
+            geschreven = (dict(positions), len(page), page.end)
+            for p, _, _ in behind:
+                positions[p] = page.end
+            position = page.end
+    finally:
+        schrijver.klaar()
     return read
+
+
+class _Schrijver:
+    """Writes one page at a time, on a thread of its own or on the caller's; `wacht` waits for it and
+    raises what the write raised."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.fout: BaseException | None = None
+
+    def schrijf(self, apply: Callable[[Any], None], writes: Any, *, naast: bool) -> None:
+        def run() -> None:
+            try:
+                apply(writes)
+            except BaseException as e:  # noqa: BLE001 - raised again by `wacht`, on the caller's thread
+                self.fout = e
+
+        if naast:
+            self.thread = threading.Thread(target=run, name="projecties-schrijven")
+            self.thread.start()
+        else:
+            run()
+
+    def klaar(self) -> None:
+        """The write under way is done (whatever came of it)."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def wacht(self) -> None:
+        self.klaar()
+        fout, self.fout = self.fout, None
+        if fout is not None:
+            raise fout
 
 
 @contextmanager
