@@ -84,8 +84,9 @@ def catch_up(
                 geschreven = None
             if position >= last:
                 break
-            # With nothing left to read meanwhile, the last page is written here and now.
-            schrijver.schrijf(store.apply, writes, naast=page.end < last)
+            # On a thread of its own where the database does the work in a process of its own
+            # (PostgreSQL) and there is a next page to read meanwhile; else here and now.
+            schrijver.schrijf(store.apply, writes, naast=store.dialect.schrijft_naast and page.end < last)
             geschreven = (dict(positions), len(page), page.end)
             for p, _, _ in behind:
                 positions[p] = page.end

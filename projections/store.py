@@ -547,6 +547,10 @@ class Dialect:
     run, with `?` or `:name` parameters; the few things the two say differently are said here."""
 
     naam = "sqlite"
+    # Whether catch-up gains by writing a page on a thread of its own while it reads the next
+    # (projections/runner.py): not with SQLite, whose work is done in this process, under the
+    # interpreter's lock for the most part (it was slower so).
+    schrijft_naast = False
 
     def sql(self, text: str) -> str:
         """A statement as this database takes it."""
@@ -580,6 +584,8 @@ class PostgresDialect(Dialect):
     INTEGER is 64 bits already (positions, `TOP`), dates by CAST, columns from information_schema."""
 
     naam = "postgresql"
+    # The server does a page's work in a process of its own, while this one reads the next page.
+    schrijft_naast = True
     _TOKEN = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)|\?|%")
 
     @staticmethod
