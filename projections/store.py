@@ -491,8 +491,11 @@ class PostgresSchrijver(Schrijver):
     formats COPY rows in C, where an executemany adapts every row's parameters in Python and the
     server executes each row as a statement of its own (a page's caseload rows, its audit entries).
     COPY cannot run in pipeline mode, so the pipeline is synced first; an insert with ON CONFLICT
-    DO NOTHING is copied into a temporary table (made once per connection, emptied at every commit)
-    and inserted from there with the same ON CONFLICT, in its place among the statements."""
+    DO NOTHING is copied into a temporary table (kept by the connection, emptied at every commit;
+    made where it is not there yet) and inserted from there with the same ON CONFLICT, in its place
+    among the statements. COPY takes every value as text, parsed by the column's type: the rows are
+    what projections bind anyway (text, integers, NULL), and a page rebuilt from zero this way equals
+    the statements' (tests/test_projections.py on PostgreSQL)."""
 
     KOPIE_VANAF = 50
 
