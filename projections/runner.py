@@ -1,7 +1,9 @@
 """Catching projections up with the application's notification log.
 
 The log is read once, in large pages (events/follower.py), for all projections of a store,
-and each page is written with every projection's position in one transaction.
+and each page is written with every projection's position in one transaction. Where the
+database does its work in a process of its own (PostgreSQL), a page is written while the
+next one is read and built.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from events.follower import PAGE_SIZE, Follower
-from projections.store import Projection, ProjectionStore
+from events.follower import PAGE_SIZE, Follower, Page
+from projections.store import Collector, Projection, ProjectionStore, Statements
 
 
 def catch_up(
@@ -44,59 +46,62 @@ def catch_up(
         last = min(last, stop)
     position = min(positions.values(), default=last)
     read = 0
-    schrijver = _Schrijver()
-    # The page before is written (on a thread of its own) while this one is read and built, as if it
-    # was written already: its positions are taken as moved. The database's work on the one then
-    # overlaps the reading, decoding and building of the other; each page is still one transaction,
-    # written in order, and the next page's write starts only once the one before it is done.
+    writer = _PageWriter()
+
+    def build() -> tuple[Page, list[tuple[type[Projection], int, Collector]], list[tuple[Statements, Tracking]]]:
+        """The next page read, and what each projection that has not seen all of it makes of it."""
+        page = follower.page(position, last, size=page_size)
+        behind = [(p, positions[p], p.page()) for p in projections if positions[p] < page.end]
+        with _no_cycle_collection():
+            # Each event is handed to every projection that has not seen it, then let go.
+            for at, event in page:
+                for _, seen_up_to, rows in behind:
+                    if at > seen_up_to:
+                        rows.add(event, at)
+            writes = [(rows.statements(), Tracking(p.tracking_name(app.name), page.end)) for p, _, rows in behind]
+        return page, behind, writes
+
+    # Where the page before is written on a thread of its own, the next one is read and built
+    # meanwhile, as if that one was written already (its positions taken as moved): the database's
+    # work on the one overlaps the reading, decoding and building of the other. Each page is still
+    # one transaction, written in order: the next page's write starts only once the one before it
+    # is done. A page written on the caller's thread is done before anything more is read.
     geschreven: tuple[dict[type[Projection], int], int, int] | None = None  # positions before, read, end
     try:
         while True:
-            if position < last:
-                page = follower.page(position, last, size=page_size)
-                behind = [(p, positions[p], p.page()) for p in projections if positions[p] < page.end]
-                with _no_cycle_collection():
-                    # Each event is handed to every projection that has not seen it, then let go.
-                    for at, event in page:
-                        for _, seen_up_to, rows in behind:
-                            if at > seen_up_to:
-                                rows.add(event, at)
-                    writes = [(rows.statements(), Tracking(p.tracking_name(app.name), page.end))
-                              for p, _, rows in behind]
-            elif geschreven is None:
-                break
-            try:
-                schrijver.wacht()
-            except IntegrityError:
-                # Another process (a second `loket ontvang`, the worker) wrote that page first:
-                # nothing of ours was written, and the page built on it is let go. Step aside: go
-                # on from where the projections are now.
-                assert geschreven is not None
-                now = {p: store.position(p, app.name) for p in projections}
-                if now == geschreven[0]:
-                    raise  # nobody else moved them: not a race, a defect
-                positions, position, geschreven = now, min(now.values()), None
-                continue
+            built = build() if writer.thread is not None and position < last else None
             if geschreven is not None:
+                try:
+                    writer.wacht()
+                except IntegrityError:
+                    # Another process (a second `loket ontvang`, the worker) wrote that page first:
+                    # nothing of ours was written, and a page built on it is let go. Step aside: go
+                    # on from where the projections are now.
+                    now = {p: store.position(p, app.name) for p in projections}
+                    if now == geschreven[0]:
+                        raise  # nobody else moved them: not a race, a defect
+                    positions, position, geschreven = now, min(now.values()), None
+                    continue
                 read += geschreven[1]
                 if on_page is not None:
                     on_page(geschreven[2], last)
                 geschreven = None
             if position >= last:
                 break
+            page, behind, writes = built or build()
             # On a thread of its own where the database does the work in a process of its own
             # (PostgreSQL) and there is a next page to read meanwhile; else here and now.
-            schrijver.schrijf(store.apply, writes, naast=store.dialect.schrijft_naast and page.end < last)
+            writer.schrijf(store.apply, writes, naast=store.dialect.schrijft_naast and page.end < last)
             geschreven = (dict(positions), len(page), page.end)
             for p, _, _ in behind:
                 positions[p] = page.end
             position = page.end
     finally:
-        schrijver.klaar()
+        writer.klaar()
     return read
 
 
-class _Schrijver:
+class _PageWriter:
     """Writes one page at a time, on a thread of its own or on the caller's; `wacht` waits for it and
     raises what the write raised."""
 
