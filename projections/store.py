@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import weakref
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -484,6 +485,19 @@ def kopie(text: str) -> Kopie | None:
                  f"{m[4]}")
 
 
+# Per connection: whether its role may make temporary tables (deploy/postgres-init revokes that from
+# PUBLIC; the database's owner keeps it). Without, an insert with ON CONFLICT runs as statements.
+_TIJDELIJK: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _mag_tijdelijk(c: Any) -> bool:
+    mag = _TIJDELIJK.get(c.connection)
+    if mag is None:
+        c.execute("SELECT has_database_privilege(current_database(), 'TEMPORARY') AS mag")
+        mag = _TIJDELIJK[c.connection] = bool(c.fetchone()["mag"])
+    return mag
+
+
 class PostgresSchrijver(Schrijver):
     """PostgreSQL: statements are sent in psycopg's pipeline mode, without waiting for each one's
     answer (a row's history copy and close are two statements of one row each, a round trip apiece
@@ -513,6 +527,10 @@ class PostgresSchrijver(Schrijver):
             return
         self.wacht()
         c = self.c
+        if k.tijdelijk is not None and not _mag_tijdelijk(c):
+            self._pijplijn()
+            c.executemany(self.sql(text), rows)
+            return
         doel = k.table
         if k.tijdelijk is not None:
             if k.tijdelijk in self.gevuld:

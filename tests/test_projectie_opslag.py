@@ -146,3 +146,37 @@ def test_a_page_of_many_new_rows_lands_as_if_each_was_inserted_in_turn(tmp_path)
         assert store.max_tracking_id("proef@Loket") == 2
     finally:
         systeem.close()
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the projections in PostgreSQL (LOKET_TEST_EVENT_STORE=postgresql)")
+def test_a_role_that_may_not_make_temporary_tables_still_writes_every_row(tmp_path):
+    """deploy/postgres-init revokes TEMPORARY from PUBLIC: a projections' role that is not the database's
+    owner then may not make the temporary table a long run of inserts with ON CONFLICT is copied into;
+    those run as statements, and catch-up writes every row all the same."""
+    from uuid import uuid4
+
+    from events.datastore import projectie_datastore
+    from projections.runner import catch_up
+
+    settings = loket_settings(tmp_path / "loket.sqlite")
+    systeem = bootstrap(settings)
+    try:
+        systeem.app.ontvang_batch([line(kenmerk=f"ZONDER-{i}") for i in range(120)])
+        url = settings.database_url or ""
+        rol = f"zonder_temp_{uuid4().hex[:8]}"
+        with psycopg.connect(url, autocommit=True) as admin:
+            db = admin.info.dbname
+            admin.execute(f"CREATE ROLE {rol} LOGIN")
+            admin.execute(f'GRANT CONNECT, CREATE ON DATABASE "{db}" TO {rol}')
+            admin.execute(f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC')
+        store = Projecties(projectie_datastore({**postgres_env(url), "POSTGRES_USER": rol}, f"{rol}_projecties"))
+        try:
+            store.create_table()
+            catch_up(systeem.app, store, page_size=500)
+            kenmerken = store.rows("SELECT kenmerk FROM caseload_meldingen")
+            assert sorted(r["kenmerk"] for r in kenmerken) == sorted(f"ZONDER-{i}" for i in range(120))
+            assert store.rows("SELECT COUNT(*) AS n FROM audit_trail") == [{"n": 240}]
+        finally:
+            store.datastore.close()
+    finally:
+        systeem.close()
