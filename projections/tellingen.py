@@ -262,6 +262,18 @@ class TellingenPage:
         voor = {mid: _geteld(cellen(m)) for mid, m in staten.items()}
         nu: dict[tuple[Any, ...], int] = {}  # a cell's count as the page goes
         versies: dict[tuple[Any, ...], list[list[Any]]] = {}  # [van, moment, n] per cell
+
+        def tel(cel: tuple[Any, ...], d: int, at: int, t: datetime) -> None:
+            n = nu[cel] = nu.get(cel, 0) + d
+            rij = versies.get(cel)
+            if rij is None:
+                versies[cel] = [[at, t, n]]
+            elif rij[-1][1] == t:
+                rij[-1][2] = n
+            else:
+                rij.append([at, t, n])
+
+        geen: dict[tuple[Any, ...], int] = {}
         for at, t, mid, doe, uit in self.werk:
             m = staten.get(mid)
             if doe is _ontvangen:
@@ -270,18 +282,16 @@ class TellingenPage:
                 continue  # not a melding this projection saw received (none in a well-formed log)
             doe(m, t, uit)
             na = _geteld(cellen(m))
-            oud = voor.get(mid, {})
+            oud = voor.get(mid, geen)
             voor[mid] = na
-            verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
-            verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
-            for cel, d in verschil:
-                if d:
-                    n = nu[cel] = nu.get(cel, 0) + d
-                    rij = versies.setdefault(cel, [])
-                    if rij and rij[-1][1] == t:
-                        rij[-1][2] = n
-                    else:
-                        rij.append([at, t, n])
+            if na == oud:
+                continue
+            for cel, k in na.items():
+                if (d := k - oud.get(cel, 0)) != 0:
+                    tel(cel, d, at, t)
+            for cel, k in oud.items():
+                if cel not in na:
+                    tel(cel, -k, at, t)
         sleutels = {cel: _sleutel(cel) for cel in versies}
         eerdere = {row["sleutel"]: (row["id"], row["n"], row["van"]) for row in _in_delen(
             lees, "SELECT sleutel, id, n, van FROM cijfers_tellingen WHERE sleutel IN ({})", sorted(sleutels.values()))}
@@ -293,6 +303,13 @@ class TellingenPage:
         for cel, rij in versies.items():
             sleutel = sleutels[cel]
             gevonden = eerdere.get(sleutel)
+            # A version with the count of the one before it is no new version (a melding moved out
+            # of a cell and into another at one moment leaves the first as it was): it is left out,
+            # and the version before it holds on. A new cell keeps its first version, whatever its count.
+            vorige = None if gevonden is None else 0
+            rij = [v for v in rij if v[2] != vorige and (vorige := v[2]) is not None]
+            if not rij:
+                continue
             if gevonden is None:
                 nummer, basis = volgend, 0
                 volgend += 1
