@@ -81,34 +81,32 @@ def _uren(van: datetime, tot: datetime) -> float:
     return max(0.0, (tot - van).total_seconds() / 3600)
 
 
-def cellen(m: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The cells a melding counts in, from its state."""
+def cellen(m: dict[str, Any]) -> dict[tuple[Any, ...], int]:
+    """The cells a melding counts in, from its state, with how often it counts in each (a cell
+    twice: two deadlines alike), in the order they are named."""
     d = m["datum"]
     if not d:
-        return []
-    jaar, maand, comp, zvh, product = d[:4], d[:7], m["compartiment"], m["zvh"], m["product"]
+        return {}
+    jaar, maand, comp, zvh, product, soort = d[:4], d[:7], m["compartiment"], m["zvh"], m["product"], m["soort"]
     status = m["status"]
-    klasse = "lopend" if status in (OPEN, IN_BEHANDELING) else "gesloten" if status == GESLOTEN else "anders"
-    gesloten = m["gesloten"] if klasse == "gesloten" else ""
-    uit: list[tuple[Any, ...]] = [
-        ("jaar", jaar, "", m["soort"], m["gemeente"], zvh, product, "routed" if m["outcome"] == "routed" else "",
-         klasse, "", comp, 0, "")]
+    klasse = "lopend" if status in _LOPEND else "gesloten" if status == GESLOTEN else "anders"
+    uit = {("jaar", jaar, "", soort, m["gemeente"], zvh, product, "routed" if m["outcome"] == "routed" else "",
+            klasse, "", comp, 0, ""): 1}
     if zvh and klasse != "anders":
-        uit.append(("maand", jaar, maand, "", "", zvh, product, "", klasse, gesloten, comp, 0, ""))
+        gesloten = m["gesloten"] if klasse == "gesloten" else ""
+        uit[("maand", jaar, maand, "", "", zvh, product, "", klasse, gesloten, comp, 0, "")] = 1
         for vervalt, dzvh, dproduct, af in m["termijnen"].values():
-            uit.append(("termijn", jaar, maand, "", "", dzvh or zvh, dproduct or product, "", klasse, gesloten, comp,
-                        int(not af or klasse == "gesloten"), vervalt[:7]))
-    if m["soort"]:
-        besluit = ""
-        if m["beslist"]:
-            beslist = datetime.fromisoformat(m["beslist"])
-            besluit = repr(bak(_uren(_moment(m["ontvangen_op"]), beslist)))
-        uit.append(("doorloop", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, m["terug"], besluit))
-        if m["beslist"]:
-            if m["geaccepteerd"]:
-                uit.append(("acceptatie", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, 0,
-                            repr(bak(_uren(beslist, datetime.fromisoformat(m["geaccepteerd"]))))))
+            cel = ("termijn", jaar, maand, "", "", dzvh or zvh, dproduct or product, "", klasse, gesloten, comp,
+                   int(not af or klasse == "gesloten"), vervalt[:7])
+            uit[cel] = uit.get(cel, 0) + 1
+    if soort:
+        uit[("doorloop", jaar, maand, soort, "", zvh, "", "", "", "", comp, m["terug"], m["besluit"])] = 1
+        if m["acceptatie"]:
+            uit[("acceptatie", jaar, maand, soort, "", zvh, "", "", "", "", comp, 0, m["acceptatie"])] = 1
     return uit
+
+
+_LOPEND = frozenset({OPEN, IN_BEHANDELING})
 
 
 # What each event does to a melding's state: a function of the state, the event's moment and what
@@ -119,7 +117,7 @@ def _ontvangen(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
     m.update({"datum": routing_datum(ontvangen_op).isoformat(), "soort": soort or "", "gemeente": gemeente or "",
               "zvh": "", "product": "", "outcome": "", "status": "ontvangen", "gesloten": "",
               "compartiment": compartiment or compartiment_van(soort, None) or "", "ontvangen_op": ontvangen_op,
-              "beslist": "", "geaccepteerd": "", "terug": 0, "termijnen": {}})
+              "beslist": "", "besluit": "", "acceptatie": "", "terug": 0, "termijnen": {}})
 
 
 def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
@@ -132,6 +130,7 @@ def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
             m["compartiment"] = compartiment
         if naam in BESLUITEN and not m["beslist"]:
             m["beslist"] = t.isoformat()
+            m["besluit"] = repr(bak(_uren(_moment(m["ontvangen_op"]), t)))
         if naam in TERUG_OF_OM:
             m["terug"] = 1
         if not plaatst:
@@ -160,8 +159,8 @@ def _uit_besluit(e: Any) -> tuple[Any, ...]:
 
 def _geaccepteerd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
     m["status"] = IN_BEHANDELING
-    if m["beslist"] and not m["geaccepteerd"]:
-        m["geaccepteerd"] = t.isoformat()
+    if m["beslist"] and not m["acceptatie"]:
+        m["acceptatie"] = repr(bak(_uren(datetime.fromisoformat(m["beslist"]), t)))
 
 
 def _teruggestuurd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
@@ -204,20 +203,13 @@ WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] =
     Melding.MeldingGesloten: (_gesloten, _niets),
 }
 
+_json = json.JSONEncoder(separators=(",", ":")).encode
 _STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
           "ON CONFLICT (melding_id) DO UPDATE SET staat = excluded.staat")
 _TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
             "ON CONFLICT (id) DO UPDATE SET n = excluded.n, van = excluded.van")
 _SLUIT = "UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? WHERE id = ? AND van = ?"
 _VERSIE = "INSERT INTO cijfers_tellingen_historie (id, maat, jaar, n, van, tot, knoop) VALUES (?, ?, ?, ?, ?, ?, ?)"
-
-
-def _geteld(cellen: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
-    """How often a melding counts in each of its cells (a cell twice: two deadlines alike)."""
-    geteld: dict[tuple[Any, ...], int] = {}
-    for cel in cellen:
-        geteld[cel] = geteld.get(cel, 0) + 1
-    return geteld
 
 
 def _sleutel(cel: tuple[Any, ...]) -> str:
@@ -259,20 +251,10 @@ class TellingenPage:
         staten: dict[str, dict[str, Any]] = {
             row["melding_id"]: json.loads(row["staat"])
             for row in _in_delen(lees, "SELECT melding_id, staat FROM cijfers_stand WHERE melding_id IN ({})", eerder)}
-        voor = {mid: _geteld(cellen(m)) for mid, m in staten.items()}
-        nu: dict[tuple[Any, ...], int] = {}  # a cell's count as the page goes
-        versies: dict[tuple[Any, ...], list[list[Any]]] = {}  # [van, moment, n] per cell
-
-        def tel(cel: tuple[Any, ...], d: int, at: int, t: datetime) -> None:
-            n = nu[cel] = nu.get(cel, 0) + d
-            rij = versies.get(cel)
-            if rij is None:
-                versies[cel] = [[at, t, n]]
-            elif rij[-1][1] == t:
-                rij[-1][2] = n
-            else:
-                rij.append([at, t, n])
-
+        voor = {mid: cellen(m) for mid, m in staten.items()}
+        # Per cell its versions in the page, [van, moment, n]: n the count's difference from where the
+        # page found it, the last one's as the page goes.
+        versies: dict[tuple[Any, ...], list[list[Any]]] = {}
         geen: dict[tuple[Any, ...], int] = {}
         for at, t, mid, doe, uit in self.werk:
             m = staten.get(mid)
@@ -281,17 +263,22 @@ class TellingenPage:
             elif m is None:
                 continue  # not a melding this projection saw received (none in a well-formed log)
             doe(m, t, uit)
-            na = _geteld(cellen(m))
+            na = cellen(m)
             oud = voor.get(mid, geen)
             voor[mid] = na
             if na == oud:
                 continue
-            for cel, k in na.items():
-                if (d := k - oud.get(cel, 0)) != 0:
-                    tel(cel, d, at, t)
-            for cel, k in oud.items():
-                if cel not in na:
-                    tel(cel, -k, at, t)
+            verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
+            verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            for cel, d in verschil:
+                if d:
+                    rij = versies.get(cel)
+                    if rij is None:
+                        versies[cel] = [[at, t, d]]
+                    elif (laatst := rij[-1])[1] == t:
+                        laatst[2] += d
+                    else:
+                        rij.append([at, t, laatst[2] + d])
         sleutels = {cel: _sleutel(cel) for cel in versies}
         eerdere = {row["sleutel"]: (row["id"], row["n"], row["van"]) for row in _in_delen(
             lees, "SELECT sleutel, id, n, van FROM cijfers_tellingen WHERE sleutel IN ({})", sorted(sleutels.values()))}
@@ -321,7 +308,7 @@ class TellingenPage:
                 tot = rij[i + 1][0] if i + 1 < len(rij) else TOP
                 nieuwe.append((nummer, maat, jaar, basis + n, van, tot, knoop(van, tot)))
             tellingen.append((nummer, sleutel, *cel, basis + rij[-1][2], rij[-1][0]))
-        out: list[Statement] = [(_STAND, (mid, json.dumps(m, separators=(",", ":")))) for mid, m in staten.items()]
+        out: list[Statement] = [(_STAND, (mid, _json(m))) for mid, m in staten.items()]
         out += [(_TELLING, r) for r in tellingen]
         out += [(_SLUIT, r) for r in sluiten]
         out += [(_VERSIE, r) for r in nieuwe]
@@ -330,7 +317,7 @@ class TellingenPage:
 
 class Tellingen(Projection):
     name = "cijfers"
-    version = 1
+    version = 2
     tables = ("cijfers_stand", "cijfers_tellingen", "cijfers_tellingen_historie")
     create = (
         "CREATE TABLE IF NOT EXISTS cijfers_stand (melding_id TEXT PRIMARY KEY, staat TEXT NOT NULL)",
