@@ -120,23 +120,29 @@ def _ontvangen(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
               "beslist": "", "besluit": "", "acceptatie": "", "terug": 0, "termijnen": {}})
 
 
-def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
+def _beslist(klasse: type, status: str, eerste: bool = False) -> Callable[..., None]:
+    """What a decision event (of `klasse`) does: what it decided, where it puts the melding
+    (`status`), and, for the first decision that placed it, its lead time."""
+    naam = klasse.__name__
+    besluit, terug = naam in BESLUITEN, naam in TERUG_OF_OM
+    plaatst = naam in ("MeldingGerouteerd", "MeldingHergerouteerd", "TriageBesloten")
+
     def doe(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
-        naam, outcome, zvh, product, gemeente, deadline, plaatst = e
-        m.update({"outcome": outcome, "zvh": zvh or "", "product": product or "", "status": status})
+        outcome, zvh, product, gemeente, deadline = e
+        m["outcome"], m["zvh"], m["product"], m["status"] = outcome, zvh or "", product or "", status
         if gemeente is not None:
             m["gemeente"] = gemeente
         if (compartiment := compartiment_van(None, product)) is not None:
             m["compartiment"] = compartiment
-        if naam in BESLUITEN and not m["beslist"]:
+        if besluit and not m["beslist"]:
             m["beslist"] = t.isoformat()
             m["besluit"] = repr(bak(_uren(_moment(m["ontvangen_op"]), t)))
-        if naam in TERUG_OF_OM:
+        if terug:
             m["terug"] = 1
         if not plaatst:
             return
         termijnen = m["termijnen"]
-        if not eerste:  # a new decision replaces the deadlines of the one before
+        if not eerste and termijnen:  # a new decision replaces the deadlines of the one before
             for soort in [s for s in termijnen if s != "top-x-review"]:
                 del termijnen[soort]
         if outcome != "routed" or deadline is None:
@@ -153,8 +159,7 @@ def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
 
 def _uit_besluit(e: Any) -> tuple[Any, ...]:
     b = e.beslissing
-    return (type(e).__name__, b.outcome, b.zvh, b.product, b.gemeente, b.deadline,
-            type(e).__name__ in ("MeldingGerouteerd", "MeldingHergerouteerd", "TriageBesloten"))
+    return (b.outcome, b.zvh, b.product, b.gemeente, b.deadline)
 
 
 def _geaccepteerd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
@@ -191,11 +196,11 @@ def _niets(e: Any) -> tuple[Any, ...]:
 WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] = {
     Melding.MeldingOntvangen: (_ontvangen, lambda e: (e.soort, e.gemeente, e.ontvangen_op,
                                                       e.compartiment)),
-    Melding.MeldingGerouteerd: (_beslist(OPEN, eerste=True), _uit_besluit),
-    Melding.MeldingInTriage: (_beslist(TRIAGE), _uit_besluit),
-    Melding.MeldingDoorverwezen: (_beslist("doorverwezen"), _uit_besluit),
-    Melding.MeldingHergerouteerd: (_beslist(OPEN), _uit_besluit),
-    Melding.TriageBesloten: (_beslist(OPEN), _uit_besluit),
+    Melding.MeldingGerouteerd: (_beslist(Melding.MeldingGerouteerd, OPEN, eerste=True), _uit_besluit),
+    Melding.MeldingInTriage: (_beslist(Melding.MeldingInTriage, TRIAGE), _uit_besluit),
+    Melding.MeldingDoorverwezen: (_beslist(Melding.MeldingDoorverwezen, "doorverwezen"), _uit_besluit),
+    Melding.MeldingHergerouteerd: (_beslist(Melding.MeldingHergerouteerd, OPEN), _uit_besluit),
+    Melding.TriageBesloten: (_beslist(Melding.TriageBesloten, OPEN), _uit_besluit),
     Melding.MeldingGeaccepteerd: (_geaccepteerd, _niets),
     Melding.MeldingTeruggestuurd: (_teruggestuurd, _niets),
     Melding.TopXAan: (_top_x_aan, _niets),
@@ -268,8 +273,11 @@ class TellingenPage:
             voor[mid] = na
             if na == oud:
                 continue
-            verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
-            verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            if oud:
+                verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
+                verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            else:
+                verschil = list(na.items())
             for cel, d in verschil:
                 if d:
                     rij = versies.get(cel)
