@@ -208,7 +208,11 @@ WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] =
     Melding.MeldingGesloten: (_gesloten, _niets),
 }
 
-_json = json.JSONEncoder(separators=(",", ":")).encode
+# A melding's state is kept as the JSON list of its values, in the order `_ontvangen` gives its fields
+# (the only place a state is made): shorter to write and read than an object with its names.
+VELDEN = ("datum", "soort", "gemeente", "zvh", "product", "outcome", "status", "gesloten", "compartiment",
+          "ontvangen_op", "beslist", "besluit", "acceptatie", "terug", "termijnen")
+_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
           "ON CONFLICT (melding_id) DO UPDATE SET staat = excluded.staat")
 _TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
@@ -234,16 +238,20 @@ class TellingenPage:
     written, the states and counts it builds on are read first, then the page is worked through and
     written in a few statements."""
 
-    __slots__ = ("werk",)
+    __slots__ = ("werk", "namen")
 
     def __init__(self) -> None:
         self.werk: list[tuple[int, datetime, str, Callable[..., None], tuple[Any, ...]]] = []
+        self.namen: dict[int, str] = {}  # a melding's id as text, by its number: once per melding
 
     def add(self, event: Any, at: int = 0) -> None:
         gevonden = WERK.get(type(event))
         if gevonden is not None:
             doe, neem = gevonden
-            self.werk.append((at, event.timestamp, str(event.originator_id), doe, neem(event)))
+            nummer = event.originator_id.int
+            if (mid := self.namen.get(nummer)) is None:
+                mid = self.namen[nummer] = str(event.originator_id)
+            self.werk.append((at, event.timestamp, mid, doe, neem(event)))
 
     def statements(self) -> Callable[[Lezer], list[Statement]]:
         return self.schrijf
@@ -254,7 +262,7 @@ class TellingenPage:
         nieuw = {mid for _, _, mid, doe, _ in self.werk if doe is _ontvangen}
         eerder = sorted({mid for _, _, mid, _, _ in self.werk} - nieuw)
         staten: dict[str, dict[str, Any]] = {
-            row["melding_id"]: json.loads(row["staat"])
+            row["melding_id"]: dict(zip(VELDEN, json.loads(row["staat"]), strict=True))
             for row in _in_delen(lees, "SELECT melding_id, staat FROM cijfers_stand WHERE melding_id IN ({})", eerder)}
         voor = {mid: cellen(m) for mid, m in staten.items()}
         # Per cell its versions in the page, [van, moment, n]: n the count's difference from where the
@@ -316,7 +324,7 @@ class TellingenPage:
                 tot = rij[i + 1][0] if i + 1 < len(rij) else TOP
                 nieuwe.append((nummer, maat, jaar, basis + n, van, tot, knoop(van, tot)))
             tellingen.append((nummer, sleutel, *cel, basis + rij[-1][2], rij[-1][0]))
-        out: list[Statement] = [(_STAND, (mid, _json(m))) for mid, m in staten.items()]
+        out: list[Statement] = [(_STAND, (mid, _json(list(m.values())))) for mid, m in staten.items()]
         out += [(_TELLING, r) for r in tellingen]
         out += [(_SLUIT, r) for r in sluiten]
         out += [(_VERSIE, r) for r in nieuwe]
