@@ -37,7 +37,7 @@ from typing import Any
 from events.melding import Melding
 from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import compartiment_van
-from projections.store import TOP, Collector, Lezer, Projection, Statement, geldig_op, historie_ddl, knoop
+from projections.store import TOP, Collector, Lezer, Projection, Statement, geldig_op, knoop
 from routing.tijd import NL, routing_datum
 
 # The key columns of a cell, in order; all text but `vlag`, '' where a melding has no value.
@@ -217,7 +217,11 @@ _STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
           "ON CONFLICT (melding_id) DO UPDATE SET staat = excluded.staat")
 _TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
             "ON CONFLICT (id) DO UPDATE SET n = excluded.n, van = excluded.van")
-_SLUIT = "UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? WHERE id = ? AND van = ?"
+# The version of a cell that holds still is found by its node (that of a version until `TOP`), kind and
+# year, `TOP` and the cell's number: the index the as-of reads use, ended by the number, so that the
+# history needs no key of its own to keep up to date beside it.
+_SLUIT = ("UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? "
+          f"WHERE knoop = ? AND maat = ? AND jaar = ? AND tot = {TOP} AND id = ?")
 _VERSIE = "INSERT INTO cijfers_tellingen_historie (id, maat, jaar, n, van, tot, knoop) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -313,13 +317,13 @@ class TellingenPage:
             rij = [v for v in rij if v[2] != vorige and (vorige := v[2]) is not None]
             if not rij:
                 continue
+            maat, jaar = cel[0], cel[1]
             if gevonden is None:
                 nummer, basis = volgend, 0
                 volgend += 1
             else:
                 nummer, basis, oud_van = gevonden
-                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), nummer, oud_van))
-            maat, jaar = cel[0], cel[1]
+                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), knoop(oud_van, TOP), maat, jaar, nummer))
             for i, (van, _, n) in enumerate(rij):
                 tot = rij[i + 1][0] if i + 1 < len(rij) else TOP
                 nieuwe.append((nummer, maat, jaar, basis + n, van, tot, knoop(van, tot)))
@@ -333,15 +337,22 @@ class TellingenPage:
 
 class Tellingen(Projection):
     name = "cijfers"
-    version = 2
+    version = 3
     tables = ("cijfers_stand", "cijfers_tellingen", "cijfers_tellingen_historie")
     create = (
         "CREATE TABLE IF NOT EXISTS cijfers_stand (melding_id TEXT PRIMARY KEY, staat TEXT NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS cijfers_tellingen (id INTEGER PRIMARY KEY, sleutel TEXT NOT NULL UNIQUE,
             {_COLS_SQL}, van INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_maat ON cijfers_tellingen (maat, jaar)",
-        *historie_ddl("cijfers_tellingen", "id",
-                      "id INTEGER NOT NULL, maat TEXT NOT NULL, jaar TEXT NOT NULL, n INTEGER NOT NULL", "maat, jaar"),
+        # The history as projections/store.py's `historie_ddl` has it, without its key (id, van): the
+        # versions are found by the interval tree's indexes, the one by `tot` ending in the cell's number.
+        """CREATE TABLE IF NOT EXISTS cijfers_tellingen_historie (id INTEGER NOT NULL, maat TEXT NOT NULL,
+            jaar TEXT NOT NULL, n INTEGER NOT NULL, van INTEGER NOT NULL, tot INTEGER NOT NULL,
+            knoop INTEGER NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS cijfers_tellingen_historie_van ON cijfers_tellingen_historie "
+        "(knoop, maat, jaar, van)",
+        "CREATE INDEX IF NOT EXISTS cijfers_tellingen_historie_tot ON cijfers_tellingen_historie "
+        "(knoop, maat, jaar, tot, id)",
     )
     handlers = {event_class: _niets for event_class in WERK}
 
