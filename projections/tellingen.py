@@ -22,9 +22,12 @@ and reads the states of a page's meldingen, and the counts of the cells they tou
 writes the page: a page is then a few statements, whatever its size. Every version of a cell's
 count is kept with the positions from which and until which it held (projections/store.py,
 "History"; a version holds the cell's number, its kind and year, and its count: what a cell is
-never changes, the live row says it), so an as-of read of the figures reads the cells as they stood, through the same
-interval tree. Versions of one cell recorded at the same moment are one version (no moment maps
-between them, projections/tijdlijn.py).
+never changes, the live row says it), so an as-of read of the figures reads the cells as they stood,
+through the same interval tree. Versions of one cell recorded at the same moment are one version (no
+moment maps between them, projections/tijdlijn.py), and a version with the count of the one before
+it is none: a melding received and routed at one moment leaves the cells it passed through as they
+were. The history has no key of its own: the version that holds is found through the interval
+tree's index on `tot`, which ends in the cell's number.
 """
 
 from __future__ import annotations
