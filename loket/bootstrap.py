@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, TrackingRecorder
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, TrackingRecorder
 from eventsourcing.utils import Environment
 
 from consumers.topics import Topics
@@ -320,7 +320,16 @@ def _views(app: Loket, settings: Settings) -> Factory | PostgresProjectieDatasto
     if settings.database_url is None:
         return Factory(Environment(app.name, {"SQLITE_DBNAME": str(settings.db), "LOKET_REBUILDABLE": "1"}))
     env = postgres_env(settings.database_url)
-    return projectie_datastore(env, projectie_schema(env.get("POSTGRES_SCHEMA")))
+    schema = projectie_schema(env.get("POSTGRES_SCHEMA"))
+    try:
+        return projectie_datastore(env, schema)
+    except ProgrammingError as e:
+        if not isinstance(e.__cause__, psycopg.errors.InsufficientPrivilege):
+            raise
+        raise OngeldigeInstelling(
+            f"LOKET_DATABASE_URL: its role may not create the projections' schema {schema}: make it "
+            "beforehand and grant it to that role, or grant the role CREATE on the database "
+            "(docs/operations.md)") from None
 
 
 def projectie_schema(events_schema: str | None) -> str:

@@ -752,11 +752,17 @@ class Dienst:
     def achterstand_kort(self, *, hooguit: float = ACHTERSTAND_GELDIG) -> int:
         """How far behind the furthest projection is, in events: as last measured if that was at
         most `hooguit` seconds ago (every answer says it; measuring costs a few queries)."""
-        gemeten, achter = self._achterstand
-        if time_module.monotonic() - gemeten > hooguit:
+        achter = self.achterstand_vers(hooguit=hooguit)
+        if achter is None:
             self.achterstand()
             _, achter = self._achterstand
         return achter
+
+    def achterstand_vers(self, *, hooguit: float = ACHTERSTAND_GELDIG) -> int | None:
+        """The lag as last measured, if that was at most `hooguit` seconds ago; else None (nothing is
+        asked of the store)."""
+        gemeten, achter = self._achterstand
+        return achter if time_module.monotonic() - gemeten <= hooguit else None
 
     def _bijgewerkt(self) -> None:
         """Before a read of the live projections: with LOKET_CATCH_UP_ON_READ, what any process stored

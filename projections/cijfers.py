@@ -18,6 +18,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from projections.caseload import _gehouden
 from projections.store import ProjectionStore
 
 # The tables of the annual report (seed 004, "Cijfers 2017-2018 per deelnemende gemeente"): what
@@ -33,7 +34,6 @@ JAARVERSLAG: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 COMPARTIMENT_VAN_TABEL = {"radicalisering": "radicalisering"}
 
 
-
 def maanden(year: int) -> list[str]:
     return [f"{year:04d}-{m:02d}" for m in range(1, 13)]
 
@@ -45,10 +45,6 @@ def _binnen(compartimenten: frozenset[str] | None) -> str:
         return "1 = 1"
     marks = ", ".join(f":compartiment_{i}" for i in range(len(compartimenten)))
     return f"(compartiment = '' OR compartiment IN ({marks}))" if compartimenten else "compartiment = ''"
-
-
-def _gehouden(compartimenten: frozenset[str] | None) -> dict[str, str]:
-    return {f"compartiment_{i}": c for i, c in enumerate(sorted(compartimenten or ()))}
 
 
 def _leeg(row: dict[str, Any], *kolommen: str) -> dict[str, Any]:

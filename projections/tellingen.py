@@ -22,9 +22,12 @@ and reads the states of a page's meldingen, and the counts of the cells they tou
 writes the page: a page is then a few statements, whatever its size. Every version of a cell's
 count is kept with the positions from which and until which it held (projections/store.py,
 "History"; a version holds the cell's number, its kind and year, and its count: what a cell is
-never changes, the live row says it), so an as-of read of the figures reads the cells as they stood, through the same
-interval tree. Versions of one cell recorded at the same moment are one version (no moment maps
-between them, projections/tijdlijn.py).
+never changes, the live row says it), so an as-of read of the figures reads the cells as they stood,
+through the same interval tree. Versions of one cell recorded at the same moment are one version (no
+moment maps between them, projections/tijdlijn.py), and a version with the count of the one before
+it is none: a melding received and routed at one moment leaves the cells it passed through as they
+were. The history has no key of its own: the version that holds is found through the interval
+tree's index on `tot`, which ends in the cell's number.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Any
 from events.melding import Melding
 from events.status import GESLOTEN, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import compartiment_van
-from projections.store import TOP, Collector, Lezer, Projection, Statement, geldig_op, historie_ddl, knoop
+from projections.store import TOP, Collector, Lezer, Projection, Statement, geldig_op, knoop
 from routing.tijd import NL, routing_datum
 
 # The key columns of a cell, in order; all text but `vlag`, '' where a melding has no value.
@@ -81,34 +84,32 @@ def _uren(van: datetime, tot: datetime) -> float:
     return max(0.0, (tot - van).total_seconds() / 3600)
 
 
-def cellen(m: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The cells a melding counts in, from its state."""
+def cellen(m: dict[str, Any]) -> dict[tuple[Any, ...], int]:
+    """The cells a melding counts in, from its state, with how often it counts in each (a cell
+    twice: two deadlines alike), in the order they are named."""
     d = m["datum"]
     if not d:
-        return []
-    jaar, maand, comp, zvh, product = d[:4], d[:7], m["compartiment"], m["zvh"], m["product"]
+        return {}
+    jaar, maand, comp, zvh, product, soort = d[:4], d[:7], m["compartiment"], m["zvh"], m["product"], m["soort"]
     status = m["status"]
-    klasse = "lopend" if status in (OPEN, IN_BEHANDELING) else "gesloten" if status == GESLOTEN else "anders"
-    gesloten = m["gesloten"] if klasse == "gesloten" else ""
-    uit: list[tuple[Any, ...]] = [
-        ("jaar", jaar, "", m["soort"], m["gemeente"], zvh, product, "routed" if m["outcome"] == "routed" else "",
-         klasse, "", comp, 0, "")]
+    klasse = "lopend" if status in _LOPEND else "gesloten" if status == GESLOTEN else "anders"
+    uit = {("jaar", jaar, "", soort, m["gemeente"], zvh, product, "routed" if m["outcome"] == "routed" else "",
+            klasse, "", comp, 0, ""): 1}
     if zvh and klasse != "anders":
-        uit.append(("maand", jaar, maand, "", "", zvh, product, "", klasse, gesloten, comp, 0, ""))
+        gesloten = m["gesloten"] if klasse == "gesloten" else ""
+        uit[("maand", jaar, maand, "", "", zvh, product, "", klasse, gesloten, comp, 0, "")] = 1
         for vervalt, dzvh, dproduct, af in m["termijnen"].values():
-            uit.append(("termijn", jaar, maand, "", "", dzvh or zvh, dproduct or product, "", klasse, gesloten, comp,
-                        int(not af or klasse == "gesloten"), vervalt[:7]))
-    if m["soort"]:
-        besluit = ""
-        if m["beslist"]:
-            beslist = datetime.fromisoformat(m["beslist"])
-            besluit = repr(bak(_uren(_moment(m["ontvangen_op"]), beslist)))
-        uit.append(("doorloop", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, m["terug"], besluit))
-        if m["beslist"]:
-            if m["geaccepteerd"]:
-                uit.append(("acceptatie", jaar, maand, m["soort"], "", zvh, "", "", "", "", comp, 0,
-                            repr(bak(_uren(beslist, datetime.fromisoformat(m["geaccepteerd"]))))))
+            cel = ("termijn", jaar, maand, "", "", dzvh or zvh, dproduct or product, "", klasse, gesloten, comp,
+                   int(not af or klasse == "gesloten"), vervalt[:7])
+            uit[cel] = uit.get(cel, 0) + 1
+    if soort:
+        uit[("doorloop", jaar, maand, soort, "", zvh, "", "", "", "", comp, m["terug"], m["besluit"])] = 1
+        if m["acceptatie"]:
+            uit[("acceptatie", jaar, maand, soort, "", zvh, "", "", "", "", comp, 0, m["acceptatie"])] = 1
     return uit
+
+
+_LOPEND = frozenset({OPEN, IN_BEHANDELING})
 
 
 # What each event does to a melding's state: a function of the state, the event's moment and what
@@ -119,25 +120,32 @@ def _ontvangen(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
     m.update({"datum": routing_datum(ontvangen_op).isoformat(), "soort": soort or "", "gemeente": gemeente or "",
               "zvh": "", "product": "", "outcome": "", "status": "ontvangen", "gesloten": "",
               "compartiment": compartiment or compartiment_van(soort, None) or "", "ontvangen_op": ontvangen_op,
-              "beslist": "", "geaccepteerd": "", "terug": 0, "termijnen": {}})
+              "beslist": "", "besluit": "", "acceptatie": "", "terug": 0, "termijnen": {}})
 
 
-def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
+def _beslist(klasse: type, status: str, eerste: bool = False) -> Callable[..., None]:
+    """What a decision event (of `klasse`) does: what it decided, where it puts the melding
+    (`status`), and, for the first decision that placed it, its lead time."""
+    naam = klasse.__name__
+    besluit, terug = naam in BESLUITEN, naam in TERUG_OF_OM
+    plaatst = naam in ("MeldingGerouteerd", "MeldingHergerouteerd", "TriageBesloten")
+
     def doe(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
-        naam, outcome, zvh, product, gemeente, deadline, plaatst = e
-        m.update({"outcome": outcome, "zvh": zvh or "", "product": product or "", "status": status})
+        outcome, zvh, product, gemeente, deadline = e
+        m["outcome"], m["zvh"], m["product"], m["status"] = outcome, zvh or "", product or "", status
         if gemeente is not None:
             m["gemeente"] = gemeente
         if (compartiment := compartiment_van(None, product)) is not None:
             m["compartiment"] = compartiment
-        if naam in BESLUITEN and not m["beslist"]:
+        if besluit and not m["beslist"]:
             m["beslist"] = t.isoformat()
-        if naam in TERUG_OF_OM:
+            m["besluit"] = repr(bak(_uren(_moment(m["ontvangen_op"]), t)))
+        if terug:
             m["terug"] = 1
         if not plaatst:
             return
         termijnen = m["termijnen"]
-        if not eerste:  # a new decision replaces the deadlines of the one before
+        if not eerste and termijnen:  # a new decision replaces the deadlines of the one before
             for soort in [s for s in termijnen if s != "top-x-review"]:
                 del termijnen[soort]
         if outcome != "routed" or deadline is None:
@@ -154,14 +162,13 @@ def _beslist(status: str, eerste: bool = False) -> Callable[..., None]:
 
 def _uit_besluit(e: Any) -> tuple[Any, ...]:
     b = e.beslissing
-    return (type(e).__name__, b.outcome, b.zvh, b.product, b.gemeente, b.deadline,
-            type(e).__name__ in ("MeldingGerouteerd", "MeldingHergerouteerd", "TriageBesloten"))
+    return (b.outcome, b.zvh, b.product, b.gemeente, b.deadline)
 
 
 def _geaccepteerd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
     m["status"] = IN_BEHANDELING
-    if m["beslist"] and not m["geaccepteerd"]:
-        m["geaccepteerd"] = t.isoformat()
+    if m["beslist"] and not m["acceptatie"]:
+        m["acceptatie"] = repr(bak(_uren(datetime.fromisoformat(m["beslist"]), t)))
 
 
 def _teruggestuurd(m: dict[str, Any], t: datetime, e: tuple[Any, ...]) -> None:
@@ -192,11 +199,11 @@ def _niets(e: Any) -> tuple[Any, ...]:
 WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] = {
     Melding.MeldingOntvangen: (_ontvangen, lambda e: (e.soort, e.gemeente, e.ontvangen_op,
                                                       e.compartiment)),
-    Melding.MeldingGerouteerd: (_beslist(OPEN, eerste=True), _uit_besluit),
-    Melding.MeldingInTriage: (_beslist(TRIAGE), _uit_besluit),
-    Melding.MeldingDoorverwezen: (_beslist("doorverwezen"), _uit_besluit),
-    Melding.MeldingHergerouteerd: (_beslist(OPEN), _uit_besluit),
-    Melding.TriageBesloten: (_beslist(OPEN), _uit_besluit),
+    Melding.MeldingGerouteerd: (_beslist(Melding.MeldingGerouteerd, OPEN, eerste=True), _uit_besluit),
+    Melding.MeldingInTriage: (_beslist(Melding.MeldingInTriage, TRIAGE), _uit_besluit),
+    Melding.MeldingDoorverwezen: (_beslist(Melding.MeldingDoorverwezen, "doorverwezen"), _uit_besluit),
+    Melding.MeldingHergerouteerd: (_beslist(Melding.MeldingHergerouteerd, OPEN), _uit_besluit),
+    Melding.TriageBesloten: (_beslist(Melding.TriageBesloten, OPEN), _uit_besluit),
     Melding.MeldingGeaccepteerd: (_geaccepteerd, _niets),
     Melding.MeldingTeruggestuurd: (_teruggestuurd, _niets),
     Melding.TopXAan: (_top_x_aan, _niets),
@@ -204,20 +211,21 @@ WERK: dict[type, tuple[Callable[..., None], Callable[[Any], tuple[Any, ...]]]] =
     Melding.MeldingGesloten: (_gesloten, _niets),
 }
 
+# A melding's state is kept as the JSON list of its values, in the order `_ontvangen` gives its fields
+# (the only place a state is made): shorter to write and read than an object with its names.
+VELDEN = ("datum", "soort", "gemeente", "zvh", "product", "outcome", "status", "gesloten", "compartiment",
+          "ontvangen_op", "beslist", "besluit", "acceptatie", "terug", "termijnen")
+_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
           "ON CONFLICT (melding_id) DO UPDATE SET staat = excluded.staat")
 _TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
             "ON CONFLICT (id) DO UPDATE SET n = excluded.n, van = excluded.van")
-_SLUIT = "UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? WHERE id = ? AND van = ?"
+# The version of a cell that holds still is found by its node (that of a version until `TOP`), kind and
+# year, `TOP` and the cell's number: the index the as-of reads use, ended by the number, so that the
+# history needs no key of its own to keep up to date beside it.
+_SLUIT = ("UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? "
+          f"WHERE knoop = ? AND maat = ? AND jaar = ? AND tot = {TOP} AND id = ?")
 _VERSIE = "INSERT INTO cijfers_tellingen_historie (id, maat, jaar, n, van, tot, knoop) VALUES (?, ?, ?, ?, ?, ?, ?)"
-
-
-def _geteld(cellen: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
-    """How often a melding counts in each of its cells (a cell twice: two deadlines alike)."""
-    geteld: dict[tuple[Any, ...], int] = {}
-    for cel in cellen:
-        geteld[cel] = geteld.get(cel, 0) + 1
-    return geteld
 
 
 def _sleutel(cel: tuple[Any, ...]) -> str:
@@ -237,16 +245,20 @@ class TellingenPage:
     written, the states and counts it builds on are read first, then the page is worked through and
     written in a few statements."""
 
-    __slots__ = ("werk",)
+    __slots__ = ("werk", "namen")
 
     def __init__(self) -> None:
         self.werk: list[tuple[int, datetime, str, Callable[..., None], tuple[Any, ...]]] = []
+        self.namen: dict[int, str] = {}  # a melding's id as text, by its number: once per melding
 
     def add(self, event: Any, at: int = 0) -> None:
         gevonden = WERK.get(type(event))
         if gevonden is not None:
             doe, neem = gevonden
-            self.werk.append((at, event.timestamp, str(event.originator_id), doe, neem(event)))
+            nummer = event.originator_id.int
+            if (mid := self.namen.get(nummer)) is None:
+                mid = self.namen[nummer] = str(event.originator_id)
+            self.werk.append((at, event.timestamp, mid, doe, neem(event)))
 
     def statements(self) -> Callable[[Lezer], list[Statement]]:
         return self.schrijf
@@ -257,11 +269,13 @@ class TellingenPage:
         nieuw = {mid for _, _, mid, doe, _ in self.werk if doe is _ontvangen}
         eerder = sorted({mid for _, _, mid, _, _ in self.werk} - nieuw)
         staten: dict[str, dict[str, Any]] = {
-            row["melding_id"]: json.loads(row["staat"])
+            row["melding_id"]: dict(zip(VELDEN, json.loads(row["staat"]), strict=True))
             for row in _in_delen(lees, "SELECT melding_id, staat FROM cijfers_stand WHERE melding_id IN ({})", eerder)}
-        voor = {mid: _geteld(cellen(m)) for mid, m in staten.items()}
-        nu: dict[tuple[Any, ...], int] = {}  # a cell's count as the page goes
-        versies: dict[tuple[Any, ...], list[list[Any]]] = {}  # [van, moment, n] per cell
+        voor = {mid: cellen(m) for mid, m in staten.items()}
+        # Per cell its versions in the page, [van, moment, n]: n the count's difference from where the
+        # page found it, the last one's as the page goes.
+        versies: dict[tuple[Any, ...], list[list[Any]]] = {}
+        geen: dict[tuple[Any, ...], int] = {}
         for at, t, mid, doe, uit in self.werk:
             m = staten.get(mid)
             if doe is _ontvangen:
@@ -269,19 +283,25 @@ class TellingenPage:
             elif m is None:
                 continue  # not a melding this projection saw received (none in a well-formed log)
             doe(m, t, uit)
-            na = _geteld(cellen(m))
-            oud = voor.get(mid, {})
+            na = cellen(m)
+            oud = voor.get(mid, geen)
             voor[mid] = na
-            verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
-            verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            if na == oud:
+                continue
+            if oud:
+                verschil = [(cel, k - oud.get(cel, 0)) for cel, k in na.items()]
+                verschil += [(cel, -k) for cel, k in oud.items() if cel not in na]
+            else:
+                verschil = list(na.items())
             for cel, d in verschil:
                 if d:
-                    n = nu[cel] = nu.get(cel, 0) + d
-                    rij = versies.setdefault(cel, [])
-                    if rij and rij[-1][1] == t:
-                        rij[-1][2] = n
+                    rij = versies.get(cel)
+                    if rij is None:
+                        versies[cel] = [[at, t, d]]
+                    elif (laatst := rij[-1])[1] == t:
+                        laatst[2] += d
                     else:
-                        rij.append([at, t, n])
+                        rij.append([at, t, laatst[2] + d])
         sleutels = {cel: _sleutel(cel) for cel in versies}
         eerdere = {row["sleutel"]: (row["id"], row["n"], row["van"]) for row in _in_delen(
             lees, "SELECT sleutel, id, n, van FROM cijfers_tellingen WHERE sleutel IN ({})", sorted(sleutels.values()))}
@@ -293,18 +313,25 @@ class TellingenPage:
         for cel, rij in versies.items():
             sleutel = sleutels[cel]
             gevonden = eerdere.get(sleutel)
+            # A version with the count of the one before it is no new version (a melding moved out
+            # of a cell and into another at one moment leaves the first as it was): it is left out,
+            # and the version before it holds on. A new cell keeps its first version, whatever its count.
+            vorige = None if gevonden is None else 0
+            rij = [v for v in rij if v[2] != vorige and (vorige := v[2]) is not None]
+            if not rij:
+                continue
+            maat, jaar = cel[0], cel[1]
             if gevonden is None:
                 nummer, basis = volgend, 0
                 volgend += 1
             else:
                 nummer, basis, oud_van = gevonden
-                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), nummer, oud_van))
-            maat, jaar = cel[0], cel[1]
+                sluiten.append((rij[0][0], knoop(oud_van, rij[0][0]), knoop(oud_van, TOP), maat, jaar, nummer))
             for i, (van, _, n) in enumerate(rij):
                 tot = rij[i + 1][0] if i + 1 < len(rij) else TOP
                 nieuwe.append((nummer, maat, jaar, basis + n, van, tot, knoop(van, tot)))
             tellingen.append((nummer, sleutel, *cel, basis + rij[-1][2], rij[-1][0]))
-        out: list[Statement] = [(_STAND, (mid, json.dumps(m, separators=(",", ":")))) for mid, m in staten.items()]
+        out: list[Statement] = [(_STAND, (mid, _json(list(m.values())))) for mid, m in staten.items()]
         out += [(_TELLING, r) for r in tellingen]
         out += [(_SLUIT, r) for r in sluiten]
         out += [(_VERSIE, r) for r in nieuwe]
@@ -313,15 +340,22 @@ class TellingenPage:
 
 class Tellingen(Projection):
     name = "cijfers"
-    version = 1
+    version = 3
     tables = ("cijfers_stand", "cijfers_tellingen", "cijfers_tellingen_historie")
     create = (
         "CREATE TABLE IF NOT EXISTS cijfers_stand (melding_id TEXT PRIMARY KEY, staat TEXT NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS cijfers_tellingen (id INTEGER PRIMARY KEY, sleutel TEXT NOT NULL UNIQUE,
             {_COLS_SQL}, van INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_maat ON cijfers_tellingen (maat, jaar)",
-        *historie_ddl("cijfers_tellingen", "id",
-                      "id INTEGER NOT NULL, maat TEXT NOT NULL, jaar TEXT NOT NULL, n INTEGER NOT NULL", "maat, jaar"),
+        # The history as projections/store.py's `historie_ddl` has it, without its key (id, van): the
+        # versions are found by the interval tree's indexes, the one by `tot` ending in the cell's number.
+        """CREATE TABLE IF NOT EXISTS cijfers_tellingen_historie (id INTEGER NOT NULL, maat TEXT NOT NULL,
+            jaar TEXT NOT NULL, n INTEGER NOT NULL, van INTEGER NOT NULL, tot INTEGER NOT NULL,
+            knoop INTEGER NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS cijfers_tellingen_historie_van ON cijfers_tellingen_historie "
+        "(knoop, maat, jaar, van)",
+        "CREATE INDEX IF NOT EXISTS cijfers_tellingen_historie_tot ON cijfers_tellingen_historie "
+        "(knoop, maat, jaar, tot, id)",
     )
     handlers = {event_class: _niets for event_class in WERK}
 

@@ -22,34 +22,18 @@ from typing import Any
 
 from events.status import GESLOTEN, IN_BEHANDELING, OPEN
 from projections.caseload import _binnen, _gehouden
+from projections.cijfers import JAARVERSLAG, maanden
 from projections.store import ProjectionStore
-from projections.tellingen import bak
+from projections.tellingen import BESLUITEN, TERUG_OF_OM, bak
 from routing.tijd import NL
 
-# The tables of the annual report (seed 004, "Cijfers 2017-2018 per deelnemende gemeente"): what
-# each counts. A product table counts meldingen routed to that product; detentiemeldingen are
-# meldingen of DJI's soorten, whatever they were routed to.
-JAARVERSLAG: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("pga", "PGA", "product", ("pga",)),
-    ("radicalisering", "Radicalisering", "product", ("radicalisering",)),
-    ("huisverbod", "WTH (tijdelijk huisverbod)", "product", ("huisverbod",)),
-    ("detentie", "Detentiemeldingen", "soort", ("detentie-in", "detentie-uit", "art18")),
-)
-# The compartment a table of the annual report lies in: only a reader holding it sees the table.
-COMPARTIMENT_VAN_TABEL = {"radicalisering": "radicalisering"}
-
-# Events that put a melding at a house (or outside the region): "op de juiste plek".
-BESLUITEN = ("MeldingGerouteerd", "TriageBesloten", "MeldingHergerouteerd", "MeldingDoorverwezen")
-TERUG_OF_OM = ("MeldingTeruggestuurd", "MeldingHergerouteerd")
+# What the figures count is said once (projections/cijfers.py, projections/tellingen.py); the
+# reference computes the same figures another way, from the meldingen one by one.
 
 
 def _met_c(binnen: str) -> str:
     """The compartment condition on the caseload rows joined as `c` (its parameters unchanged)."""
     return re.sub(r"(?<!:)\bcompartiment\b", "c.compartiment", binnen)
-
-
-def maanden(year: int) -> list[str]:
-    return [f"{year:04d}-{m:02d}" for m in range(1, 13)]
 
 
 def _maand_einde(maand: str) -> str:

@@ -8,6 +8,7 @@ import json
 import time
 from datetime import UTC, datetime
 
+from projections import Projecties
 from tests.conftest import line
 from tests.event_store import loket_env
 from tests.test_cli import run
@@ -129,8 +130,9 @@ def test_projections_rebuild_reports_what_it_did(tmp_path):
     ingest(db, line(kenmerk="R-1"), line(kenmerk="R-2"))
     before = run(["caseload", "--json"], db).stdout
     out = json.loads(run(["projections", "rebuild"], db).stdout.splitlines()[-1])
-    assert out == {"rebuilt": ["caseload", "deadlines", "audit", "bewaring", "toegangslog", "informeren", "tijdlijn"],
-                   "events": 4}
+    # Every projection the store keeps, in its order (the figures' counts among them).
+    assert out == {"rebuilt": [p.name for p in Projecties.projections], "events": 4}
+    assert {"caseload", "audit", "toegangslog", "cijfers"} <= set(out["rebuilt"])
     assert run(["caseload", "--json"], db).stdout == before
 
 

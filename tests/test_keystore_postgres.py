@@ -94,6 +94,9 @@ def gescheiden(request: pytest.FixtureRequest, postgres: PostgresServer) -> Iter
             with psycopg.connect(postgres.url(db), autocommit=True) as inside:
                 inside.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
                 inside.execute(f"CREATE SCHEMA events AUTHORIZATION {events_role}")
+                # The projections' schema beside it (loket/bootstrap.py `projectie_schema`), made by
+                # the administrator as the events' is: the events' role may not create schemas here.
+                inside.execute(f"CREATE SCHEMA events_projecties AUTHORIZATION {events_role}")
                 inside.execute(f"CREATE SCHEMA keys AUTHORIZATION {keys_role}")
             urls = (f"postgresql://{events_role}:{password}@{base}/{db}?schema=events",
                     f"postgresql://{keys_role}:{password}@{base}/{db}?schema=keys")
@@ -364,6 +367,21 @@ def test_a_key_store_lost_while_running_is_an_error_naming_the_setting_never_the
 # Settings and errors: one line, the setting named, never the password ----------------------------
 
 
+def test_an_events_role_that_may_not_make_the_projections_schema_is_told_what_to_do(gescheiden, tmp_path):
+    """The administrator made the events' schema but not the projections' beside it, and the events'
+    role may not create schemas: one line naming the setting, the schema and the remedy, exit 2 (a
+    setting that cannot be used)."""
+    if gescheiden.layout != "schema":
+        pytest.skip("the events' role owns its database, and may create schemas in it")
+    with psycopg.connect(gescheiden.server.url(gescheiden.events_url.rsplit("/", 1)[1].split("?")[0]),
+                         autocommit=True) as admin:
+        admin.execute("DROP SCHEMA events_projecties CASCADE")
+    result = loket(gescheiden.env(tmp_path), ["caseload"], code=2)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("loket: LOKET_DATABASE_URL") and "events_projecties" in last and "grant" in last
+    assert gescheiden.password not in result.stderr + result.stdout and "Traceback" not in result.stderr
+
+
 def test_a_wrong_password_for_the_key_store_is_one_line_exit_4_without_the_password(gescheiden, tmp_path):
     wrong = gescheiden.keys_url.replace(gescheiden.password, "verkeerd-wachtwoord-plugh")
     result = loket(gescheiden.env(tmp_path, LOKET_KEYSTORE_URL=wrong), ["caseload"], code=4)
@@ -456,5 +474,45 @@ def test_health_says_within_seconds_when_the_key_store_cannot_be_reached_or_hang
                         assert (code, sleutels) == (503, "onbereikbaar") and took < 5, took
                 finally:
                     os.kill(backend, signal.SIGCONT)
+        finally:
+            systeem.close()
+
+
+def test_health_says_within_seconds_when_the_event_store_cannot_be_reached_and_recovers_with_it(tmp_path):
+    """The events on a server of their own, the keys on another. The event store stopped while the
+    API runs, /health answers 503 within seconds and says which part failed (a load balancer then
+    sends it no meldingen), and other answers go out meanwhile without waiting for the store (the
+    projections' lag they carry is measured once at a time, and not waited for long); started again,
+    200. The key store's answer is not mixed up with it."""
+    with PostgresServer() as events_server, PostgresServer() as keys_server:
+        settings = loket_settings(tmp_path / "loket.sqlite", LOKET_MASTER_KEY=MASTER_KEY,
+                                  LOKET_DATABASE_URL=events_server.new_database("events", owner="loket"),
+                                  LOKET_KEYSTORE_URL=keys_server.new_database("keys", owner="loket_keys"))
+        systeem = bootstrap(settings)
+        try:
+            with TestClient(maak_app(Dienst(systeem), systeem.tokens), raise_server_exceptions=False) as client:
+                def health() -> tuple[int, dict, float]:
+                    begin = time.monotonic()
+                    answer = client.get("/health")
+                    return answer.status_code, answer.json(), time.monotonic() - begin
+
+                code, body, _ = health()
+                assert code == 200 and (body["gebeurtenissen"], body["sleutelopslag"]) == ("ok", "ok"), body
+                assert set(body["achterstand"]) >= {"caseload"}
+
+                events_server.shut_down()
+                code, body, took = health()
+                assert code == 503 and took < 5, (code, took)
+                assert (body["status"], body["gebeurtenissen"], body["sleutelopslag"]) == (
+                    "onbereikbaar", "onbereikbaar", "ok"), body
+                for _ in range(3):
+                    begin = time.monotonic()
+                    assert client.get("/docs").status_code == 200
+                    assert time.monotonic() - begin < 2
+                events_server.start_again()
+                deadline = time.monotonic() + 30  # the pool finds its server again
+                while (code := health()[0]) != 200 and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                assert code == 200
         finally:
             systeem.close()

@@ -17,9 +17,10 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +56,7 @@ KOPREGELS = {
 NIET_BEWAREN = {"cache-control": "no-store"}
 # On every answer but the static files: events the furthest projection has still to process.
 ACHTERSTAND = b"x-loket-achterstand"
+ACHTERSTAND_WACHT = 0.5  # seconds an answer waits for the lag to be measured before it goes without
 
 
 class Verzoeken:
@@ -64,9 +66,10 @@ class Verzoeken:
     - X-Loket-Achterstand on all but the static files: how far behind the projections are;
     - one log line and the HTTP metrics by route template, never by raw path or query."""
 
-    def __init__(self, app: ASGIApp, dienst: Dienst):
+    def __init__(self, app: ASGIApp, dienst: Dienst, meting: Eenmalig[dict[str, int]]):
         self.app = app
         self.dienst = dienst
+        self.meting = meting
         vast = [(k.encode(), v.encode()) for k, v in KOPREGELS.items()]
         self.statisch = vast
         self.dynamisch = vast + [(k.encode(), v.encode()) for k, v in NIET_BEWAREN.items()]
@@ -92,7 +95,7 @@ class Verzoeken:
                 status = message["status"]
                 message["headers"] = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in ons] + extra
                 if not statisch:
-                    message["headers"].extend(self._achterstand())
+                    message["headers"].extend(await self._achterstand())
             await send(message)
 
         started = time.perf_counter()
@@ -109,14 +112,19 @@ class Verzoeken:
                      **({"melding_id": str(melding_id)} if melding_id else {}))
 
 
-    def _achterstand(self) -> list[tuple[bytes, bytes]]:
+    async def _achterstand(self) -> list[tuple[bytes, bytes]]:
         """How far behind the projections are, in events, as measured at most a second ago (the
-        measuring is a few indexed reads); nothing when the store cannot tell (the answer goes out)."""
-        try:
-            return [(ACHTERSTAND, str(self.dienst.achterstand_kort()).encode())]
-        except Exception as exc:
-            log.warning("achterstand onbekend", fout=type(exc).__name__)
-            return []
+        measuring is a few indexed reads, in a worker thread); nothing when the store cannot tell
+        within half a second: the answer goes out without it, and a stopped or hanging event store
+        holds up no request (one measurement at a time waits for it)."""
+        achter = self.dienst.achterstand_vers()
+        if achter is None:
+            try:
+                achter = max((await self.meting(ACHTERSTAND_WACHT)).values(), default=0)
+            except Exception as exc:  # noqa: BLE001 - the answer goes out; the failure's type is logged
+                log.warning("achterstand onbekend", fout=type(exc).__name__)
+                return []
+        return [(ACHTERSTAND, str(achter).encode())]
 
 
 def _template(scope: Scope) -> str:
@@ -158,6 +166,39 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+_T = TypeVar("_T")
+
+
+class Eenmalig(Generic[_T]):
+    """One question to a server at a time, in a worker thread: who asks while it is being asked
+    waits for the same answer, each for at most the seconds it gives (a hanging server holds one
+    worker thread, not one per request)."""
+
+    def __init__(self, vraag: Callable[[], _T]):
+        self.vraag = vraag
+        self.bezig: asyncio.Future[_T] | None = None
+
+    async def __call__(self, wacht: float) -> _T:
+        if self.bezig is None or self.bezig.done():
+            self.bezig = asyncio.get_running_loop().run_in_executor(None, self.vraag)
+            # Its failure is taken even when every asker stopped waiting before it came.
+            self.bezig.add_done_callback(lambda f: f.cancelled() or f.exception())
+        # asyncio's executor, not anyio's: a wait anyio starts is not given up when it lasts too long.
+        return await asyncio.wait_for(asyncio.shield(self.bezig), wacht)
+
+
+async def _binnen(vraag: Callable[[float], Awaitable[_T]], wat: str) -> _T | None:
+    """What `vraag` answers within `Dienst.SLEUTELS_WACHT` seconds; None when it fails or does not
+    answer in time (a health check's question to a server), logged by its type only."""
+    try:
+        return await vraag(Dienst.SLEUTELS_WACHT)
+    except TimeoutError:
+        log.warning("gezondheid: geen antwoord", deel=wat)
+    except Exception as exc:  # noqa: BLE001 - whatever the store raised, it is unreachable
+        log.warning("gezondheid: onbereikbaar", deel=wat, fout=type(exc).__name__)
+    return None
+
+
 def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     app = FastAPI(
         # FastAPI's own /docs and /redoc load their scripts (and fonts) from public CDNs.
@@ -170,6 +211,8 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     )
     app.state.dienst = dienst
     app.state.authenticator = authenticator
+    # The event store's one measurement of the projections' lag at a time (middleware and /health).
+    meting: Eenmalig[dict[str, int]] = Eenmalig(dienst.achterstand)
 
     @app.exception_handler(NietGevonden)
     async def niet_gevonden(request: Request, exc: NietGevonden) -> Response:
@@ -225,24 +268,25 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
         return JSONResponse({"detail": "internal error; the request id is in the logs", "errors": []},
                             status_code=500, headers={**KOPREGELS, **NIET_BEWAREN})
 
-    @app.get("/health", tags=["beheer"], responses={503: {"description": "the key store cannot be reached"}},
+    @app.get("/health", tags=["beheer"],
+             responses={503: {"description": "the event store or the key store cannot be reached"}},
              summary="Are the store and the key store reachable; how far behind are the projections")
     async def health(response: Response) -> dict[str, Any]:
         dienst: Dienst = app.state.dienst
-        # The key store may be another server: asked in a worker thread, waited for a few seconds at
-        # most, so the event loop goes on serving meanwhile.
-        # (asyncio's executor, not anyio's: a wait anyio starts is not given up when it lasts too long.)
-        vraag = asyncio.get_running_loop().run_in_executor(None, dienst.sleutels_bereikbaar)
-        try:
-            sleutels = await asyncio.wait_for(vraag, Dienst.SLEUTELS_WACHT)
-        except TimeoutError:
-            sleutels = False  # a server that took the question and does not answer
-        # Two indexed reads: cheaper on the event loop than a hop to a worker thread and back.
-        achterstand = dienst.achterstand()
-        if not sleutels:
+        # Both stores may be servers: each asked in a worker thread and waited for a few seconds at
+        # most, so the event loop goes on serving meanwhile and a stopped or hanging server is a 503,
+        # not a 500 or a health check that never answers.
+        sleutels, achterstand = await asyncio.gather(
+            _binnen(lambda wacht: asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(None, dienst.sleutels_bereikbaar), wacht),
+                "sleutelopslag"),
+            _binnen(meting, "gebeurtenissen"))
+        antwoord = {"status": "ok", "gebeurtenissen": "ok" if achterstand is not None else "onbereikbaar",
+                    "sleutelopslag": "ok" if sleutels else "onbereikbaar", "achterstand": achterstand or {}}
+        if not sleutels or achterstand is None:
             response.status_code = 503
-            return {"status": "onbereikbaar", "sleutelopslag": "onbereikbaar", "achterstand": achterstand}
-        return {"status": "ok", "sleutelopslag": "ok", "achterstand": achterstand}
+            antwoord["status"] = "onbereikbaar"
+        return antwoord
 
     @app.get("/metrics", tags=["beheer"], response_class=PlainTextResponse,
              summary="Prometheus metrics (all prefixed loket_)")
@@ -270,5 +314,5 @@ def maak_app(dienst: Dienst, authenticator: Authenticator) -> FastAPI:
     app.include_router(hulp.router, prefix="/web", include_in_schema=False)
     app.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(Verzoeken, dienst=dienst)
+    app.add_middleware(Verzoeken, dienst=dienst, meting=meting)
     return app
