@@ -114,6 +114,20 @@ def test_processes_storing_the_same_meldingen_at_once_store_each_once(store, tmp
         app.close()
 
 
+def test_a_melding_another_writer_stored_after_the_check_is_a_duplicate_and_the_rest_is_stored(app, monkeypatch):
+    """The race of two writers, made certain: the check for stored meldingen ran before the other
+    writer stored the first of this batch. The batch's insert meets that (bron, kenmerk) first, with
+    many rows still to go; the melding is answered as the duplicate it is, and the rest are stored."""
+    first = app.ontvang(line(kenmerk="RACE-399"))
+    checks = iter([lambda kenmerken: {}])
+    ask = app.kenmerken.melding_ids
+    monkeypatch.setattr(app.kenmerken, "melding_ids", lambda kenmerken: next(checks, ask)(kenmerken))
+    results = app.ontvang_batch([line(kenmerk=f"RACE-{i}") for i in range(400)])
+    assert results[399].status == "duplicaat" and results[399].melding_id == first.melding_id
+    assert [r.status for r in results[:399]] == ["nieuw"] * 399
+    assert all(app.melding_id_van("gemeente", f"RACE-{i}") == r.melding_id for i, r in enumerate(results))
+
+
 def test_a_duplicate_within_one_batch_is_recognised(app):
     results = app.ontvang_batch([line(kenmerk="A-3"), line(kenmerk="A-3")])
     assert [r.status for r in results] == ["nieuw", "duplicaat"]
