@@ -90,7 +90,7 @@ MASTER_KEY = "bG9rZXQtYmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcyE="
 
 def store(directory: Path, name: str, database_url: str | None = None) -> Settings:
     """Settings for a fresh store: SQLite `directory/name.sqlite`, or PostgreSQL events at
-    `database_url`; the key store (and, with PostgreSQL, the projection store) in `directory`."""
+    `database_url` (with the projections beside them); the key store in `directory`."""
     from loket.settings import Settings
 
     env = {"LOKET_DB": str(directory / f"{name}.sqlite"), "LOKET_MASTER_KEY": MASTER_KEY}
