@@ -23,9 +23,11 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -193,6 +195,7 @@ def timed(work: Callable[[], None]) -> float:
 def run(n: int, rounds: int) -> dict:
     batches = iter(sample(n, rounds))
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
     direct = bootstrap(Settings.from_env({"LOKET_DB": str(tmp / "direct.sqlite")}))
     server = Server(tmp / "served.sqlite")
     client = Verbindingen(server)

@@ -17,8 +17,10 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import itertools
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -135,6 +137,7 @@ def main() -> None:
 
     raws = lines(args.meldingen)
     tmp = Path(tempfile.mkdtemp(prefix="bench-catchup-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
     views = itertools.count()
     rows = []
 

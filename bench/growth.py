@@ -17,9 +17,11 @@ peak RSS after filling the 1M store (target < 500 MB). Writes the
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -163,6 +165,7 @@ def main() -> None:
     sizes = args.sizes or [10_000, 100_000] + ([1_000_000] if args.million else [])
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-growth-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
     server = PostgresServer(durable=True).start() if args.postgres else None
     stored = "PostgreSQL (fsync on)" if server else "SQLite (WAL)"
     stores = itertools.count()

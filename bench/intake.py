@@ -15,9 +15,11 @@ Rounds are interleaved and the best round of each counts. Writes the
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import json
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -127,6 +129,7 @@ def main() -> None:
 
     raws = lines(args.meldingen)
     tmp = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
     stores = itertools.count()
 
     def sqlite_ours() -> float:
