@@ -70,6 +70,14 @@ class Settings:
     def with_db(self, db: Path) -> Settings:
         return replace(self, db=db, database_url=None)
 
+    def waar(self) -> str:
+        """Where the events are, for a log line: the SQLite file, or the server and database of
+        LOKET_DATABASE_URL (never its user, password or options)."""
+        if self.database_url is None:
+            return str(self.db)
+        env = postgres_env(self.database_url)
+        return f"postgresql://{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+
     @property
     def keystore_path(self) -> Path:
         return self.keystore or Path(f"{self.db}.keys")

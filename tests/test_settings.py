@@ -70,3 +70,10 @@ def test_an_unusable_setting_ends_a_command_in_one_line_naming_it(tmp_path, env,
                             text=True, env=full, timeout=120)
     assert result.returncode == 2 and result.stderr.strip() == f"loket: {says}"
     assert "geheim" not in result.stderr
+
+
+def test_where_the_events_are_is_said_without_user_or_password(tmp_path):
+    assert Settings.from_env({"LOKET_DB": str(tmp_path / "x.sqlite")}).waar() == str(tmp_path / "x.sqlite")
+    settings = Settings.from_env({"LOKET_DB": str(tmp_path / "x.sqlite"),
+                                  "LOKET_DATABASE_URL": "postgresql://loket:geheim@db.example:6543/events?pool_size=4"})
+    assert settings.waar() == "postgresql://db.example:6543/events"

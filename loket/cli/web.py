@@ -32,7 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.catch_up_on_read:
             d.bij()
         app = maak_app(d, systeem.tokens)
-        logs.logger("loket.serve").info("luistert", host=args.host, port=args.port, db=str(settings.db))
+        logs.logger("loket.serve").info("luistert", host=args.host, port=args.port, gebeurtenissen=settings.waar())
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
                     limit_concurrency=args.max_requests)
     finally:
