@@ -38,9 +38,10 @@ from loket.tokens import Tokens  # noqa: E402
 from routing import load_ruleset  # noqa: E402
 
 VARIANTEN = {
-    "zonder": "from loket.web.app import Verzoeken; Verzoeken._achterstand = lambda self: []",
+    "zonder": "from loket.web.app import Verzoeken\nasync def geen(self): return []\nVerzoeken._achterstand = geen",
     "kort bewaard": "",
-    "elke keer": "from loket.service import Dienst; Dienst.achterstand_kort.__kwdefaults__['hooguit'] = 0.0",
+    # No measurement is ever recent enough: every answer measures (in the worker thread, as shipped).
+    "elke keer": "from loket.service import Dienst; Dienst.achterstand_vers.__kwdefaults__['hooguit'] = -1.0",
 }
 
 
@@ -51,8 +52,10 @@ class Server:
             self.port = s.getsockname()[1]
         env = {**os.environ, "LOKET_DB": str(store), "LOKET_LOG_FORMAT": "json"}
         code = f"import sys\n{patch}\nfrom loket.cli import main\nsys.exit(main(['serve', '--port', '{self.port}']))"
-        self.process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=HERE.parent,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.log = store.parent / "serve.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=HERE.parent,
+                                            stdout=log, stderr=subprocess.STDOUT)
         token, _ = Tokens(Settings.from_env(env).tokens_db).maak(
             "bench", "beheer", zvh=None, compartimenten=(), huizen=load_ruleset().zvh_ids)
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -65,7 +68,8 @@ class Server:
             except httpx2.TransportError:
                 pass
             time.sleep(0.1)
-        raise SystemExit("loket serve did not start")
+        self.stop()
+        raise SystemExit("loket serve did not start:\n" + self.log.read_text(errors="replace")[-3000:])
 
     def stop(self) -> None:
         self.process.terminate()
