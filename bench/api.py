@@ -23,15 +23,12 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
-import atexit
 import http.client
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +49,7 @@ from loket.synthetic import jaar  # noqa: E402
 from loket.tokens import Tokens  # noqa: E402
 from results import arguments, machine, write_section  # noqa: E402
 from routing import load_ruleset  # noqa: E402
+from scale import werkmap  # noqa: E402
 
 CLIENTS = 8
 
@@ -194,8 +192,7 @@ def timed(work: Callable[[], None]) -> float:
 
 def run(n: int, rounds: int) -> dict:
     batches = iter(sample(n, rounds))
-    tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
+    tmp = werkmap("bench-api-")
     direct = bootstrap(Settings.from_env({"LOKET_DB": str(tmp / "direct.sqlite")}))
     server = Server(tmp / "served.sqlite")
     client = Verbindingen(server)

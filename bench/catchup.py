@@ -17,17 +17,14 @@ bench/RESULTS.md.
 
 from __future__ import annotations
 
-import atexit
 import gc
 import itertools
-import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from scale import interleaved, lines, machine, options, profile_seconds, profile_shares, store
+from scale import interleaved, lines, machine, options, profile_seconds, profile_shares, store, werkmap
 
 # scale has put this working copy first on sys.path: the project's imports come after it.
 # isort: split
@@ -136,8 +133,7 @@ def main() -> None:
     args = p.parse_args()
 
     raws = lines(args.meldingen)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-catchup-"))
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
+    tmp = werkmap("bench-catchup-")
     views = itertools.count()
     rows = []
 

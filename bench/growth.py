@@ -17,20 +17,17 @@ peak RSS after filling the 1M store (target < 500 MB). Writes the
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
 import resource
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 from catchup import fresh_store, select_and_decode
-from scale import machine, options, profile_seconds, store
+from scale import machine, options, profile_seconds, store, werkmap
 
 # scale has put this working copy first on sys.path: the project's imports come after it.
 # isort: split
@@ -164,8 +161,7 @@ def main() -> None:
     args = p.parse_args()
     sizes = args.sizes or [10_000, 100_000] + ([1_000_000] if args.million else [])
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-growth-"))
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
+    tmp = werkmap("bench-growth-")
     server = PostgresServer(durable=True).start() if args.postgres else None
     stored = "PostgreSQL (fsync on)" if server else "SQLite (WAL)"
     stores = itertools.count()

@@ -15,17 +15,14 @@ Rounds are interleaved and the best round of each counts. Writes the
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import itertools
 import json
-import shutil
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 
-from scale import interleaved, lines, machine, options, profile_shares, store
+from scale import interleaved, lines, machine, options, profile_shares, store, werkmap
 
 # scale has put this working copy first on sys.path: the project's imports come after it.
 # isort: split
@@ -128,8 +125,7 @@ def main() -> None:
     args = p.parse_args()
 
     raws = lines(args.meldingen)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-intake-"))
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the stores go with the run, however it ends
+    tmp = werkmap("bench-intake-")
     stores = itertools.count()
 
     def sqlite_ours() -> float:

@@ -29,12 +29,10 @@ Writes the "Kafka" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import atexit
 import base64
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -357,7 +355,6 @@ def without_c_crc() -> None:
     """Run this benchmark again, it and every process it starts unable to import `crc32c`, so that
     kafka-python falls back to its pure-Python CRC-32C."""
     shadow = Path(tempfile.mkdtemp(prefix="bench-no-crc32c-"))
-    atexit.register(shutil.rmtree, shadow, ignore_errors=True)
     (shadow / "crc32c.py").write_text('raise ImportError("kafka-python without crc32c, for comparison")\n')
     os.environ["PYTHONPATH"] = os.pathsep.join([str(shadow), *filter(None, [os.environ.get("PYTHONPATH")])])
     os.execv(sys.executable, [sys.executable, *sys.argv])

@@ -8,7 +8,10 @@ down), the options every benchmark takes, and a line saying where it ran.
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +22,14 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 # First, even before bench/ itself: bench/routing.py must not stand in for the `routing` package.
 sys.path[:0] = [str(ROOT)]
+
+
+def werkmap(prefix: str) -> Path:
+    """A fresh temporary directory for a benchmark's stores, removed when the run ends, however it
+    ends (short of being killed): bench-smoke runs every benchmark in every CI run."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    return tmp
 
 
 def options(doc: str) -> argparse.ArgumentParser:
