@@ -116,8 +116,8 @@ def test_processes_storing_the_same_meldingen_at_once_store_each_once(store, tmp
 
 def test_a_melding_another_writer_stored_after_the_check_is_a_duplicate_and_the_rest_is_stored(app, monkeypatch):
     """The race of two writers, made certain: the check for stored meldingen ran before the other
-    writer stored the first of this batch. The batch's insert meets that (bron, kenmerk) first, with
-    many rows still to go; the melding is answered as the duplicate it is, and the rest are stored."""
+    writer stored the last of this batch. The batch's insert meets that (bron, kenmerk) after 399
+    others; the melding is answered as the duplicate it is, and the rest are stored."""
     first = app.ontvang(line(kenmerk="RACE-399"))
     checks = iter([lambda kenmerken: {}])
     ask = app.kenmerken.melding_ids
