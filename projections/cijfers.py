@@ -107,15 +107,24 @@ def maandreeksen(store: ProjectionStore, year: int,
         return reeks.setdefault((zvh, product or "", maand), {
             "zvh": zvh, "product": product, "maand": maand, "instroom": 0, "lopend": 0, "te_laat": 0})
 
+    # The years up to this one that have cells (a melding routed in one may be open in a later one),
+    # from the live cells (a cell, once there, stays): named one by one, so that an as-of read seeks
+    # each year's versions holding then through the index (node, kind, year, position) instead of
+    # every version of every earlier year at each node of the path.
+    jaren = [r["jaar"] for r in store.levend().rows(
+        "SELECT DISTINCT jaar FROM cijfers_tellingen WHERE maat = 'maand' AND jaar <= :year", {"year": str(year)})]
+    if not jaren:
+        return []
     # Two reads of the cells up to the year's end; each month is summed from them here.
-    params = {**gehouden, "year": str(year), "laatste": maanden(year)[-1]}
+    params = {**gehouden, **{f"jaar_{i}": j for i, j in enumerate(jaren)}, "laatste": maanden(year)[-1]}
+    tot_nu = f"jaar IN ({', '.join(f':jaar_{i}' for i in range(len(jaren)))})"
     cellen = store.rows(
         "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
-        f"WHERE maat = 'maand' AND jaar <= :year AND {binnen} GROUP BY zvh, product, maand, status, gesloten "
+        f"WHERE maat = 'maand' AND {tot_nu} AND {binnen} GROUP BY zvh, product, maand, status, gesloten "
         "HAVING SUM(n) > 0", params)
     termijnen = store.rows(
         "SELECT zvh, product, maand, status, gesloten, waarde, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
-        f"WHERE maat = 'termijn' AND jaar <= :year AND vlag = 1 AND zvh != '' AND waarde <= :laatste AND {binnen} "
+        f"WHERE maat = 'termijn' AND {tot_nu} AND vlag = 1 AND zvh != '' AND waarde <= :laatste AND {binnen} "
         "GROUP BY zvh, product, maand, status, gesloten, waarde HAVING SUM(n) > 0", params)
     for maand in maanden(year):
         per: dict[tuple[str, str], list[int]] = {}

@@ -784,6 +784,14 @@ class ProjectionStore:
         view.positie = positie
         return view
 
+    def levend(self) -> ProjectionStore:
+        """This store's live rows, also from a view as of a position: what has been at all."""
+        if self.positie is None:
+            return self
+        view = copy.copy(self)
+        view.positie = None
+        return view
+
     def historisch(self, sql: str, positie: int) -> str:
         """A query of the live tables made a query of the rows as they stood at `positie`: each
         table of a projection that keeps history, where the query reads it (FROM or JOIN, with or
