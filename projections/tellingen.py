@@ -340,7 +340,7 @@ class TellingenPage:
 
 class Tellingen(Projection):
     name = "cijfers"
-    version = 3
+    version = 4
     tables = ("cijfers_stand", "cijfers_tellingen", "cijfers_tellingen_historie")
     create = (
         "CREATE TABLE IF NOT EXISTS cijfers_stand (melding_id TEXT PRIMARY KEY, staat TEXT NOT NULL)",
@@ -349,13 +349,15 @@ class Tellingen(Projection):
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_maat ON cijfers_tellingen (maat, jaar)",
         # The history as projections/store.py's `historie_ddl` has it, without its key (id, van): the
         # versions are found by the interval tree's indexes, the one by `tot` ending in the cell's number.
+        # Each index holds every column of a version, so an as-of read finds the versions in the index
+        # alone: on a long history they lie far apart in the table, one page read each.
         """CREATE TABLE IF NOT EXISTS cijfers_tellingen_historie (id INTEGER NOT NULL, maat TEXT NOT NULL,
             jaar TEXT NOT NULL, n INTEGER NOT NULL, van INTEGER NOT NULL, tot INTEGER NOT NULL,
             knoop INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_historie_van ON cijfers_tellingen_historie "
-        "(knoop, maat, jaar, van)",
+        "(knoop, maat, jaar, van, id, n, tot)",
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_historie_tot ON cijfers_tellingen_historie "
-        "(knoop, maat, jaar, tot, id)",
+        "(knoop, maat, jaar, tot, id, n, van)",
     )
     handlers = {event_class: _niets for event_class in WERK}
 
