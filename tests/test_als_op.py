@@ -27,7 +27,7 @@ from loket.cli.demo import speel_jaar
 from loket.service import Dienst, Gebruiker, NietGevonden, Overzicht, Verboden
 from projections import Projecties, cijfers
 from projections.lijsten import Vraag
-from projections.store import knoop
+from projections.store import SQLITE, knoop
 from projections.tijdlijn import positie_op
 from routing.tijd import NL
 from tests import cijfers_referentie
@@ -256,3 +256,36 @@ def test_the_interval_tree_finds_exactly_the_versions_holding_at_a_position():
     for p in sorted(randen | {rng.randint(0, 9_000) for _ in range(200)} | {0, TOP - 1}):
         gevonden = sorted(i for (i,) in c.execute(f"SELECT id FROM h WHERE {geldig_op(p)}"))
         assert gevonden == sorted(i for i, van, tot in versies if van <= p < tot), p
+
+
+def test_the_figures_as_of_a_moment_read_only_the_versions_holding_then_and_from_the_index_alone(jaar, monkeypatch):
+    """At each node of the interval tree's path, an as-of read of the figures seeks a range bounded by
+    the position (`tot` above it below the position, `van` up to it above), and takes what it needs
+    from that index: without the bound (a range on the year ahead of the position) it reads every
+    version at the node, more the longer the history; outside the index, one table page per version.
+    The plans of SQLite, where the suite's projections are kept there."""
+    store = jaar.als_op(tijdstippen(jaar)[len(tijdstippen(jaar)) // 2])
+    if store.dialect is not SQLITE:
+        pytest.skip("the plans checked are SQLite's")
+    gelezen: list[tuple[str, Any]] = []
+    lees = type(store).rows
+
+    def rows(self: Projecties, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        if self.positie is not None:
+            gelezen.append((self.historisch(sql, self.positie), params))
+        return lees(self, sql, params)
+
+    monkeypatch.setattr(type(store), "rows", rows)
+    for jaar_ in (JAAR, JAAR + 1):
+        for naam in ("statistiek", "jaartabellen", "maandreeksen", "doorlooptijden"):
+            getattr(cijfers, naam)(store, jaar_, None)
+    historie = [(sql, params) for sql, params in gelezen if "cijfers_tellingen_historie" in sql]
+    assert len(historie) >= 7
+    for sql, params in historie:
+        with store.datastore.transaction(commit=False) as c:
+            c.execute("EXPLAIN QUERY PLAN " + store.dialect.sql(sql), params)
+            plan = [row[3] for row in c.fetchall()]
+        zoeken = [stap for stap in plan if "_historie" in stap]
+        assert zoeken, plan
+        for stap in zoeken:
+            assert "COVERING INDEX" in stap and ("tot>?" in stap or "van<?" in stap), (stap, sql[:120])
