@@ -295,9 +295,13 @@ def main() -> None:
         "holding at a position are those at the at most 40 nodes on its path, each one index range "
         "(node, status, position), so a read of the open meldingen seeks only those. \"statistics\" reads counts, "
         "not meldingen: cells per year or month, product, gemeente, house and stream (projections/tellingen.py), "
-        "each count's versions kept the same way and indexed by (node, kind of cell, year), so a year's figures "
-        "read the cells of that year and no melding; lead times are counted in buckets (0.1 h below 48 h, 1 h up "
-        "to 30 days, 1 day up to 90 days, 30 days beyond), their median and 90th percentile exact to that.",
+        "each count's versions kept the same way and indexed by (node, kind of cell, year, position), each index "
+        "holding what the read takes from a version (the cell's number, its count, from when it held), so a "
+        "year's figures read the versions of that year's cells from the index alone and no melding (the months' "
+        "figures, which count meldingen of earlier years still open, name those years one by one: a range on "
+        "the year would leave the position unbounded and read every version at a node); lead times are counted "
+        "in buckets (0.1 h below 48 h, 1 h up to 30 days, 1 day up to 90 days, 30 days beyond), their median and "
+        "90th percentile exact to that.",
     ])
     print(section)
     if not args.no_write:
