@@ -56,8 +56,15 @@ from privacy.vernietiging import GRONDEN
 from projections import Projecties, lijsten
 from projections.audit import ruleset_op, rulesets, trail
 from projections.bewaring import bewaarregels, meldingen_van
-from projections.caseload import afgewezen, caseload, toegang, triage_queue, verloop, wachtrij, zaken_van
-from projections.cijfers import COMPARTIMENT_VAN_TABEL, doorlooptijden, jaartabellen, maandreeksen, statistiek
+from projections.caseload import afgewezen, caseload, toegang, triage_queue, wachtrij, zaken_van
+from projections.cijfers import (
+    COMPARTIMENT_VAN_TABEL,
+    doorlooptijden,
+    jaartabellen,
+    maandreeksen,
+    statistiek,
+    verloop,
+)
 from projections.deadlines import open_deadlines
 from projections.informeren import taken, taken_van
 from projections.lijsten import MAX_PER_PAGINA, PER_PAGINA, Pagina, Vraag

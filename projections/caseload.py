@@ -14,7 +14,7 @@ from typing import Any
 
 from events.intake import veilige_fouten
 from events.melding import AfgewezenMelding, Melding
-from events.status import GESLOTEN, HERSTELD, IN_BEHANDELING, OPEN, TRIAGE
+from events.status import HERSTELD, IN_BEHANDELING, OPEN, TRIAGE
 from events.toegang import compartiment_van
 from projections.store import Insert, ProjectionStore, Recompute, RowProjection, Update, historie_ddl, json_list
 from routing.decision import Beslissing
@@ -259,27 +259,3 @@ def toegang(store: ProjectionStore, melding_ids: list[str]) -> dict[str, dict[st
     return found
 
 
-def verloop(store: ProjectionStore, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
-    """Flow per house and product per month: routed meldingen by their routing month (instroom),
-    closed ones by the month they were closed (uitstroom). Meldingen sent back to the loket
-    are counted at the house they went to next, or not at all while they wait in triage."""
-    binnen, gehouden = _binnen(compartimenten), _gehouden(compartimenten)
-    instroom = store.rows(
-        "SELECT zvh, product, substr(datum, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
-        f"WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) AND {binnen} "
-        "GROUP BY zvh, product, maand",
-        {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN, **gehouden},
-    )
-    uitstroom = store.rows(
-        "SELECT zvh, product, substr(status_sinds, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
-        f"WHERE zvh IS NOT NULL AND status = :gesloten AND {binnen} GROUP BY zvh, product, maand",
-        {"gesloten": GESLOTEN, **gehouden},
-    )
-    flow: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for rows, key in ((instroom, "instroom"), (uitstroom, "uitstroom")):
-        for r in rows:
-            entry = flow.setdefault((r["zvh"], r["product"], r["maand"]), {
-                "zvh": r["zvh"], "product": r["product"], "maand": r["maand"], "instroom": 0, "uitstroom": 0,
-            })
-            entry[key] = r["n"]
-    return [flow[k] for k in sorted(flow)]

@@ -95,6 +95,48 @@ def jaartabellen(store: ProjectionStore, year: int,
     return out
 
 
+def _jaren(store: ProjectionStore, tot: int | None = None) -> dict[str, str]:
+    """The years that have month cells (up to `tot`), as parameters `jaar_0`, `jaar_1`, …, from the
+    live cells (a cell, once there, stays). A read names them one by one (`_in_jaren`), so that as
+    of a moment it seeks each year's versions holding then through the index (node, kind, year,
+    position); a range on the year would leave the position unbounded and read every version of
+    those years at each node of the path, more the longer the history."""
+    sql = "SELECT DISTINCT jaar FROM cijfers_tellingen WHERE maat = 'maand'"
+    rows = store.levend().rows(sql + " AND jaar <= :tot", {"tot": str(tot)}) if tot else store.levend().rows(sql)
+    return {f"jaar_{i}": r["jaar"] for i, r in enumerate(sorted(rows, key=lambda r: r["jaar"]))}
+
+
+def _in_jaren(jaren: dict[str, str]) -> str:
+    return f"jaar IN ({', '.join(f':{k}' for k in jaren)})"
+
+
+def verloop(store: ProjectionStore, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Flow per house and product per month: meldingen placed at a house by their routing month
+    (instroom), closed ones by the month they were closed (uitstroom, recording time, UTC).
+    Meldingen sent back to the loket count at the house they went to next, or not at all while they
+    wait in triage. From the months' cells of every year, so it costs the same on a store of any
+    length, live and as of a moment."""
+    jaren = _jaren(store)
+    if not jaren:
+        return []
+    rows = store.rows(
+        "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
+        f"WHERE maat = 'maand' AND {_in_jaren(jaren)} AND {_binnen(compartimenten)} "
+        "GROUP BY zvh, product, maand, status, gesloten HAVING SUM(n) > 0",
+        {**jaren, **_gehouden(compartimenten)})
+    flow: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def entry(zvh: str, product: str, maand: str) -> dict[str, Any]:
+        return flow.setdefault((zvh, product, maand), {
+            "zvh": zvh, "product": product or None, "maand": maand, "instroom": 0, "uitstroom": 0})
+
+    for r in rows:
+        entry(r["zvh"], r["product"], r["maand"])["instroom"] += r["n"]
+        if r["status"] == "gesloten":
+            entry(r["zvh"], r["product"], r["gesloten"])["uitstroom"] += r["n"]
+    return [flow[k] for k in sorted(flow)]
+
+
 def maandreeksen(store: ProjectionStore, year: int,
                  compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Per house, product and month of `year`: instroom (routed that month), lopend (open at the
@@ -107,17 +149,13 @@ def maandreeksen(store: ProjectionStore, year: int,
         return reeks.setdefault((zvh, product or "", maand), {
             "zvh": zvh, "product": product, "maand": maand, "instroom": 0, "lopend": 0, "te_laat": 0})
 
-    # The years up to this one that have cells (a melding routed in one may be open in a later one),
-    # from the live cells (a cell, once there, stays): named one by one, so that an as-of read seeks
-    # each year's versions holding then through the index (node, kind, year, position) instead of
-    # every version of every earlier year at each node of the path.
-    jaren = [r["jaar"] for r in store.levend().rows(
-        "SELECT DISTINCT jaar FROM cijfers_tellingen WHERE maat = 'maand' AND jaar <= :year", {"year": str(year)})]
+    # A melding routed in one year may be open in a later one: the cells of every year up to this one.
+    jaren = _jaren(store, year)
     if not jaren:
         return []
     # Two reads of the cells up to the year's end; each month is summed from them here.
-    params = {**gehouden, **{f"jaar_{i}": j for i, j in enumerate(jaren)}, "laatste": maanden(year)[-1]}
-    tot_nu = f"jaar IN ({', '.join(f':jaar_{i}' for i in range(len(jaren)))})"
+    params = {**gehouden, **jaren, "laatste": maanden(year)[-1]}
+    tot_nu = _in_jaren(jaren)
     cellen = store.rows(
         "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
         f"WHERE maat = 'maand' AND {tot_nu} AND {binnen} GROUP BY zvh, product, maand, status, gesloten "

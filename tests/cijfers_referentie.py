@@ -191,3 +191,29 @@ def statistiek(store: ProjectionStore, year: int, compartimenten: frozenset[str]
         "ORDER BY zvh NULLS FIRST, product NULLS FIRST, gemeente NULLS FIRST",
         {"year": str(year), "prev": str(year - 1), "gesloten": GESLOTEN, **_gehouden(compartimenten)},
     )
+
+
+def verloop(store: ProjectionStore, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Flow per house and product per month: routed meldingen by their routing month (instroom),
+    closed ones by the month they were closed (uitstroom). Meldingen sent back to the loket
+    are counted at the house they went to next, or not at all while they wait in triage."""
+    binnen, gehouden = _binnen(compartimenten), _gehouden(compartimenten)
+    instroom = store.rows(
+        "SELECT zvh, product, substr(datum, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
+        f"WHERE zvh IS NOT NULL AND status IN (:open, :behandeling, :gesloten) AND {binnen} "
+        "GROUP BY zvh, product, maand",
+        {"open": OPEN, "behandeling": IN_BEHANDELING, "gesloten": GESLOTEN, **gehouden},
+    )
+    uitstroom = store.rows(
+        "SELECT zvh, product, substr(status_sinds, 1, 7) AS maand, COUNT(*) AS n FROM caseload_meldingen "
+        f"WHERE zvh IS NOT NULL AND status = :gesloten AND {binnen} GROUP BY zvh, product, maand",
+        {"gesloten": GESLOTEN, **gehouden},
+    )
+    flow: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rows, key in ((instroom, "instroom"), (uitstroom, "uitstroom")):
+        for r in rows:
+            entry = flow.setdefault((r["zvh"], r["product"], r["maand"]), {
+                "zvh": r["zvh"], "product": r["product"], "maand": r["maand"], "instroom": 0, "uitstroom": 0,
+            })
+            entry[key] = r["n"]
+    return [flow[k] for k in sorted(flow)]

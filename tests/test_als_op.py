@@ -165,11 +165,15 @@ def test_every_as_of_read_equals_a_replay_of_the_log_up_to_that_moment(jaar):
 def test_the_counted_figures_equal_a_count_of_the_meldingen_one_by_one(jaar):
     """The figures read from the counts equal those computed from the caseload rows, the deadlines and
     the audit trail as they were before they were counted, live and as of moments, for every reader's
-    compartments, this year and the next (whose year before is this one)."""
+    compartments, this year and the next (whose year before is this one); and so does the flow per
+    month of the caseload page."""
     getoetst = 0
     for moment in [None, *momenten(jaar, n=4)]:
         store = jaar.projecties if moment is None else jaar.als_op(moment)
         for held in (None, frozenset(), frozenset({"radicalisering"})):
+            verloop = cijfers_referentie.verloop(store, held)
+            assert cijfers.verloop(store, held) == verloop, (moment, held, "verloop")
+            getoetst += bool(verloop)
             for jaar_ in (JAAR, JAAR + 1):
                 for naam in ("statistiek", "jaartabellen", "maandreeksen", "doorlooptijden"):
                     geteld = getattr(cijfers, naam)(store, jaar_, held)
@@ -279,8 +283,9 @@ def test_the_figures_as_of_a_moment_read_only_the_versions_holding_then_and_from
     for jaar_ in (JAAR, JAAR + 1):
         for naam in ("statistiek", "jaartabellen", "maandreeksen", "doorlooptijden"):
             getattr(cijfers, naam)(store, jaar_, None)
+    cijfers.verloop(store, None)
     historie = [(sql, params) for sql, params in gelezen if "cijfers_tellingen_historie" in sql]
-    assert len(historie) >= 7
+    assert len(historie) >= 8
     for sql, params in historie:
         with store.datastore.transaction(commit=False) as c:
             c.execute("EXPLAIN QUERY PLAN " + store.dialect.sql(sql), params)
