@@ -253,7 +253,7 @@ def toegang(store: ProjectionStore, melding_ids: list[str]) -> dict[str, dict[st
         marks = ", ".join("?" * len(chunk))
         for row in store.rows(
             f"SELECT melding_id, soort, product, zvh, queue, status, compartiment FROM caseload_meldingen "
-            f"WHERE melding_id IN ({marks})", chunk,
+            f"WHERE melding_id IN ({marks})", chunk, per_sleutel=True,
         ):
             found[row["melding_id"]] = row
     return found

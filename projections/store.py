@@ -146,6 +146,13 @@ class Projection:
         return None
 
     @classmethod
+    def per_sleutel_op(cls, table: str, positie: int) -> str | None:
+        """As `als_op`, for a query that finds its rows by their key: the versions that held at
+        `positie` found by key and position (the history's primary key), not through the interval
+        tree; None where the projection has no such key (then `als_op` is used)."""
+        return None
+
+    @classmethod
     def topics(cls) -> tuple[str, ...]:
         return tuple(get_topic(event_class) for event_class in cls.handlers)
 
@@ -243,6 +250,13 @@ class RowProjection(Projection):
         if not cls.historie or table != cls.table:
             return None
         return f"SELECT {', '.join(cls.columns)} FROM {cls.table}_historie WHERE {geldig_op(positie)}"
+
+    @classmethod
+    def per_sleutel_op(cls, table: str, positie: int) -> str | None:
+        if not cls.historie or table != cls.table:
+            return None
+        # A key's versions follow one another, so at most one holds at a position.
+        return f"SELECT {', '.join(cls.columns)} FROM {cls.table}_historie WHERE van <= {positie} AND tot > {positie}"
 
     @classmethod
     @cache
@@ -792,14 +806,14 @@ class ProjectionStore:
         view.positie = None
         return view
 
-    def historisch(self, sql: str, positie: int) -> str:
+    def historisch(self, sql: str, positie: int, *, per_sleutel: bool = False) -> str:
         """A query of the live tables made a query of the rows as they stood at `positie`: each
         table of a projection that keeps history, where the query reads it (FROM or JOIN, with or
-        without an alias), becomes a subquery under the same name."""
+        without an alias), becomes a subquery under the same name (`per_sleutel`: see `rows`)."""
         vervangen: dict[str, str] = {}
         for projection in self.projections:
             for table in projection.tables:
-                query = projection.als_op(table, positie)
+                query = (per_sleutel and projection.per_sleutel_op(table, positie)) or projection.als_op(table, positie)
                 if query is not None:
                     vervangen[table] = query
 
@@ -808,9 +822,15 @@ class ProjectionStore:
 
         return _tabel_patroon(tuple(sorted(vervangen))).sub(sub, sql)
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
+             per_sleutel: bool = False) -> list[dict[str, Any]]:
+        """The rows of a query, live or as of this view's position. `per_sleutel`, for a query that
+        finds its rows by their key (`WHERE melding_id IN (...)`): as of a position, the versions of
+        those keys are sought by key and position. Through the interval tree, a lookup of a few
+        hundred keys would read every version at the nodes near its root, which hold every
+        long-lived one: more the longer the history."""
         if self.positie is not None:
-            sql = self.historisch(sql, self.positie)
+            sql = self.historisch(sql, self.positie, per_sleutel=per_sleutel)
         with self.datastore.transaction(commit=False) as c:
             c.execute(self.dialect.sql(sql), params)
             return [dict(row) for row in c.fetchall()]
