@@ -8,11 +8,12 @@ later the routed ones accepted and the triage ones decided, and later still clos
 back to the loket first, decided again, accepted and closed in turn); so the open caseload stays
 about the same size while the history grows, as a loket's does. The projections are then caught up.
 
-Each read is one overview of an auditor, through the service (`Dienst.overzicht`): the caseload,
-a page of the triage queue, the overdue deadlines, a page of a house's queue and one melding's
-audit trail ("the page"); and, apart, a year's statistics as /web/statistiek shows them
-(`Overzicht.cijfers`: per product and gemeente, the annual report's tables, inflow, open and
-overdue per month, the lead times per month), read from the counts of projections/tellingen.py.
+Each read is one overview of an auditor, through the service (`Dienst.overzicht`): the caseload
+and its flow per month (what /web/caseload shows), a page of the triage queue, the overdue
+deadlines, a page of a house's queue and one melding's audit trail ("the page"); and, apart, a
+year's statistics as /web/statistiek shows them (`Overzicht.cijfers`: per product and gemeente,
+the annual report's tables, inflow, open and overdue per month, the lead times per month), read
+from the counts of projections/tellingen.py.
 Live: as they stand now; as of: at the moment the store's middle
 event was recorded. The year's figures are also read as of one point of the history that every
 store shares (each is filled from the same first batch on): the moment the smallest store's
@@ -147,6 +148,7 @@ def pagina(d: Dienst, moment: datetime | None, melding: UUID) -> Callable[[], fl
         started = time.perf_counter()
         with d.overzicht(AUDITOR, moment) as o:
             o.caseload()
+            o.verloop()
             o.triage_pagina(Vraag())
             o.termijnen(Vraag(termijn="verlopen"))
             o.wachtrij_pagina("parkstad", Vraag())
@@ -261,9 +263,10 @@ def main() -> None:
         f"{fill_minutes:.1f} min, projections caught up in {catch_up_minutes:.1f} min in all. "
         f"{args.rounds} rounds, every store and side in turn, each the best "
         f"of {args.reads} reads; the median round counts. \"page\": an auditor's overview through the service "
-        "(caseload, a page of triage, the overdue deadlines, a page of Parkstad's queue, one melding's audit "
-        "trail); \"statistics\": a year's figures as /web/statistiek shows them (per product and gemeente, "
-        "the annual report's tables, inflow, open and overdue per month, lead times per month). "
+        "(the caseload and its flow per month as /web/caseload shows them, a page of triage, the overdue "
+        "deadlines, a page of Parkstad's queue, one melding's audit trail); \"statistics\": a year's figures "
+        "as /web/statistiek shows them (per product and gemeente, the annual report's tables, inflow, open "
+        "and overdue per month, lead times per month). "
         "As of: the moment the store's middle event was recorded. \"statistics, one moment\": the same "
         f"year's figures as of the moment event {vroeg:,} was recorded, the smallest store's middle; every "
         "store is filled from the same first batch on, so this is the same question with the same answer "
