@@ -15,7 +15,7 @@ year's statistics as /web/statistiek shows them (`Overzicht.cijfers`: per produc
 the annual report's tables, inflow, open and overdue per month, the lead times per month), read
 from the counts of projections/tellingen.py.
 Live: as they stand now; as of: at the moment the store's middle
-event was recorded. The year's figures are also read as of one point of the history that every
+event was recorded. The page and the year's figures are also read as of one point of the history that every
 store shares (each is filled from the same first batch on): the moment the smallest store's
 middle event was recorded, the same question with the same answer in stores 1x, 10x and 100x as
 long. Round after round every store and both sides take turns, so a busy spell of
@@ -55,7 +55,9 @@ from tests.pgserver import PostgresServer
 
 AUDITOR = Gebruiker("bench", Rol("auditor"))
 ACCEPT_NA, SLUIT_NA = 3, 12  # batches after intake: accepted (or decided), closed
-SAME = "statistics, one moment"  # the same question in every store: 2025's figures as of one point of the history
+# The same questions in every store: the page and 2025's figures as of one point of the history they share.
+SAME_PAGE, SAME = "page, one moment", "statistics, one moment"
+LEVEND = {SAME_PAGE: "page", SAME: "statistics"}  # their live side: the live read of the same kind
 PER_BATCH = 50  # meldingen received at once: a 10k store sees many batches, so its caseload is steady too
 
 
@@ -214,7 +216,9 @@ def main() -> None:
                 sides[(size, "page", kant)] = pagina(d, at, melding)
                 sides[(size, "statistics", kant)] = cijfers(d, at)
                 sides[(size, "page", kant)]()  # warm: the first read of a store opens its caches
-            sides[(size, SAME, "as of")] = cijfers(d, toen(systeem, vroeg)[0])  # live: "statistics" live
+            eerder, eerder_melding = toen(systeem, vroeg)
+            sides[(size, SAME_PAGE, "as of")] = pagina(d, eerder, eerder_melding)  # live: "page" live
+            sides[(size, SAME, "as of")] = cijfers(d, eerder)  # live: "statistics" live
         took: dict[tuple[int, str, str], list[float]] = {k: [] for k in sides}
         for r in range(args.rounds):
             for key, side in sides.items():
@@ -245,8 +249,8 @@ def main() -> None:
         "| **as of, ratio to the smallest store** (target ≤ 1.3× at 1M) | live, ratio to the smallest store |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for read in ("page", "statistics", SAME):
-        levend = "statistics" if read == SAME else read  # one live read of the year's figures for both rows
+    for read in ("page", SAME_PAGE, "statistics", SAME):
+        levend = LEVEND.get(read, read)  # one live read of each kind for both its rows
         for size in sizes:
             live, asof = med[(size, levend, "live")], med[(size, read, "as of")]
             table.append(
@@ -267,12 +271,12 @@ def main() -> None:
         "deadlines, a page of Parkstad's queue, one melding's audit trail); \"statistics\": a year's figures "
         "as /web/statistiek shows them (per product and gemeente, the annual report's tables, inflow, open "
         "and overdue per month, lead times per month). "
-        "As of: the moment the store's middle event was recorded. \"statistics, one moment\": the same "
-        f"year's figures as of the moment event {vroeg:,} was recorded, the smallest store's middle; every "
-        "store is filled from the same first batch on, so this is the same question with the same answer "
-        f"in each, asked of histories {', '.join(f'{events[n] / events[sizes[0]]:.0f}×' for n in sizes)} as long "
-        "(live: the year's figures now, as in "
-        "\"statistics\").",
+        "As of: the moment the store's middle event was recorded. \"page, one moment\" and \"statistics, one "
+        f"moment\": the same page and year's figures as of the moment event {vroeg:,} was recorded, the smallest "
+        "store's middle; every store is filled from the same first batch on, so these are the same questions "
+        "with the same answers in each, asked of histories "
+        f"{', '.join(f'{events[n] / events[sizes[0]]:.0f}×' for n in sizes)} as long (live: the page and the "
+        "year's figures now, as in \"page\" and \"statistics\").",
         "",
         *table,
         "",
@@ -282,7 +286,8 @@ def main() -> None:
         "the smallest store holds the first months of it only and has fewer cells; from a full year on the "
         "cells stay as they are (the lead times' buckets: receipt in 2025, decisions recorded today). So "
         "\"statistics\" asks a smaller question of the smallest store than of the others, and \"statistics, "
-        "one moment\" asks them all the same one"
+        "one moment\" asks them all the same one (so too the caseload's flow per month on the page: a month "
+        "for each the store has seen)"
         + (f"; from the {events[sizes[1]]:,}-event store to the largest the statistics read as of grew "
            f"{med[(sizes[-1], 'statistics', 'as of')] / med[(sizes[1], 'statistics', 'as of')]:.2f}× and "
            f"live {med[(sizes[-1], 'statistics', 'live')] / med[(sizes[1], 'statistics', 'live')]:.2f}×"
