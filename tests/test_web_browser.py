@@ -5,6 +5,7 @@ Screenshots are kept in test-artifacts/screenshots/ to look at.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -158,6 +159,12 @@ def test_the_caseload_page_draws_each_house_over_time(browser, server):
     assert svg.locator("polyline").count() == 3
     assert "Parkstad (3)" in svg.text_content()
     assert "Zorg- en Veiligheidshuis Parkstad: 3 lopend" in page.inner_text("main")
+    # Each house's table keeps to its own column: none runs into the next, the page does not scroll sideways.
+    vakken = [t.bounding_box() for t in page.locator(".tabellen table").all()]
+    assert len(vakken) == 3
+    for links, rechts in itertools.pairwise(vakken):
+        assert links and rechts and (links["x"] + links["width"] <= rechts["x"] or links["y"] != rechts["y"])
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "06-caseload")
 
 
