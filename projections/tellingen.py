@@ -27,7 +27,7 @@ through the same interval tree. Versions of one cell recorded at the same moment
 moment maps between them, projections/tijdlijn.py), and a version with the count of the one before
 it is none: a melding received and routed at one moment leaves the cells it passed through as they
 were. The history has no key of its own: the version that holds is found through the interval
-tree's index on `tot`, which ends in the cell's number.
+tree's index on `tot`, whose key goes on to the cell's number.
 """
 
 from __future__ import annotations
@@ -221,8 +221,8 @@ _STAND = ("INSERT INTO cijfers_stand (melding_id, staat) VALUES (?, ?) "
 _TELLING = (f"INSERT INTO cijfers_tellingen ({', '.join(_ALLE)}) VALUES ({', '.join('?' * len(_ALLE))}) "
             "ON CONFLICT (id) DO UPDATE SET n = excluded.n, van = excluded.van")
 # The version of a cell that holds still is found by its node (that of a version until `TOP`), kind and
-# year, `TOP` and the cell's number: the index the as-of reads use, ended by the number, so that the
-# history needs no key of its own to keep up to date beside it.
+# year, `TOP` and the cell's number: a prefix of the index the as-of reads use, so that the history
+# needs no key of its own to keep up to date beside it.
 _SLUIT = ("UPDATE cijfers_tellingen_historie SET tot = ?, knoop = ? "
           f"WHERE knoop = ? AND maat = ? AND jaar = ? AND tot = {TOP} AND id = ?")
 _VERSIE = "INSERT INTO cijfers_tellingen_historie (id, maat, jaar, n, van, tot, knoop) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -348,7 +348,7 @@ class Tellingen(Projection):
             {_COLS_SQL}, van INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS cijfers_tellingen_maat ON cijfers_tellingen (maat, jaar)",
         # The history as projections/store.py's `historie_ddl` has it, without its key (id, van): the
-        # versions are found by the interval tree's indexes, the one by `tot` ending in the cell's number.
+        # versions are found by the interval tree's indexes, the one by `tot` going on to the cell's number.
         # Each index holds every column of a version, so an as-of read finds the versions in the index
         # alone: on a long history they lie far apart in the table, one page read each.
         """CREATE TABLE IF NOT EXISTS cijfers_tellingen_historie (id INTEGER NOT NULL, maat TEXT NOT NULL,
