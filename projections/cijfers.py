@@ -101,13 +101,26 @@ def _jaren(store: ProjectionStore, tot: int | None = None) -> dict[str, str]:
     of a moment it seeks each year's versions holding then through the index (node, kind, year,
     position); a range on the year would leave the position unbounded and read every version of
     those years at each node of the path, more the longer the history."""
-    sql = "SELECT DISTINCT jaar FROM cijfers_tellingen WHERE maat = 'maand'"
-    rows = store.levend().rows(sql + " AND jaar <= :tot", {"tot": str(tot)}) if tot else store.levend().rows(sql)
-    return {f"jaar_{i}": r["jaar"] for i, r in enumerate(sorted(rows, key=lambda r: r["jaar"]))}
+    tot_en_met = "" if tot is None else " AND jaar <= :tot"
+    rows = store.levend().rows(
+        f"SELECT DISTINCT jaar FROM cijfers_tellingen WHERE maat = 'maand'{tot_en_met} ORDER BY jaar",
+        {"tot": str(tot)})
+    return {f"jaar_{i}": r["jaar"] for i, r in enumerate(rows)}
 
 
 def _in_jaren(jaren: dict[str, str]) -> str:
     return f"jaar IN ({', '.join(f':{k}' for k in jaren)})"
+
+
+def _maandcellen(store: ProjectionStore, jaren: dict[str, str], compartimenten: frozenset[str] | None
+                 ) -> list[dict[str, Any]]:
+    """The month cells of these years (`_jaren`) with a count: meldingen placed at a house, per
+    month of routing, house, product, state and month closed."""
+    return store.rows(
+        "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
+        f"WHERE maat = 'maand' AND {_in_jaren(jaren)} AND {_binnen(compartimenten)} "
+        "GROUP BY zvh, product, maand, status, gesloten HAVING SUM(n) > 0",
+        {**jaren, **_gehouden(compartimenten)})
 
 
 def verloop(store: ProjectionStore, compartimenten: frozenset[str] | None = None) -> list[dict[str, Any]]:
@@ -119,18 +132,13 @@ def verloop(store: ProjectionStore, compartimenten: frozenset[str] | None = None
     jaren = _jaren(store)
     if not jaren:
         return []
-    rows = store.rows(
-        "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
-        f"WHERE maat = 'maand' AND {_in_jaren(jaren)} AND {_binnen(compartimenten)} "
-        "GROUP BY zvh, product, maand, status, gesloten HAVING SUM(n) > 0",
-        {**jaren, **_gehouden(compartimenten)})
     flow: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def entry(zvh: str, product: str, maand: str) -> dict[str, Any]:
         return flow.setdefault((zvh, product, maand), {
             "zvh": zvh, "product": product or None, "maand": maand, "instroom": 0, "uitstroom": 0})
 
-    for r in rows:
+    for r in _maandcellen(store, jaren, compartimenten):
         entry(r["zvh"], r["product"], r["maand"])["instroom"] += r["n"]
         if r["status"] == "gesloten":
             entry(r["zvh"], r["product"], r["gesloten"])["uitstroom"] += r["n"]
@@ -154,16 +162,12 @@ def maandreeksen(store: ProjectionStore, year: int,
     if not jaren:
         return []
     # Two reads of the cells up to the year's end; each month is summed from them here.
-    params = {**gehouden, **jaren, "laatste": maanden(year)[-1]}
-    tot_nu = _in_jaren(jaren)
-    cellen = store.rows(
-        "SELECT zvh, product, maand, status, gesloten, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
-        f"WHERE maat = 'maand' AND {tot_nu} AND {binnen} GROUP BY zvh, product, maand, status, gesloten "
-        "HAVING SUM(n) > 0", params)
+    cellen = _maandcellen(store, jaren, compartimenten)
     termijnen = store.rows(
         "SELECT zvh, product, maand, status, gesloten, waarde, CAST(SUM(n) AS BIGINT) AS n FROM cijfers_tellingen "
-        f"WHERE maat = 'termijn' AND {tot_nu} AND vlag = 1 AND zvh != '' AND waarde <= :laatste AND {binnen} "
-        "GROUP BY zvh, product, maand, status, gesloten, waarde HAVING SUM(n) > 0", params)
+        f"WHERE maat = 'termijn' AND {_in_jaren(jaren)} AND vlag = 1 AND zvh != '' AND waarde <= :laatste "
+        f"AND {binnen} GROUP BY zvh, product, maand, status, gesloten, waarde HAVING SUM(n) > 0",
+        {**gehouden, **jaren, "laatste": maanden(year)[-1]})
     for maand in maanden(year):
         per: dict[tuple[str, str], list[int]] = {}
         for r in cellen:
